@@ -1,0 +1,36 @@
+"""``python -m conformance``: the sandbox, the benchmark, and helpers around the suite."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m conformance", description=__doc__)
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands.required = True
+
+    from conformance.sandbox import cli as sandbox_cli
+
+    sandbox = commands.add_parser("sandbox", help="run the local stateful API sandbox")
+    sandbox_cli.add_arguments(sandbox)
+    sandbox.set_defaults(run=sandbox_cli.run)
+
+    from conformance import record as record_cli
+
+    record = commands.add_parser("record-sandbox", help="record the suite against a fresh sandbox")
+    record_cli.add_arguments(record)
+    record.set_defaults(run=record_cli.run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    result: int = args.run(args)
+    return result
+
+
+if __name__ == "__main__":
+    sys.exit(main())

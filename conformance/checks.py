@@ -1,0 +1,201 @@
+"""The checks every exchange goes through.
+
+Each check returns failures rather than raising, so one exchange can report all it breaks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import jsonschema
+
+from conformance.client import Exchange
+from conformance.failures import (
+    ConformanceFailure,
+    ContentTypeMismatch,
+    SchemaViolation,
+    StateMismatch,
+    UndocumentedStatus,
+    UnexpectedStatus,
+    WriteOnlyLeak,
+)
+from conformance.schemas import annotated_pointers, validator
+from conformance.variants import Expect
+
+ERROR_SCHEMA = "error-response.json"
+MISSING = object()
+
+
+def where(exchange: Exchange) -> str:
+    op = exchange.operation
+    return f"{op.operation_id} ({op.method} {op.path})"
+
+
+def _common(exchange: Exchange, variant: str | None) -> dict[str, Any]:
+    op = exchange.operation
+    return {
+        "operation": op.operation_id,
+        "method": op.method,
+        "path": op.path,
+        "status": exchange.status,
+        "variant": variant,
+    }
+
+
+def pointer_of(path: Any) -> str:
+    return "".join("/" + str(part).replace("~", "~0").replace("/", "~1") for part in path)
+
+
+def resolve_pointer(document: Any, pointer: str) -> Any:
+    current = document
+    for raw in pointer.split("/")[1:]:
+        token = raw.replace("~1", "/").replace("~0", "~")
+        if isinstance(current, dict) and token in current:
+            current = current[token]
+        elif isinstance(current, list) and token.isdigit() and int(token) < len(current):
+            current = current[int(token)]
+        else:
+            return MISSING
+    return current
+
+
+def check_status(exchange: Exchange, expect: Expect | None, variant: str | None) -> Iterator[ConformanceFailure]:
+    documented = exchange.operation.documented_statuses
+    if expect is not None and exchange.status != expect.status:
+        yield UnexpectedStatus(
+            title=f"{where(exchange)} answered {exchange.status} where {expect.status} was expected.",
+            rule="the variant's expected outcome",
+            expected=expect.status,
+            actual=exchange.status,
+            notes=[f"response: {exchange.text[:200]}"] if exchange.text else [],
+            **_common(exchange, variant),
+        )
+    elif exchange.status not in documented:
+        yield UndocumentedStatus(
+            title=f"{where(exchange)} answered {exchange.status}, a status the operation does not document.",
+            rule="the status must be one the operation documents",
+            expected=f"one of {', '.join(map(str, documented))}",
+            actual=exchange.status,
+            **_common(exchange, variant),
+        )
+
+
+def check_content_type(exchange: Exchange, variant: str | None) -> Iterator[ConformanceFailure]:
+    media = exchange.content_type.split(";")[0].strip().lower()
+    if media != "application/json" or not exchange.body_is_json:
+        yield ContentTypeMismatch(
+            title=f"{where(exchange)} answered {exchange.status} without a JSON body.",
+            rule="every response carries a JSON object with Content-Type application/json",
+            expected="application/json",
+            actual=f"{exchange.content_type or '(no Content-Type)'}: {exchange.text[:80]!r}",
+            **_common(exchange, variant),
+        )
+
+
+def schema_for(exchange: Exchange) -> str | None:
+    documented = exchange.operation.response_schema(exchange.status)
+    if documented:
+        return documented
+    # Undocumented errors still owe the documented envelope.
+    return ERROR_SCHEMA if exchange.status >= 400 else None
+
+
+def check_schema(exchange: Exchange, variant: str | None) -> Iterator[ConformanceFailure]:
+    ref = schema_for(exchange)
+    if ref is None or not exchange.body_is_json:
+        return
+    errors = sorted(validator(ref).iter_errors(exchange.body), key=lambda e: list(e.absolute_path))
+    for error in errors:
+        leaf = _leaf(error)
+        yield SchemaViolation(
+            title=f"{where(exchange)} answered {exchange.status} with a body that breaks {ref}.",
+            pointer=pointer_of(leaf.absolute_path),
+            rule=f"{leaf.validator} ({pointer_of(leaf.absolute_schema_path)} in the schema): {leaf.message}",
+            expected=_expected(leaf),
+            actual=leaf.instance,
+            **_common(exchange, variant),
+        )
+
+
+def _leaf(error: jsonschema.ValidationError) -> jsonschema.ValidationError:
+    """The most specific cause, so an allOf/if-then error points at the field that broke."""
+    while error.context:
+        error = jsonschema.exceptions.best_match(error.context) or error.context[0]
+    return error
+
+
+def _expected(error: jsonschema.ValidationError) -> Any:
+    if error.validator in ("type", "enum", "const", "required"):
+        return f"{error.validator}: {error.validator_value}"
+    return f"{error.validator} {error.validator_value}"
+
+
+def check_write_only(exchange: Exchange, variant: str | None) -> Iterator[ConformanceFailure]:
+    ref = exchange.operation.response_schema(exchange.status)
+    if not ref or not exchange.body_is_json:
+        return
+    for pointer in annotated_pointers(ref, exchange.body, "writeOnly"):
+        name = pointer.rsplit("/", 1)[-1]
+        yield WriteOnlyLeak(
+            title=f"{where(exchange)} returned the write-only field {name!r}.",
+            pointer=pointer,
+            rule="writeOnly: a field the API accepts must never come back in a response",
+            expected="absent",
+            actual=resolve_pointer(exchange.body, pointer),
+            **_common(exchange, variant),
+        )
+
+
+def check_error_code(exchange: Exchange, expect: Expect | None, variant: str | None) -> Iterator[ConformanceFailure]:
+    if expect is None or not expect.error_code or exchange.status != expect.status:
+        return
+    codes = [item.get("code") for item in (exchange.body or {}).get("errors", []) if isinstance(item, dict)]
+    if expect.error_code not in codes:
+        yield UnexpectedStatus(
+            title=f"{where(exchange)} answered {exchange.status} without the error code {expect.error_code!r}.",
+            pointer="/errors",
+            rule="the variant's expected error code",
+            expected=expect.error_code,
+            actual=codes,
+            **_common(exchange, variant),
+        )
+
+
+def check_echo(exchange: Exchange, expect: Expect | None, variant: str | None) -> Iterator[ConformanceFailure]:
+    if expect is None or exchange.status != expect.status or not isinstance(exchange.request_body, (dict, list)):
+        return
+    for sent_at, returned_at in expect.echo:
+        sent = resolve_pointer(exchange.request_body, sent_at)
+        if sent is MISSING:
+            continue
+        returned = resolve_pointer(exchange.body, returned_at)
+        # Sending null unsets a field: absent and null both reflect it.
+        if returned != sent and not (sent is None and returned is MISSING):
+            yield StateMismatch(
+                title=f"{where(exchange)} did not reflect the request's {sent_at} in its response.",
+                pointer=returned_at,
+                rule=f"the response's {returned_at} equals the request's {sent_at}",
+                expected=sent,
+                actual="(absent)" if returned is MISSING else returned,
+                **_common(exchange, variant),
+            )
+
+
+def check_exchange(exchange: Exchange, expect: Expect | None = None, variant: str | None = None) -> list[ConformanceFailure]:
+    failures = list(check_status(exchange, expect, variant))
+    if exchange.status != 204:
+        content = list(check_content_type(exchange, variant))
+        failures += content
+        if not content:
+            failures += check_schema(exchange, variant)
+            failures += check_write_only(exchange, variant)
+            failures += check_error_code(exchange, expect, variant)
+            failures += check_echo(exchange, expect, variant)
+    return failures
+
+
+def state_failure(exchange: Exchange, *, title: str, pointer: str, rule: str, expected: Any, actual: Any,
+                  variant: str | None = None) -> StateMismatch:
+    return StateMismatch(title=f"{where(exchange)} {title}", pointer=pointer, rule=rule, expected=expected,
+                         actual=actual, **_common(exchange, variant))

@@ -1,0 +1,179 @@
+"""A small requests-based client that speaks to the API by operationId.
+
+It knows nothing of cassettes: vcrpy patches the transport underneath it, so the same code
+records, replays, or talks to a live app.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import random
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote
+
+import jwt
+import requests
+
+from conformance.schemas import Operation, operation
+from conformance.settings import Settings
+
+JSON_TYPE = "application/json"
+
+
+@dataclass(frozen=True)
+class RawBody:
+    """A body sent as it is, for requests that must not be valid JSON."""
+
+    text: str
+    content_type: str = JSON_TYPE
+
+
+@dataclass
+class Exchange:
+    """One request and the response it got."""
+
+    operation: Operation
+    method: str
+    url: str
+    path: str
+    request_body: Any
+    status: int
+    headers: Mapping[str, str]
+    text: str
+    attempts: int = 1
+    body: Any = field(default=None)
+    body_is_json: bool = False
+
+    @property
+    def content_type(self) -> str:
+        return self.headers.get("Content-Type", "")
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How a 429 is retried: ``Retry-After`` when given, else exponential backoff with jitter."""
+
+    max_attempts: int = 5
+    base_delay: float = 0.5
+    max_delay: float = 30.0
+    max_total: float = 120.0
+
+    def delay(self, attempt: int, retry_after: str | None) -> float:
+        parsed = parse_retry_after(retry_after)
+        if parsed is not None:
+            return min(parsed, self.max_delay)
+        ceiling = min(self.max_delay, self.base_delay * 2 ** (attempt - 1))
+        return random.uniform(ceiling / 2, ceiling)
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """Seconds to wait from a ``Retry-After`` header (delta-seconds or an HTTP date)."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+class Client:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        session: requests.Session | None = None,
+        retry: RetryPolicy | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        timeout: float = 30.0,
+    ) -> None:
+        self.settings = settings
+        self.session = session or requests.Session()
+        self.retry = retry or RetryPolicy()
+        self.sleep = sleep
+        self.timeout = timeout
+        self._token: str | None = None
+
+    def authorization(self) -> str:
+        if self.settings.auth == "jwt":
+            if self._token is None:
+                self._token = jwt.encode(
+                    {"scope": self.settings.scope},
+                    self.settings.key_secret,
+                    algorithm="HS256",
+                    headers={"kid": self.settings.key_id},
+                )
+            return f"Bearer {self._token}"
+        return requests.auth._basic_auth_str(self.settings.key_id, self.settings.key_secret)
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        return (*self.settings.secrets, *([self._token] if self._token else []))
+
+    def path_for(self, op: Operation, path_params: Mapping[str, str]) -> str:
+        params = {"appId": self.settings.app_id, **path_params}
+        return op.path.format(**{name: quote(str(value), safe="") for name, value in params.items()})
+
+    def call(
+        self,
+        operation_id: str,
+        *,
+        path_params: Mapping[str, str] | None = None,
+        query: Mapping[str, str] | None = None,
+        body: Any = None,
+        authenticate: bool = True,
+    ) -> Exchange:
+        op = operation(operation_id)
+        path = self.path_for(op, path_params or {})
+        url = self.settings.api_url + path
+        headers = {"Accept": JSON_TYPE}
+        if authenticate:
+            headers["Authorization"] = self.authorization()
+        data: bytes | None = None
+        if isinstance(body, RawBody):
+            data, headers["Content-Type"] = body.text.encode(), body.content_type
+        elif body is not None:
+            data, headers["Content-Type"] = json.dumps(body).encode(), JSON_TYPE
+        waited = 0.0
+        attempt = 0
+        while True:
+            attempt += 1
+            response = self.session.request(
+                op.method, url, params=dict(query or {}), data=data, headers=headers, timeout=self.timeout
+            )
+            if response.status_code != 429 or attempt >= self.retry.max_attempts:
+                break
+            wait = self.retry.delay(attempt, response.headers.get("Retry-After"))
+            if waited + wait > self.retry.max_total:
+                break
+            self.sleep(wait)
+            waited += wait
+        return _exchange(op, response, path, body, attempt)
+
+
+def _exchange(op: Operation, response: requests.Response, path: str, body: Any, attempts: int) -> Exchange:
+    exchange = Exchange(
+        operation=op,
+        method=op.method,
+        url=response.url,
+        path=path,
+        request_body=body,
+        status=response.status_code,
+        headers=dict(response.headers),
+        text=response.text,
+        attempts=attempts,
+    )
+    if response.content:
+        try:
+            exchange.body = response.json()
+            exchange.body_is_json = True
+        except ValueError:
+            exchange.body = None
+    return exchange

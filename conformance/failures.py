@@ -1,0 +1,163 @@
+"""Failures as structured objects.
+
+Every conformance failure is an :class:`AssertionError` subclass, so pytest reports it as a failed
+test, and it keeps its parts (operation, title, JSON pointer, rule, expected, actual, cassette,
+next step) as attributes, so a report or another tool can read them without parsing text.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+MAX_SHOWN = 160
+
+
+def shorten(value: Any, limit: int = MAX_SHOWN) -> str:
+    """A one-line rendering of a JSON value, cut to ``limit`` characters."""
+    text = value if isinstance(value, str) and value.startswith("<") else json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+class ConfigError(Exception):
+    """A missing or malformed setting; its message is one line naming the setting."""
+
+
+class ConformanceFailure(AssertionError):
+    """One broken rule in one exchange."""
+
+    kind = "conformance"
+
+    def __init__(
+        self,
+        *,
+        operation: str,
+        method: str,
+        path: str,
+        title: str,
+        rule: str,
+        expected: Any = None,
+        actual: Any = None,
+        pointer: str | None = None,
+        status: int | None = None,
+        variant: str | None = None,
+        cassette: str | None = None,
+        next_step: str | None = None,
+        notes: Sequence[str] = (),
+    ) -> None:
+        self.operation = operation
+        self.method = method
+        self.path = path
+        self.title = title
+        self.rule = rule
+        self.expected = expected
+        self.actual = actual
+        self.pointer = pointer
+        self.status = status
+        self.variant = variant
+        self.cassette = cassette
+        self.next_step = next_step
+        self.notes = list(notes)
+        super().__init__(self.render())
+
+    @property
+    def detail(self) -> str:
+        rows: list[tuple[str, str]] = []
+        if self.variant:
+            rows.append(("variant", self.variant))
+        if self.status is not None:
+            rows.append(("status", str(self.status)))
+        if self.pointer is not None:
+            rows.append(("pointer", self.pointer or "/ (the whole body)"))
+        rows.append(("rule", self.rule))
+        if self.expected is not None:
+            rows.append(("expected", shorten(self.expected)))
+        if self.actual is not None:
+            rows.append(("actual", shorten(self.actual)))
+        rows.extend(("note", note) for note in self.notes)
+        if self.cassette:
+            rows.append(("cassette", self.cassette))
+        if self.next_step:
+            rows.append(("next step", self.next_step))
+        width = max(len(label) for label, _ in rows)
+        return "\n".join(f"  {label.ljust(width)} : {text}" for label, text in rows)
+
+    def render(self) -> str:
+        return f"{self.title}\n{self.detail}"
+
+    def with_context(self, *, cassette: str | None, next_step: str | None) -> ConformanceFailure:
+        """Fill in where the exchange was recorded and what to do, once the session knows."""
+        self.cassette = self.cassette or cassette
+        self.next_step = self.next_step or next_step
+        self.args = (self.render(),)
+        return self
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "operation": self.operation,
+            "method": self.method,
+            "path": self.path,
+            "status": self.status,
+            "title": self.title,
+            "pointer": self.pointer,
+            "rule": self.rule,
+            "expected": self.expected,
+            "actual": self.actual,
+            "variant": self.variant,
+            "cassette": self.cassette,
+            "next_step": self.next_step,
+            "notes": self.notes,
+        }
+
+
+class UnexpectedStatus(ConformanceFailure):
+    kind = "unexpected-status"
+
+
+class UndocumentedStatus(ConformanceFailure):
+    kind = "undocumented-status"
+
+
+class SchemaViolation(ConformanceFailure):
+    kind = "schema"
+
+
+class ContentTypeMismatch(ConformanceFailure):
+    kind = "content-type"
+
+
+class WriteOnlyLeak(ConformanceFailure):
+    kind = "write-only-leak"
+
+
+class StateMismatch(ConformanceFailure):
+    kind = "state"
+
+
+class UnmatchedRequest(ConformanceFailure):
+    """Replay met a request the cassette does not hold."""
+
+    kind = "unmatched-request"
+
+
+class MissingRecording(ConformanceFailure):
+    kind = "missing-recording"
+
+
+class FailureGroup(AssertionError):
+    """Several failures from one test, shown together so one run reveals them all."""
+
+    def __init__(self, failures: Sequence[ConformanceFailure]) -> None:
+        self.failures = list(failures)
+        head = f"{len(self.failures)} conformance failures"
+        body = "\n\n".join(f"[{number}] {failure.render()}" for number, failure in enumerate(self.failures, 1))
+        super().__init__(f"{head}\n\n{body}")
+
+
+def raise_if_any(failures: Sequence[ConformanceFailure]) -> None:
+    if len(failures) == 1:
+        raise failures[0]
+    if failures:
+        raise FailureGroup(failures)

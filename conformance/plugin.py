@@ -1,0 +1,118 @@
+"""The pytest plugin: one ``conformance`` option group and a few fixtures.
+
+Recording options are pytest-recording's own (``--record-mode``, ``--block-network``,
+``--allowed-hosts``); this plugin only feeds vcrpy its matcher, scrubber and cassette class.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from vcr import VCR
+
+from conformance.failures import ConfigError, ConformanceFailure, FailureGroup
+from conformance.recording import configure_vcr, vcr_options
+from conformance.report import Summary
+from conformance.scrub import Scrubber
+from conformance.session import ConformanceSession
+from conformance.settings import Settings
+
+RECORDING_MODES = ("once", "new_episodes", "all", "rewrite")
+FIXTURE = "sunco"
+_settings_key = pytest.StashKey[Settings | None]()
+_scrubber_key = pytest.StashKey[Scrubber]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("conformance", "Sunshine Conversations conformance")
+    group.addoption("--cassette-dir", metavar="DIR", default=None,
+                    help="where cassettes are read and recorded (default: cassettes/ at the project root)")
+    group.addoption("--variant-seed", metavar="N", type=int, default=0,
+                    help="seed for drawing variants while recording; replay ignores it (default: 0)")
+    group.addoption("--conformance-report", metavar="PATH", default=None,
+                    help="also write every verdict and failure as JSON to PATH")
+
+
+def is_recording(config: pytest.Config) -> bool:
+    return (config.getoption("--record-mode") or "none") in RECORDING_MODES
+
+
+def cassette_root(config: pytest.Config) -> Path:
+    chosen = config.getoption("--cassette-dir")
+    return Path(chosen).resolve() if chosen else Path(config.rootpath, "cassettes")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "conformance: a conformance suite test (recorded and replayed)")
+    root = cassette_root(config)
+    if root.exists() and not root.is_dir():
+        raise pytest.UsageError(f"--cassette-dir {root} is a file: give a directory (it is created if missing)")
+    settings = None
+    if is_recording(config):
+        try:
+            settings = Settings.from_env(os.environ)
+        except ConfigError as error:
+            raise pytest.UsageError(f"recording needs the SUNCO_* settings: {error}") from None
+    config.stash[_settings_key] = settings
+    config.stash[_scrubber_key] = Scrubber(settings.secrets if settings else ())
+    config.pluginmanager.register(Summary(config, recording=settings is not None, cassette_root=root),
+                                  "conformance-summary")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if FIXTURE in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.vcr)
+            item.add_marker(pytest.mark.conformance)
+
+
+def pytest_recording_configure(config: pytest.Config, vcr: VCR) -> None:
+    configure_vcr(vcr, config.stash[_scrubber_key])
+
+
+@pytest.fixture
+def vcr_config(pytestconfig: pytest.Config) -> dict[str, Any]:
+    return vcr_options(pytestconfig.stash[_scrubber_key])
+
+
+@pytest.fixture(scope="module")
+def vcr_cassette_dir(request: pytest.FixtureRequest) -> str:
+    return str(cassette_root(request.config) / Path(str(request.node.path)).stem)
+
+
+def record_command(config: pytest.Config, nodeid: str) -> str:
+    parts = ["pytest", nodeid, "--record-mode=rewrite"]
+    if config.getoption("--cassette-dir"):
+        parts.append(f"--cassette-dir={config.getoption('--cassette-dir')}")
+    return "SUNCO_API_URL=… SUNCO_APP_ID=… SUNCO_KEY_ID=… SUNCO_KEY_SECRET=… " + shlex.join(parts)
+
+
+@pytest.fixture
+def sunco(request: pytest.FixtureRequest, vcr: Any) -> Iterator[ConformanceSession]:
+    """The conformance session of one suite test, bound to its cassette."""
+    config = request.config
+    session = ConformanceSession(
+        cassette=vcr,
+        recording=is_recording(config),
+        settings=config.stash[_settings_key],
+        scrubber=config.stash[_scrubber_key],
+        nodeid=request.node.nodeid,
+        record_command=record_command(config, request.node.nodeid),
+        seed=config.getoption("--variant-seed"),
+    )
+    yield session
+    request.node.user_properties.append(("conformance", [vars(v) for v in session.verdicts]))
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    report = yield
+    # A structured failure already says everything; pytest's traceback would only bury it.
+    if call.excinfo is not None and isinstance(call.excinfo.value, (ConformanceFailure, FailureGroup)):
+        report.longrepr = str(call.excinfo.value)
+    return report

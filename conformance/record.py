@@ -1,0 +1,40 @@
+"""``python -m conformance record-sandbox``: re-record the whole suite against a fresh sandbox.
+
+This is how the shipped cassettes are made; the same steps work by hand against a real app.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from conformance.sandbox import Sandbox
+
+PROJECT = Path(__file__).resolve().parent.parent
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--cassette-dir", default=str(PROJECT / "cassettes"), metavar="DIR",
+                        help="where to write the cassettes (default: the shipped cassettes/)")
+    parser.add_argument("--auth", choices=("basic", "jwt"), default="basic",
+                        help="how the suite authenticates (default: basic)")
+    parser.add_argument("pytest_args", nargs="*", help="extra arguments for pytest (after --)")
+
+
+def run(args: argparse.Namespace) -> int:
+    with Sandbox().start() as sandbox:
+        env = {
+            **os.environ,
+            "SUNCO_API_URL": sandbox.url,
+            "SUNCO_APP_ID": sandbox.app_id,
+            "SUNCO_KEY_ID": sandbox.key_id,
+            "SUNCO_KEY_SECRET": sandbox.key_secret,
+            "SUNCO_AUTH": args.auth,
+        }
+        print(f"recording against the sandbox at {sandbox.url} into {args.cassette_dir}", flush=True)
+        command = [sys.executable, "-m", "pytest", str(PROJECT / "conformance"), "--record-mode=rewrite",
+                   f"--cassette-dir={args.cassette_dir}", *args.pytest_args]
+        return subprocess.call(command, env=env, cwd=PROJECT)  # noqa: S603 - our own interpreter and args

@@ -1,0 +1,126 @@
+"""Record and replay on top of vcrpy, as pytest-recording sets it up.
+
+Three things are added to stock vcrpy, through pytest-recording's ``pytest_recording_configure``
+hook rather than a fork of either:
+
+* a canonical request key (method, path, sorted query, JSON body with keys sorted), used both as
+  the registered ``conformance`` matcher and as a hash index, so finding a recorded response costs
+  the same at 10 interactions as at 10,000 (stock vcrpy scans every interaction per request);
+* a persister that refuses to let a known secret reach the disk;
+* an explanation of an unmatched request: the nearest recorded one and what differs.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+from vcr import VCR
+from vcr.cassette import Cassette
+from vcr.persisters.filesystem import FilesystemPersister
+from vcr.request import Request
+from vcr.serialize import serialize
+
+from conformance.scrub import Scrubber
+
+MATCHER = "conformance"
+RequestKey = tuple[str, str, tuple[tuple[str, str], ...], str]
+
+
+def _body_text(body: bytes | str | None) -> str:
+    if body is None:
+        return ""
+    return body.decode("utf-8", "replace") if isinstance(body, bytes) else body
+
+
+def canonical_body(body: bytes | str | None) -> str:
+    """JSON bodies compare by value (key order and spacing ignored); anything else as text."""
+    text = _body_text(body)
+    if not text:
+        return ""
+    try:
+        return json.dumps(json.loads(text), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    except ValueError:
+        return "raw:" + text
+
+
+def request_key(request: Request) -> RequestKey:
+    parts = urlsplit(request.uri)
+    query = tuple(sorted(parse_qsl(parts.query, keep_blank_values=True)))
+    return (request.method.upper(), parts.path or "/", query, canonical_body(request.body))
+
+
+def match_requests(r1: Request, r2: Request) -> None:
+    """vcrpy matcher: raises AssertionError naming the first part that differs."""
+    k1, k2 = request_key(r1), request_key(r2)
+    for label, a, b in zip(("method", "path", "query", "body"), k1, k2, strict=True):
+        if a != b:
+            raise AssertionError(f"{label} differs: {a!r} != {b!r}")
+
+
+class IndexedCassette(Cassette):
+    """A vcrpy cassette whose lookups go through a dict keyed by :func:`request_key`."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self._index: dict[RequestKey, list[int]] = {}
+        super().__init__(*args, **kwargs)
+
+    def append(self, request: Request, response: dict[str, Any]) -> None:
+        before = len(self.data)
+        super().append(request, response)
+        if len(self.data) > before:
+            self._index.setdefault(request_key(self.data[-1][0]), []).append(before)
+
+    def _responses(self, request: Request) -> Iterator[tuple[int, dict[str, Any]]]:
+        filtered = self._before_record_request(request)
+        if not filtered:
+            return
+        for index in self._index.get(request_key(filtered), ()):
+            yield index, self.data[index][1]
+
+
+class IndexedVCR(VCR):
+    def _use_cassette(self, with_current_defaults: bool = False, **kwargs: Any) -> Any:
+        if with_current_defaults:
+            return IndexedCassette.use(**self.get_merged_config(**kwargs))
+        return IndexedCassette.use_arg_getter(functools.partial(self.get_merged_config, **kwargs))
+
+
+class ScrubbingPersister(FilesystemPersister):
+    """Writes cassettes, but only after one last pass over the serialized text for known secrets."""
+
+    scrubber: Scrubber = Scrubber(fields=frozenset())
+
+    @classmethod
+    def save_cassette(cls, cassette_path: str, cassette_dict: dict[str, Any], serializer: Any) -> None:
+        text = cls.scrubber.text(serialize(cassette_dict, serializer))
+        path = Path(cassette_path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # Write beside, then rename, so an interrupted run never leaves half a cassette.
+        partial = path.with_name(path.name + ".partial")
+        partial.write_text(text, encoding="utf-8")
+        partial.replace(path)
+
+
+def configure_vcr(vcr: VCR, scrubber: Scrubber) -> None:
+    """Called from ``pytest_recording_configure`` for every cassette a test opens."""
+    # pytest-recording builds a plain VCR; swapping its class keeps every setting it made and
+    # changes only which cassette class gets opened.
+    vcr.__class__ = IndexedVCR
+    vcr.register_matcher(MATCHER, match_requests)
+    persister = type("BoundScrubbingPersister", (ScrubbingPersister,), {"scrubber": scrubber})
+    vcr.register_persister(persister)
+
+
+def vcr_options(scrubber: Scrubber) -> dict[str, Any]:
+    """What the plugin's ``vcr_config`` fixture returns."""
+    return {
+        "match_on": [MATCHER],
+        "before_record_request": scrubber.request,
+        "before_record_response": scrubber.response,
+        "decode_compressed_response": True,
+    }

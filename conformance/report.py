@@ -1,0 +1,86 @@
+"""The end-of-run summary: what each operation answered, and what failed.
+
+Verdicts travel on ``report.user_properties``, so the summary is complete under pytest-xdist too.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter, defaultdict
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+
+class Summary:
+    """Registered as a plugin object; collects verdicts as test reports arrive."""
+
+    def __init__(self, config: pytest.Config, *, recording: bool, cassette_root: Path) -> None:
+        self.config = config
+        self.recording = recording
+        self.cassette_root = cassette_root
+        self.tests: dict[str, str] = {}
+        self.verdicts: list[dict[str, Any]] = []
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        properties = [value for name, value in report.user_properties if name == "conformance"]
+        if not properties and report.nodeid not in self.tests:
+            return
+        if report.when == "call" or (report.when == "setup" and report.outcome != "passed"):
+            self.tests[report.nodeid] = report.outcome
+        if report.when == "teardown":
+            self.tests.setdefault(report.nodeid, report.outcome)
+            for verdicts in properties:
+                self.verdicts.extend({**verdict, "test": report.nodeid} for verdict in verdicts)
+
+    def by_operation(self) -> dict[str, dict[str, Any]]:
+        table: dict[str, dict[str, Any]] = defaultdict(lambda: {"exchanges": 0, "failed": 0, "statuses": Counter()})
+        for verdict in self.verdicts:
+            row = table[verdict["operation"]]
+            row["exchanges"] += 1
+            row["failed"] += 0 if verdict["ok"] else 1
+            row["statuses"][verdict["status"]] += 1
+        return dict(sorted(table.items()))
+
+    def lines(self) -> list[str]:
+        mode = "recorded live into" if self.recording else "replayed offline from"
+        out = [f"{mode} {self.cassette_root}"]
+        header = f"{'operation':<24}{'exchanges':>10}{'passed':>8}{'failed':>8}  statuses"
+        out.append(header)
+        total = failed = 0
+        for name, row in self.by_operation().items():
+            statuses = ", ".join(f"{status}×{count}" for status, count in sorted(row["statuses"].items()))
+            passed = row["exchanges"] - row["failed"]
+            out.append(f"{name:<24}{row['exchanges']:>10}{passed:>8}{row['failed']:>8}  {statuses}")
+            total += row["exchanges"]
+            failed += row["failed"]
+        out.append(f"{'all operations':<24}{total:>10}{total - failed:>8}{failed:>8}")
+        outcomes = Counter(self.tests.values())
+        out.append(
+            f"conformance tests: {outcomes.get('passed', 0)} passed, {outcomes.get('failed', 0)} failed"
+            + (f", {outcomes['skipped']} skipped" if outcomes.get("skipped") else "")
+        )
+        return out
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "mode": "record" if self.recording else "replay",
+            "cassettes": str(self.cassette_root),
+            "tests": self.tests,
+            "operations": {
+                name: {**row, "statuses": {str(k): v for k, v in row["statuses"].items()}}
+                for name, row in self.by_operation().items()
+            },
+            "verdicts": self.verdicts,
+        }
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        if self.tests:
+            terminalreporter.write_sep("=", "conformance summary")
+            for line in self.lines():
+                terminalreporter.write_line(line)
+        path = self.config.getoption("--conformance-report")
+        if path:
+            Path(path).write_text(json.dumps(self.as_json(), indent=2, sort_keys=True), encoding="utf-8")
+            terminalreporter.write_line(f"conformance report written to {path}")

@@ -1,0 +1,119 @@
+"""The errors envelope, and readable titles for JSON Schema validation errors."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import jsonschema
+
+MAX_REPR = 40
+MAX_ERRORS = 20
+# Validators whose limit helps the reader more than the message alone does.
+LIMITS = ("maxLength", "minLength", "maximum", "minimum", "maxItems", "minItems", "multipleOf")
+
+
+class ApiError(Exception):
+    """An error answer: raised by any step of handling a request, rendered as the errors envelope."""
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        title: str,
+        *,
+        errors: list[dict[str, str]] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(f"{status} {code}: {title}")
+        self.status = status
+        self.errors = errors or [{"code": code, "title": title}]
+        self.headers = dict(headers or {})
+
+    def body(self) -> dict[str, Any]:
+        return {"errors": self.errors}
+
+
+def bad_request(title: str) -> ApiError:
+    return ApiError(400, "bad_request", title)
+
+
+def envelope(code: str, title: str) -> dict[str, Any]:
+    return {"errors": [{"code": code, "title": title}]}
+
+
+def schema_error(
+    validator: jsonschema.protocols.Validator,
+    instance: Any,
+    *,
+    titles: Mapping[str, str] | None = None,
+    noun: str = "field",
+) -> ApiError | None:
+    """A 400 with one entry per validation error, or None when ``instance`` is valid.
+
+    ``titles`` replaces the generic title of an error at a JSON pointer (``/type``) with a fixed one.
+    """
+    found = sorted(validator.iter_errors(instance), key=lambda e: ([str(p) for p in e.absolute_path], e.message))
+    if not found:
+        return None
+    entries: list[dict[str, str]] = []
+    for title in _titles(found, titles or {}, noun):
+        entry = {"code": "bad_request", "title": title}
+        if entry not in entries:
+            entries.append(entry)
+    return ApiError(400, "bad_request", entries[0]["title"], errors=entries[:MAX_ERRORS])
+
+
+def _titles(errors: Iterable[jsonschema.ValidationError], titles: Mapping[str, str], noun: str) -> Iterable[str]:
+    for error in errors:
+        leaf = _leaf(error)
+        fixed = titles.get(pointer(leaf.absolute_path))
+        yield fixed if fixed is not None else title_of(leaf, noun)
+
+
+def _leaf(error: jsonschema.ValidationError) -> jsonschema.ValidationError:
+    # anyOf/oneOf only say "not valid under any"; the closest branch says why.
+    while error.context:
+        error = jsonschema.exceptions.best_match(error.context) or error.context[0]
+    return error
+
+
+def pointer(path: Iterable[Any]) -> str:
+    return "".join("/" + str(part).replace("~", "~0").replace("/", "~1") for part in path)
+
+
+def location(path: Iterable[Any]) -> str:
+    """``webhooks[0].target`` style, for titles people read."""
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
+
+
+def short(value: Any) -> str:
+    text = repr(value)
+    if len(text) <= MAX_REPR:
+        return text
+    if isinstance(value, str):
+        return repr(value[: MAX_REPR - 10])[:-1] + "…" + text[-1]
+    return text[: MAX_REPR - 1] + "…"
+
+
+def title_of(error: jsonschema.ValidationError, noun: str = "field") -> str:
+    where = location(error.absolute_path)
+    if error.validator == "required":
+        missing = str(error.message.split("'")[1]) if "'" in error.message else str(error.validator_value)
+        return f"{where + '.' if where else ''}{missing} is required"
+    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+        allowed = set((error.schema.get("properties") or {}).keys()) if isinstance(error.schema, dict) else set()
+        extras = sorted(name for name in error.instance if name not in allowed)
+        prefix = f"{where}: " if where else ""
+        return f"{prefix}unknown {noun} {', '.join(repr(name) for name in extras)}"
+    if error.validator == "not" and isinstance(error.validator_value, dict):
+        together = error.validator_value.get("required")
+        if isinstance(together, list) and len(together) == 2 and len(error.validator_value) == 1:
+            return f"Only one of {together[0]} or {together[1]} may be provided"
+    message = error.message.replace(repr(error.instance), short(error.instance))
+    if error.validator in LIMITS:
+        message += f" ({error.validator} {error.validator_value})"
+    return f"{where}: {message}" if where else message

@@ -1,0 +1,139 @@
+"""In-memory records, kept in insertion order, and the API's cursor pagination over them."""
+
+from __future__ import annotations
+
+import copy
+import secrets
+import threading
+from collections.abc import Callable, Hashable, Mapping, Sequence
+from typing import Any, NamedTuple
+from urllib.parse import urlencode
+
+from conformance.sandbox.errors import bad_request
+
+Record = dict[str, Any]
+
+DEFAULT_PAGE_SIZE = 25
+MAX_PAGE_SIZE = 100
+PAGE_SIZE_TITLE = f"page[size] must be an integer from 1 to {MAX_PAGE_SIZE}"
+# Titles for the generic query validation of any paginated operation, keyed by JSON pointer.
+PAGE_TITLES = {
+    "/page[size]": PAGE_SIZE_TITLE,
+    "/page[after]": "page[after] must be a record id",
+    "/page[before]": "page[before] must be a record id",
+}
+
+
+def new_id() -> str:
+    """A record id shaped like the API's: 24 lowercase hexadecimal characters."""
+    return secrets.token_hex(12)
+
+
+class Store:
+    """Collections of records keyed by id, each collection named by any hashable key.
+
+    A key is a resource name (``"integrations"``) or a tuple for nested resources
+    (``("messages", conversation_id)``). Records go in and come out as copies, so no caller
+    can change stored state outside the lock.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self._collections: dict[Hashable, dict[str, Record]] = {}
+
+    def insert(self, collection: Hashable, record: Record) -> Record:
+        with self._lock:
+            records = self._collections.setdefault(collection, {})
+            if record["id"] in records:
+                raise KeyError(f"duplicate id {record['id']} in {collection!r}")
+            records[record["id"]] = copy.deepcopy(record)
+            return copy.deepcopy(record)
+
+    def get(self, collection: Hashable, record_id: str) -> Record | None:
+        with self._lock:
+            record = self._collections.get(collection, {}).get(record_id)
+            return copy.deepcopy(record) if record is not None else None
+
+    def update(self, collection: Hashable, record_id: str, change: Callable[[Record], Record]) -> Record | None:
+        """Replace a record by ``change(current)`` atomically; None when there is no such record."""
+        with self._lock:
+            records = self._collections.get(collection, {})
+            if record_id not in records:
+                return None
+            updated = change(copy.deepcopy(records[record_id]))
+            records[record_id] = copy.deepcopy(updated)
+            return updated
+
+    def delete(self, collection: Hashable, record_id: str) -> bool:
+        with self._lock:
+            return self._collections.get(collection, {}).pop(record_id, None) is not None
+
+    def records(self, collection: Hashable, keep: Callable[[Record], bool] | None = None) -> list[Record]:
+        with self._lock:
+            records = list(self._collections.get(collection, {}).values())
+            return [copy.deepcopy(r) for r in records if keep is None or keep(r)]
+
+    def clear(self) -> None:
+        with self._lock:
+            self._collections.clear()
+
+
+class Page(NamedTuple):
+    items: list[Record]
+    meta: dict[str, Any]
+    links: dict[str, str]
+
+
+def page_size(query: Mapping[str, str]) -> int:
+    raw = query.get("page[size]")
+    if raw is None:
+        return DEFAULT_PAGE_SIZE
+    text = raw.strip()
+    if not text.isdigit() or not 1 <= int(text) <= MAX_PAGE_SIZE:
+        raise bad_request(PAGE_SIZE_TITLE)
+    return int(text)
+
+
+def paginate(records: Sequence[Record], query: Mapping[str, str], *, base_url: str, path: str) -> Page:
+    """One page of ``records`` (already filtered, in order) as ``page[after]``/``page[before]`` ask.
+
+    ``links`` repeat the request's other query parameters (``page[size]``, ``filter[...]``), so
+    following them keeps the same page size and filter.
+    """
+    after, before = query.get("page[after]"), query.get("page[before]")
+    if after is not None and before is not None:
+        raise bad_request("Only one of page[after] or page[before] may be provided")
+    size = page_size(query)
+    ids = [record["id"] for record in records]
+    if after is not None:
+        start = _position(ids, after, "page[after]") + 1
+        end = min(start + size, len(records))
+    elif before is not None:
+        end = _position(ids, before, "page[before]")
+        start = max(end - size, 0)
+    else:
+        start, end = 0, min(size, len(records))
+    items = [copy.deepcopy(record) for record in records[start:end]]
+    more_after, more_before = end < len(records), start > 0
+    meta: dict[str, Any] = {"hasMore": more_before if before is not None else more_after}
+    links: dict[str, str] = {}
+    if items and more_after:
+        meta["afterCursor"] = items[-1]["id"]
+        links["next"] = _link(base_url, path, query, "page[after]", items[-1]["id"])
+    if items and more_before:
+        meta["beforeCursor"] = items[0]["id"]
+        links["prev"] = _link(base_url, path, query, "page[before]", items[0]["id"])
+    return Page(items, meta, links)
+
+
+def _position(ids: list[str], cursor: str, name: str) -> int:
+    try:
+        return ids.index(cursor)
+    except ValueError:
+        raise bad_request(f"{name} {cursor!r} does not point to a record in this list") from None
+
+
+def _link(base_url: str, path: str, query: Mapping[str, str], cursor: str, value: str) -> str:
+    kept = {name: text for name, text in query.items() if name not in ("page[after]", "page[before]")}
+    # Brackets and commas stay literal, as in the API's own links.
+    return f"{base_url}{path}?{urlencode({**kept, cursor: value}, safe='[],')}"

@@ -1,0 +1,189 @@
+"""One test's conformance session: pinned variants, calls through the client, checks, verdicts.
+
+In replay the target (base URL, app id, auth mode) comes from the cassette, so replay needs no
+settings at all and always re-sends exactly what was recorded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from hypothesis import strategies as st
+from vcr.errors import CannotOverwriteExistingCassetteException
+
+from conformance.checks import check_exchange, state_failure
+from conformance.client import Client, Exchange
+from conformance.explain import nearest
+from conformance.failures import ConformanceFailure, MissingRecording, UnmatchedRequest, raise_if_any
+from conformance.schemas import operation
+from conformance.scrub import PLACEHOLDER, Scrubber
+from conformance.settings import Settings
+from conformance.variants import PIN_FORMAT, Expect, Variant, draw, number, pin, unpin
+
+METADATA_KEY = "conformance"
+
+
+@dataclass
+class Verdict:
+    """What the summary and the JSON report keep of one exchange."""
+
+    operation: str
+    status: int
+    variant: str | None
+    ok: bool
+    failures: list[dict[str, Any]] = field(default_factory=list)
+
+
+class ConformanceSession:
+    def __init__(
+        self,
+        *,
+        cassette: Any,
+        recording: bool,
+        settings: Settings | None,
+        scrubber: Scrubber,
+        nodeid: str,
+        record_command: str,
+        seed: int = 0,
+    ) -> None:
+        self.cassette = cassette
+        self.recording = recording
+        self.scrubber = scrubber
+        self.nodeid = nodeid
+        self.record_command = record_command
+        self.seed = seed
+        self.failures: list[ConformanceFailure] = []
+        self.verdicts: list[Verdict] = []
+        self._pins: dict[str, Any] | None = None
+        self._settings = settings
+        self._client: Client | None = None
+
+    @property
+    def cassette_path(self) -> str:
+        return str(getattr(self.cassette, "_path", "(no cassette)"))
+
+    def _next_step(self) -> str:
+        if self.recording:
+            return "compare with the API reference; if the API changed on purpose, update the schema in schemas/"
+        return f"if the API changed on purpose, re-record: {self.record_command}"
+
+    # -- pinning -----------------------------------------------------------------------------
+
+    def pins(self) -> dict[str, Any]:
+        if self._pins is None:
+            if self.recording:
+                assert self._settings is not None
+                target = {"apiUrl": self._settings.api_url, "appId": self._settings.app_id,
+                          "auth": self._settings.auth, "scope": self._settings.scope}
+                default = {"format": PIN_FORMAT, "target": target, "seed": self.seed, "variants": {}}
+                self._pins = self.cassette.get_metadata(METADATA_KEY, default)
+            else:
+                self._pins = self._load_pins()
+        return self._pins
+
+    def _load_pins(self) -> dict[str, Any]:
+        pins = getattr(self.cassette, "_metadata", {}).get(METADATA_KEY)
+        if pins is None:
+            raise MissingRecording(
+                operation="(none)", method="-", path="-",
+                title=f"No recording holds the variants of {self.nodeid}.",
+                rule="replay needs a cassette recorded by this suite",
+                expected=f"a cassette at {self.cassette_path}",
+                actual="no such cassette, or one recorded without pinned variants",
+                cassette=self.cassette_path,
+                next_step=f"record it: {self.record_command}",
+            )
+        return pins
+
+    @property
+    def client(self) -> Client:
+        if self._client is None:
+            if self.recording:
+                assert self._settings is not None
+                self._client = Client(self._settings)
+                self.scrubber.add_secrets(self._client.settings.secrets)
+            else:
+                target = self.pins()["target"]
+                settings = Settings(api_url=target["apiUrl"], app_id=target["appId"], key_id=PLACEHOLDER,
+                                    key_secret=PLACEHOLDER, auth=target["auth"], scope=target.get("scope", "app"))
+                # Replay answers instantly; waiting out a recorded Retry-After would only slow CI.
+                self._client = Client(settings, sleep=lambda _seconds: None)
+        return self._client
+
+    def variants(self, group: str, strategy: st.SearchStrategy[Variant], count: int) -> list[Variant]:
+        """The variants of ``group``: drawn and pinned while recording, read back in replay."""
+        pins = self.pins()
+        if self.recording and group not in pins["variants"]:
+            drawn = number(group, draw(strategy, count, self.seed))
+            pins["variants"][group] = pin(group, drawn, self.scrubber.variant_body)
+            self.cassette.dirty = True
+            return drawn
+        if group not in pins["variants"]:
+            raise MissingRecording(
+                operation="(none)", method="-", path="-",
+                title=f"The recording of {self.nodeid} pins no variants named {group!r}.",
+                rule="replay re-sends only pinned variants",
+                expected=f"variant group {group!r}",
+                actual=f"groups {sorted(pins['variants'])}",
+                cassette=self.cassette_path,
+                next_step=f"the test changed since it was recorded; re-record: {self.record_command}",
+            )
+        return unpin(pins["variants"][group])
+
+    # -- calls and checks --------------------------------------------------------------------
+
+    def call(self, operation_id: str, *, variant: Variant | None = None, body: Any = None,
+             path_params: Mapping[str, str] | None = None, query: Mapping[str, str] | None = None,
+             authenticate: bool = True, expect: Expect | None = None) -> Exchange:
+        """Send one request, check the exchange, and keep the verdict."""
+        request_body = variant.body if variant is not None else body
+        if variant is not None:
+            path_params = {**(path_params or {}), **variant.params.get("path", {})}
+            query = {**(query or {}), **variant.params.get("query", {})}
+        try:
+            exchange = self.client.call(operation_id, path_params=path_params, query=query,
+                                        body=request_body, authenticate=authenticate)
+        except CannotOverwriteExistingCassetteException as error:
+            raise self._unmatched(operation_id, error) from None
+        expected = variant.expect if variant is not None else expect
+        found = check_exchange(exchange, expected, variant.id if variant else None)
+        self._keep(exchange, variant.id if variant else None, found)
+        return exchange
+
+    def expect_state(self, exchange: Exchange, ok: bool, **details: Any) -> None:
+        """Record a stateful expectation (e.g. the list contains what was created)."""
+        if not ok:
+            failure = state_failure(exchange, **details)
+            self.failures.append(failure.with_context(cassette=self.cassette_path, next_step=self._next_step()))
+            if self.verdicts:
+                self.verdicts[-1].ok = False
+                self.verdicts[-1].failures.append(failure.as_dict())
+
+    def _keep(self, exchange: Exchange, variant: str | None, found: list[ConformanceFailure]) -> None:
+        for failure in found:
+            failure.with_context(cassette=self.cassette_path, next_step=self._next_step())
+        self.failures.extend(found)
+        self.verdicts.append(Verdict(exchange.operation.operation_id, exchange.status, variant, not found,
+                                     [failure.as_dict() for failure in found]))
+
+    def _unmatched(self, operation_id: str, error: CannotOverwriteExistingCassetteException) -> UnmatchedRequest:
+        op = operation(operation_id)
+        recorded = [request for request, _ in getattr(self.cassette, "data", [])]
+        sent = self.scrubber.request(error.failed_request)
+        found = nearest(recorded, sent)
+        notes = [found.describe()] if found else ["the cassette holds no requests at all"]
+        return UnmatchedRequest(
+            operation=op.operation_id, method=op.method, path=op.path,
+            title=f"{op.operation_id} ({op.method} {op.path}) sent a request that {self.cassette_path} does not hold.",
+            rule="replay answers only requests recorded in the cassette (method, path, query, JSON body)",
+            expected="a recorded request with the same method, path, query and body",
+            actual=f"{sent.method} {sent.uri}",
+            notes=notes, cassette=self.cassette_path,
+            next_step=f"re-record this test: {self.record_command}",
+        )
+
+    def finish(self) -> None:
+        raise_if_any(self.failures)
+

@@ -1,0 +1,99 @@
+"""Connection settings, read from ``SUNCO_*`` environment variables.
+
+Any missing or malformed value is a :class:`ConfigError` whose message is one line naming the
+variable and what it accepts; the plugin turns it into a pytest usage error, never a traceback.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from conformance.failures import ConfigError
+
+AUTH_MODES = ("basic", "jwt")
+JWT_SCOPES = ("app", "account")
+# Short names for the documented hosts, so a user can write SUNCO_API_URL=eu-1.
+REGIONS = {
+    "us": "https://api.smooch.io",
+    "eu-1": "https://api.eu-1.smooch.io",
+}
+_HEX24 = re.compile(r"^[0-9a-f]{24}$")
+_SUBDOMAIN = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+
+
+@dataclass(frozen=True)
+class Settings:
+    api_url: str
+    app_id: str
+    key_id: str
+    key_secret: str
+    auth: str = "basic"
+    scope: str = "app"
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """Values that must never reach a file."""
+        return tuple(value for value in (self.key_id, self.key_secret) if value)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> Settings:
+        return cls(
+            api_url=api_url_from_env(env),
+            app_id=_app_id(env),
+            key_id=_required(env, "SUNCO_KEY_ID", "the API key id, e.g. app_5f0c… or act_5f0c…"),
+            key_secret=_required(env, "SUNCO_KEY_SECRET", "the API key secret"),
+            auth=_choice(env, "SUNCO_AUTH", AUTH_MODES, "basic"),
+            scope=_choice(env, "SUNCO_JWT_SCOPE", JWT_SCOPES, "app"),
+        )
+
+
+def _required(env: Mapping[str, str], name: str, meaning: str) -> str:
+    value = env.get(name, "").strip()
+    if not value:
+        raise ConfigError(f"{name} is not set: set it to {meaning}")
+    if any(character.isspace() for character in value):
+        raise ConfigError(f"{name} contains white space: set it to {meaning}")
+    return value
+
+
+def _choice(env: Mapping[str, str], name: str, allowed: tuple[str, ...], default: str) -> str:
+    value = env.get(name, "").strip().lower() or default
+    if value not in allowed:
+        raise ConfigError(f"{name}={value!r} is not allowed: use one of {', '.join(allowed)}")
+    return value
+
+
+def _app_id(env: Mapping[str, str]) -> str:
+    value = _required(env, "SUNCO_APP_ID", "your app id (24 hexadecimal characters)")
+    if not _HEX24.match(value):
+        raise ConfigError(f"SUNCO_APP_ID={value!r} is malformed: an app id is 24 lowercase hexadecimal characters")
+    return value
+
+
+def api_url_from_env(env: Mapping[str, str]) -> str:
+    """The base URL: a full URL, a region name, or a Zendesk subdomain."""
+    raw = env.get("SUNCO_API_URL", "").strip()
+    subdomain = env.get("SUNCO_SUBDOMAIN", "").strip().lower()
+    if not raw and subdomain:
+        if not _SUBDOMAIN.match(subdomain):
+            raise ConfigError(f"SUNCO_SUBDOMAIN={subdomain!r} is malformed: use letters, digits and '-'")
+        return f"https://{subdomain}.zendesk.com/sc"
+    if not raw:
+        raise ConfigError(
+            "SUNCO_API_URL is not set: use https://{subdomain}.zendesk.com/sc, "
+            f"{', '.join(REGIONS)} or any http(s) URL (or set SUNCO_SUBDOMAIN)"
+        )
+    if raw.lower() in REGIONS:
+        return REGIONS[raw.lower()]
+    parts = urlsplit(raw)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(
+            f"SUNCO_API_URL={raw!r} is not an http(s) URL: use e.g. https://api.smooch.io "
+            f"or one of {', '.join(REGIONS)}"
+        )
+    if parts.query or parts.fragment:
+        raise ConfigError(f"SUNCO_API_URL={raw!r} must not carry a query or fragment")
+    return raw.rstrip("/")

@@ -1,0 +1,121 @@
+"""Every check fails on the exchange it exists for, and names the place and the rule."""
+
+from __future__ import annotations
+
+import pytest
+
+from conformance.checks import check_exchange
+from conformance.client import Exchange
+from conformance.failures import (
+    ConformanceFailure,
+    ContentTypeMismatch,
+    FailureGroup,
+    SchemaViolation,
+    StateMismatch,
+    UndocumentedStatus,
+    UnexpectedStatus,
+    WriteOnlyLeak,
+    raise_if_any,
+)
+from conformance.schemas import operation
+from conformance.variants import Expect
+
+JSON = {"Content-Type": "application/json; charset=utf-8"}
+GOOD_ID = "5e4af71a81966cfff3ef6550"
+
+
+def exchange(op: str, status: int, body, request_body=None, headers=JSON, text=None) -> Exchange:
+    import json
+
+    raw = text if text is not None else json.dumps(body)
+    return Exchange(operation=operation(op), method=operation(op).method, url="http://x", path="/p",
+                    request_body=request_body, status=status, headers=headers, text=raw,
+                    body=body if text is None else None, body_is_json=text is None)
+
+
+OK_CREATE = {"integration": {"id": GOOD_ID, "type": "web", "status": "active", "displayName": "Web"}}
+
+PASSING = [
+    ("created", exchange("CreateIntegration", 201, OK_CREATE, {"type": "web", "displayName": "Web"}),
+     Expect(201, echo=(("/type", "/integration/type"), ("/displayName", "/integration/displayName")))),
+    ("rejected", exchange("CreateIntegration", 400, {"errors": [{"code": "bad_request", "title": "x"}]}),
+     Expect(400, "bad_request")),
+    ("listed", exchange("ListIntegrations", 200, {"integrations": [OK_CREATE["integration"]],
+                                                  "meta": {"hasMore": False}}), None),
+    ("deleted", exchange("DeleteIntegration", 200, {}), Expect(200)),
+    ("mailgun signingKey is not write-only",
+     exchange("GetIntegration", 200, {"integration": {"type": "mailgun", "signingKey": "k"}}), None),
+]
+
+# (name, exchange, expectation, failure class, pointer)
+FAILING = [
+    ("status differs from the variant", exchange("CreateIntegration", 400, {"errors": [{"code": "c", "title": "t"}]}),
+     Expect(201), UnexpectedStatus, None),
+    ("status not documented", exchange("GetIntegration", 500, {"errors": [{"code": "c", "title": "t"}]}),
+     None, UndocumentedStatus, None),
+    ("not JSON", exchange("GetIntegration", 200, None, text="<html>"), None, ContentTypeMismatch, None),
+    ("wrong content type", exchange("GetIntegration", 200, OK_CREATE, headers={"Content-Type": "text/plain"}),
+     None, ContentTypeMismatch, None),
+    ("status enum", exchange("GetIntegration", 200, {"integration": {"type": "web", "status": "on"}}),
+     None, SchemaViolation, "/integration/status"),
+    ("displayName too long", exchange("GetIntegration", 200, {"integration": {"type": "web", "displayName": "x" * 101}}),
+     None, SchemaViolation, "/integration/displayName"),
+    ("type-specific field type", exchange("GetIntegration", 200, {"integration": {"type": "web", "brandColor": 5}}),
+     None, SchemaViolation, "/integration/brandColor"),
+    ("errors envelope without title", exchange("GetIntegration", 404, {"errors": [{"code": "not_found"}]}),
+     Expect(404), SchemaViolation, "/errors/0"),
+    ("undocumented error without envelope", exchange("GetIntegration", 401, {"message": "no"}),
+     Expect(401), SchemaViolation, ""),
+    ("list meta type", exchange("ListIntegrations", 200, {"integrations": [], "meta": {"hasMore": "no"}}),
+     None, SchemaViolation, "/meta/hasMore"),
+    ("write-only credential returned", exchange("GetIntegration", 200, {"integration": {"type": "twilio",
+                                                                                        "authToken": "tok"}}),
+     None, WriteOnlyLeak, "/integration/authToken"),
+    ("write-only in a list item", exchange("ListIntegrations", 200, {"integrations": [
+        {"type": "web"}, {"type": "android", "privateKey": "k"}]}), None, WriteOnlyLeak, "/integrations/1/privateKey"),
+    ("error code", exchange("CreateIntegration", 400, {"errors": [{"code": "oops", "title": "t"}]}),
+     Expect(400, "bad_request"), UnexpectedStatus, "/errors"),
+    ("created does not reflect type", exchange("CreateIntegration", 201, OK_CREATE, {"type": "ios"}),
+     Expect(201, echo=(("/type", "/integration/type"),)), StateMismatch, "/integration/type"),
+]
+
+
+@pytest.mark.parametrize(("name", "ex", "expect"), PASSING, ids=[p[0] for p in PASSING])
+def test_conforming_exchange_passes(name, ex, expect):
+    assert check_exchange(ex, expect) == []
+
+
+@pytest.mark.parametrize(("name", "ex", "expect", "kind", "pointer"), FAILING, ids=[f[0] for f in FAILING])
+def test_each_check_reports_its_failure(name, ex, expect, kind, pointer):
+    failures = check_exchange(ex, expect, variant="v-1")
+    assert [type(f) for f in failures if isinstance(f, kind)], failures
+    failure = next(f for f in failures if isinstance(f, kind))
+    if pointer is not None:
+        assert failure.pointer == pointer
+    assert isinstance(failure, AssertionError)
+    assert failure.operation == ex.operation.operation_id
+    assert ex.operation.method in failure.title
+    assert ex.operation.path in failure.title
+    assert failure.title.count(".") >= 1 and "\n" not in failure.title
+
+
+def test_failure_detail_reads_like_a_bug_report():
+    failure = check_exchange(FAILING[4][1], None, variant="get-3")[0]
+    failure.with_context(cassette="cassettes/x/test_y.yaml", next_step="re-record: pytest x")
+    text = str(failure)
+    assert text.splitlines()[0] == failure.title
+    for label in ("variant", "status", "pointer", "rule", "expected", "actual", "cassette", "next step"):
+        assert f"  {label}" in text, label
+    assert "enum" in failure.rule
+    assert failure.as_dict()["pointer"] == "/integration/status"
+
+
+def test_several_failures_are_raised_together():
+    failures = check_exchange(FAILING[4][1], None) + check_exchange(FAILING[10][1], None)
+    with pytest.raises(FailureGroup) as caught:
+        raise_if_any(failures)
+    assert len(caught.value.failures) == 2
+    assert "[2]" in str(caught.value)
+    with pytest.raises(ConformanceFailure):
+        raise_if_any(failures[:1])
+    raise_if_any([])

@@ -1,0 +1,154 @@
+"""Request matching, the cassette index, and the scrubber, without a network."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from vcr.request import Request
+
+from conformance.explain import json_diff, nearest
+from conformance.recording import IndexedCassette, ScrubbingPersister, match_requests, request_key
+from conformance.scrub import PLACEHOLDER, SECRET_PLACEHOLDER, Scrubber
+
+BASE = "https://api.example.test/v2/apps/5d8cff3cd55b040010928b5b/integrations"
+
+
+def req(method: str = "POST", uri: str = BASE, body: object = None, headers: dict | None = None) -> Request:
+    raw = body if isinstance(body, (bytes, str)) or body is None else json.dumps(body).encode()
+    return Request(method, uri, raw, headers or {})
+
+
+def response(status: int = 200, payload: object = None) -> dict:
+    return {"status": {"code": status, "message": "OK"}, "headers": {"Content-Type": ["application/json"]},
+            "body": {"string": json.dumps(payload or {}).encode()}}
+
+
+MATCHING = [
+    ("key order", req(body={"a": 1, "b": [1, 2]}), req(body={"b": [1, 2], "a": 1})),
+    ("white space", req(body=b'{"a":1}'), req(body=b'{ "a" : 1 }')),
+    ("query order", req("GET", BASE + "?x=1&y=2"), req("GET", BASE + "?y=2&x=1")),
+    ("host", req(uri=BASE), req(uri=BASE.replace("api.example.test", "127.0.0.1:8080"))),
+    ("headers", req(headers={"Authorization": "Basic a"}), req(headers={"Authorization": "Bearer b"})),
+]
+DIFFERING = [
+    ("method", req("POST"), req("PATCH")),
+    ("path", req(uri=BASE), req(uri=BASE + "/x")),
+    ("query", req("GET", BASE + "?x=1"), req("GET", BASE + "?x=2")),
+    ("body value", req(body={"a": 1}), req(body={"a": 2})),
+    ("body type", req(body={"a": 1}), req(body={"a": "1"})),
+    ("json vs raw", req(body={"a": 1}), req(body=b"a=1")),
+    ("list order", req(body=[1, 2]), req(body=[2, 1])),
+]
+
+
+@pytest.mark.parametrize(("why", "a", "b"), MATCHING, ids=[m[0] for m in MATCHING])
+def test_requests_match_canonically(why, a, b):
+    match_requests(a, b)
+    assert request_key(a) == request_key(b)
+
+
+@pytest.mark.parametrize(("why", "a", "b"), DIFFERING, ids=[d[0] for d in DIFFERING])
+def test_requests_differ(why, a, b):
+    with pytest.raises(AssertionError):
+        match_requests(a, b)
+
+
+def cassette(interactions) -> IndexedCassette:
+    tape = IndexedCassette("unused.yaml", record_mode="none")
+    for request, answer in interactions:
+        tape.append(request, answer)
+    tape.rewound = True
+    return tape
+
+
+def test_index_finds_responses_and_plays_duplicates_in_recorded_order():
+    get = req("GET", BASE + "/abc")
+    tape = cassette([(get, response(200, {"n": 1})), (req(body={"x": 1}), response(201)), (get, response(200, {"n": 2}))])
+    assert tape.can_play_response_for(get)
+    assert json.loads(tape.play_response(get)["body"]["string"]) == {"n": 1}
+    assert json.loads(tape.play_response(get)["body"]["string"]) == {"n": 2}
+    assert not tape.can_play_response_for(get)
+    assert tape.can_play_response_for(req(body={"x": 1}))
+    assert not tape.can_play_response_for(req(body={"x": 2}))
+
+
+def test_index_lookup_agrees_with_a_full_scan():
+    interactions = [(req(body={"i": i}), response(201, {"i": i})) for i in range(300)]
+    tape = cassette(interactions)
+    for i in (0, 150, 299):
+        played = tape.play_response(req(body={"i": i}))
+        assert json.loads(played["body"]["string"]) == {"i": i}
+
+
+SECRET = "sUp3r-s3cret-value"
+
+
+def test_scrubber_replaces_auth_headers_known_secrets_and_write_only_fields():
+    scrub = Scrubber([SECRET, "app_keyid123"])
+    body = {"type": "twilio", "accountSid": "AC1", "authToken": "tok-123", "displayName": f"x{SECRET}x",
+            "webhooks": [{"target": "https://e.test", "token": "t"}]}
+    cleaned = scrub.request(req(body=body, headers={"Authorization": "Bearer abc.def", "Cookie": "c=1"}))
+    stored = json.loads(cleaned.body)
+    assert cleaned.headers == {"Authorization": f"Bearer {PLACEHOLDER}"}
+    assert stored["authToken"] == PLACEHOLDER
+    assert stored["webhooks"][0]["token"] == PLACEHOLDER
+    assert stored["accountSid"] == "AC1"
+    assert stored["displayName"] == f"x{SECRET_PLACEHOLDER}x"
+
+
+def test_scrubber_keeps_non_string_values_of_secret_fields_so_wrong_type_variants_survive():
+    stored = json.loads(Scrubber().request(req(body={"authToken": 123, "token": None})).body)
+    assert stored == {"authToken": 123, "token": None}
+
+
+def test_scrubbing_is_idempotent_so_replayed_requests_still_match():
+    scrub = Scrubber([SECRET])
+    once = scrub.request(req(body={"type": "telegram", "token": SECRET}))
+    twice = scrub.request(once)
+    assert request_key(once) == request_key(twice)
+    assert request_key(scrub.request(req(body={"token": "other", "type": "telegram"}))) == request_key(once)
+
+
+def test_scrubber_does_not_touch_the_live_request():
+    original = req(body={"token": "live"}, headers={"Authorization": "Basic live"})
+    Scrubber().request(original)
+    assert json.loads(original.body) == {"token": "live"}
+    assert original.headers["Authorization"] == "Basic live"
+
+
+def test_scrubber_replaces_server_generated_secrets_in_responses():
+    answer = response(201, {"integration": {"webhooks": [{"secret": "whsec"}], "webhookSecret": "mb", "id": "i"}})
+    answer["headers"]["Set-Cookie"] = ["session=1"]
+    cleaned = Scrubber().response(answer)
+    payload = json.loads(cleaned["body"]["string"])
+    assert payload["integration"]["webhooks"][0]["secret"] == PLACEHOLDER
+    assert payload["integration"]["webhookSecret"] == PLACEHOLDER
+    assert "Set-Cookie" not in cleaned["headers"]
+
+
+def test_persister_is_a_last_guard_for_known_secrets(tmp_path):
+    from vcr.serializers import yamlserializer
+
+    persister = type("P", (ScrubbingPersister,), {"scrubber": Scrubber([SECRET])})
+    path = tmp_path / "c.yaml"
+    persister.save_cassette(str(path), {"requests": [req(body={"note": SECRET})], "responses": [response()],
+                                        "metadata": {"pinned": SECRET}}, yamlserializer)
+    text = path.read_text()
+    assert SECRET not in text
+    assert SECRET_PLACEHOLDER in text
+    assert not list(tmp_path.glob("*.partial"))
+
+
+def test_json_diff_lists_each_changed_leaf():
+    diff = list(json_diff({"a": 1, "b": {"c": [1, 2]}, "d": 1}, {"a": 1, "b": {"c": [1, 3]}, "e": 2}))
+    pointers = [pointer for pointer, _, _ in diff]
+    assert pointers == ["/b/c/1", "/d", "/e"]
+
+
+def test_nearest_prefers_same_method_and_path_then_fewest_body_changes():
+    recorded = [req("GET", BASE), req(body={"type": "web", "displayName": "a"}), req(body={"type": "x", "y": 1})]
+    found = nearest(recorded, req(body={"type": "web", "displayName": "b"}))
+    assert found is not None
+    assert found.index == 1
+    assert found.differences == ['body /displayName: recorded "a", sent "b"']

@@ -1,0 +1,65 @@
+"""SUNCO_* settings: every bad value is one line naming the variable."""
+
+from __future__ import annotations
+
+import pytest
+
+from conformance.failures import ConfigError
+from conformance.settings import Settings, api_url_from_env
+
+GOOD = {
+    "SUNCO_API_URL": "https://api.smooch.io",
+    "SUNCO_APP_ID": "5d8cff3cd55b040010928b5b",
+    "SUNCO_KEY_ID": "app_5d8cff3cd55b040010928b5c",
+    "SUNCO_KEY_SECRET": "s3cr3t-value",
+}
+
+
+def test_settings_read_every_variable():
+    settings = Settings.from_env({**GOOD, "SUNCO_AUTH": "JWT", "SUNCO_JWT_SCOPE": "account"})
+    assert settings.api_url == "https://api.smooch.io"
+    assert settings.app_id == GOOD["SUNCO_APP_ID"]
+    assert (settings.auth, settings.scope) == ("jwt", "account")
+    assert settings.secrets == (GOOD["SUNCO_KEY_ID"], GOOD["SUNCO_KEY_SECRET"])
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({"SUNCO_API_URL": "https://acme.zendesk.com/sc/"}, "https://acme.zendesk.com/sc"),
+        ({"SUNCO_API_URL": "us"}, "https://api.smooch.io"),
+        ({"SUNCO_API_URL": "EU-1"}, "https://api.eu-1.smooch.io"),
+        ({"SUNCO_SUBDOMAIN": "acme"}, "https://acme.zendesk.com/sc"),
+        ({"SUNCO_API_URL": "http://127.0.0.1:8080"}, "http://127.0.0.1:8080"),
+    ],
+)
+def test_api_url_accepts_any_region_or_url(env, expected):
+    assert api_url_from_env(env) == expected
+
+
+@pytest.mark.parametrize(
+    ("change", "names"),
+    [
+        ({"SUNCO_API_URL": ""}, "SUNCO_API_URL"),
+        ({"SUNCO_API_URL": "ftp://example.com"}, "SUNCO_API_URL"),
+        ({"SUNCO_API_URL": "api.smooch.io"}, "SUNCO_API_URL"),
+        ({"SUNCO_API_URL": "https://api.smooch.io/?x=1"}, "SUNCO_API_URL"),
+        ({"SUNCO_APP_ID": ""}, "SUNCO_APP_ID"),
+        ({"SUNCO_APP_ID": "not-an-id"}, "SUNCO_APP_ID"),
+        ({"SUNCO_KEY_ID": ""}, "SUNCO_KEY_ID"),
+        ({"SUNCO_KEY_SECRET": "has space"}, "SUNCO_KEY_SECRET"),
+        ({"SUNCO_AUTH": "oauth"}, "SUNCO_AUTH"),
+        ({"SUNCO_JWT_SCOPE": "user"}, "SUNCO_JWT_SCOPE"),
+    ],
+)
+def test_bad_setting_is_one_line_naming_the_variable(change, names):
+    with pytest.raises(ConfigError) as caught:
+        Settings.from_env({**GOOD, **change})
+    message = str(caught.value)
+    assert names in message
+    assert "\n" not in message
+
+
+def test_bad_choice_lists_the_allowed_values():
+    with pytest.raises(ConfigError, match="basic, jwt"):
+        Settings.from_env({**GOOD, "SUNCO_AUTH": "digest"})
