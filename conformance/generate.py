@@ -40,8 +40,11 @@ def not_of_type(*types: str) -> st.SearchStrategy[Any]:
     choices = [
         st.dictionaries(safe_text(1, 8), from_schema({"type": ["integer", "string", "boolean"]}), max_size=2)
         if kind == "object"
-        else from_schema({"type": kind, "maxItems": 2, "items": {"type": ["integer", "string", "boolean", "null"]}}
-                         if kind == "array" else {"type": kind})
+        else from_schema(
+            {"type": kind, "maxItems": 2, "items": {"type": ["integer", "string", "boolean", "null"]}}
+            if kind == "array"
+            else {"type": kind}
+        )
         for kind in others
     ]
     # An integer is also a number, so "not a number" must not draw integral floats.
@@ -68,8 +71,13 @@ def _deref(schema: dict[str, Any], base: str) -> tuple[dict[str, Any], str]:
     return schema, base
 
 
-def valid_value(schema: dict[str, Any], *, name: str = "", base: str = "", hints: Hints | None = None,
-                ) -> st.SearchStrategy[Any]:
+def valid_value(
+    schema: dict[str, Any],
+    *,
+    name: str = "",
+    base: str = "",
+    hints: Hints | None = None,
+) -> st.SearchStrategy[Any]:
     """A strategy for values that satisfy ``schema`` (never null, never read-only parts)."""
     hints = hints or {}
     if name in hints:
@@ -121,7 +129,9 @@ def required_fields(ref: str, discriminator: str, value: str, resource_defs: str
     """Required fields of one discriminated variant, each with its merged property schema."""
     then = branch_for(ref, discriminator, value)
     own = resolve(f"{resource_defs}/{value}").get("properties", {})
-    return {name: {**own.get(name, {}), **then.get("properties", {}).get(name, {})} for name in then.get("required", [])}
+    return {
+        name: {**own.get(name, {}), **then.get("properties", {}).get(name, {})} for name in then.get("required", [])
+    }
 
 
 def base_of(ref: str) -> str:

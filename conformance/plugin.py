@@ -30,12 +30,25 @@ _scrubber_key = pytest.StashKey[Scrubber]()
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("conformance", "Sunshine Conversations conformance")
-    group.addoption("--cassette-dir", metavar="DIR", default=None,
-                    help="where cassettes are read and recorded (default: cassettes/ at the project root)")
-    group.addoption("--variant-seed", metavar="N", type=int, default=0,
-                    help="seed for drawing variants while recording; replay ignores it (default: 0)")
-    group.addoption("--conformance-report", metavar="PATH", default=None,
-                    help="also write every verdict and failure as JSON to PATH")
+    group.addoption(
+        "--cassette-dir",
+        metavar="DIR",
+        default=None,
+        help="where cassettes are read and recorded (default: cassettes/ at the project root)",
+    )
+    group.addoption(
+        "--variant-seed",
+        metavar="N",
+        type=int,
+        default=0,
+        help="seed for drawing variants while recording; replay ignores it (default: 0)",
+    )
+    group.addoption(
+        "--conformance-report",
+        metavar="PATH",
+        default=None,
+        help="also write every verdict and failure as JSON to PATH",
+    )
 
 
 def is_recording(config: pytest.Config) -> bool:
@@ -60,8 +73,9 @@ def pytest_configure(config: pytest.Config) -> None:
             raise pytest.UsageError(f"recording needs the SUNCO_* settings: {error}") from None
     config.stash[_settings_key] = settings
     config.stash[_scrubber_key] = Scrubber(settings.secrets if settings else ())
-    config.pluginmanager.register(Summary(config, recording=settings is not None, cassette_root=root),
-                                  "conformance-summary")
+    config.pluginmanager.register(
+        Summary(config, recording=settings is not None, cassette_root=root), "conformance-summary"
+    )
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -17,10 +17,15 @@ PROJECT = Path(__file__).resolve().parent.parent
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--cassette-dir", default=str(PROJECT / "cassettes"), metavar="DIR",
-                        help="where to write the cassettes (default: the shipped cassettes/)")
-    parser.add_argument("--auth", choices=("basic", "jwt"), default="basic",
-                        help="how the suite authenticates (default: basic)")
+    parser.add_argument(
+        "--cassette-dir",
+        default=str(PROJECT / "cassettes"),
+        metavar="DIR",
+        help="where to write the cassettes (default: the shipped cassettes/)",
+    )
+    parser.add_argument(
+        "--auth", choices=("basic", "jwt"), default="basic", help="how the suite authenticates (default: basic)"
+    )
     parser.add_argument("pytest_args", nargs="*", help="extra arguments for pytest (after --)")
 
 
@@ -35,6 +40,13 @@ def run(args: argparse.Namespace) -> int:
             "SUNCO_AUTH": args.auth,
         }
         print(f"recording against the sandbox at {sandbox.url} into {args.cassette_dir}", flush=True)
-        command = [sys.executable, "-m", "pytest", str(PROJECT / "conformance"), "--record-mode=rewrite",
-                   f"--cassette-dir={args.cassette_dir}", *args.pytest_args]
+        command = [
+            sys.executable,
+            "-m",
+            "pytest",
+            str(PROJECT / "conformance"),
+            "--record-mode=rewrite",
+            f"--cassette-dir={args.cassette_dir}",
+            *args.pytest_args,
+        ]
         return subprocess.call(command, env=env, cwd=PROJECT)  # noqa: S603 - our own interpreter and args

@@ -24,14 +24,13 @@ class Summary:
         self.verdicts: list[dict[str, Any]] = []
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        properties = [value for name, value in report.user_properties if name == "conformance"]
-        if not properties and report.nodeid not in self.tests:
+        if "conformance" not in report.keywords:
             return
-        if report.when == "call" or (report.when == "setup" and report.outcome != "passed"):
-            self.tests[report.nodeid] = report.outcome
+        # A teardown error must not hide a failed call.
+        if (report.when == "call" or report.outcome != "passed") and self.tests.get(report.nodeid) != "failed":
+            self.tests[report.nodeid] = "failed" if report.outcome == "failed" else report.outcome
         if report.when == "teardown":
-            self.tests.setdefault(report.nodeid, report.outcome)
-            for verdicts in properties:
+            for verdicts in (value for name, value in report.user_properties if name == "conformance"):
                 self.verdicts.extend({**verdict, "test": report.nodeid} for verdict in verdicts)
 
     def by_operation(self) -> dict[str, dict[str, Any]]:
@@ -50,12 +49,16 @@ class Summary:
         out.append(header)
         total = failed = 0
         for name, row in self.by_operation().items():
-            statuses = ", ".join(f"{status}×{count}" for status, count in sorted(row["statuses"].items()))
+            statuses = ", ".join(f"{status}x{count}" for status, count in sorted(row["statuses"].items()))
             passed = row["exchanges"] - row["failed"]
             out.append(f"{name:<24}{row['exchanges']:>10}{passed:>8}{row['failed']:>8}  {statuses}")
             total += row["exchanges"]
             failed += row["failed"]
         out.append(f"{'all operations':<24}{total:>10}{total - failed:>8}{failed:>8}")
+        undocumented = Counter((v["operation"], v["status"]) for v in self.verdicts if not v.get("documented", True))
+        if undocumented:
+            shown = ", ".join(f"{op} {status}x{count}" for (op, status), count in sorted(undocumented.items()))
+            out.append(f"statuses the documentation does not list (expected by a variant): {shown}")
         outcomes = Counter(self.tests.values())
         out.append(
             f"conformance tests: {outcomes.get('passed', 0)} passed, {outcomes.get('failed', 0)} failed"

@@ -155,10 +155,20 @@ def annotated_pointers(ref: str, instance: Any, flag: str = "writeOnly") -> list
     return sorted(set(found))
 
 
+_SUBSCHEMA_VALIDATORS: dict[tuple[int, str], tuple[Any, jsonschema.protocols.Validator]] = {}
+
+
 def _is_valid(schema: Any, base: str, instance: Any) -> bool:
-    cls = jsonschema.Draft202012Validator
-    wrapped = schema if isinstance(schema, bool) else {**schema, "$id": base} if "$id" not in schema else schema
-    return cls(wrapped, registry=registry()).is_valid(instance)
+    # Subschemas come from the cached registry, so their identity is stable; building a validator
+    # per call would cost more than the validation itself.
+    key = (id(schema), base)
+    cached = _SUBSCHEMA_VALIDATORS.get(key)
+    if cached is None or cached[0] is not schema:
+        cls = jsonschema.Draft202012Validator
+        wrapped = schema if isinstance(schema, bool) or "$id" in schema else {**schema, "$id": base}
+        cached = (schema, cls(wrapped, registry=registry()))
+        _SUBSCHEMA_VALIDATORS[key] = cached
+    return cached[1].is_valid(instance)
 
 
 def _annotate(schema: Any, base: str, instance: Any, pointer: str, flag: str, found: list[str], depth: int) -> None:

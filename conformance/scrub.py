@@ -17,7 +17,7 @@ from vcr.request import Request
 from conformance.schemas import load_index, write_only_fields
 
 PLACEHOLDER = "<scrubbed>"
-SECRET_PLACEHOLDER = "<scrubbed-secret>"
+SECRET_PLACEHOLDER = "<scrubbed-secret>"  # noqa: S105 - the placeholder, not a secret
 # Server-generated secrets: read-only, so not in the writeOnly set, yet still credentials.
 RESPONSE_SECRET_FIELDS = frozenset({"secret", "webhookSecret"})
 DROPPED_HEADERS = ("cookie", "set-cookie", "x-api-key")
@@ -51,9 +51,7 @@ class Scrubber:
         """A copy of ``value`` with string values under secret keys replaced, at any depth."""
         if isinstance(value, dict):
             return {
-                key: PLACEHOLDER
-                if key in fields and isinstance(item, str)
-                else self.json_value(item, fields)
+                key: PLACEHOLDER if key in fields and isinstance(item, str) else self.json_value(item, fields)
                 for key, item in value.items()
             }
         if isinstance(value, list):

@@ -33,6 +33,7 @@ class Verdict:
     status: int
     variant: str | None
     ok: bool
+    documented: bool = True
     failures: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -75,8 +76,12 @@ class ConformanceSession:
         if self._pins is None:
             if self.recording:
                 assert self._settings is not None
-                target = {"apiUrl": self._settings.api_url, "appId": self._settings.app_id,
-                          "auth": self._settings.auth, "scope": self._settings.scope}
+                target = {
+                    "apiUrl": self._settings.api_url,
+                    "appId": self._settings.app_id,
+                    "auth": self._settings.auth,
+                    "scope": self._settings.scope,
+                }
                 default = {"format": PIN_FORMAT, "target": target, "seed": self.seed, "variants": {}}
                 self._pins = self.cassette.get_metadata(METADATA_KEY, default)
             else:
@@ -87,7 +92,9 @@ class ConformanceSession:
         pins = getattr(self.cassette, "_metadata", {}).get(METADATA_KEY)
         if pins is None:
             raise MissingRecording(
-                operation="(none)", method="-", path="-",
+                operation="(none)",
+                method="-",
+                path="-",
                 title=f"No recording holds the variants of {self.nodeid}.",
                 rule="replay needs a cassette recorded by this suite",
                 expected=f"a cassette at {self.cassette_path}",
@@ -106,8 +113,14 @@ class ConformanceSession:
                 self.scrubber.add_secrets(self._client.settings.secrets)
             else:
                 target = self.pins()["target"]
-                settings = Settings(api_url=target["apiUrl"], app_id=target["appId"], key_id=PLACEHOLDER,
-                                    key_secret=PLACEHOLDER, auth=target["auth"], scope=target.get("scope", "app"))
+                settings = Settings(
+                    api_url=target["apiUrl"],
+                    app_id=target["appId"],
+                    key_id=PLACEHOLDER,
+                    key_secret=PLACEHOLDER,
+                    auth=target["auth"],
+                    scope=target.get("scope", "app"),
+                )
                 # Replay answers instantly; waiting out a recorded Retry-After would only slow CI.
                 self._client = Client(settings, sleep=lambda _seconds: None)
         return self._client
@@ -122,7 +135,9 @@ class ConformanceSession:
             return drawn
         if group not in pins["variants"]:
             raise MissingRecording(
-                operation="(none)", method="-", path="-",
+                operation="(none)",
+                method="-",
+                path="-",
                 title=f"The recording of {self.nodeid} pins no variants named {group!r}.",
                 rule="replay re-sends only pinned variants",
                 expected=f"variant group {group!r}",
@@ -134,17 +149,26 @@ class ConformanceSession:
 
     # -- calls and checks --------------------------------------------------------------------
 
-    def call(self, operation_id: str, *, variant: Variant | None = None, body: Any = None,
-             path_params: Mapping[str, str] | None = None, query: Mapping[str, str] | None = None,
-             authenticate: bool = True, expect: Expect | None = None) -> Exchange:
+    def call(
+        self,
+        operation_id: str,
+        *,
+        variant: Variant | None = None,
+        body: Any = None,
+        path_params: Mapping[str, str] | None = None,
+        query: Mapping[str, str] | None = None,
+        authenticate: bool = True,
+        expect: Expect | None = None,
+    ) -> Exchange:
         """Send one request, check the exchange, and keep the verdict."""
         request_body = variant.body if variant is not None else body
         if variant is not None:
             path_params = {**(path_params or {}), **variant.params.get("path", {})}
             query = {**(query or {}), **variant.params.get("query", {})}
         try:
-            exchange = self.client.call(operation_id, path_params=path_params, query=query,
-                                        body=request_body, authenticate=authenticate)
+            exchange = self.client.call(
+                operation_id, path_params=path_params, query=query, body=request_body, authenticate=authenticate
+            )
         except CannotOverwriteExistingCassetteException as error:
             raise self._unmatched(operation_id, error) from None
         expected = variant.expect if variant is not None else expect
@@ -165,8 +189,17 @@ class ConformanceSession:
         for failure in found:
             failure.with_context(cassette=self.cassette_path, next_step=self._next_step())
         self.failures.extend(found)
-        self.verdicts.append(Verdict(exchange.operation.operation_id, exchange.status, variant, not found,
-                                     [failure.as_dict() for failure in found]))
+        documented = exchange.status in exchange.operation.documented_statuses
+        self.verdicts.append(
+            Verdict(
+                exchange.operation.operation_id,
+                exchange.status,
+                variant,
+                not found,
+                documented,
+                [failure.as_dict() for failure in found],
+            )
+        )
 
     def _unmatched(self, operation_id: str, error: CannotOverwriteExistingCassetteException) -> UnmatchedRequest:
         op = operation(operation_id)
@@ -175,15 +208,17 @@ class ConformanceSession:
         found = nearest(recorded, sent)
         notes = [found.describe()] if found else ["the cassette holds no requests at all"]
         return UnmatchedRequest(
-            operation=op.operation_id, method=op.method, path=op.path,
+            operation=op.operation_id,
+            method=op.method,
+            path=op.path,
             title=f"{op.operation_id} ({op.method} {op.path}) sent a request that {self.cassette_path} does not hold.",
             rule="replay answers only requests recorded in the cassette (method, path, query, JSON body)",
             expected="a recorded request with the same method, path, query and body",
             actual=f"{sent.method} {sent.uri}",
-            notes=notes, cassette=self.cassette_path,
+            notes=notes,
+            cassette=self.cassette_path,
             next_step=f"re-record this test: {self.record_command}",
         )
 
     def finish(self) -> None:
         raise_if_any(self.failures)
-

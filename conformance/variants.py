@@ -73,10 +73,18 @@ class Variant:
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Variant:
         stored = data["body"]
-        body = None if "none" in stored else (
-            RawBody(stored["raw"], stored["contentType"]) if "raw" in stored else stored["json"])
-        return cls(id=data["id"], label=data["label"], body=body, expect=Expect.from_json(data["expect"]),
-                   params=data.get("params", {}))
+        body = (
+            None
+            if "none" in stored
+            else (RawBody(stored["raw"], stored["contentType"]) if "raw" in stored else stored["json"])
+        )
+        return cls(
+            id=data["id"],
+            label=data["label"],
+            body=body,
+            expect=Expect.from_json(data["expect"]),
+            params=data.get("params", {}),
+        )
 
 
 def draw(strategy: st.SearchStrategy[Any], count: int, seed: int) -> list[Any]:

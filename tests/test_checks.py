@@ -28,55 +28,140 @@ def exchange(op: str, status: int, body, request_body=None, headers=JSON, text=N
     import json
 
     raw = text if text is not None else json.dumps(body)
-    return Exchange(operation=operation(op), method=operation(op).method, url="http://x", path="/p",
-                    request_body=request_body, status=status, headers=headers, text=raw,
-                    body=body if text is None else None, body_is_json=text is None)
+    return Exchange(
+        operation=operation(op),
+        method=operation(op).method,
+        url="http://x",
+        path="/p",
+        request_body=request_body,
+        status=status,
+        headers=headers,
+        text=raw,
+        body=body if text is None else None,
+        body_is_json=text is None,
+    )
 
 
 OK_CREATE = {"integration": {"id": GOOD_ID, "type": "web", "status": "active", "displayName": "Web"}}
 
 PASSING = [
-    ("created", exchange("CreateIntegration", 201, OK_CREATE, {"type": "web", "displayName": "Web"}),
-     Expect(201, echo=(("/type", "/integration/type"), ("/displayName", "/integration/displayName")))),
-    ("rejected", exchange("CreateIntegration", 400, {"errors": [{"code": "bad_request", "title": "x"}]}),
-     Expect(400, "bad_request")),
-    ("listed", exchange("ListIntegrations", 200, {"integrations": [OK_CREATE["integration"]],
-                                                  "meta": {"hasMore": False}}), None),
+    (
+        "created",
+        exchange("CreateIntegration", 201, OK_CREATE, {"type": "web", "displayName": "Web"}),
+        Expect(201, echo=(("/type", "/integration/type"), ("/displayName", "/integration/displayName"))),
+    ),
+    (
+        "rejected",
+        exchange("CreateIntegration", 400, {"errors": [{"code": "bad_request", "title": "x"}]}),
+        Expect(400, "bad_request"),
+    ),
+    (
+        "listed",
+        exchange("ListIntegrations", 200, {"integrations": [OK_CREATE["integration"]], "meta": {"hasMore": False}}),
+        None,
+    ),
     ("deleted", exchange("DeleteIntegration", 200, {}), Expect(200)),
-    ("mailgun signingKey is not write-only",
-     exchange("GetIntegration", 200, {"integration": {"type": "mailgun", "signingKey": "k"}}), None),
+    (
+        "mailgun signingKey is not write-only",
+        exchange("GetIntegration", 200, {"integration": {"type": "mailgun", "signingKey": "k"}}),
+        None,
+    ),
 ]
 
 # (name, exchange, expectation, failure class, pointer)
 FAILING = [
-    ("status differs from the variant", exchange("CreateIntegration", 400, {"errors": [{"code": "c", "title": "t"}]}),
-     Expect(201), UnexpectedStatus, None),
-    ("status not documented", exchange("GetIntegration", 500, {"errors": [{"code": "c", "title": "t"}]}),
-     None, UndocumentedStatus, None),
+    (
+        "status differs from the variant",
+        exchange("CreateIntegration", 400, {"errors": [{"code": "c", "title": "t"}]}),
+        Expect(201),
+        UnexpectedStatus,
+        None,
+    ),
+    (
+        "status not documented",
+        exchange("GetIntegration", 500, {"errors": [{"code": "c", "title": "t"}]}),
+        None,
+        UndocumentedStatus,
+        None,
+    ),
     ("not JSON", exchange("GetIntegration", 200, None, text="<html>"), None, ContentTypeMismatch, None),
-    ("wrong content type", exchange("GetIntegration", 200, OK_CREATE, headers={"Content-Type": "text/plain"}),
-     None, ContentTypeMismatch, None),
-    ("status enum", exchange("GetIntegration", 200, {"integration": {"type": "web", "status": "on"}}),
-     None, SchemaViolation, "/integration/status"),
-    ("displayName too long", exchange("GetIntegration", 200, {"integration": {"type": "web", "displayName": "x" * 101}}),
-     None, SchemaViolation, "/integration/displayName"),
-    ("type-specific field type", exchange("GetIntegration", 200, {"integration": {"type": "web", "brandColor": 5}}),
-     None, SchemaViolation, "/integration/brandColor"),
-    ("errors envelope without title", exchange("GetIntegration", 404, {"errors": [{"code": "not_found"}]}),
-     Expect(404), SchemaViolation, "/errors/0"),
-    ("undocumented error without envelope", exchange("GetIntegration", 401, {"message": "no"}),
-     Expect(401), SchemaViolation, ""),
-    ("list meta type", exchange("ListIntegrations", 200, {"integrations": [], "meta": {"hasMore": "no"}}),
-     None, SchemaViolation, "/meta/hasMore"),
-    ("write-only credential returned", exchange("GetIntegration", 200, {"integration": {"type": "twilio",
-                                                                                        "authToken": "tok"}}),
-     None, WriteOnlyLeak, "/integration/authToken"),
-    ("write-only in a list item", exchange("ListIntegrations", 200, {"integrations": [
-        {"type": "web"}, {"type": "android", "privateKey": "k"}]}), None, WriteOnlyLeak, "/integrations/1/privateKey"),
-    ("error code", exchange("CreateIntegration", 400, {"errors": [{"code": "oops", "title": "t"}]}),
-     Expect(400, "bad_request"), UnexpectedStatus, "/errors"),
-    ("created does not reflect type", exchange("CreateIntegration", 201, OK_CREATE, {"type": "ios"}),
-     Expect(201, echo=(("/type", "/integration/type"),)), StateMismatch, "/integration/type"),
+    (
+        "wrong content type",
+        exchange("GetIntegration", 200, OK_CREATE, headers={"Content-Type": "text/plain"}),
+        None,
+        ContentTypeMismatch,
+        None,
+    ),
+    (
+        "status enum",
+        exchange("GetIntegration", 200, {"integration": {"type": "web", "status": "on"}}),
+        None,
+        SchemaViolation,
+        "/integration/status",
+    ),
+    (
+        "displayName too long",
+        exchange("GetIntegration", 200, {"integration": {"type": "web", "displayName": "x" * 101}}),
+        None,
+        SchemaViolation,
+        "/integration/displayName",
+    ),
+    (
+        "type-specific field type",
+        exchange("GetIntegration", 200, {"integration": {"type": "web", "brandColor": 5}}),
+        None,
+        SchemaViolation,
+        "/integration/brandColor",
+    ),
+    (
+        "errors envelope without title",
+        exchange("GetIntegration", 404, {"errors": [{"code": "not_found"}]}),
+        Expect(404),
+        SchemaViolation,
+        "/errors/0",
+    ),
+    (
+        "undocumented error without envelope",
+        exchange("GetIntegration", 401, {"message": "no"}),
+        Expect(401),
+        SchemaViolation,
+        "",
+    ),
+    (
+        "list meta type",
+        exchange("ListIntegrations", 200, {"integrations": [], "meta": {"hasMore": "no"}}),
+        None,
+        SchemaViolation,
+        "/meta/hasMore",
+    ),
+    (
+        "write-only credential returned",
+        exchange("GetIntegration", 200, {"integration": {"type": "twilio", "authToken": "tok"}}),
+        None,
+        WriteOnlyLeak,
+        "/integration/authToken",
+    ),
+    (
+        "write-only in a list item",
+        exchange("ListIntegrations", 200, {"integrations": [{"type": "web"}, {"type": "android", "privateKey": "k"}]}),
+        None,
+        WriteOnlyLeak,
+        "/integrations/1/privateKey",
+    ),
+    (
+        "error code",
+        exchange("CreateIntegration", 400, {"errors": [{"code": "oops", "title": "t"}]}),
+        Expect(400, "bad_request"),
+        UnexpectedStatus,
+        "/errors",
+    ),
+    (
+        "created does not reflect type",
+        exchange("CreateIntegration", 201, OK_CREATE, {"type": "ios"}),
+        Expect(201, echo=(("/type", "/integration/type"),)),
+        StateMismatch,
+        "/integration/type",
+    ),
 ]
 
 
@@ -96,7 +181,8 @@ def test_each_check_reports_its_failure(name, ex, expect, kind, pointer):
     assert failure.operation == ex.operation.operation_id
     assert ex.operation.method in failure.title
     assert ex.operation.path in failure.title
-    assert failure.title.count(".") >= 1 and "\n" not in failure.title
+    assert failure.title.count(".") >= 1
+    assert "\n" not in failure.title
 
 
 def test_failure_detail_reads_like_a_bug_report():

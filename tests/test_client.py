@@ -7,6 +7,7 @@ import json
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import ClassVar
 
 import jwt
 import pytest
@@ -21,16 +22,17 @@ SECRET = "a-key-secret-long-enough-for-hs256-signing"
 class Scripted(BaseHTTPRequestHandler):
     """Answers from a script of (status, headers) and remembers what it was sent."""
 
-    script: list[tuple[int, dict[str, str]]] = []
-    seen: list[dict[str, str]] = []
+    script: ClassVar[list[tuple[int, dict[str, str]]]] = []
+    seen: ClassVar[list[dict[str, str]]] = []
 
     def _answer(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length).decode() if length else ""
         type(self).seen.append({"path": self.path, "body": body, **{k.lower(): v for k, v in self.headers.items()}})
         status, headers = type(self).script.pop(0) if type(self).script else (200, {})
-        payload = json.dumps({"errors": [{"code": "too_many_requests", "title": "slow down"}]} if status == 429
-                             else {"integrations": []}).encode()
+        payload = json.dumps(
+            {"errors": [{"code": "too_many_requests", "title": "slow down"}]} if status == 429 else {"integrations": []}
+        ).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(payload)))

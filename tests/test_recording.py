@@ -20,8 +20,11 @@ def req(method: str = "POST", uri: str = BASE, body: object = None, headers: dic
 
 
 def response(status: int = 200, payload: object = None) -> dict:
-    return {"status": {"code": status, "message": "OK"}, "headers": {"Content-Type": ["application/json"]},
-            "body": {"string": json.dumps(payload or {}).encode()}}
+    return {
+        "status": {"code": status, "message": "OK"},
+        "headers": {"Content-Type": ["application/json"]},
+        "body": {"string": json.dumps(payload or {}).encode()},
+    }
 
 
 MATCHING = [
@@ -64,7 +67,9 @@ def cassette(interactions) -> IndexedCassette:
 
 def test_index_finds_responses_and_plays_duplicates_in_recorded_order():
     get = req("GET", BASE + "/abc")
-    tape = cassette([(get, response(200, {"n": 1})), (req(body={"x": 1}), response(201)), (get, response(200, {"n": 2}))])
+    tape = cassette(
+        [(get, response(200, {"n": 1})), (req(body={"x": 1}), response(201)), (get, response(200, {"n": 2}))]
+    )
     assert tape.can_play_response_for(get)
     assert json.loads(tape.play_response(get)["body"]["string"]) == {"n": 1}
     assert json.loads(tape.play_response(get)["body"]["string"]) == {"n": 2}
@@ -86,8 +91,13 @@ SECRET = "sUp3r-s3cret-value"
 
 def test_scrubber_replaces_auth_headers_known_secrets_and_write_only_fields():
     scrub = Scrubber([SECRET, "app_keyid123"])
-    body = {"type": "twilio", "accountSid": "AC1", "authToken": "tok-123", "displayName": f"x{SECRET}x",
-            "webhooks": [{"target": "https://e.test", "token": "t"}]}
+    body = {
+        "type": "twilio",
+        "accountSid": "AC1",
+        "authToken": "tok-123",
+        "displayName": f"x{SECRET}x",
+        "webhooks": [{"target": "https://e.test", "token": "t"}],
+    }
     cleaned = scrub.request(req(body=body, headers={"Authorization": "Bearer abc.def", "Cookie": "c=1"}))
     stored = json.loads(cleaned.body)
     assert cleaned.headers == {"Authorization": f"Bearer {PLACEHOLDER}"}
@@ -132,8 +142,11 @@ def test_persister_is_a_last_guard_for_known_secrets(tmp_path):
 
     persister = type("P", (ScrubbingPersister,), {"scrubber": Scrubber([SECRET])})
     path = tmp_path / "c.yaml"
-    persister.save_cassette(str(path), {"requests": [req(body={"note": SECRET})], "responses": [response()],
-                                        "metadata": {"pinned": SECRET}}, yamlserializer)
+    persister.save_cassette(
+        str(path),
+        {"requests": [req(body={"note": SECRET})], "responses": [response()], "metadata": {"pinned": SECRET}},
+        yamlserializer,
+    )
     text = path.read_text()
     assert SECRET not in text
     assert SECRET_PLACEHOLDER in text

@@ -44,13 +44,29 @@ def display_names(min_size: int = 1, max_size: int = 100) -> st.SearchStrategy[s
     return safe_text(min_size, max_size)
 
 
+def _optional_credentials(kind: str, required: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The type's own write-only, non-deprecated fields: credentials a real set-up would send."""
+    own = resolve(f"{RESOURCE_DEFS}/{kind}").get("properties", {})
+    return {
+        name: schema
+        for name, schema in own.items()
+        if schema.get("writeOnly") and not schema.get("deprecated") and name not in required
+        and name != "defaultResponderId"
+    }
+
+
 def create_body(kind: str) -> st.SearchStrategy[dict[str, Any]]:
     """A valid Create Integration body for one integration type."""
     fields = required_fields(CREATE, "type", kind, RESOURCE_DEFS)
     base = base_of(RESOURCE_DEFS)
     required = {name: valid_value(schema, name=name, base=base, hints=HINTS) for name, schema in fields.items()}
+    # Sent every time: a real set-up of that channel sends them, and they exercise the scrubber.
+    credentials = {
+        name: valid_value(schema, name=name, base=base, hints=HINTS)
+        for name, schema in _optional_credentials(kind, fields).items()
+    }
     return st.fixed_dictionaries(
-        {"type": st.just(kind), **required}, optional={"displayName": display_names()}
+        {"type": st.just(kind), **required, **credentials}, optional={"displayName": display_names()}
     ).map(lambda body: _fix_up(kind, body))
 
 
@@ -82,8 +98,9 @@ def create_wrong_json_types() -> st.SearchStrategy[Variant]:
     wrong_type = not_of_type("string").map(lambda value: ("type", value))
     wrong_name = not_of_type("string", "null").map(lambda value: ("displayName", value))
     return st.tuples(any_create_body(), st.one_of(wrong_type, wrong_name)).map(
-        lambda pair: rejected(f"{pair[1][0]} of JSON type {type(pair[1][1]).__name__}",
-                              {**pair[0], pair[1][0]: pair[1][1]})
+        lambda pair: rejected(
+            f"{pair[1][0]} of JSON type {type(pair[1][1]).__name__}", {**pair[0], pair[1][0]: pair[1][1]}
+        )
     )
 
 
@@ -121,13 +138,15 @@ def _is_json(text: str) -> bool:
 
 def not_json() -> st.SearchStrategy[Variant]:
     broken = st.sampled_from(TYPES).flatmap(
-        lambda kind: st.sampled_from([
-            f'{{"type": "{kind}"',
-            f"type={kind}&displayName=x",
-            f"{{'type': '{kind}'}}",
-            f'<integration type="{kind}"/>',
-            f'{{"type": "{kind}",}}',
-        ])
+        lambda kind: st.sampled_from(
+            [
+                f'{{"type": "{kind}"',
+                f"type={kind}&displayName=x",
+                f"{{'type': '{kind}'}}",
+                f'<integration type="{kind}"/>',
+                f'{{"type": "{kind}",}}',
+            ]
+        )
     )
     return broken.filter(lambda text: not _is_json(text)).map(
         lambda text: rejected(f"body that is not JSON: {text[:30]!r}", RawBody(text))
@@ -141,20 +160,25 @@ def _without(body: dict[str, Any], name: str) -> dict[str, Any]:
 # -- Update -------------------------------------------------------------------------------------
 
 UPDATE_KIND = "web"
-ECHO_UPDATE = tuple((f"/{name}", f"/integration/{name}") for name in
-                    ("displayName", "brandColor", "fixedIntroPane", "businessName", "showAIDisclaimer"))
+ECHO_UPDATE = tuple(
+    (f"/{name}", f"/integration/{name}")
+    for name in ("displayName", "brandColor", "fixedIntroPane", "businessName", "showAIDisclaimer")
+)
 
 
 def update_valid() -> st.SearchStrategy[Variant]:
     """Valid changes to a web integration (its update schema has the most fields)."""
     colour = st.text(alphabet="0123456789abcdef", min_size=6, max_size=6)
-    body = st.fixed_dictionaries({}, optional={
-        "displayName": st.one_of(display_names(), st.none()),
-        "showAIDisclaimer": st.booleans(),
-        "brandColor": colour,
-        "fixedIntroPane": st.booleans(),
-        "businessName": safe_text(1, 40),
-    }).filter(bool)
+    body = st.fixed_dictionaries(
+        {},
+        optional={
+            "displayName": st.one_of(display_names(), st.none()),
+            "showAIDisclaimer": st.booleans(),
+            "brandColor": colour,
+            "fixedIntroPane": st.booleans(),
+            "businessName": safe_text(1, 40),
+        },
+    ).filter(bool)
     return body.map(lambda b: Variant(f"update of {', '.join(sorted(b))}", b, Expect(200, echo=ECHO_UPDATE)))
 
 
@@ -163,7 +187,9 @@ def update_invalid() -> st.SearchStrategy[Variant]:
         not_of_type("string", "null").map(lambda v: rejected("displayName of a wrong JSON type", {"displayName": v})),
         st.just(rejected("empty displayName", {"displayName": ""})),
         display_names(101, 200).map(lambda v: rejected(f"displayName of {len(v)} characters", {"displayName": v})),
-        not_of_type("boolean").map(lambda v: rejected("showAIDisclaimer that is not a boolean", {"showAIDisclaimer": v})),
+        not_of_type("boolean").map(
+            lambda v: rejected("showAIDisclaimer that is not a boolean", {"showAIDisclaimer": v})
+        ),
         not_of_type("boolean").map(lambda v: rejected("fixedIntroPane that is not a boolean", {"fixedIntroPane": v})),
         st.just(rejected("array instead of an object", [])),
         not_json(),
@@ -171,5 +197,6 @@ def update_invalid() -> st.SearchStrategy[Variant]:
 
 
 def unknown_ids() -> st.SearchStrategy[Variant]:
-    return hex_id().map(lambda value: Variant("unknown integration id", None, Expect(404),
-                                              params={"path": {"integrationId": value}}))
+    return hex_id().map(
+        lambda value: Variant("unknown integration id", None, Expect(404), params={"path": {"integrationId": value}})
+    )

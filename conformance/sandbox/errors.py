@@ -107,8 +107,8 @@ def title_of(error: jsonschema.ValidationError, noun: str = "field") -> str:
     if error.validator == "additionalProperties" and isinstance(error.instance, dict):
         allowed = set((error.schema.get("properties") or {}).keys()) if isinstance(error.schema, dict) else set()
         extras = sorted(name for name in error.instance if name not in allowed)
-        prefix = f"{where}: " if where else ""
-        return f"{prefix}unknown {noun} {', '.join(repr(name) for name in extras)}"
+        unknown = f"nknown {noun} {', '.join(repr(name) for name in extras)}"
+        return f"{where}: u{unknown}" if where else f"U{unknown}"
     if error.validator == "not" and isinstance(error.validator_value, dict):
         together = error.validator_value.get("required")
         if isinstance(together, list) and len(together) == 2 and len(error.validator_value) == 1:

@@ -122,8 +122,11 @@ def test_get_integration_returns_404_for_unknown_id(sunco: ConformanceSession) -
 
 
 def test_update_integration_returns_404_for_unknown_id(sunco: ConformanceSession) -> None:
-    variants = sunco.variants("unknown-id", defs.unknown_ids().map(
-        lambda v: Variant(v.label, {"displayName": "renamed"}, GONE, params=v.params)), 2)
+    variants = sunco.variants(
+        "unknown-id",
+        defs.unknown_ids().map(lambda v: Variant(v.label, {"displayName": "renamed"}, GONE, params=v.params)),
+        2,
+    )
     _send_all(sunco, "UpdateIntegration", variants)
 
 
@@ -135,10 +138,20 @@ def test_delete_integration_returns_404_for_unknown_id(sunco: ConformanceSession
 
 
 def test_integration_lifecycle_create_get_list_update_delete(sunco: ConformanceSession) -> None:
-    create = sunco.variants("create", defs.any_create_body().map(
-        lambda body: Variant(f"valid {body['type']} body", body, Expect(201, echo=defs.ECHO_CREATE))), 1)[0]
-    rename = sunco.variants("rename", defs.display_names().map(
-        lambda name: Variant("rename", {"displayName": name}, Expect(200, echo=defs.ECHO_UPDATE))), 1)[0]
+    create = sunco.variants(
+        "create",
+        defs.any_create_body().map(
+            lambda body: Variant(f"valid {body['type']} body", body, Expect(201, echo=defs.ECHO_CREATE))
+        ),
+        1,
+    )[0]
+    rename = sunco.variants(
+        "rename",
+        defs.display_names().map(
+            lambda name: Variant("rename", {"displayName": name}, Expect(200, echo=defs.ECHO_UPDATE))
+        ),
+        1,
+    )[0]
     integration_id = _create(sunco, create)
     if integration_id is None:
         sunco.finish()
@@ -147,23 +160,40 @@ def test_integration_lifecycle_create_get_list_update_delete(sunco: ConformanceS
 
     fetched = sunco.call("GetIntegration", path_params=target, expect=OK)
     got = (fetched.body or {}).get("integration", {})
-    sunco.expect_state(fetched, got.get("id") == integration_id and got.get("type") == create.body["type"],
-                       title="did not return the integration just created.", pointer="/integration",
-                       rule="a created integration can be fetched by its id",
-                       expected={"id": integration_id, "type": create.body["type"]}, actual=got)
+    sunco.expect_state(
+        fetched,
+        got.get("id") == integration_id and got.get("type") == create.body["type"],
+        title="did not return the integration just created.",
+        pointer="/integration",
+        rule="a created integration can be fetched by its id",
+        expected={"id": integration_id, "type": create.body["type"]},
+        actual=got,
+    )
 
     listed = sunco.call("ListIntegrations", query={"page[size]": "100"}, expect=OK)
     ids = [item.get("id") for item in (listed.body or {}).get("integrations", [])]
-    sunco.expect_state(listed, integration_id in ids, title="does not list the integration just created.",
-                       pointer="/integrations", rule="a created integration appears in the list",
-                       expected=f"an item with id {integration_id}", actual=ids)
+    sunco.expect_state(
+        listed,
+        integration_id in ids,
+        title="does not list the integration just created.",
+        pointer="/integrations",
+        rule="a created integration appears in the list",
+        expected=f"an item with id {integration_id}",
+        actual=ids,
+    )
 
     sunco.call("UpdateIntegration", variant=rename, path_params=target)
     after = sunco.call("GetIntegration", path_params=target, expect=OK)
     name = (after.body or {}).get("integration", {}).get("displayName")
-    sunco.expect_state(after, name == rename.body["displayName"], title="does not show the update just made.",
-                       pointer="/integration/displayName", rule="a fetch after an update shows the new value",
-                       expected=rename.body["displayName"], actual=name)
+    sunco.expect_state(
+        after,
+        name == rename.body["displayName"],
+        title="does not show the update just made.",
+        pointer="/integration/displayName",
+        rule="a fetch after an update shows the new value",
+        expected=rename.body["displayName"],
+        actual=name,
+    )
 
     sunco.call("DeleteIntegration", path_params=target, expect=OK)
     sunco.call("GetIntegration", path_params=target, expect=GONE)
@@ -171,8 +201,13 @@ def test_integration_lifecycle_create_get_list_update_delete(sunco: ConformanceS
 
 
 def test_list_integrations_paginates_with_cursors(sunco: ConformanceSession) -> None:
-    setups = sunco.variants("setup-many", st.tuples(*[defs.create_body("web")] * 3).map(
-        lambda bodies: [Variant("setup web", body, CREATED) for body in bodies]), 3)
+    setups = sunco.variants(
+        "setup-many",
+        st.tuples(*[defs.create_body("web")] * 3).map(
+            lambda bodies: [Variant("setup web", body, CREATED) for body in bodies]
+        ),
+        3,
+    )
     created = [i for i in (_create(sunco, variant) for variant in setups) if i]
     seen: list[str] = []
     query = {"page[size]": "2"}
@@ -181,36 +216,64 @@ def test_list_integrations_paginates_with_cursors(sunco: ConformanceSession) -> 
         body = page.body or {}
         seen += [item.get("id") for item in body.get("integrations", [])]
         meta = body.get("meta", {})
-        sunco.expect_state(page, len(body.get("integrations", [])) <= 2, title="returned more than page[size] items.",
-                           pointer="/integrations", rule="page[size] bounds the page", expected="at most 2",
-                           actual=len(body.get("integrations", [])))
+        sunco.expect_state(
+            page,
+            len(body.get("integrations", [])) <= 2,
+            title="returned more than page[size] items.",
+            pointer="/integrations",
+            rule="page[size] bounds the page",
+            expected="at most 2",
+            actual=len(body.get("integrations", [])),
+        )
         if not meta.get("hasMore"):
             break
-        sunco.expect_state(page, bool(meta.get("afterCursor")), title="says hasMore but gives no afterCursor.",
-                           pointer="/meta/afterCursor", rule="hasMore comes with a cursor to the next page",
-                           expected="a record id", actual=meta)
+        sunco.expect_state(
+            page,
+            bool(meta.get("afterCursor")),
+            title="says hasMore but gives no afterCursor.",
+            pointer="/meta/afterCursor",
+            rule="hasMore comes with a cursor to the next page",
+            expected="a record id",
+            actual=meta,
+        )
         if not meta.get("afterCursor"):
             break
         query = {"page[size]": "2", "page[after]": meta["afterCursor"]}
     missing = [i for i in created if i not in seen]
-    sunco.expect_state(page, not missing and len(seen) == len(set(seen)),
-                       title="paging through with page[after] missed or repeated integrations.",
-                       pointer="/integrations", rule="cursor pages cover every record exactly once",
-                       expected=f"each of {created} exactly once", actual=seen)
+    sunco.expect_state(
+        page,
+        not missing and len(seen) == len(set(seen)),
+        title="paging through with page[after] missed or repeated integrations.",
+        pointer="/integrations",
+        rule="cursor pages cover every record exactly once",
+        expected=f"each of {created} exactly once",
+        actual=seen,
+    )
     for integration_id in created:
         _delete(sunco, integration_id)
     sunco.finish()
 
 
 def test_list_integrations_filters_by_type(sunco: ConformanceSession) -> None:
-    setups = sunco.variants("setup-two", st.tuples(defs.create_body("web"), defs.create_body("custom")).map(
-        lambda bodies: [Variant(f"setup {b['type']}", b, CREATED) for b in bodies]), 2)
+    setups = sunco.variants(
+        "setup-two",
+        st.tuples(defs.create_body("web"), defs.create_body("custom")).map(
+            lambda bodies: [Variant(f"setup {b['type']}", b, CREATED) for b in bodies]
+        ),
+        2,
+    )
     created = [_create(sunco, variant) for variant in setups]
     listed = sunco.call("ListIntegrations", query={"filter[types]": "custom", "page[size]": "100"}, expect=OK)
     types = sorted({item.get("type") for item in (listed.body or {}).get("integrations", [])})
-    sunco.expect_state(listed, types == ["custom"], title="returned other types than filter[types] asked for.",
-                       pointer="/integrations", rule="filter[types] keeps only the listed types",
-                       expected=["custom"], actual=types)
+    sunco.expect_state(
+        listed,
+        types == ["custom"],
+        title="returned other types than filter[types] asked for.",
+        pointer="/integrations",
+        rule="filter[types] keeps only the listed types",
+        expected=["custom"],
+        actual=types,
+    )
     for integration_id in created:
         _delete(sunco, integration_id)
     sunco.finish()
@@ -218,6 +281,13 @@ def test_list_integrations_filters_by_type(sunco: ConformanceSession) -> None:
 
 def test_list_integrations_rejects_invalid_page_size(sunco: ConformanceSession) -> None:
     sizes = st.one_of(st.integers(-5, 0), st.integers(101, 1000)).map(str) | st.just("many")
-    variants = sunco.variants("bad-size", sizes.map(lambda size: Variant(
-        f"page[size]={size}", None, Expect(400, defs.BAD_REQUEST), params={"query": {"page[size]": size}})), 3)
+    variants = sunco.variants(
+        "bad-size",
+        sizes.map(
+            lambda size: Variant(
+                f"page[size]={size}", None, Expect(400, defs.BAD_REQUEST), params={"query": {"page[size]": size}}
+            )
+        ),
+        3,
+    )
     _send_all(sunco, "ListIntegrations", variants)

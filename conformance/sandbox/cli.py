@@ -1,0 +1,123 @@
+"""``python -m conformance sandbox``: serve the sandbox until interrupted."""
+
+from __future__ import annotations
+
+import argparse
+import re
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+from shlex import quote
+from types import FrameType
+
+from conformance.sandbox.server import APP_ID, DEFAULT_APP_ID, DEFAULT_KEY_ID, DEFAULT_KEY_SECRET, Sandbox
+
+_NO_SPACE = re.compile(r"^\S+$")
+
+
+class UsageError(Exception):
+    """A bad option value; its message is the one line the user sees."""
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    # Plain strings, checked in run(), so a bad value is one line rather than argparse's usage dump.
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
+    parser.add_argument("--port", default="0", help="port to listen on, 0 for a free one (default: 0)")
+    parser.add_argument("--app-id", default=DEFAULT_APP_ID, help=f"the app id it serves (default: {DEFAULT_APP_ID})")
+    parser.add_argument("--key-id", default=DEFAULT_KEY_ID, help=f"the API key id (default: {DEFAULT_KEY_ID})")
+    parser.add_argument(
+        "--key-secret", default=DEFAULT_KEY_SECRET, help=f"the API key secret (default: {DEFAULT_KEY_SECRET})"
+    )
+
+
+def _port(value: object) -> int:
+    text = str(value).strip()
+    if not text.isdigit() or not 0 <= int(text) <= 65535:
+        raise UsageError(f"--port {value!r} is not allowed: use an integer from 0 to 65535 (0 picks a free port)")
+    return int(text)
+
+
+def _checked(args: argparse.Namespace) -> Sandbox:
+    host = str(args.host).strip()
+    if not host or not _NO_SPACE.match(host):
+        raise UsageError(f"--host {args.host!r} is not allowed: use an address such as 127.0.0.1 or ::1")
+    port = _port(args.port)
+    if not APP_ID.match(str(args.app_id)):
+        raise UsageError(f"--app-id {args.app_id!r} is not allowed: use 24 lowercase hexadecimal characters")
+    key_id = str(args.key_id)
+    # Basic auth splits user and password at the first colon.
+    if not _NO_SPACE.match(key_id) or ":" in key_id:
+        raise UsageError(f"--key-id {key_id!r} is not allowed: use non-empty text without white space or ':'")
+    if not _NO_SPACE.match(str(args.key_secret)):
+        raise UsageError("--key-secret is not allowed: use non-empty text without white space")
+    return Sandbox(host, port, str(args.app_id), key_id, str(args.key_secret))
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        sandbox = _checked(args)
+    except UsageError as error:
+        print(f"error: {error}", file=sys.stderr, flush=True)
+        return 2
+    try:
+        sandbox.start()
+    except OSError as error:
+        print(
+            f"error: cannot listen on {sandbox.host} port {sandbox.port}: {error.strerror or error}",
+            file=sys.stderr,
+            flush=True,
+        )
+        return 1
+    try:
+        _announce(sandbox)
+        _wait_for_signal()
+    finally:
+        sandbox.stop()
+    print("sandbox stopped", flush=True)
+    return 0
+
+
+def _announce(sandbox: Sandbox) -> None:
+    lines = [
+        f"sandbox listening on {sandbox.url}",
+        f"  app id:     {sandbox.app_id}",
+        f"  key id:     {sandbox.key_id}",
+        f"  key secret: {sandbox.key_secret}",
+        "point the suite at it with:",
+        f"  export SUNCO_API_URL={quote(sandbox.url)} SUNCO_APP_ID={quote(sandbox.app_id)}",
+        f"  export SUNCO_KEY_ID={quote(sandbox.key_id)} SUNCO_KEY_SECRET={quote(sandbox.key_secret)}",
+        "press Ctrl-C to stop",
+    ]
+    print("\n".join(lines), flush=True)
+
+
+def _wait_for_signal() -> None:
+    stopped = threading.Event()
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        stopped.set()
+
+    try:
+        previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    except ValueError:
+        # Not the main thread: signals stay with whoever owns them; Ctrl-C still ends the wait.
+        previous = {}
+    try:
+        while not stopped.wait(0.5):
+            pass
+    except KeyboardInterrupt:
+        pass
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m conformance.sandbox.cli", description=__doc__)
+    add_arguments(parser)
+    return run(parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

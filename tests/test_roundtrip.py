@@ -1,0 +1,242 @@
+"""Record the whole suite against a live sandbox, then replay it offline: same verdicts, no secrets.
+
+These run pytest in a subprocess, exactly as a user would, against a sandbox started here on
+127.0.0.1 with a free port.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+
+PROJECT = Path(__file__).resolve().parent.parent
+KEY_ID = "app_0123456789abcdef01234567"
+KEY_SECRET = "known-secret-Zx9QvLr2pT7mW4kB8nC1"
+APP_ID = "0a1b2c3d4e5f60718293a4b5"
+
+
+def clean_env() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if not k.startswith(("SUNCO_", "PYTEST_"))}
+
+
+class SandboxProcess:
+    def __init__(self) -> None:
+        self.process = subprocess.Popen(  # noqa: S603 - our own interpreter
+            [
+                sys.executable,
+                "-m",
+                "conformance",
+                "sandbox",
+                "--port",
+                "0",
+                "--app-id",
+                APP_ID,
+                "--key-id",
+                KEY_ID,
+                "--key-secret",
+                KEY_SECRET,
+            ],
+            cwd=PROJECT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=clean_env(),
+        )
+        assert self.process.stdout is not None
+        first = self.process.stdout.readline()
+        found = re.search(r"http://127\.0\.0\.1:\d+", first)
+        assert found, f"sandbox did not print its URL: {first!r}"
+        self.url = found.group(0)
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=10)
+
+
+def pytest_run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(  # noqa: S603 - our own interpreter
+        [sys.executable, "-m", "pytest", *args, "-p", "no:cacheprovider", "-q"],
+        cwd=PROJECT,
+        capture_output=True,
+        text=True,
+        env=env or clean_env(),
+        timeout=600,
+    )
+
+
+@pytest.fixture(scope="module")
+def recorded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
+    """Record the full suite into a fresh folder, then stop the sandbox."""
+    folder = tmp_path_factory.mktemp("recorded")
+    sandbox = SandboxProcess()
+    env = {
+        **clean_env(),
+        "SUNCO_API_URL": sandbox.url,
+        "SUNCO_APP_ID": APP_ID,
+        "SUNCO_KEY_ID": KEY_ID,
+        "SUNCO_KEY_SECRET": KEY_SECRET,
+    }
+    try:
+        result = pytest_run(
+            "conformance",
+            "--record-mode=rewrite",
+            f"--cassette-dir={folder / 'cassettes'}",
+            f"--conformance-report={folder / 'record.json'}",
+            env=env,
+        )
+    finally:
+        sandbox.stop()
+    return {
+        "folder": folder,
+        "cassettes": folder / "cassettes",
+        "result": result,
+        "report": json.loads((folder / "record.json").read_text()),
+    }
+
+
+def verdicts(report: dict) -> list[tuple]:
+    return sorted((v["test"], v["operation"], v["status"], v["variant"] or "", v["ok"]) for v in report["verdicts"])
+
+
+def test_recording_against_the_sandbox_passes(recorded):
+    result = recorded["result"]
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+    assert "conformance summary" in result.stdout
+    assert len(list(recorded["cassettes"].rglob("*.yaml"))) >= 10
+
+
+def test_replay_offline_gives_the_same_verdicts_with_another_seed(recorded):
+    # The sandbox is stopped and the network blocked: only the cassettes can answer.
+    report = recorded["folder"] / "replay.json"
+    result = pytest_run(
+        "conformance",
+        f"--cassette-dir={recorded['cassettes']}",
+        "--block-network",
+        "--variant-seed=987654",
+        f"--conformance-report={report}",
+    )
+    assert result.returncode == 0, result.stdout[-3000:]
+    replayed = json.loads(report.read_text())
+    assert replayed["mode"] == "replay"
+    assert verdicts(replayed) == verdicts(recorded["report"])
+    assert replayed["tests"] == recorded["report"]["tests"]
+
+
+def test_known_secret_never_reaches_disk(recorded):
+    for path in recorded["folder"].rglob("*"):
+        if path.is_file():
+            text = path.read_text(errors="replace")
+            assert KEY_SECRET not in text, path
+            assert KEY_ID not in text, path
+
+
+def test_write_only_credentials_are_placeholders_in_cassettes(recorded):
+    secret_fields = {
+        "authToken",
+        "privateKey",
+        "apiSecret",
+        "appSecret",
+        "token",
+        "consumerSecret",
+        "apiKey",
+        "accessKey",
+        "accessTokenSecret",
+        "consumerKey",
+        "accessTokenKey",
+        "projectId",
+        "clientEmail",
+    }
+    seen = set()
+    for path in recorded["cassettes"].rglob("*.yaml"):
+        data = yaml.safe_load(path.read_text())
+        bodies = [i["request"]["body"] for i in data["interactions"]]
+        bodies += [
+            json.dumps(v["body"].get("json")) for g in data["metadata"]["conformance"]["variants"].values() for v in g
+        ]
+        for body in bodies:
+            try:
+                parsed = json.loads(body or "null")
+            except ValueError:
+                continue  # the not-JSON variants
+            for key, value in parsed.items() if isinstance(parsed, dict) else ():
+                if key in secret_fields and isinstance(value, str):
+                    seen.add(key)
+                    assert value == "<scrubbed>", (path, key, value)
+        for interaction in data["interactions"]:
+            auth = interaction["request"]["headers"].get("Authorization", ["<scrubbed>"])
+            assert auth[0].endswith("<scrubbed>"), path
+    assert {"authToken", "privateKey", "appSecret", "token"} <= seen
+
+
+def test_cassettes_pin_the_variants_and_the_target(recorded):
+    path = recorded["cassettes"] / "test_integrations" / "test_create_integration_accepts_every_type.yaml"
+    pins = yaml.safe_load(path.read_text())["metadata"]["conformance"]
+    assert pins["target"]["appId"] == APP_ID
+    types = sorted(v["body"]["json"]["type"] for v in pins["variants"]["create-valid"])
+    assert len(types) == 16
+    assert len(set(types)) == 16
+
+
+def test_unmatched_request_names_cassette_nearest_request_and_fix(recorded, tmp_path):
+    import shutil
+
+    copy = tmp_path / "cassettes"
+    shutil.copytree(recorded["cassettes"], copy)
+    path = copy / "test_integrations" / "test_create_integration_rejects_unknown_type.yaml"
+    data = yaml.safe_load(path.read_text())
+    data["metadata"]["conformance"]["variants"]["unknown-type"][0]["body"]["json"]["type"] = "carrier-pigeon"
+    path.write_text(yaml.safe_dump(data))
+    result = pytest_run(
+        "conformance/suites/test_integrations.py::test_create_integration_rejects_unknown_type",
+        f"--cassette-dir={copy}",
+    )
+    assert result.returncode == 1
+    out = result.stdout
+    assert "does not hold" in out
+    assert str(path) in out
+    assert "nearest recorded request" in out
+    assert '/type: recorded "' in out
+    assert 'sent "carrier-pigeon"' in out
+    assert "--record-mode=rewrite" in out
+    assert "Traceback" not in out
+
+
+def test_replay_without_a_recording_says_how_to_record(tmp_path):
+    result = pytest_run(
+        "conformance/suites/test_integrations.py::test_get_integration_returns_404_for_unknown_id",
+        f"--cassette-dir={tmp_path}",
+    )
+    assert result.returncode == 1
+    assert "No recording holds the variants" in result.stdout
+    assert "--record-mode=rewrite" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("env", "named"),
+    [({"SUNCO_APP_ID": "nope"}, "SUNCO_APP_ID"), ({"SUNCO_AUTH": "digest"}, "SUNCO_AUTH"), ({}, "SUNCO_API_URL")],
+)
+def test_recording_with_bad_settings_is_a_one_line_usage_error(tmp_path, env, named):
+    base = (
+        {
+            "SUNCO_API_URL": "http://127.0.0.1:9",
+            "SUNCO_APP_ID": APP_ID,
+            "SUNCO_KEY_ID": KEY_ID,
+            "SUNCO_KEY_SECRET": KEY_SECRET,
+        }
+        if env
+        else {}
+    )
+    result = pytest_run(
+        "conformance", "--record-mode=rewrite", f"--cassette-dir={tmp_path}", env={**clean_env(), **base, **env}
+    )
+    assert result.returncode == 4
+    assert named in result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
