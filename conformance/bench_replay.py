@@ -36,8 +36,13 @@ from conformance.settings import Settings
 PATHS = ("project", "vcrpy", "floor")
 OPERATION = "CreateIntegration"
 # A host nothing resolves: every path must answer in-process, so the run is offline by construction.
-SETTINGS = Settings(api_url="https://api.bench.invalid", app_id="5f0c" + "0" * 20, key_id="app_bench",
-                    key_secret="bench-secret-value")
+# The key is a stand-in: nothing leaves the process.
+SETTINGS = Settings(
+    api_url="https://api.bench.invalid",
+    app_id="5f0c" + "0" * 20,
+    key_id="app_bench",
+    key_secret="bench-key-value",  # noqa: S106
+)
 Body = dict[str, Any]
 Progress = Callable[[str], None]
 
@@ -138,8 +143,9 @@ def time_vcrpy(cassette_path: Path, case: Case) -> float:
 
 
 def time_floor(case: Case) -> float:
-    by_body = {json.dumps(body).encode(): json.dumps(answer) for body, answer in zip(case.bodies, case.answers,
-                                                                                      strict=True)}
+    by_body = {
+        json.dumps(body).encode(): json.dumps(answer) for body, answer in zip(case.bodies, case.answers, strict=True)
+    }
 
     def answer(request: requests.PreparedRequest) -> tuple[int, dict[str, str], str]:
         body = request.body if isinstance(request.body, bytes) else str(request.body).encode()
@@ -152,8 +158,7 @@ def time_floor(case: Case) -> float:
         # No cassette to open: only the requests and their checks are timed.
         start = perf_counter()
         send_all(client, case.order, "floor")
-        elapsed = perf_counter() - start
-    return elapsed
+        return perf_counter() - start
 
 
 def summarize(samples: Sequence[float]) -> float:
@@ -189,4 +194,3 @@ def measure_replay(
         for name in PATHS:
             result[name][str(size)] = summarize(samples[name]) * 1000 / size
     return result
-

@@ -55,7 +55,7 @@ class TreeSampler:
         return int(fields[1]) if len(fields) > 1 else None
 
     def tree(self) -> set[int]:
-        alive = {int(name) for name in os.listdir(PROC) if name.isdigit()}
+        alive = {int(entry.name) for entry in PROC.iterdir() if entry.name.isdigit()}
         for pid in alive - self._parents.keys():
             parent = self._parent(pid)
             if parent is not None:
@@ -149,8 +149,10 @@ def measure_suite(
         for name, workers in setups.items():
             run = measure(suite_command(workers, targets), root)
             samples[name].append(run)
-            progress(f"suite: {name.replace('_', ' ')}, run {number}/{runs}: {run.wall_s:.2f} s, "
-                     f"peak {run.peak_rss_bytes / 2**20:.0f} MB")
+            progress(
+                f"suite: {name.replace('_', ' ')}, run {number}/{runs}: {run.wall_s:.2f} s, "
+                f"peak {run.peak_rss_bytes / 2**20:.0f} MB"
+            )
     return {
         name: {
             "wall_s": statistics.median(run.wall_s for run in runs_of),

@@ -196,3 +196,55 @@ def _annotate(schema: Any, base: str, instance: Any, pointer: str, flag: str, fo
     if isinstance(instance, list) and isinstance(schema.get("items"), dict):
         for index, item in enumerate(instance):
             _annotate(schema["items"], base, item, f"{pointer}/{index}", flag, found, depth + 1)
+
+
+@cache
+def declared_fields(ref: str) -> frozenset[str]:
+    """Top-level property names of a schema, through ``$ref`` and ``allOf`` (not nested objects)."""
+    uri = schema_uri(ref)
+    return frozenset(_declared(resolve(uri), uri.split("#")[0], set()))
+
+
+def _declared(schema: Any, base: str, seen: set[str]) -> Iterator[str]:
+    if not isinstance(schema, dict):
+        return
+    yield from schema.get("properties") or {}
+    ref = schema.get("$ref")
+    if isinstance(ref, str):
+        target = urljoin(base, ref)
+        if target not in seen:
+            seen.add(target)
+            yield from _declared(resolve(target), target.split("#")[0], seen)
+    for sub in schema.get("allOf", []):
+        yield from _declared(sub, base, seen)
+
+
+def property_schema(ref: str, name: str) -> dict[str, Any]:
+    """The schema of one top-level property, found through ``$ref`` and ``allOf``."""
+    uri = schema_uri(ref)
+    found = _property(resolve(uri), uri.split("#")[0], name, set())
+    return found or {}
+
+
+def _property(schema: Any, base: str, name: str, seen: set[str]) -> dict[str, Any] | None:
+    if not isinstance(schema, dict):
+        return None
+    direct = (schema.get("properties") or {}).get(name)
+    if isinstance(direct, dict):
+        while isinstance(direct.get("$ref"), str):
+            target = urljoin(base, direct["$ref"])
+            direct, base = resolve(target), target.split("#")[0]
+        return direct
+    ref = schema.get("$ref")
+    if isinstance(ref, str):
+        target = urljoin(base, ref)
+        if target not in seen:
+            seen.add(target)
+            found = _property(resolve(target), target.split("#")[0], name, seen)
+            if found is not None:
+                return found
+    for sub in schema.get("allOf", []):
+        found = _property(sub, base, name, seen)
+        if found is not None:
+            return found
+    return None

@@ -88,13 +88,17 @@ class Variant:
 
 
 def draw(strategy: st.SearchStrategy[Any], count: int, seed: int) -> list[Any]:
-    """Up to ``count`` distinct examples of ``strategy``, reproducible for a given ``seed``."""
-    found: list[Any] = []
-    seen: set[str] = set()
+    """``count`` distinct examples of ``strategy``, reproducible for a given ``seed``.
+
+    Hypothesis opens with its simplest examples, so the examples kept are the last distinct
+    ones of a longer run. A strategy that yields lists (one item per type, say) gives the items
+    of its last example.
+    """
+    drawn: list[Any] = []
 
     @hypothesis_seed(seed)
     @settings(
-        max_examples=count * 4,
+        max_examples=max(count * 4, 20),
         database=None,
         deadline=None,
         phases=[Phase.generate],
@@ -102,14 +106,19 @@ def draw(strategy: st.SearchStrategy[Any], count: int, seed: int) -> list[Any]:
     )
     @given(strategy)
     def collect(value: Any) -> None:
-        for item in value if isinstance(value, list) else [value]:
-            marker = repr(item)
-            if len(found) < count and marker not in seen:
-                seen.add(marker)
-                found.append(item)
+        drawn.append(value)
 
     collect()
-    return found
+    if drawn and isinstance(drawn[-1], list):
+        return drawn[-1][:count]
+    found: list[Any] = []
+    seen: set[str] = set()
+    for item in reversed(drawn):
+        marker = repr(item)
+        if marker not in seen:
+            seen.add(marker)
+            found.append(item)
+    return found[:count][::-1]
 
 
 def number(group: str, variants: list[Variant]) -> list[Variant]:

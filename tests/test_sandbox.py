@@ -7,12 +7,12 @@ that status (the error envelope for an undocumented error) and to the writeOnly 
 from __future__ import annotations
 
 import base64
-import json
 import re
 import signal
 import subprocess
 import sys
 import threading
+import warnings
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -33,6 +33,7 @@ HEX24 = re.compile(r"^[0-9a-f]{24}$")
 HEX32 = re.compile(r"^[0-9a-f]{32}$")
 OTHER_ID = "0123456789abcdef01234567"
 MISSING = object()
+BOTH_CURSORS = "Only one of page[after] or page[before] may be provided"
 
 # The smallest body each type accepts, plus any write-only fields it can carry.
 MINIMAL: dict[str, dict[str, Any]] = {
@@ -184,7 +185,10 @@ def token(scope: str | None = "app", *, kid: str | None = DEFAULT_KEY_ID, secret
           algorithm: str = "HS256") -> str:  # fmt: skip
     claims = {} if scope is None else {"scope": scope}
     headers = {} if kid is None else {"kid": kid}
-    return jwt.encode(claims, None if algorithm == "none" else secret, algorithm=algorithm, headers=headers)
+    with warnings.catch_warnings():
+        # HS512 wants a longer key than the sandbox's; the token is meant to be refused anyway.
+        warnings.simplefilter("ignore", jwt.warnings.InsecureKeyLengthWarning)
+        return jwt.encode(claims, None if algorithm == "none" else secret, algorithm=algorithm, headers=headers)
 
 
 @pytest.mark.parametrize("scope", ["app", "account"])
@@ -245,7 +249,8 @@ def test_create_keeps_sent_fields_and_drops_read_only_ones(api: Api) -> None:
 
 def test_create_generates_server_fields(api: Api) -> None:
     hook = api.create(body_of("custom"))["webhooks"][0]
-    assert HEX24.match(hook["id"]) and HEX32.match(hook["secret"])
+    assert HEX24.match(hook["id"])
+    assert HEX32.match(hook["secret"])
     assert (hook["version"], hook["includeFullUser"], hook["includeFullSource"]) == ("v2", False, False)
     assert (hook["target"], hook["triggers"]) == ("https://example.com/hook", ["conversation:message"])
     assert HEX32.match(api.create(body_of("messagebird"))["webhookSecret"])
@@ -329,7 +334,10 @@ def test_update_is_validated_against_the_stored_type(api: Api) -> None:
 
 @pytest.mark.parametrize(
     ("body", "title"),
-    [({"displayName": ""}, "displayName: '' should be non-empty"), ([], "Request body must be a JSON object")],
+    [
+        ({"displayName": ""}, "displayName: '' should be non-empty (minLength 1)"),
+        ([], "Request body must be a JSON object"),
+    ],
 )
 def test_update_rejects_invalid_bodies(api: Api, body: Any, title: str) -> None:
     created = api.create(body_of("custom"))
@@ -354,3 +362,227 @@ def test_update_cannot_change_server_fields(api: Api) -> None:
     body = {"id": OTHER_ID, "type": "web", "status": "inactive", "lineId": "mine"}
     status, answer = api.call("UpdateIntegration", body=body, integrationId=created["id"])
     assert (status, answer["integration"]) == (200, created)
+
+
+# -- List and pagination -----------------------------------------------------------------------
+
+
+def test_list_walks_forward_and_back_with_cursors(api: Api) -> None:
+    ids = [api.create(body_of("telegram", displayName=f"bot {n}"))["id"] for n in range(7)]
+    pages: list[Any] = []
+    query = {"page[size]": "3"}
+    while True:
+        status, page = api.list(**query)
+        assert status == 200
+        pages.append(page)
+        if not page["meta"]["hasMore"]:
+            break
+        query = {"page[size]": "3", "page[after]": page["meta"]["afterCursor"]}
+    assert [[item["id"] for item in page["integrations"]] for page in pages] == [ids[0:3], ids[3:6], ids[6:7]]
+    assert pages[0]["meta"] == {"hasMore": True, "afterCursor": ids[2]}
+    assert pages[1]["meta"] == {"hasMore": True, "afterCursor": ids[5], "beforeCursor": ids[3]}
+    assert pages[2]["meta"] == {"hasMore": False, "beforeCursor": ids[6]}
+    assert "prev" not in pages[0]["links"]
+    assert "next" not in pages[2]["links"]
+
+    status, back = api.list(**{"page[size]": "3", "page[before]": ids[6]})
+    assert [item["id"] for item in back["integrations"]] == ids[3:6]
+    assert back["meta"] == {"hasMore": True, "afterCursor": ids[5], "beforeCursor": ids[3]}
+    status, first = api.list(**{"page[size]": "3", "page[before]": back["meta"]["beforeCursor"]})
+    assert [item["id"] for item in first["integrations"]] == ids[0:3]
+    assert first["meta"] == {"hasMore": False, "afterCursor": ids[2]}
+
+
+def test_list_links_can_be_followed(api: Api, sandbox: Sandbox) -> None:
+    ids = [api.create(body_of("web"))["id"] for _ in range(5)]
+    api.create(body_of("line"))
+    _, page = api.list(**{"page[size]": "2", "filter[types]": "web"})
+    seen = [item["id"] for item in page["integrations"]]
+    while "next" in page["links"]:
+        link = page["links"]["next"]
+        assert link.startswith(f"{sandbox.url}/v2/apps/{sandbox.app_id}/integrations?")
+        assert "page[size]=2" in link
+        assert "filter[types]=web" in link
+        page = checked("ListIntegrations", requests.get(link, auth=api.auth, timeout=10))
+        seen += [item["id"] for item in page["integrations"]]
+    assert seen == ids
+    prev = checked("ListIntegrations", requests.get(page["links"]["prev"], auth=api.auth, timeout=10))
+    assert [item["id"] for item in prev["integrations"]] == ids[2:4]
+
+
+def test_list_defaults(api: Api) -> None:
+    assert api.list() == (200, {"integrations": [], "meta": {"hasMore": False}, "links": {}})
+    ids = [api.create(body_of("unity"))["id"] for _ in range(26)]
+    _, page = api.list()
+    assert [item["id"] for item in page["integrations"]] == ids[:25]
+    assert page["meta"] == {"hasMore": True, "afterCursor": ids[24]}
+
+
+@pytest.mark.parametrize(
+    ("query", "title"),
+    [
+        ({"page[after]": OTHER_ID, "page[before]": OTHER_ID}, BOTH_CURSORS),
+        ({"page[size]": "0"}, "page[size] must be an integer from 1 to 100"),
+        ({"page[size]": "101"}, "page[size] must be an integer from 1 to 100"),
+        ({"page[size]": "-1"}, "page[size] must be an integer from 1 to 100"),
+        ({"page[size]": "many"}, "page[size] must be an integer from 1 to 100"),
+        ({"page[after]": OTHER_ID}, f"page[after] '{OTHER_ID}' does not point to a record in this list"),
+        ({"page[before]": "short"}, "page[before] must be a record id"),
+        ({"filter[types]": "web,fax"}, "filter[types]: 'fax' is not an integration type"),
+        ({"page[limit]": "3"}, "Unknown query parameter 'page[limit]'"),
+    ],
+    ids=["both cursors", "size 0", "size 101", "size -1", "size many", "unknown cursor", "short cursor",
+         "unknown type", "unknown parameter"],
+)  # fmt: skip
+def test_list_rejects_invalid_queries(api: Api, query: dict[str, str], title: str) -> None:
+    api.create(body_of("web"))
+    status, answer = api.list(**query)
+    assert status == 400
+    assert set(codes(answer)) == {"bad_request"}
+    assert title in titles(answer)
+
+
+def test_list_filters_by_type_before_paginating(api: Api) -> None:
+    made = {kind: [api.create(body_of(kind))["id"] for _ in range(3)] for kind in ("web", "custom", "line")}
+    _, page = api.list(**{"filter[types]": "custom,line", "page[size]": "4"})
+    assert [item["id"] for item in page["integrations"]] == made["custom"] + made["line"][:1]
+    assert page["meta"]["hasMore"] is True
+    _, page = api.list(**{"filter[types]": "web"})
+    assert {item["type"] for item in page["integrations"]} == {"web"}
+    assert len(page["integrations"]) == 3
+
+
+def test_concurrent_creates_are_all_kept(api: Api) -> None:
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        created = list(pool.map(lambda n: api.create(body_of("web", displayName=f"w{n}"))["id"], range(24)))
+    _, page = api.list(**{"page[size]": "100"})
+    assert len(set(created)) == 24
+    assert sorted(item["id"] for item in page["integrations"]) == sorted(created)
+
+
+# -- Routing and the generic steps ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", ["/", "/v2/nothing", "/v2/apps/{app}/integrations/{id}/nothing", "/v1/integrations"])
+def test_unknown_routes_are_404(sandbox: Sandbox, path: str) -> None:
+    url = sandbox.url + path.format(app=sandbox.app_id, id=OTHER_ID)
+    answer = checked(None, requests.get(url, auth=(sandbox.key_id, sandbox.key_secret), timeout=10))
+    assert codes(answer) == ["not_found"]
+
+
+def test_wrong_method_is_405(sandbox: Sandbox) -> None:
+    url = f"{sandbox.url}/v2/apps/{sandbox.app_id}/integrations"
+    response = requests.put(url, json={}, auth=(sandbox.key_id, sandbox.key_secret), timeout=10)
+    assert response.status_code == 405
+    assert response.headers["Allow"] == "GET, POST"
+    assert codes(checked(None, response)) == ["method_not_allowed"]
+
+
+@pytest.mark.parametrize("operation_id", ["CreateIntegration", "ListIntegrations", "GetIntegration"])
+def test_other_apps_are_404(api: Api, operation_id: str) -> None:
+    status, answer = api.call(operation_id, body=body_of("web"), appId=OTHER_ID, integrationId=OTHER_ID)
+    assert status == 404
+    assert answer == {"errors": [{"code": "app_not_found", "title": "App not found"}]}
+
+
+def test_a_failing_handler_answers_500_and_the_server_goes_on(caplog: pytest.LogCaptureFixture) -> None:
+    def broken(request: Request) -> Response:
+        raise RuntimeError("boom")
+
+    with Sandbox(handlers={"GetIntegration": broken}) as running:
+        api = Api(running)
+        with caplog.at_level("CRITICAL"):
+            status, answer = api.call("GetIntegration", integrationId=OTHER_ID)
+        assert status == 500
+        assert codes(answer) == ["internal_error"]
+        assert api.list()[0] == 200
+
+
+def test_an_operation_without_handler_answers_501(sandbox: Sandbox, api: Api) -> None:
+    del sandbox.handlers["GetIntegration"]
+    status, answer = api.call("GetIntegration", integrationId=OTHER_ID)
+    assert status == 501
+    assert codes(answer) == ["not_implemented"]
+
+
+def test_sandbox_settings_and_lifecycle() -> None:
+    with pytest.raises(ValueError, match="24 lowercase hexadecimal"):
+        Sandbox(app_id="not-an-app")
+    with pytest.raises(RuntimeError, match="no port"):
+        _ = Sandbox().url
+    assert Sandbox(port=8089).url == "http://127.0.0.1:8089"
+    custom = Sandbox(app_id=OTHER_ID, key_id="app_custom", key_secret="a-custom-secret-long-enough-for-hs256")
+    assert custom.start() is custom.start()
+    try:
+        assert re.fullmatch(r"http://127\.0\.0\.1:\d+", custom.url)
+        created = Api(custom).create(body_of("web"))
+    finally:
+        custom.stop()
+    with pytest.raises(requests.ConnectionError):
+        requests.get(custom.url + "/", timeout=2)
+    # A restart serves the same URL and still holds what was created.
+    url = custom.url
+    with custom:
+        assert custom.url == url
+        assert Api(custom).list()[1]["integrations"] == [created]
+    assert HEX24.match(DEFAULT_APP_ID)
+
+
+# -- CLI -----------------------------------------------------------------------------------------
+
+CLI = """
+import argparse, sys
+from conformance.sandbox import cli
+parser = argparse.ArgumentParser()
+cli.add_arguments(parser)
+sys.exit(cli.run(parser.parse_args(sys.argv[1:])))
+"""
+
+
+def run_cli(*args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(  # noqa: S603 - our own interpreter and code
+        [sys.executable, "-c", CLI, *args], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+
+
+@pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_cli_serves_until_signalled(stop_signal: signal.Signals) -> None:
+    process = run_cli("--port", "0")
+    watchdog = threading.Timer(30, process.kill)
+    watchdog.start()
+    try:
+        assert process.stdout is not None
+        lines = [process.stdout.readline().strip()]
+        match = re.fullmatch(r"sandbox listening on (http://127\.0\.0\.1:\d+)", lines[0])
+        assert match, lines[0]
+        while lines[-1] and not lines[-1].startswith("press Ctrl-C"):
+            lines.append(process.stdout.readline().strip())
+        url = match.group(1)
+        response = requests.get(f"{url}/v2/apps/{DEFAULT_APP_ID}/integrations",
+                                auth=(DEFAULT_KEY_ID, DEFAULT_KEY_SECRET), timeout=10)  # fmt: skip
+        assert response.status_code == 200
+        process.send_signal(stop_signal)
+        out, err = process.communicate(timeout=20)
+    finally:
+        watchdog.cancel()
+        process.kill()
+    assert process.returncode == 0
+    assert "Traceback" not in err
+    assert f"export SUNCO_API_URL={url} SUNCO_APP_ID={DEFAULT_APP_ID}" in lines
+    assert f"export SUNCO_KEY_ID={DEFAULT_KEY_ID} SUNCO_KEY_SECRET={DEFAULT_KEY_SECRET}" in lines
+    assert out == "sandbox stopped\n"
+
+
+@pytest.mark.parametrize(
+    ("args", "named"),
+    [(("--port", "70000"), "--port"), (("--app-id", "xyz"), "--app-id"), (("--key-id", "a b"), "--key-id")],
+)
+def test_cli_rejects_invalid_options(args: tuple[str, ...], named: str) -> None:
+    process = run_cli(*args)
+    out, err = process.communicate(timeout=30)
+    assert process.returncode == 2
+    assert out == ""
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert named in lines[0]
+    assert "use " in lines[0]

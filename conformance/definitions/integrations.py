@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from conformance.client import RawBody
 from conformance.generate import base_of, hex_id, not_of_type, required_fields, safe_text, valid_value
-from conformance.schemas import resolve
+from conformance.schemas import declared_fields, property_schema, resolve, write_only_fields
 from conformance.variants import Expect, Variant
 
 CREATE = "integration-create.request.json"
@@ -194,6 +194,76 @@ def update_invalid() -> st.SearchStrategy[Variant]:
         st.just(rejected("array instead of an object", [])),
         not_json(),
     )
+
+
+# Update fields left out of generated updates: they must name things that exist elsewhere (other
+# integrations, responders) or be real third-party credentials.
+UPDATE_SKIPPED = frozenset({
+    "defaultResponderId", "integrationOrder", "prechatCapture", "accountId", "accountManagementAccessToken",
+    "pageAccessToken", "fromAddress", "authenticationMessageSecret",
+})
+_COLOUR = st.text(alphabet="0123456789abcdef", min_size=6, max_size=6)
+_URL = safe_text(1, 12).map(lambda slug: f"https://example.com/assets/{slug}.png")
+UPDATE_HINTS = {
+    **HINTS,
+    "brandColor": _COLOUR, "conversationColor": _COLOUR, "actionColor": _COLOUR,
+    "displayStyle": st.sampled_from(["button", "tab"]),
+    "buttonIconUrl": _URL, "businessIconUrl": _URL, "backgroundImageUrl": _URL,
+    "buttonWidth": st.sampled_from(["48", "58", "64"]), "buttonHeight": st.sampled_from(["48", "58", "64"]),
+    "originWhitelist": st.lists(safe_text(1, 10).map(lambda h: f"https://{h.strip('.-_') or 'www'}.example.com"),
+                                min_size=1, max_size=2),
+    "hsmFallbackLanguage": st.sampled_from(["en_US", "fr_FR", "de_DE"]),
+    "displayName": display_names(),
+}
+
+
+def update_fields(kind: str) -> dict[str, dict[str, Any]]:
+    """The fields an update of ``kind`` may change: declared, writable, not deprecated, not skipped."""
+    ref = f"{UPDATE}#/$defs/{kind}"
+    names = declared_fields(ref) - write_only_fields(ref) - UPDATE_SKIPPED
+    schemas = {name: property_schema(ref, name) for name in sorted(names)}
+    return {name: schema for name, schema in schemas.items() if not schema.get("deprecated")}
+
+
+def update_body(kind: str) -> st.SearchStrategy[dict[str, Any]]:
+    base = base_of(UPDATE)
+    fields = {name: valid_value(schema, name=name, base=base, hints=UPDATE_HINTS)
+              for name, schema in update_fields(kind).items() if name != "displayName"}
+    # displayName always changes, so every update has something to verify.
+    return st.fixed_dictionaries({"displayName": display_names()}, optional=fields)
+
+
+def echo_of(body: dict[str, Any]) -> tuple[tuple[str, str], ...]:
+    return tuple((f"/{name}", f"/integration/{name}") for name in sorted(body))
+
+
+def update_every_type() -> st.SearchStrategy[list[Variant]]:
+    """One valid update per integration type, in the order of :data:`TYPES`."""
+    return st.tuples(*(update_body(kind) for kind in TYPES)).map(
+        lambda bodies: [
+            Variant(f"update of a {kind} integration", body, Expect(200, echo=echo_of(body)))
+            for kind, body in zip(TYPES, bodies, strict=True)
+        ]
+    )
+
+
+def update_wrong_type_for_every_type() -> st.SearchStrategy[list[Variant]]:
+    """For each type, one of its update fields set to a value of the wrong JSON type."""
+
+    def wrong(kind: str) -> st.SearchStrategy[Variant]:
+        typed = {name: schema for name, schema in update_fields(kind).items() if "type" in schema}
+        return st.sampled_from(sorted(typed)).flatmap(
+            lambda name: _not_schema_type(typed[name]).map(
+                lambda value: rejected(f"{kind} update with {name} of a wrong JSON type", {name: value})
+            )
+        )
+
+    return st.tuples(*(wrong(kind) for kind in TYPES)).map(list)
+
+
+def _not_schema_type(schema: dict[str, Any]) -> st.SearchStrategy[Any]:
+    types = schema["type"] if isinstance(schema["type"], list) else [schema["type"]]
+    return not_of_type(*types)
 
 
 def unknown_ids() -> st.SearchStrategy[Variant]:

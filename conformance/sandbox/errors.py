@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 import jsonschema
 
 MAX_REPR = 40
+MAX_TITLE = 200
 MAX_ERRORS = 20
 # Validators whose limit helps the reader more than the message alone does.
 LIMITS = ("maxLength", "minLength", "maximum", "minimum", "maxItems", "minItems", "multipleOf")
@@ -91,29 +93,32 @@ def location(path: Iterable[Any]) -> str:
 
 
 def short(value: Any) -> str:
-    text = repr(value)
-    if len(text) <= MAX_REPR:
-        return text
+    """A value as a title shows it: strings quoted as jsonschema quotes them, the rest as JSON, cut short."""
     if isinstance(value, str):
-        return repr(value[: MAX_REPR - 10])[:-1] + "…" + text[-1]
-    return text[: MAX_REPR - 1] + "…"
+        text = repr(value)
+        return text if len(text) <= MAX_REPR else repr(value[: MAX_REPR - 10])[:-1] + "…" + text[-1]
+    text = json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= MAX_REPR else text[: MAX_REPR - 1] + "…"
 
 
 def title_of(error: jsonschema.ValidationError, noun: str = "field") -> str:
     where = location(error.absolute_path)
-    if error.validator == "required":
-        missing = str(error.message.split("'")[1]) if "'" in error.message else str(error.validator_value)
+    if error.validator == "required" and isinstance(error.instance, dict):
+        # One error per missing name; the message names it.
+        absent = [name for name in error.validator_value if name not in error.instance]
+        missing = next((name for name in absent if repr(name) in error.message), ", ".join(absent))
         return f"{where + '.' if where else ''}{missing} is required"
     if error.validator == "additionalProperties" and isinstance(error.instance, dict):
         allowed = set((error.schema.get("properties") or {}).keys()) if isinstance(error.schema, dict) else set()
-        extras = sorted(name for name in error.instance if name not in allowed)
-        unknown = f"nknown {noun} {', '.join(repr(name) for name in extras)}"
-        return f"{where}: u{unknown}" if where else f"U{unknown}"
+        extras = ", ".join(repr(name) for name in sorted(error.instance) if name not in allowed)
+        return f"{where}: unknown {noun} {extras}" if where else f"Unknown {noun} {extras}"
     if error.validator == "not" and isinstance(error.validator_value, dict):
         together = error.validator_value.get("required")
         if isinstance(together, list) and len(together) == 2 and len(error.validator_value) == 1:
             return f"Only one of {together[0]} or {together[1]} may be provided"
-    message = error.message.replace(repr(error.instance), short(error.instance))
+    # jsonschema's messages lead with the instance's Python repr.
+    message = error.message.replace(repr(error.instance), short(error.instance), 1)
     if error.validator in LIMITS:
         message += f" ({error.validator} {error.validator_value})"
-    return f"{where}: {message}" if where else message
+    title = f"{where}: {message}" if where else message
+    return title if len(title) <= MAX_TITLE else title[: MAX_TITLE - 1] + "…"

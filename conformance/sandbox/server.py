@@ -82,6 +82,8 @@ class Sandbox:
         server_class = _Server6 if ":" in self.host else _Server
         self._server = server_class((self.host, self._port), _HTTPHandler)
         self._server.sandbox = self
+        # Keep the bound port: the URL stays valid after stop(), and a restart reuses it.
+        self._port = int(self._server.server_address[1])
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="sunco-sandbox", daemon=True
         )
@@ -111,11 +113,11 @@ class Sandbox:
 
     @property
     def port(self) -> int:
-        return int(self._server.server_address[1]) if self._server is not None else self._port
+        return self._port
 
     @property
     def url(self) -> str:
-        if self._server is None and self._port == 0:
+        if self._port == 0:
             raise RuntimeError("the sandbox has no port until it is started")
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"http://{host}:{self.port}"

@@ -114,6 +114,25 @@ def test_update_integration_rejects_invalid_bodies(sunco: ConformanceSession) ->
     sunco.finish()
 
 
+def _update_each_type(sunco: ConformanceSession, group: str, strategy: st.SearchStrategy[list[Variant]]) -> None:
+    setups = sunco.variants("setup-every-type", defs.create_valid(), len(defs.TYPES))
+    created = {variant.body["type"]: _create(sunco, variant) for variant in setups}
+    for kind, variant in zip(defs.TYPES, sunco.variants(group, strategy, len(defs.TYPES)), strict=True):
+        if created.get(kind):
+            sunco.call("UpdateIntegration", variant=variant, path_params={"integrationId": created[kind]})
+    for integration_id in created.values():
+        _delete(sunco, integration_id)
+    sunco.finish()
+
+
+def test_update_integration_applies_changes_to_every_type(sunco: ConformanceSession) -> None:
+    _update_each_type(sunco, "update-every-type", defs.update_every_type())
+
+
+def test_update_integration_rejects_wrong_json_types_for_every_type(sunco: ConformanceSession) -> None:
+    _update_each_type(sunco, "wrong-types-every-type", defs.update_wrong_type_for_every_type())
+
+
 # -- Unknown ids ----------------------------------------------------------------------------------
 
 
