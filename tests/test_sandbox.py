@@ -271,7 +271,7 @@ def test_create_generates_server_fields(api: Api) -> None:
         ({}, None, "type is required"),
         (body_of("web", displayName="x" * 101), None, "displayName: 'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxx…' is too long "
          "(maxLength 100)"),
-        (body_of("web", displayName=5), None, "displayName: 5 is not of type 'string', 'null'"),
+        (body_of("web", displayName=False), None, "displayName: false is not of type 'string', 'null'"),
         ({"type": "telegram"}, None, "token is required"),
         ({"type": "custom", "webhooks": [{"target": "https://example.com"}]}, None, "webhooks[0].triggers is required"),
         (body_of("twitter", tier="standard"), None, "tier: 'standard' is not one of ['enterprise']"),
@@ -470,9 +470,10 @@ def test_unknown_routes_are_404(sandbox: Sandbox, path: str) -> None:
     assert codes(answer) == ["not_found"]
 
 
-def test_wrong_method_is_405(sandbox: Sandbox) -> None:
+@pytest.mark.parametrize("method", ["PUT", "PROPFIND"])
+def test_wrong_method_is_405(sandbox: Sandbox, method: str) -> None:
     url = f"{sandbox.url}/v2/apps/{sandbox.app_id}/integrations"
-    response = requests.put(url, json={}, auth=(sandbox.key_id, sandbox.key_secret), timeout=10)
+    response = requests.request(method, url, json={}, auth=(sandbox.key_id, sandbox.key_secret), timeout=10)
     assert response.status_code == 405
     assert response.headers["Allow"] == "GET, POST"
     assert codes(checked(None, response)) == ["method_not_allowed"]
@@ -498,6 +499,19 @@ def test_a_failing_handler_answers_500_and_the_server_goes_on(caplog: pytest.Log
         assert api.list()[0] == 200
 
 
+def test_a_leaking_handler_has_its_write_only_fields_removed(caplog: pytest.LogCaptureFixture) -> None:
+    leaked = {"id": OTHER_ID, "type": "telegram", "status": "active", "token": "bot-token", "botId": "7"}
+
+    def leaky(request: Request) -> Response:
+        return Response(200, {"integration": dict(leaked)})
+
+    with Sandbox(handlers={"GetIntegration": leaky}) as running, caplog.at_level("WARNING"):
+        status, answer = Api(running).call("GetIntegration", integrationId=OTHER_ID)
+    assert status == 200
+    assert answer["integration"] == {key: value for key, value in leaked.items() if key != "token"}
+    assert "/integration/token" in caplog.text
+
+
 def test_an_operation_without_handler_answers_501(sandbox: Sandbox, api: Api) -> None:
     del sandbox.handlers["GetIntegration"]
     status, answer = api.call("GetIntegration", integrationId=OTHER_ID)
@@ -513,13 +527,17 @@ def test_sandbox_settings_and_lifecycle() -> None:
     assert Sandbox(port=8089).url == "http://127.0.0.1:8089"
     custom = Sandbox(app_id=OTHER_ID, key_id="app_custom", key_secret="a-custom-secret-long-enough-for-hs256")
     assert custom.start() is custom.start()
+    kept_alive = requests.Session()
     try:
         assert re.fullmatch(r"http://127\.0\.0\.1:\d+", custom.url)
         created = Api(custom).create(body_of("web"))
+        assert kept_alive.get(custom.url + "/", timeout=2).status_code == 404
     finally:
         custom.stop()
-    with pytest.raises(requests.ConnectionError):
-        requests.get(custom.url + "/", timeout=2)
+    # Neither a new connection nor one kept alive from before reaches a stopped sandbox.
+    for client in (requests, kept_alive):
+        with pytest.raises(requests.ConnectionError):
+            client.get(custom.url + "/", timeout=2)
     # A restart serves the same URL and still holds what was created.
     url = custom.url
     with custom:

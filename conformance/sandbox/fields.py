@@ -3,35 +3,37 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from functools import cache
 from typing import Any
-from urllib.parse import urljoin
 
-from conformance.schemas import read_only_fields, resolve, schema_uri, write_only_fields
-
-
-@cache
-def declared_fields(ref: str) -> frozenset[str]:
-    """Top-level property names of a schema, through ``$ref`` and ``allOf`` (not nested objects)."""
-    uri = schema_uri(ref)
-    return frozenset(_declared(resolve(uri), uri.split("#")[0], set()))
-
-
-def _declared(schema: Any, base: str, seen: set[str]) -> Iterator[str]:
-    if not isinstance(schema, dict):
-        return
-    yield from (schema.get("properties") or {})
-    ref = schema.get("$ref")
-    if isinstance(ref, str):
-        target = urljoin(base, ref)
-        if target not in seen:
-            seen.add(target)
-            yield from _declared(resolve(target), target.split("#")[0], seen)
-    for sub in schema.get("allOf", []):
-        yield from _declared(sub, base, seen)
+from conformance.schemas import annotated_pointers, declared_fields, read_only_fields, write_only_fields
 
 
 def writable(ref: str, body: Mapping[str, Any], *, also_drop: frozenset[str] = frozenset()) -> dict[str, Any]:
     """The part of a request body a record stores: declared, neither writeOnly nor readOnly."""
     keep = declared_fields(ref) - write_only_fields(ref) - read_only_fields(ref) - also_drop
     return {name: value for name, value in body.items() if name in keep}
+
+
+def _keys(value: Any) -> Iterator[str]:
+    if isinstance(value, dict):
+        yield from value
+        for item in value.values():
+            yield from _keys(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _keys(item)
+
+
+def strip_write_only(ref: str, body: Any) -> list[str]:
+    """Remove, in place, every writeOnly field of ``body`` judged by the schema ``ref``; return their pointers."""
+    # The exact check is slow on long lists; most bodies have no key that could be write-only.
+    if not isinstance(body, (dict, list)) or write_only_fields(ref).isdisjoint(_keys(body)):
+        return []
+    found = sorted(annotated_pointers(ref, body), reverse=True)
+    for pointer in found:
+        *parents, last = [token.replace("~1", "/").replace("~0", "~") for token in pointer.split("/")[1:]]
+        holder: Any = body
+        for token in parents:
+            holder = holder[int(token)] if isinstance(holder, list) else holder[token]
+        holder.pop(last, None)
+    return found

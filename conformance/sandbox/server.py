@@ -9,10 +9,8 @@ from __future__ import annotations
 import json
 import logging
 import re
-import socket
 import threading
-from collections.abc import Iterator, Mapping
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Mapping
 from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -21,16 +19,15 @@ from conformance.sandbox import integrations
 from conformance.sandbox.api import Handler, Request, Response
 from conformance.sandbox.auth import authenticate
 from conformance.sandbox.errors import ApiError, bad_request, envelope, schema_error
+from conformance.sandbox.fields import strip_write_only
 from conformance.sandbox.routing import Router
 from conformance.sandbox.store import Store
-from conformance.schemas import Operation, annotated_pointers, load_index, validator, write_only_fields
+from conformance.sandbox.transport import HTTPServer4, HTTPServer6, RequestHandler
+from conformance.schemas import Operation, load_index, validator
 
 DEFAULT_APP_ID = "5a4db0c5a4db0c5a4db0c5a4"
 DEFAULT_KEY_ID = "app_5a4db0c5a4db0c5a4db0c5a5"
 DEFAULT_KEY_SECRET = "sandbox-secret-do-not-use-in-production"  # noqa: S105 - a fixed, public test value
-JSON_TYPE = "application/json; charset=utf-8"
-# The API's documented limit for a JSON request body.
-MAX_BODY = 100 * 1024
 APP_ID = re.compile(r"^[0-9a-f]{24}$")
 HANDLER_MODULES = (integrations,)
 
@@ -71,7 +68,7 @@ class Sandbox:
         registered, self.titles = _registered()
         # handlers override or add to the registered ones (tests inject failing ones).
         self.handlers: dict[str, Handler] = {**registered, **(handlers or {})}
-        self._server: _Server | None = None
+        self._server: HTTPServer4 | None = None
         self._thread: threading.Thread | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -79,8 +76,8 @@ class Sandbox:
     def start(self) -> Sandbox:
         if self._server is not None:
             return self
-        server_class = _Server6 if ":" in self.host else _Server
-        self._server = server_class((self.host, self._port), _HTTPHandler)
+        server_class = HTTPServer6 if ":" in self.host else HTTPServer4
+        self._server = server_class((self.host, self._port), RequestHandler)
         self._server.sandbox = self
         # Keep the bound port: the URL stays valid after stop(), and a restart reuses it.
         self._port = int(self._server.server_address[1])
@@ -96,6 +93,7 @@ class Sandbox:
         if server is not None:
             server.shutdown()
             server.server_close()
+            server.close_connections()
         if thread is not None:
             thread.join(timeout=5)
 
@@ -176,7 +174,7 @@ class Sandbox:
         repeated = sorted(name for name, values in parsed.items() if len(values) > 1)
         if repeated:
             raise bad_request(f"{repeated[0]} may be given only once")
-        query = {name: values[0] for name, values in parsed.items()}
+        query = _expand_deep_objects({name: values[0] for name, values in parsed.items()})
         error = schema_error(
             validator(op.query), query, titles=self.titles.get(op.operation_id), noun="query parameter"
         )
@@ -185,14 +183,25 @@ class Sandbox:
         return query
 
 
-def _keys(value: Any) -> Iterator[str]:
-    if isinstance(value, dict):
-        yield from value
-        for item in value.values():
-            yield from _keys(item)
-    elif isinstance(value, list):
-        for item in value:
-            yield from _keys(item)
+def _expand_deep_objects(query: dict[str, str]) -> dict[str, str]:
+    """``page={"size": 3}`` read as ``page[size]=3``.
+
+    The vendor's generated Python client sends deepObject parameters as JSON; accepting both forms
+    lets that client drive the sandbox as it would the API.
+    """
+    expanded: dict[str, str] = {}
+    for name, value in query.items():
+        try:
+            parsed = json.loads(value) if value.startswith("{") else None
+        except ValueError:
+            parsed = None
+        if isinstance(parsed, dict) and "[" not in name:
+            for key, item in parsed.items():
+                if item is not None:
+                    expanded[f"{name}[{key}]"] = item if isinstance(item, str) else json.dumps(item)
+        else:
+            expanded[name] = value
+    return expanded
 
 
 def _no_constant(name: str) -> Any:
@@ -203,81 +212,7 @@ def _without_write_only(op: Operation, response: Response) -> Any:
     """The handler's body with any writeOnly field removed: a last guard, logged as a bug."""
     body = {} if response.body is None else response.body
     ref = op.response_schema(response.status)
-    if not ref or response.status >= 400 or not isinstance(body, (dict, list)):
-        return body
-    # The exact check is slow on long lists; most bodies have no key that could be write-only.
-    if write_only_fields(ref).isdisjoint(_keys(body)):
-        return body
-    for pointer in sorted(annotated_pointers(ref, body), reverse=True):
-        log.warning("sandbox: %s returned the write-only field %s; removed", op.operation_id, pointer)
-        *parents, last = [token.replace("~1", "/").replace("~0", "~") for token in pointer.split("/")[1:]]
-        holder: Any = body
-        for token in parents:
-            holder = holder[int(token)] if isinstance(holder, list) else holder[token]
-        holder.pop(last, None)
+    if ref and response.status < 400:
+        for pointer in strip_write_only(ref, body):
+            log.warning("sandbox: %s returned the write-only field %s; removed", op.operation_id, pointer)
     return body
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    sandbox: Sandbox
-
-
-class _Server6(_Server):
-    address_family = socket.AF_INET6
-
-
-class _HTTPHandler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    server_version = "sunco-sandbox"
-    sys_version = ""
-    # Headers and body go out as two writes; with Nagle on, each answer waits ~40 ms for an ACK.
-    disable_nagle_algorithm = True
-    server: _Server
-
-    def __getattr__(self, name: str) -> Any:
-        # Every method, known or not, goes through the same pipeline (and gets a JSON answer).
-        if name.startswith("do_"):
-            return self._serve
-        raise AttributeError(name)
-
-    def _serve(self) -> None:
-        raw = self._read_body()
-        if raw is None:
-            return
-        response = self.server.sandbox.handle(self.command, self.path, self.headers.get("Authorization"), raw)
-        self._send(response)
-
-    def _read_body(self) -> bytes | None:
-        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
-            self.close_connection = True
-            self._send(Response(411, envelope("length_required", "Send the body with a Content-Length")))
-            return None
-        length_header = self.headers.get("Content-Length", "0").strip() or "0"
-        if not length_header.isdigit():
-            self.close_connection = True
-            self._send(Response(400, envelope("bad_request", "Content-Length is not a number")))
-            return None
-        length = int(length_header)
-        if length > MAX_BODY:
-            # The body stays unread, so this connection cannot carry another request.
-            self.close_connection = True
-            self._send(Response(413, envelope("payload_too_large", "Request body exceeds 100kb")))
-            return None
-        return self.rfile.read(length) if length else b""
-
-    def _send(self, response: Response) -> None:
-        data = json.dumps(response.body, ensure_ascii=False).encode("utf-8")
-        self.send_response(response.status)
-        self.send_header("Content-Type", JSON_TYPE)
-        self.send_header("Content-Length", str(len(data)))
-        for name, value in response.headers.items():
-            self.send_header(name, value)
-        if self.close_connection:
-            self.send_header("Connection", "close")
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(data)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
