@@ -15,6 +15,7 @@ The replay half lives in :mod:`conformance.bench_replay`, the suite half in
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import platform
@@ -80,7 +81,8 @@ def positive_int(text: str) -> int:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.description = __doc__.split("\n", 1)[0] if __doc__ else None
+    if not parser.description and __doc__:
+        parser.description = __doc__.split("\n", 1)[0]
     parser.add_argument(
         "--sizes",
         type=parse_sizes,
@@ -213,7 +215,17 @@ def format_table(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def missing_modules(suite: bool) -> list[str]:
+    """The dev extras the benchmark needs and cannot find."""
+    needed = {"responses": "responses", **({"xdist": "pytest-xdist"} if suite else {})}
+    return [package for module, package in needed.items() if importlib.util.find_spec(module) is None]
+
+
 def run(args: argparse.Namespace) -> int:
+    missing = missing_modules(suite=not args.skip_suite)
+    if missing:
+        print(f"bench: error: needs {', '.join(missing)}: pip install -e '.[dev]'", file=sys.stderr)
+        return 2
     if not args.skip_suite:
         _print_progress(f"suite command: python {' '.join(suite_command(None)[1:])} [-n 2], from {ROOT}")
     try:

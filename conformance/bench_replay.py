@@ -20,7 +20,6 @@ from time import perf_counter
 from typing import Any
 
 import requests
-import responses
 import vcr
 from vcr.request import Request
 from vcr.serialize import serialize
@@ -143,6 +142,8 @@ def time_vcrpy(cassette_path: Path, case: Case) -> float:
 
 
 def time_floor(case: Case) -> float:
+    import responses  # a dev extra, so importing this module (for --help) does not need it
+
     by_body = {
         json.dumps(body).encode(): json.dumps(answer) for body, answer in zip(case.bodies, case.answers, strict=True)
     }

@@ -113,6 +113,7 @@ def sunco(request: pytest.FixtureRequest, vcr: Any) -> Iterator[ConformanceSessi
     session = ConformanceSession(
         cassette=vcr,
         recording=is_recording(config),
+        redraw=config.getoption("--record-mode") == "all",
         settings=config.stash[_settings_key],
         scrubber=config.stash[_scrubber_key],
         nodeid=request.node.nodeid,

@@ -44,6 +44,7 @@ class ConformanceSession:
         cassette: Any,
         recording: bool,
         settings: Settings | None,
+        redraw: bool = False,
         scrubber: Scrubber,
         nodeid: str,
         record_command: str,
@@ -51,6 +52,7 @@ class ConformanceSession:
     ) -> None:
         self.cassette = cassette
         self.recording = recording
+        self.redraw = redraw
         self.scrubber = scrubber
         self.nodeid = nodeid
         self.record_command = record_command
@@ -84,6 +86,10 @@ class ConformanceSession:
                 }
                 default = {"format": PIN_FORMAT, "target": target, "seed": self.seed, "variants": {}}
                 self._pins = self.cassette.get_metadata(METADATA_KEY, default)
+                if self.redraw and self._pins is not default:
+                    # "all" re-records every request: pinned (scrubbed) bodies must not go live.
+                    self.cassette._metadata[METADATA_KEY] = self._pins = default
+                    self.cassette.dirty = True
             else:
                 self._pins = self._load_pins()
         return self._pins
@@ -91,18 +97,26 @@ class ConformanceSession:
     def _load_pins(self) -> dict[str, Any]:
         pins = getattr(self.cassette, "_metadata", {}).get(METADATA_KEY)
         if pins is None:
-            raise MissingRecording(
-                operation="(none)",
-                method="-",
-                path="-",
-                title=f"No recording holds the variants of {self.nodeid}.",
-                rule="replay needs a cassette recorded by this suite",
+            raise self._missing(
+                f"No recording holds the variants of {self.nodeid}.",
                 expected=f"a cassette at {self.cassette_path}",
                 actual="no such cassette, or one recorded without pinned variants",
-                cassette=self.cassette_path,
                 next_step=f"record it: {self.record_command}",
             )
         return pins
+
+    def _missing(self, title: str, *, expected: str, actual: str, next_step: str) -> MissingRecording:
+        return MissingRecording(
+            operation="(none)",
+            method="-",
+            path="-",
+            title=title,
+            rule="replay re-sends only the variants pinned in the cassette",
+            expected=expected,
+            actual=actual,
+            cassette=self.cassette_path,
+            next_step=next_step,
+        )
 
     @property
     def client(self) -> Client:
@@ -134,15 +148,10 @@ class ConformanceSession:
             self.cassette.dirty = True
             return drawn
         if group not in pins["variants"]:
-            raise MissingRecording(
-                operation="(none)",
-                method="-",
-                path="-",
-                title=f"The recording of {self.nodeid} pins no variants named {group!r}.",
-                rule="replay re-sends only pinned variants",
+            raise self._missing(
+                f"The recording of {self.nodeid} pins no variants named {group!r}.",
                 expected=f"variant group {group!r}",
                 actual=f"groups {sorted(pins['variants'])}",
-                cassette=self.cassette_path,
                 next_step=f"the test changed since it was recorded; re-record: {self.record_command}",
             )
         return unpin(pins["variants"][group])

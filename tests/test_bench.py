@@ -200,3 +200,19 @@ def test_bad_sizes_exit_2_without_a_traceback_in_a_real_process():
     errors = [line for line in done.stderr.splitlines() if "error:" in line]
     assert len(errors) == 1
     assert errors[0].endswith(f"error: argument --sizes: '0' is not {bench.SIZES_FORM}")
+
+
+def test_missing_dev_extras_are_named_in_one_line(monkeypatch, capsys):
+    real = bench.importlib.util.find_spec
+    monkeypatch.setattr(bench.importlib.util, "find_spec", lambda name: None if name == "xdist" else real(name))
+    assert bench.run(parser().parse_args([])) == 2
+    assert capsys.readouterr().err.strip().splitlines() == ["bench: error: needs pytest-xdist: pip install -e '.[dev]'"]
+
+
+def test_an_unwritable_json_path_is_one_line_error(tmp_path, capsys):
+    args = parser().parse_args(["--sizes", "1", "--repeat", "1", "--skip-suite", "--json", str(tmp_path / "no" / "x")])
+    assert bench.run(args) == 1
+    err = capsys.readouterr().err
+    assert [line for line in err.splitlines() if "error:" in line] == [
+        f"bench: error: cannot write {tmp_path / 'no' / 'x'}: No such file or directory"
+    ]
