@@ -8,7 +8,9 @@ from collections.abc import Sequence
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m conformance", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m conformance", description="The sandbox, the benchmark and helpers around the suite."
+    )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands.required = True
 
@@ -23,6 +25,11 @@ def build_parser() -> argparse.ArgumentParser:
     record = commands.add_parser("record-sandbox", help="record the suite against a fresh sandbox")
     record_cli.add_arguments(record)
     record.set_defaults(run=record_cli.run)
+    from conformance import bench as bench_cli
+
+    bench = commands.add_parser("bench", help="measure replay cost against stock vcrpy and an in-process floor")
+    bench_cli.add_arguments(bench)
+    bench.set_defaults(run=bench_cli.run)
     return parser
 
 

@@ -71,8 +71,8 @@ def make_case(size: int, seed: int = 0) -> Case:
         for i, body in enumerate(bodies)
     ]
     order = list(bodies)
-    # Shuffled so neither cassette class gets the recorded order's best case (a scan finding
-    # each request first); one seed, so all paths see the same order.
+    # Shuffled, so no path gains from requests arriving in recorded order; one seed, so every
+    # path sends the same order.
     random.Random(seed).shuffle(order)
     return Case(size, bodies, answers, order)
 

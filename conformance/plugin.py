@@ -78,11 +78,18 @@ def pytest_configure(config: pytest.Config) -> None:
     )
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    for item in items:
-        if FIXTURE in getattr(item, "fixturenames", ()):
-            item.add_marker(pytest.mark.vcr)
-            item.add_marker(pytest.mark.conformance)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    suite = [item for item in items if FIXTURE in getattr(item, "fixturenames", ())]
+    for item in suite:
+        item.add_marker(pytest.mark.vcr)
+        item.add_marker(pytest.mark.conformance)
+    root = cassette_root(config)
+    if suite and not is_recording(config) and not root.is_dir():
+        raise pytest.UsageError(
+            f"no cassettes to replay: {root} does not exist. Record into it with "
+            f"SUNCO_API_URL=… SUNCO_APP_ID=… SUNCO_KEY_ID=… SUNCO_KEY_SECRET=… "
+            f"pytest conformance --record-mode=rewrite --cassette-dir={root}"
+        )
 
 
 def pytest_recording_configure(config: pytest.Config, vcr: VCR) -> None:

@@ -240,3 +240,19 @@ def test_recording_with_bad_settings_is_a_one_line_usage_error(tmp_path, env, na
     assert result.returncode == 4
     assert named in result.stderr
     assert "Traceback" not in result.stderr + result.stdout
+
+
+def test_replay_from_a_missing_folder_is_a_usage_error(tmp_path):
+    result = pytest_run("conformance", f"--cassette-dir={tmp_path / 'nowhere'}")
+    assert result.returncode == 4
+    assert "no cassettes to replay" in result.stderr
+    assert "--record-mode=rewrite" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_bad_record_mode_lists_the_allowed_values():
+    result = pytest_run("conformance", "--record-mode=sometimes")
+    assert result.returncode == 4
+    for mode in ("once", "new_episodes", "none", "all", "rewrite"):
+        assert mode in result.stderr
+    assert "Traceback" not in result.stderr

@@ -14,9 +14,14 @@ from conformance.settings import Settings
 from conformance.variants import Expect, Variant
 
 SETTINGS = Settings("http://127.0.0.1:1", "0a1b2c3d4e5f60718293a4b5", "app_k", "a-long-enough-secret-value")
-OLD = {"format": 1, "target": {"apiUrl": "http://old", "appId": "x" * 24, "auth": "basic"}, "seed": 0,
-       "variants": {"g": [{"id": "g-0", "label": "old", "body": {"json": {"token": "<scrubbed>"}},
-                           "expect": {"status": 201}}]}}
+OLD = {
+    "format": 1,
+    "target": {"apiUrl": "http://old", "appId": "x" * 24, "auth": "basic"},
+    "seed": 0,
+    "variants": {
+        "g": [{"id": "g-0", "label": "old", "body": {"json": {"token": "<scrubbed>"}}, "expect": {"status": 201}}]
+    },
+}
 
 
 class Tape:
@@ -35,9 +40,15 @@ class Tape:
 
 
 def session(tape: Tape, *, recording: bool, redraw: bool = False) -> ConformanceSession:
-    return ConformanceSession(cassette=tape, recording=recording, settings=SETTINGS if recording else None,
-                              scrubber=Scrubber(), nodeid="t::x", record_command="pytest t::x --record-mode=rewrite",
-                              redraw=redraw)
+    return ConformanceSession(
+        cassette=tape,
+        recording=recording,
+        settings=SETTINGS if recording else None,
+        scrubber=Scrubber(),
+        nodeid="t::x",
+        record_command="pytest t::x --record-mode=rewrite",
+        redraw=redraw,
+    )
 
 
 NEW = st.just(Variant("new", {"type": "telegram", "token": "live-token"}, Expect(201)))

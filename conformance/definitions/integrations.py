@@ -50,7 +50,9 @@ def _optional_credentials(kind: str, required: dict[str, Any]) -> dict[str, dict
     return {
         name: schema
         for name, schema in own.items()
-        if schema.get("writeOnly") and not schema.get("deprecated") and name not in required
+        if schema.get("writeOnly")
+        and not schema.get("deprecated")
+        and name not in required
         and name != "defaultResponderId"
     }
 
@@ -198,20 +200,34 @@ def update_invalid() -> st.SearchStrategy[Variant]:
 
 # Update fields left out of generated updates: they must name things that exist elsewhere (other
 # integrations, responders) or be real third-party credentials.
-UPDATE_SKIPPED = frozenset({
-    "defaultResponderId", "integrationOrder", "prechatCapture", "accountId", "accountManagementAccessToken",
-    "pageAccessToken", "fromAddress", "authenticationMessageSecret",
-})
+UPDATE_SKIPPED = frozenset(
+    {
+        "defaultResponderId",
+        "integrationOrder",
+        "prechatCapture",
+        "accountId",
+        "accountManagementAccessToken",
+        "pageAccessToken",
+        "fromAddress",
+        "authenticationMessageSecret",
+    }
+)
 _COLOUR = st.text(alphabet="0123456789abcdef", min_size=6, max_size=6)
 _URL = safe_text(1, 12).map(lambda slug: f"https://example.com/assets/{slug}.png")
 UPDATE_HINTS = {
     **HINTS,
-    "brandColor": _COLOUR, "conversationColor": _COLOUR, "actionColor": _COLOUR,
+    "brandColor": _COLOUR,
+    "conversationColor": _COLOUR,
+    "actionColor": _COLOUR,
     "displayStyle": st.sampled_from(["button", "tab"]),
-    "buttonIconUrl": _URL, "businessIconUrl": _URL, "backgroundImageUrl": _URL,
-    "buttonWidth": st.sampled_from(["48", "58", "64"]), "buttonHeight": st.sampled_from(["48", "58", "64"]),
-    "originWhitelist": st.lists(safe_text(1, 10).map(lambda h: f"https://{h.strip('.-_') or 'www'}.example.com"),
-                                min_size=1, max_size=2),
+    "buttonIconUrl": _URL,
+    "businessIconUrl": _URL,
+    "backgroundImageUrl": _URL,
+    "buttonWidth": st.sampled_from(["48", "58", "64"]),
+    "buttonHeight": st.sampled_from(["48", "58", "64"]),
+    "originWhitelist": st.lists(
+        safe_text(1, 10).map(lambda h: f"https://{h.strip('.-_') or 'www'}.example.com"), min_size=1, max_size=2
+    ),
     "hsmFallbackLanguage": st.sampled_from(["en_US", "fr_FR", "de_DE"]),
     "displayName": display_names(),
 }
@@ -227,8 +243,11 @@ def update_fields(kind: str) -> dict[str, dict[str, Any]]:
 
 def update_body(kind: str) -> st.SearchStrategy[dict[str, Any]]:
     base = base_of(UPDATE)
-    fields = {name: valid_value(schema, name=name, base=base, hints=UPDATE_HINTS)
-              for name, schema in update_fields(kind).items() if name != "displayName"}
+    fields = {
+        name: valid_value(schema, name=name, base=base, hints=UPDATE_HINTS)
+        for name, schema in update_fields(kind).items()
+        if name != "displayName"
+    }
     # displayName always changes, so every update has something to verify.
     return st.fixed_dictionaries({"displayName": display_names()}, optional=fields)
 
