@@ -169,9 +169,7 @@ def test_index_request_and_query_files(operation_id, request_file, query_file):
 def test_integration_has_one_refinement_per_type():
     schema = load("integration.json")
     assert schema["$defs"]["types"] == {"enum": list(TYPES)}
-    branches = {
-        branch["if"]["properties"]["type"]["const"]: branch["then"]["$ref"] for branch in schema["allOf"]
-    }
+    branches = {branch["if"]["properties"]["type"]["const"]: branch["then"]["$ref"] for branch in schema["allOf"]}
     assert branches == {t: f"#/$defs/{t}" for t in TYPES}
 
 
@@ -375,9 +373,7 @@ def create_cases() -> Iterator[Case]:
         ),
         Case("show AI disclaimer not boolean", CREATE, with_(web, showAIDisclaimer="yes"), False),
         Case("default responder id null", CREATE, with_(web, defaultResponderId=None), True),
-        Case(
-            "whatsapp fallback language null", CREATE, {"type": "whatsapp", "hsmFallbackLanguage": None}, True
-        ),
+        Case("whatsapp fallback language null", CREATE, {"type": "whatsapp", "hsmFallbackLanguage": None}, True),
         Case("messenger page id is a number", CREATE, with_(MINIMAL_CREATE["messenger"], pageId="p"), False),
     ]
 
