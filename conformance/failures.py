@@ -15,8 +15,9 @@ MAX_SHOWN = 160
 
 
 def shorten(value: Any, limit: int = MAX_SHOWN) -> str:
-    """A one-line rendering of a JSON value, cut to ``limit`` characters."""
-    text = value if isinstance(value, str) and value.startswith("<") else json.dumps(value, ensure_ascii=False)
+    """A one-line rendering of a value (prose as it is, JSON as JSON), cut to ``limit`` characters."""
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
