@@ -25,6 +25,12 @@ def build_parser() -> argparse.ArgumentParser:
     record = commands.add_parser("record-sandbox", help="record the suite against a fresh sandbox")
     record_cli.add_arguments(record)
     record.set_defaults(run=record_cli.run)
+    from conformance import drift as drift_cli
+
+    drift = commands.add_parser("drift", help="compare two recordings of the same variants field by field")
+    drift_cli.add_arguments(drift)
+    drift.set_defaults(run=drift_cli.run)
+
     from conformance import bench as bench_cli
 
     bench = commands.add_parser("bench", help="measure replay cost against stock vcrpy and an in-process floor")

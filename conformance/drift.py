@@ -1,0 +1,153 @@
+"""``python -m conformance drift``: compare two recordings of the same variants, field by field.
+
+Record a baseline, record again later (after an API upgrade, say) with the same
+``--variant-seed``, then compare. Exchanges are paired in order within each cassette; values that
+differ between any two recordings by nature (record ids, hosts, dates) are normalised first.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from conformance.explain import MISSING, json_diff
+from conformance.recording import canonical_body
+
+_ID = re.compile(r"\b[0-9a-f]{24}\b")
+_ORIGIN = re.compile(r"https?://[^/\s\"]+")
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def normalise(text: str) -> str:
+    return _ID.sub("{id}", _ORIGIN.sub("", text))
+
+
+def _normalise_json(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _normalise_json(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_normalise_json(item) for item in value]
+    return normalise(value) if isinstance(value, str) else value
+
+
+@dataclass
+class Change:
+    cassette: str
+    exchange: int
+    request: str
+    where: str
+    baseline: Any
+    candidate: Any
+
+    def render(self) -> str:
+        return (
+            f"{self.cassette} #{self.exchange} {self.request}\n"
+            f"    {self.where}: {_show(self.baseline)} -> {_show(self.candidate)}"
+        )
+
+
+@dataclass
+class DriftReport:
+    compared: int = 0
+    changes: list[Change] = field(default_factory=list)
+    not_comparable: list[str] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, Any]:
+        def plain(value: Any) -> Any:
+            return "(absent)" if value is MISSING else value
+
+        changes = [{**asdict(c), "baseline": plain(c.baseline), "candidate": plain(c.candidate)} for c in self.changes]
+        return {"compared": self.compared, "changes": changes, "notComparable": self.not_comparable}
+
+
+def _show(value: Any) -> str:
+    return "(absent)" if value is MISSING else json.dumps(value, ensure_ascii=False)[:120]
+
+
+def _load(path: Path) -> list[dict[str, Any]]:
+    interactions: list[dict[str, Any]] = yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader)["interactions"]
+    return interactions
+
+
+def _request_label(request: dict[str, Any]) -> str:
+    return f"{request['method']} {normalise(request['uri'])}"
+
+
+def _request_shape(request: dict[str, Any]) -> tuple[str, str]:
+    return _request_label(request), normalise(canonical_body(request.get("body")))
+
+
+def _body(response: dict[str, Any]) -> Any:
+    text = response.get("body", {}).get("string") or ""
+    try:
+        return _normalise_json(json.loads(text))
+    except ValueError:
+        return normalise(text)
+
+
+def compare_cassette(
+    name: str, baseline: list[dict[str, Any]], candidate: list[dict[str, Any]], report: DriftReport
+) -> None:
+    if [_request_shape(i["request"]) for i in baseline] != [_request_shape(i["request"]) for i in candidate]:
+        report.not_comparable.append(
+            f"{name}: the two recordings sent different requests (record both "
+            "with the same --variant-seed and Hypothesis version)"
+        )
+        return
+    for number, (old, new) in enumerate(zip(baseline, candidate, strict=True), start=1):
+        report.compared += 1
+        label = _request_label(old["request"])
+        old_status, new_status = old["response"]["status"]["code"], new["response"]["status"]["code"]
+        if old_status != new_status:
+            report.changes.append(Change(name, number, label, "status", old_status, new_status))
+        old_type = (old["response"].get("headers", {}).get("Content-Type") or [""])[0]
+        new_type = (new["response"].get("headers", {}).get("Content-Type") or [""])[0]
+        if old_type != new_type:
+            report.changes.append(Change(name, number, label, "Content-Type", old_type, new_type))
+        for pointer, was, now in json_diff(_body(old["response"]), _body(new["response"])):
+            report.changes.append(Change(name, number, label, f"body {pointer or '/'}", was, now))
+
+
+def compare(baseline: Path, candidate: Path) -> DriftReport:
+    report = DriftReport()
+    old = {path.relative_to(baseline): path for path in baseline.rglob("*.yaml")}
+    new = {path.relative_to(candidate): path for path in candidate.rglob("*.yaml")}
+    for name in sorted(old.keys() - new.keys()):
+        report.not_comparable.append(f"{name}: only in the baseline")
+    for name in sorted(new.keys() - old.keys()):
+        report.not_comparable.append(f"{name}: only in the candidate")
+    for name in sorted(old.keys() & new.keys()):
+        compare_cassette(str(name), _load(old[name]), _load(new[name]), report)
+    return report
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("baseline", type=Path, help="folder of cassettes recorded first")
+    parser.add_argument("candidate", type=Path, help="folder of cassettes recorded later")
+    parser.add_argument("--json", type=Path, metavar="PATH", help="also write the changes as JSON")
+
+
+def run(args: argparse.Namespace) -> int:
+    for label, folder in (("baseline", args.baseline), ("candidate", args.candidate)):
+        if not folder.is_dir():
+            print(f"drift: error: the {label} folder {folder} does not exist", file=sys.stderr)
+            return 2
+    report = compare(args.baseline, args.candidate)
+    for change in report.changes:
+        print(change.render())
+    for reason in report.not_comparable:
+        print(f"not compared: {reason}")
+    print(
+        f"drift: {len(report.changes)} change(s) in {report.compared} paired exchange(s), "
+        f"{len(report.not_comparable)} cassette(s) not comparable"
+    )
+    if args.json:
+        args.json.write_text(json.dumps(report.as_json(), indent=2), encoding="utf-8")
+    return 1 if report.changes or report.not_comparable else 0
