@@ -256,3 +256,30 @@ def test_bad_record_mode_lists_the_allowed_values():
     for mode in ("once", "new_episodes", "none", "all", "rewrite"):
         assert mode in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("scope", ["app", "account"])
+def test_jwt_recording_scrubs_the_token_and_replays(tmp_path, scope):
+    sandbox = SandboxProcess()
+    env = {
+        **clean_env(),
+        "SUNCO_API_URL": sandbox.url,
+        "SUNCO_APP_ID": APP_ID,
+        "SUNCO_KEY_ID": KEY_ID,
+        "SUNCO_KEY_SECRET": KEY_SECRET,
+        "SUNCO_AUTH": "jwt",
+        "SUNCO_JWT_SCOPE": scope,
+    }
+    try:
+        recorded = pytest_run(
+            "conformance", "-k", "lifecycle", "--record-mode=rewrite", f"--cassette-dir={tmp_path}", env=env
+        )
+    finally:
+        sandbox.stop()
+    assert recorded.returncode == 0, recorded.stdout[-2000:]
+    text = next(tmp_path.rglob("*.yaml")).read_text()
+    assert "Bearer <scrubbed>" in text
+    assert "eyJ" not in text  # no JWT, not even its header
+    replayed = pytest_run("conformance", "-k", "lifecycle", f"--cassette-dir={tmp_path}")
+    assert replayed.returncode == 0, replayed.stdout[-2000:]
+    assert "warning" not in replayed.stdout.lower()
