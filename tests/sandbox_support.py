@@ -117,4 +117,3 @@ def titles(answer: Any) -> list[str]:
 
 def codes(answer: Any) -> list[str]:
     return [error["code"] for error in answer["errors"]]
-

@@ -11,7 +11,6 @@ from sandbox_support import OTHER_ID, Api, body_of, codes
 
 from conformance.sandbox import DEFAULT_KEY_ID, DEFAULT_KEY_SECRET
 
-
 # -- Authentication ----------------------------------------------------------------------------
 
 

@@ -9,7 +9,6 @@ from sandbox_support import HEX24, HEX32, MINIMAL, MISSING, OTHER_ID, Api, body_
 
 from conformance.schemas import annotated_pointers, resolve
 
-
 # -- Create ------------------------------------------------------------------------------------
 
 
