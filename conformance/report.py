@@ -30,8 +30,10 @@ class Summary:
         if (report.when == "call" or report.outcome != "passed") and self.tests.get(report.nodeid) != "failed":
             self.tests[report.nodeid] = "failed" if report.outcome == "failed" else report.outcome
         if report.when == "teardown":
-            for verdicts in (value for name, value in report.user_properties if name == "conformance"):
-                self.verdicts.extend({**verdict, "test": report.nodeid} for verdict in verdicts)
+            for name, value in report.user_properties:
+                if name == "conformance":
+                    verdicts: list[dict[str, Any]] = value  # type: ignore[assignment]
+                    self.verdicts.extend({**verdict, "test": report.nodeid} for verdict in verdicts)
 
     def by_operation(self) -> dict[str, dict[str, Any]]:
         table: dict[str, dict[str, Any]] = defaultdict(lambda: {"exchanges": 0, "failed": 0, "statuses": Counter()})

@@ -168,7 +168,7 @@ def _is_valid(schema: Any, base: str, instance: Any) -> bool:
         wrapped = schema if isinstance(schema, bool) or "$id" in schema else {**schema, "$id": base}
         cached = (schema, cls(wrapped, registry=registry()))
         _SUBSCHEMA_VALIDATORS[key] = cached
-    return cached[1].is_valid(instance)
+    return bool(cached[1].is_valid(instance))
 
 
 def _annotate(schema: Any, base: str, instance: Any, pointer: str, flag: str, found: list[str], depth: int) -> None:

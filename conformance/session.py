@@ -97,7 +97,7 @@ class ConformanceSession:
         return self._pins
 
     def _load_pins(self) -> dict[str, Any]:
-        pins = getattr(self.cassette, "_metadata", {}).get(METADATA_KEY)
+        pins: dict[str, Any] | None = getattr(self.cassette, "_metadata", {}).get(METADATA_KEY)
         if pins is None:
             raise self._missing(
                 f"No recording holds the variants of {self.nodeid}.",
@@ -141,7 +141,9 @@ class ConformanceSession:
                 self._client = Client(settings, sleep=lambda _seconds: None)
         return self._client
 
-    def variants(self, group: str, strategy: st.SearchStrategy[Variant], count: int) -> list[Variant]:
+    def variants(
+        self, group: str, strategy: st.SearchStrategy[Variant] | st.SearchStrategy[list[Variant]], count: int
+    ) -> list[Variant]:
         """The variants of ``group``: drawn and pinned while recording, read back in replay."""
         pins = self.pins()
         if self.recording and group not in pins["variants"]:

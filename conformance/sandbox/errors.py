@@ -105,7 +105,8 @@ def title_of(error: jsonschema.ValidationError, noun: str = "field") -> str:
     where = location(error.absolute_path)
     if error.validator == "required" and isinstance(error.instance, dict):
         # One error per missing name; the message names it.
-        absent = [name for name in error.validator_value if name not in error.instance]
+        required: list[str] = list(error.validator_value)  # type: ignore[arg-type]
+        absent = [name for name in required if name not in error.instance]
         missing = next((name for name in absent if repr(name) in error.message), ", ".join(absent))
         return f"{where + '.' if where else ''}{missing} is required"
     if error.validator == "additionalProperties" and isinstance(error.instance, dict):

@@ -118,8 +118,9 @@ def _update_each_type(sunco: ConformanceSession, group: str, strategy: st.Search
     setups = sunco.variants("setup-every-type", defs.create_valid(), len(defs.TYPES))
     created = {variant.body["type"]: _create(sunco, variant) for variant in setups}
     for kind, variant in zip(defs.TYPES, sunco.variants(group, strategy, len(defs.TYPES)), strict=True):
-        if created.get(kind):
-            sunco.call("UpdateIntegration", variant=variant, path_params={"integrationId": created[kind]})
+        integration_id = created.get(kind)
+        if integration_id:
+            sunco.call("UpdateIntegration", variant=variant, path_params={"integrationId": integration_id})
     for integration_id in created.values():
         _delete(sunco, integration_id)
     sunco.finish()
