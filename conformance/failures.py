@@ -143,6 +143,12 @@ class UnmatchedRequest(ConformanceFailure):
     kind = "unmatched-request"
 
 
+class Unreachable(ConformanceFailure):
+    """Recording met no server at all."""
+
+    kind = "unreachable"
+
+
 class MissingRecording(ConformanceFailure):
     kind = "missing-recording"
 

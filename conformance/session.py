@@ -10,13 +10,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import requests
 from hypothesis import strategies as st
 from vcr.errors import CannotOverwriteExistingCassetteException
 
 from conformance.checks import check_exchange, state_failure
 from conformance.client import Client, Exchange
 from conformance.explain import nearest
-from conformance.failures import ConformanceFailure, MissingRecording, UnmatchedRequest, raise_if_any
+from conformance.failures import ConformanceFailure, MissingRecording, UnmatchedRequest, Unreachable, raise_if_any
 from conformance.schemas import operation
 from conformance.scrub import PLACEHOLDER, Scrubber
 from conformance.settings import Settings
@@ -184,6 +185,8 @@ class ConformanceSession:
             )
         except CannotOverwriteExistingCassetteException as error:
             raise self._unmatched(operation_id, error) from None
+        except requests.RequestException as error:
+            raise self._unreachable(operation_id, error) from None
         expected = variant.expect if variant is not None else expect
         found = check_exchange(exchange, expected, variant.id if variant else None)
         self._keep(exchange, variant.id if variant else None, found)
@@ -231,6 +234,20 @@ class ConformanceSession:
             notes=notes,
             cassette=self.cassette_path,
             next_step=f"re-record this test: {self.record_command}",
+        )
+
+    def _unreachable(self, operation_id: str, error: requests.RequestException) -> Unreachable:
+        op = operation(operation_id)
+        return Unreachable(
+            operation=op.operation_id,
+            method=op.method,
+            path=op.path,
+            title=f"{op.operation_id} ({op.method} {op.path}) got no answer from {self.client.settings.api_url}.",
+            rule="the API answers every request",
+            expected="an HTTP response",
+            actual=f"{type(error).__name__}: {error}",
+            cassette=self.cassette_path,
+            next_step="check SUNCO_API_URL and that the host is reachable from here, then record again",
         )
 
     def finish(self) -> None:

@@ -283,3 +283,25 @@ def test_jwt_recording_scrubs_the_token_and_replays(tmp_path, scope):
     replayed = pytest_run("conformance", "-k", "lifecycle", f"--cassette-dir={tmp_path}")
     assert replayed.returncode == 0, replayed.stdout[-2000:]
     assert "warning" not in replayed.stdout.lower()
+
+
+def test_recording_against_an_unreachable_host_says_so_plainly(tmp_path):
+    import socket
+
+    with socket.socket() as probe:  # a free port that nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {
+        **clean_env(),
+        "SUNCO_API_URL": f"http://127.0.0.1:{port}",
+        "SUNCO_APP_ID": APP_ID,
+        "SUNCO_KEY_ID": KEY_ID,
+        "SUNCO_KEY_SECRET": KEY_SECRET,
+    }
+    result = pytest_run(
+        "conformance", "-k", "empty_object", "--record-mode=rewrite", f"--cassette-dir={tmp_path}", env=env
+    )
+    assert result.returncode == 1
+    assert f"got no answer from http://127.0.0.1:{port}" in result.stdout
+    assert "check SUNCO_API_URL" in result.stdout
+    assert "Traceback" not in result.stdout
