@@ -20,16 +20,26 @@ PLACEHOLDER = "<scrubbed>"
 SECRET_PLACEHOLDER = "<scrubbed-secret>"  # noqa: S105 - the placeholder, not a secret
 # Server-generated secrets: read-only, so not in the writeOnly set, yet still credentials.
 RESPONSE_SECRET_FIELDS = frozenset({"secret", "webhookSecret"})
+# Credentials the documentation does not mark writeOnly (so the API may even return them).
+UNMARKED_CREDENTIALS = frozenset(
+    {
+        "channelSecret",
+        "channelAccessToken",
+        "switcherSecret",
+        "accountManagementAccessToken",
+        "authenticationMessageSecret",
+    }
+)
 DROPPED_HEADERS = ("cookie", "set-cookie", "x-api-key")
 
 
 def write_only_names() -> frozenset[str]:
-    """Every writeOnly property name of every request schema in the index."""
+    """Every writeOnly property name of every request schema in the index, and known credentials."""
     names: set[str] = set()
     for op in load_index().values():
         if op.request:
             names |= write_only_fields(op.request)
-    return frozenset(names)
+    return frozenset(names | UNMARKED_CREDENTIALS)
 
 
 class Scrubber:

@@ -165,3 +165,11 @@ def test_nearest_prefers_same_method_and_path_then_fewest_body_changes():
     assert found is not None
     assert found.index == 1
     assert found.differences == ['body /displayName: recorded "a", sent "b"']
+
+
+def test_scrubber_also_covers_credentials_the_spec_does_not_mark_write_only():
+    body = {"type": "line", "channelSecret": "cs", "channelAccessToken": "cat", "channelId": "1"}
+    stored = json.loads(Scrubber().request(req(body=body)).body)
+    assert stored == {"type": "line", "channelSecret": PLACEHOLDER, "channelAccessToken": PLACEHOLDER, "channelId": "1"}
+    answer = response(201, {"integration": {"type": "line", "channelSecret": "cs"}})
+    assert json.loads(Scrubber().response(answer)["body"]["string"])["integration"]["channelSecret"] == PLACEHOLDER

@@ -28,6 +28,13 @@ def test_create_accepts_every_type(api: Api, kind: str) -> None:
     assert (status, fetched["integration"]) == (200, created)
 
 
+def test_the_documented_create_example_is_answered_as_documented(api: Api) -> None:
+    # The documented exchange: an android channel sent as inactive comes back active, with an id.
+    created = api.create({"type": "android", "status": "inactive", "displayName": "Channel name"})
+    assert HEX24.match(created["id"])
+    assert (created["type"], created["status"], created["displayName"]) == ("android", "active", "Channel name")
+
+
 def test_create_keeps_sent_fields_and_drops_read_only_ones(api: Api) -> None:
     sent = body_of("instagram", id=OTHER_ID, status="inactive", businessName="mine", storyRepliesEnabled=False)
     created = api.create(sent)
