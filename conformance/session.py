@@ -7,7 +7,7 @@ settings at all and always re-sends exactly what was recorded.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import requests
@@ -148,7 +148,7 @@ class ConformanceSession:
         """The variants of ``group``: drawn and pinned while recording, read back in replay."""
         pins = self.pins()
         if self.recording and group not in pins["variants"]:
-            drawn = number(group, draw(strategy, count, self.seed))
+            drawn = [self._with_channel(v) for v in number(group, draw(strategy, count, self.seed))]
             pins["variants"][group] = pin(group, drawn, self.scrubber.variant_body)
             self.cassette.dirty = True
             return drawn
@@ -160,6 +160,14 @@ class ConformanceSession:
                 next_step=f"the test changed since it was recorded; re-record: {self.record_command}",
             )
         return unpin(pins["variants"][group])
+
+    def _with_channel(self, variant: Variant) -> Variant:
+        """A body that must be accepted gets the user's real settings for its channel, if any."""
+        channels = self._settings.channels if self._settings else {}
+        body = variant.body
+        if variant.expect.status >= 300 or not isinstance(body, dict) or body.get("type") not in channels:
+            return variant
+        return replace(variant, body={**body, **channels[body["type"]]})
 
     # -- calls and checks --------------------------------------------------------------------
 

@@ -6,9 +6,12 @@ variable and what it accepts; the plugin turns it into a pytest usage error, nev
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from conformance.failures import ConfigError
@@ -32,11 +35,16 @@ class Settings:
     key_secret: str
     auth: str = "basic"
     scope: str = "app"
+    # Real channel settings per integration type, merged into the bodies that must be accepted.
+    channels: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
     @property
     def secrets(self) -> tuple[str, ...]:
         """Values that must never reach a file."""
-        return tuple(value for value in (self.key_id, self.key_secret) if value)
+        from_channels = [
+            value for fields in self.channels.values() for value in fields.values() if isinstance(value, str)
+        ]
+        return tuple(value for value in (self.key_id, self.key_secret, *from_channels) if value)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -47,6 +55,7 @@ class Settings:
             key_secret=_required(env, "SUNCO_KEY_SECRET", "the API key secret"),
             auth=_choice(env, "SUNCO_AUTH", AUTH_MODES, "basic"),
             scope=_choice(env, "SUNCO_JWT_SCOPE", JWT_SCOPES, "app"),
+            channels=channels_from_env(env),
         )
 
 
@@ -97,3 +106,27 @@ def api_url_from_env(env: Mapping[str, str]) -> str:
     if parts.query or parts.fragment:
         raise ConfigError(f"SUNCO_API_URL={raw!r} must not carry a query or fragment")
     return raw.rstrip("/")
+
+
+def channels_from_env(env: Mapping[str, str]) -> dict[str, dict[str, Any]]:
+    """``SUNCO_CHANNELS``: a JSON file of real channel settings, ``{"telegram": {"token": "…"}}``."""
+    name = env.get("SUNCO_CHANNELS", "").strip()
+    if not name:
+        return {}
+    from conformance.schemas import resolve
+
+    types = resolve("integration.json#/$defs/types")["enum"]
+    try:
+        loaded = json.loads(Path(name).read_text(encoding="utf-8"))
+    except OSError as error:
+        raise ConfigError(f"SUNCO_CHANNELS={name!r} cannot be read: {error.strerror}") from None
+    except ValueError as error:
+        raise ConfigError(f"SUNCO_CHANNELS={name!r} is not valid JSON: {error}") from None
+    if not isinstance(loaded, dict) or not all(isinstance(v, dict) for v in loaded.values()):
+        raise ConfigError(
+            f'SUNCO_CHANNELS={name!r} must hold an object of objects, e.g. {{"telegram": {{"token": "…"}}}}'
+        )
+    unknown = sorted(set(loaded) - set(types))
+    if unknown:
+        raise ConfigError(f"SUNCO_CHANNELS names unknown integration types {unknown}: use {', '.join(types)}")
+    return loaded

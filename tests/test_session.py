@@ -85,3 +85,21 @@ def test_replay_of_an_unknown_group_names_the_groups_it_has():
 def test_replay_without_pins_says_how_to_record():
     with pytest.raises(MissingRecording, match="No recording holds the variants of t::x"):
         session(Tape(None, write_protected=True), recording=False).variants("g", NEW, 1)
+
+
+def test_real_channel_settings_go_into_accepted_bodies_only_and_never_into_pins():
+    channel = Settings(**{**vars(SETTINGS), "channels": {"telegram": {"token": "123456:real-bot-token"}}})
+    tape = Tape(None, write_protected=False)
+    live = ConformanceSession(
+        cassette=tape,
+        recording=True,
+        settings=channel,
+        scrubber=Scrubber(channel.secrets),
+        nodeid="t::x",
+        record_command="pytest",
+    )
+    accepted = live.variants("ok", NEW, 1)[0]
+    rejected = live.variants("bad", st.just(Variant("bad", {"type": "telegram"}, Expect(400))), 1)[0]
+    assert accepted.body["token"] == "123456:real-bot-token"
+    assert "token" not in rejected.body
+    assert "real-bot-token" not in repr(tape._metadata)

@@ -63,3 +63,31 @@ def test_bad_setting_is_one_line_naming_the_variable(change, names):
 def test_bad_choice_lists_the_allowed_values():
     with pytest.raises(ConfigError, match="basic, jwt"):
         Settings.from_env({**GOOD, "SUNCO_AUTH": "digest"})
+
+
+def test_channel_settings_are_read_and_their_values_count_as_secrets(tmp_path):
+    path = tmp_path / "channels.json"
+    path.write_text('{"telegram": {"token": "123456:real-bot-token"}, "twilio": {"accountSid": "AC42"}}')
+    settings = Settings.from_env({**GOOD, "SUNCO_CHANNELS": str(path)})
+    assert settings.channels["telegram"] == {"token": "123456:real-bot-token"}
+    assert "123456:real-bot-token" in settings.secrets
+    assert "AC42" in settings.secrets
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (None, "cannot be read"),
+        ("{not json", "not valid JSON"),
+        ('["telegram"]', "object of objects"),
+        ('{"pigeon": {"token": "x"}}', "unknown integration types ['pigeon']: use android, apple"),
+    ],
+)
+def test_bad_channel_settings_are_one_line_errors(tmp_path, content, message):
+    path = tmp_path / "channels.json"
+    if content is not None:
+        path.write_text(content)
+    with pytest.raises(ConfigError, match="SUNCO_CHANNELS") as caught:
+        Settings.from_env({**GOOD, "SUNCO_CHANNELS": str(path)})
+    assert message in str(caught.value)
+    assert "\n" not in str(caught.value)
