@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import os
 import shlex
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from pytest_recording.plugin import get_default_cassette_name
 from vcr import VCR
 
-from conformance.failures import ConfigError, ConformanceFailure, FailureGroup
+from conformance.failures import ConfigError, ConformanceFailure, FailureGroup, Unreachable
 from conformance.recording import configure_vcr, vcr_options
 from conformance.report import Summary
 from conformance.scrub import Scrubber
@@ -26,6 +28,7 @@ RECORDING_MODES = ("once", "new_episodes", "all", "rewrite")
 FIXTURE = "sunco"
 _settings_key = pytest.StashKey[Settings | None]()
 _scrubber_key = pytest.StashKey[Scrubber]()
+_unreachable_key = pytest.StashKey[bool]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -137,4 +140,37 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     # A structured failure already says everything; pytest's traceback would only bury it.
     if call.excinfo is not None and isinstance(call.excinfo.value, (ConformanceFailure, FailureGroup)):
         report.longrepr = str(call.excinfo.value)
+    if call.excinfo is not None and isinstance(call.excinfo.value, Unreachable):
+        item.stash[_unreachable_key] = True
     return report
+
+
+def cassette_file(item: pytest.Item) -> Path:
+    name = get_default_cassette_name(getattr(item, "cls", None), item.name)
+    return cassette_root(item.config) / item.path.stem / f"{name}.yaml"
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Any:
+    """Keep the previous cassette until a re-recording has really happened.
+
+    pytest-recording's ``rewrite`` deletes a cassette before the test runs; if the live API then
+    cannot be reached, or the run is interrupted, the old recording comes back.
+    """
+    if item.config.getoption("--record-mode") != "rewrite" or not item.get_closest_marker("conformance"):
+        return (yield)
+    current = cassette_file(item)
+    previous = current.with_name(current.name + ".previous")
+    if current.is_file():
+        shutil.copy2(current, previous)
+    completed = False
+    try:
+        result = yield
+        completed = not item.stash.get(_unreachable_key, False)
+        return result
+    finally:
+        if previous.is_file():
+            if completed:
+                previous.unlink()
+            else:
+                previous.replace(current)

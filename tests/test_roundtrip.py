@@ -305,3 +305,29 @@ def test_recording_against_an_unreachable_host_says_so_plainly(tmp_path):
     assert f"got no answer from http://127.0.0.1:{port}" in result.stdout
     assert "check SUNCO_API_URL" in result.stdout
     assert "Traceback" not in result.stdout
+
+
+def test_a_failed_re_recording_keeps_the_previous_cassette(recorded, tmp_path):
+    import shutil
+    import socket
+
+    folder = tmp_path / "cassettes"
+    shutil.copytree(recorded["cassettes"], folder)
+    path = folder / "test_integrations" / "test_create_integration_rejects_empty_object.yaml"
+    before = path.read_bytes()
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {
+        **clean_env(),
+        "SUNCO_API_URL": f"http://127.0.0.1:{port}",
+        "SUNCO_APP_ID": APP_ID,
+        "SUNCO_KEY_ID": KEY_ID,
+        "SUNCO_KEY_SECRET": KEY_SECRET,
+    }
+    result = pytest_run(
+        "conformance", "-k", "empty_object", "--record-mode=rewrite", f"--cassette-dir={folder}", env=env
+    )
+    assert result.returncode == 1
+    assert path.read_bytes() == before
+    assert not list(folder.rglob("*.previous"))
