@@ -1,0 +1,13 @@
+"""A conformance suite for the Sunshine Conversations v2 REST API.
+
+The public surface is small: the pytest plugin (``conformance.plugin``, loaded by the root
+``conftest.py``), the ``sunco`` fixture's :class:`ConformanceSession`, the structured failures,
+and the :class:`~conformance.sandbox.Sandbox`. Everything else is an implementation detail.
+"""
+
+from conformance.failures import ConformanceFailure, FailureGroup
+from conformance.session import ConformanceSession
+from conformance.variants import Expect, Variant
+
+__version__ = "0.1.0"
+__all__ = ["ConformanceFailure", "ConformanceSession", "Expect", "FailureGroup", "Variant", "__version__"]
