@@ -331,3 +331,24 @@ def test_a_failed_re_recording_keeps_the_previous_cassette(recorded, tmp_path):
     assert result.returncode == 1
     assert path.read_bytes() == before
     assert not list(folder.rglob("*.previous"))
+
+
+def test_rate_limited_recording_retries_and_replays_without_waiting(tmp_path):
+    from conformance.sandbox import Sandbox
+
+    with Sandbox(app_id=APP_ID, key_id=KEY_ID, key_secret=KEY_SECRET, throttle_every=3) as sandbox:
+        env = {
+            **clean_env(),
+            "SUNCO_API_URL": sandbox.url,
+            "SUNCO_APP_ID": APP_ID,
+            "SUNCO_KEY_ID": KEY_ID,
+            "SUNCO_KEY_SECRET": KEY_SECRET,
+        }
+        recorded = pytest_run(
+            "conformance", "-k", "lifecycle", "--record-mode=rewrite", f"--cassette-dir={tmp_path}", env=env
+        )
+    assert recorded.returncode == 0, recorded.stdout[-2000:]
+    text = next(tmp_path.rglob("*.yaml")).read_text()
+    assert text.count("code: 429") >= 2
+    replayed = pytest_run("conformance", "-k", "lifecycle", f"--cassette-dir={tmp_path}")
+    assert replayed.returncode == 0, replayed.stdout[-2000:]

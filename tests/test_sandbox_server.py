@@ -152,7 +152,12 @@ def test_cli_serves_until_signalled(stop_signal: signal.Signals) -> None:
 
 @pytest.mark.parametrize(
     ("args", "named"),
-    [(("--port", "70000"), "--port"), (("--app-id", "xyz"), "--app-id"), (("--key-id", "a b"), "--key-id")],
+    [
+        (("--port", "70000"), "--port"),
+        (("--app-id", "xyz"), "--app-id"),
+        (("--key-id", "a b"), "--key-id"),
+        (("--throttle-every", "-1"), "--throttle-every"),
+    ],
 )
 def test_cli_rejects_invalid_options(args: tuple[str, ...], named: str) -> None:
     process = run_cli(*args)

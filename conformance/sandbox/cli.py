@@ -29,6 +29,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--key-secret", default=DEFAULT_KEY_SECRET, help=f"the API key secret (default: {DEFAULT_KEY_SECRET})"
     )
+    parser.add_argument(
+        "--throttle-every", default="0", metavar="N", help="answer every Nth request with 429 (default: 0, never)"
+    )
 
 
 def _port(value: object) -> int:
@@ -51,7 +54,10 @@ def _checked(args: argparse.Namespace) -> Sandbox:
         raise UsageError(f"--key-id {key_id!r} is not allowed: use non-empty text without white space or ':'")
     if not _NO_SPACE.match(str(args.key_secret)):
         raise UsageError("--key-secret is not allowed: use non-empty text without white space")
-    return Sandbox(host, port, str(args.app_id), key_id, str(args.key_secret))
+    throttle = str(getattr(args, "throttle_every", "0")).strip()
+    if not throttle.isdigit():
+        raise UsageError(f"--throttle-every {throttle!r} is not allowed: use 0 (never) or a positive integer")
+    return Sandbox(host, port, str(args.app_id), key_id, str(args.key_secret), throttle_every=int(throttle))
 
 
 def run(args: argparse.Namespace) -> int:
@@ -84,6 +90,7 @@ def _announce(sandbox: Sandbox) -> None:
         f"  app id:     {sandbox.app_id}",
         f"  key id:     {sandbox.key_id}",
         f"  key secret: {sandbox.key_secret}",
+        *([f"  every {sandbox.throttle_every} requests one answers 429"] if sandbox.throttle_every else []),
         "point the suite at it with:",
         f"  export SUNCO_API_URL={quote(sandbox.url)} SUNCO_APP_ID={quote(sandbox.app_id)}",
         f"  export SUNCO_KEY_ID={quote(sandbox.key_id)} SUNCO_KEY_SECRET={quote(sandbox.key_secret)}",

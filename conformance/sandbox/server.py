@@ -55,6 +55,7 @@ class Sandbox:
         key_secret: str = DEFAULT_KEY_SECRET,
         *,
         handlers: Mapping[str, Handler] | None = None,
+        throttle_every: int = 0,
     ) -> None:
         if not APP_ID.match(app_id):
             raise ValueError(f"app_id must be 24 lowercase hexadecimal characters, got {app_id!r}")
@@ -70,6 +71,12 @@ class Sandbox:
         self.handlers: dict[str, Handler] = {**registered, **(handlers or {})}
         self._server: HTTPServer4 | None = None
         self._thread: threading.Thread | None = None
+        # Every Nth request answers 429, so clients can rehearse rate limiting (0: never).
+        if throttle_every < 0:
+            raise ValueError(f"throttle_every must be 0 (off) or a positive count, got {throttle_every}")
+        self.throttle_every = throttle_every
+        self._requests = 0
+        self._count_lock = threading.Lock()
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -132,7 +139,16 @@ class Sandbox:
             log.exception("sandbox: unhandled error answering %s %s", method, target)
             return Response(500, envelope("internal_error", "The sandbox failed to handle the request"))
 
+    def _throttled(self) -> bool:
+        if not self.throttle_every:
+            return False
+        with self._count_lock:
+            self._requests += 1
+            return self._requests % self.throttle_every == 0
+
     def _handle(self, method: str, target: str, authorization: str | None, raw: bytes) -> Response:
+        if self._throttled():
+            raise ApiError(429, "too_many_requests", "Too many requests; retry later", headers={"Retry-After": "0"})
         parts = urlsplit(target)
         match = self.router.match(method, parts.path)
         if match is None:
