@@ -1,41 +1,33 @@
-"""``python -m conformance``: the sandbox, the benchmark, and helpers around the suite."""
+"""``python -m conformance``: the sandbox, recording, drift, and the benchmark."""
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 from collections.abc import Sequence
+
+# (command, module with add_arguments() and run(), help). Modules load only when parsing, so
+# each command pays only for its own imports.
+COMMANDS = (
+    ("sandbox", "conformance.sandbox.cli", "run the local stateful API sandbox"),
+    ("record-sandbox", "conformance.record", "record the suite against a fresh sandbox"),
+    ("drift", "conformance.drift", "compare two recordings of the same variants field by field"),
+    ("bench", "conformance.bench", "measure replay cost against stock vcrpy and an in-process floor"),
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m conformance", description="The sandbox, the benchmark and helpers around the suite."
+        prog="python -m conformance", description="The sandbox, recording, drift and the benchmark."
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands.required = True
-
-    from conformance.sandbox import cli as sandbox_cli
-
-    sandbox = commands.add_parser("sandbox", help="run the local stateful API sandbox")
-    sandbox_cli.add_arguments(sandbox)
-    sandbox.set_defaults(run=sandbox_cli.run)
-
-    from conformance import record as record_cli
-
-    record = commands.add_parser("record-sandbox", help="record the suite against a fresh sandbox")
-    record_cli.add_arguments(record)
-    record.set_defaults(run=record_cli.run)
-    from conformance import drift as drift_cli
-
-    drift = commands.add_parser("drift", help="compare two recordings of the same variants field by field")
-    drift_cli.add_arguments(drift)
-    drift.set_defaults(run=drift_cli.run)
-
-    from conformance import bench as bench_cli
-
-    bench = commands.add_parser("bench", help="measure replay cost against stock vcrpy and an in-process floor")
-    bench_cli.add_arguments(bench)
-    bench.set_defaults(run=bench_cli.run)
+    for name, module_name, summary in COMMANDS:
+        module = importlib.import_module(module_name)
+        command = commands.add_parser(name, help=summary)
+        module.add_arguments(command)
+        command.set_defaults(run=module.run)
     return parser
 
 

@@ -285,19 +285,24 @@ def test_jwt_recording_scrubs_the_token_and_replays(tmp_path, scope):
     assert "warning" not in replayed.stdout.lower()
 
 
-def test_recording_against_an_unreachable_host_says_so_plainly(tmp_path):
+def nowhere() -> tuple[int, dict[str, str]]:
+    """A free local port that nothing listens on, and settings that point at it."""
     import socket
 
-    with socket.socket() as probe:  # a free port that nothing listens on
+    with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    env = {
+    return port, {
         **clean_env(),
         "SUNCO_API_URL": f"http://127.0.0.1:{port}",
         "SUNCO_APP_ID": APP_ID,
         "SUNCO_KEY_ID": KEY_ID,
         "SUNCO_KEY_SECRET": KEY_SECRET,
     }
+
+
+def test_recording_against_an_unreachable_host_says_so_plainly(tmp_path):
+    port, env = nowhere()
     result = pytest_run(
         "conformance", "-k", "empty_object", "--record-mode=rewrite", f"--cassette-dir={tmp_path}", env=env
     )
@@ -309,22 +314,12 @@ def test_recording_against_an_unreachable_host_says_so_plainly(tmp_path):
 
 def test_a_failed_re_recording_keeps_the_previous_cassette(recorded, tmp_path):
     import shutil
-    import socket
 
     folder = tmp_path / "cassettes"
     shutil.copytree(recorded["cassettes"], folder)
     path = folder / "test_integrations" / "test_create_integration_rejects_empty_object.yaml"
     before = path.read_bytes()
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    env = {
-        **clean_env(),
-        "SUNCO_API_URL": f"http://127.0.0.1:{port}",
-        "SUNCO_APP_ID": APP_ID,
-        "SUNCO_KEY_ID": KEY_ID,
-        "SUNCO_KEY_SECRET": KEY_SECRET,
-    }
+    _, env = nowhere()
     result = pytest_run(
         "conformance", "-k", "empty_object", "--record-mode=rewrite", f"--cassette-dir={folder}", env=env
     )
