@@ -7,11 +7,13 @@ Recording options are pytest-recording's own (``--record-mode``, ``--block-netwo
 from __future__ import annotations
 
 import os
+import re
 import shlex
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from pytest_recording.plugin import get_default_cassette_name
@@ -55,7 +57,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def is_recording(config: pytest.Config) -> bool:
-    return (config.getoption("--record-mode") or "none") in RECORDING_MODES
+    """Talking to a live API: recording, or running live with pytest-recording's --disable-recording."""
+    mode = config.getoption("--record-mode") or "none"
+    return mode in RECORDING_MODES or bool(config.getoption("--disable-recording"))
 
 
 def cassette_root(config: pytest.Config) -> Path:
@@ -73,11 +77,21 @@ def pytest_configure(config: pytest.Config) -> None:
         try:
             settings = Settings.from_env(os.environ)
         except ConfigError as error:
-            raise pytest.UsageError(f"recording needs the SUNCO_* settings: {error}") from None
+            raise pytest.UsageError(f"a live run needs the SUNCO_* settings: {error}") from None
+    if settings is not None and config.getoption("--disable-recording"):
+        # A live run with nothing recorded must reach the API even when --block-network is on.
+        host = re.escape(urlsplit(settings.api_url).hostname or "")
+        config.option.allowed_hosts = ",".join(filter(None, [config.getoption("--allowed-hosts"), host]))
     config.stash[_settings_key] = settings
     config.stash[_scrubber_key] = Scrubber(settings.secrets if settings else ())
     config.pluginmanager.register(
-        Summary(config, recording=settings is not None, cassette_root=root), "conformance-summary"
+        Summary(
+            config,
+            recording=settings is not None,
+            cassette_root=root,
+            kept=not config.getoption("--disable-recording"),
+        ),
+        "conformance-summary",
     )
 
 

@@ -16,9 +16,10 @@ import pytest
 class Summary:
     """Registered as a plugin object; collects verdicts as test reports arrive."""
 
-    def __init__(self, config: pytest.Config, *, recording: bool, cassette_root: Path) -> None:
+    def __init__(self, config: pytest.Config, *, recording: bool, cassette_root: Path, kept: bool = True) -> None:
         self.config = config
         self.recording = recording
+        self.kept = kept
         self.cassette_root = cassette_root
         self.tests: dict[str, str] = {}
         self.verdicts: list[dict[str, Any]] = []
@@ -45,8 +46,11 @@ class Summary:
         return dict(sorted(table.items()))
 
     def lines(self) -> list[str]:
-        mode = "recorded live into" if self.recording else "replayed offline from"
-        out = [f"{mode} {self.cassette_root}"]
+        if not self.kept:
+            out = ["ran live, nothing recorded (--disable-recording)"]
+        else:
+            mode = "recorded live into" if self.recording else "replayed offline from"
+            out = [f"{mode} {self.cassette_root}"]
         header = f"{'operation':<24}{'exchanges':>10}{'passed':>8}{'failed':>8}  statuses"
         out.append(header)
         total = failed = 0
@@ -70,7 +74,7 @@ class Summary:
 
     def as_json(self) -> dict[str, Any]:
         return {
-            "mode": "record" if self.recording else "replay",
+            "mode": ("record" if self.kept else "live") if self.recording else "replay",
             "cassettes": str(self.cassette_root),
             "tests": self.tests,
             "operations": {

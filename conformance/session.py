@@ -68,7 +68,7 @@ class ConformanceSession:
 
     @property
     def cassette_path(self) -> str:
-        return str(getattr(self.cassette, "_path", "(no cassette)"))
+        return str(getattr(self.cassette, "_path", "(no cassette: recording disabled)"))
 
     def _next_step(self) -> str:
         if self.recording:
@@ -88,7 +88,8 @@ class ConformanceSession:
                     "scope": self._settings.scope,
                 }
                 default = {"format": PIN_FORMAT, "target": target, "seed": self.seed, "variants": {}}
-                self._pins = self.cassette.get_metadata(METADATA_KEY, default)
+                # Without a cassette (--disable-recording) the variants are drawn and sent, not kept.
+                self._pins = default if self.cassette is None else self.cassette.get_metadata(METADATA_KEY, default)
                 if self.redraw and self._pins is not default:
                     # "all" re-records every request: pinned (scrubbed) bodies must not go live.
                     self.cassette._metadata[METADATA_KEY] = self._pins = default
@@ -150,7 +151,8 @@ class ConformanceSession:
         if self.recording and group not in pins["variants"]:
             drawn = [self._with_channel(v) for v in number(group, draw(strategy, count, self.seed))]
             pins["variants"][group] = pin(group, drawn, self.scrubber.variant_body)
-            self.cassette.dirty = True
+            if self.cassette is not None:
+                self.cassette.dirty = True
             return drawn
         if group not in pins["variants"]:
             raise self._missing(

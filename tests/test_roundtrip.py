@@ -347,3 +347,29 @@ def test_rate_limited_recording_retries_and_replays_without_waiting(tmp_path):
     assert text.count("code: 429") >= 2
     replayed = pytest_run("conformance", "-k", "lifecycle", f"--cassette-dir={tmp_path}")
     assert replayed.returncode == 0, replayed.stdout[-2000:]
+
+
+def test_disable_recording_runs_live_and_writes_nothing(tmp_path):
+    from conformance.sandbox import Sandbox
+
+    # 127.0.0.2 is outside --allowed-hosts: the live run itself must open the way to the API.
+    with Sandbox(host="127.0.0.2", app_id=APP_ID, key_id=KEY_ID, key_secret=KEY_SECRET) as sandbox:
+        env = {
+            **clean_env(),
+            "SUNCO_API_URL": sandbox.url,
+            "SUNCO_APP_ID": APP_ID,
+            "SUNCO_KEY_ID": KEY_ID,
+            "SUNCO_KEY_SECRET": KEY_SECRET,
+        }
+        result = pytest_run(
+            "conformance",
+            "-k",
+            "lifecycle or unknown_type",
+            "--disable-recording",
+            f"--cassette-dir={tmp_path}",
+            env=env,
+        )
+    assert result.returncode == 0, result.stdout[-2000:]
+    assert "ran live, nothing recorded" in result.stdout
+    assert "CreateIntegration" in result.stdout
+    assert not list(tmp_path.iterdir())
