@@ -168,3 +168,21 @@ def test_cli_rejects_invalid_options(args: tuple[str, ...], named: str) -> None:
     assert len(lines) == 1, err
     assert named in lines[0]
     assert "use " in lines[0]
+
+
+def test_a_seeded_sandbox_repeats_its_ids_and_sends_no_date() -> None:
+    def created_ids() -> tuple[list[str], dict[str, str]]:
+        with Sandbox(seed=7) as sandbox:
+            auth = (sandbox.key_id, sandbox.key_secret)
+            url = f"{sandbox.url}/v2/apps/{sandbox.app_id}/integrations"
+            answers = [requests.post(url, json={"type": "web"}, auth=auth, timeout=10) for _ in range(3)]
+        return [a.json()["integration"]["id"] for a in answers], dict(answers[0].headers)
+
+    first, headers = created_ids()
+    second, _ = created_ids()
+    assert first == second
+    assert len(set(first)) == 3
+    assert "Date" not in headers
+    with Sandbox() as unseeded:
+        answer = requests.get(f"{unseeded.url}/nowhere", timeout=10)
+    assert "Date" in answer.headers

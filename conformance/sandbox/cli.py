@@ -30,6 +30,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--key-secret", default=DEFAULT_KEY_SECRET, help=f"the API key secret (default: {DEFAULT_KEY_SECRET})"
     )
     parser.add_argument(
+        "--seed", default="", metavar="N", help="repeatable ids and no Date header, for stable recordings"
+    )
+    parser.add_argument(
         "--throttle-every", default="0", metavar="N", help="answer every Nth request with 429 (default: 0, never)"
     )
 
@@ -57,7 +60,18 @@ def _checked(args: argparse.Namespace) -> Sandbox:
     throttle = str(getattr(args, "throttle_every", "0")).strip()
     if not throttle.isdigit():
         raise UsageError(f"--throttle-every {throttle!r} is not allowed: use 0 (never) or a positive integer")
-    return Sandbox(host, port, str(args.app_id), key_id, str(args.key_secret), throttle_every=int(throttle))
+    seed = str(getattr(args, "seed", "")).strip()
+    if seed and not seed.isdigit():
+        raise UsageError(f"--seed {seed!r} is not allowed: use a non-negative integer")
+    return Sandbox(
+        host,
+        port,
+        str(args.app_id),
+        key_id,
+        str(args.key_secret),
+        throttle_every=int(throttle),
+        seed=int(seed) if seed else None,
+    )
 
 
 def run(args: argparse.Namespace) -> int:

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Callable
 from typing import Any
 
 from conformance.sandbox.api import Handler, Request, Response
 from conformance.sandbox.errors import ApiError, bad_request, schema_error
 from conformance.sandbox.fields import writable
-from conformance.sandbox.store import PAGE_TITLES, Record, new_id, paginate
+from conformance.sandbox.store import PAGE_TITLES, Record, Tokens, paginate
 from conformance.schemas import read_only_fields, resolve, validator, write_only_fields
 
 COLLECTION = "integrations"
@@ -34,29 +33,25 @@ def not_found() -> ApiError:
     return ApiError(404, "integration_not_found", NOT_FOUND_TITLE)
 
 
-def _secret() -> str:
-    return secrets.token_hex(16)
-
-
-def _webhook(sent: dict[str, Any]) -> dict[str, Any]:
+def _webhook(sent: dict[str, Any], tokens: Tokens) -> dict[str, Any]:
     # The secret is generated like id and version: the API hands it out, it does not take one.
     kept = writable(WEBHOOK, sent, also_drop=frozenset({"secret"}))
-    hook: dict[str, Any] = {"id": new_id(), "version": "v2", **kept, "secret": _secret()}
+    hook: dict[str, Any] = {"id": tokens.new_id(), "version": "v2", **kept, "secret": tokens.hex(16)}
     hook.setdefault("includeFullUser", False)
     hook.setdefault("includeFullSource", False)
     return hook
 
 
-def _custom(record: Record) -> None:
-    record["webhooks"] = [_webhook(hook) for hook in record.get("webhooks", []) if isinstance(hook, dict)]
+def _custom(record: Record, tokens: Tokens) -> None:
+    record["webhooks"] = [_webhook(hook, tokens) for hook in record.get("webhooks", []) if isinstance(hook, dict)]
 
 
-def _messagebird(record: Record) -> None:
-    record["webhookSecret"] = _secret()
+def _messagebird(record: Record, tokens: Tokens) -> None:
+    record["webhookSecret"] = tokens.hex(16)
 
 
 # Read-only fields the API fills in itself when an integration of that type is created.
-SERVER_FIELDS: dict[str, Callable[[Record], None]] = {"custom": _custom, "messagebird": _messagebird}
+SERVER_FIELDS: dict[str, Callable[[Record, Tokens], None]] = {"custom": _custom, "messagebird": _messagebird}
 
 
 def _stored_fields(kind: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -73,12 +68,12 @@ def _found(record: Record | None) -> Record:
 def create_integration(request: Request) -> Response:
     body = request.body
     kind = body["type"]
-    record: Record = {"id": new_id(), "type": kind, "status": "active"}
+    record: Record = {"id": request.store.tokens.new_id(), "type": kind, "status": "active"}
     if body.get("displayName") is not None:
         record["displayName"] = body["displayName"]
     record.update(_stored_fields(kind, body))
     if kind in SERVER_FIELDS:
-        SERVER_FIELDS[kind](record)
+        SERVER_FIELDS[kind](record, request.store.tokens)
     return Response(201, {"integration": request.store.insert(COLLECTION, record)})
 
 

@@ -56,6 +56,7 @@ class Sandbox:
         *,
         handlers: Mapping[str, Handler] | None = None,
         throttle_every: int = 0,
+        seed: int | None = None,
     ) -> None:
         if not APP_ID.match(app_id):
             raise ValueError(f"app_id must be 24 lowercase hexadecimal characters, got {app_id!r}")
@@ -63,7 +64,9 @@ class Sandbox:
             raise ValueError(f"port must be from 0 to 65535, got {port}")
         self.host, self.app_id, self.key_id, self.key_secret = host, app_id, key_id, key_secret
         self._port = port
-        self.store = Store()
+        self.store = Store(seed)
+        # Seeded: same ids, and no Date header, so re-recording unchanged behaviour changes nothing.
+        self.deterministic = seed is not None
         self.operations: dict[str, Operation] = load_index()
         self.router = Router(self.operations)
         registered, self.titles = _registered()

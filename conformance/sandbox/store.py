@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import random
 import secrets
 import threading
 from collections.abc import Callable, Hashable, Mapping, Sequence
@@ -29,6 +30,27 @@ def new_id() -> str:
     return secrets.token_hex(12)
 
 
+class Tokens:
+    """Ids and secrets: random by default, or a repeatable sequence for a seed.
+
+    A seeded sandbox answers a re-recording with the same ids, so re-recorded cassettes differ
+    only where behaviour did.
+    """
+
+    def __init__(self, seed: int | None = None) -> None:
+        self._random = random.Random(seed) if seed is not None else None
+        self._lock = threading.Lock()
+
+    def hex(self, nbytes: int) -> str:
+        if self._random is None:
+            return secrets.token_hex(nbytes)
+        with self._lock:
+            return f"{self._random.getrandbits(nbytes * 8):0{nbytes * 2}x}"
+
+    def new_id(self) -> str:
+        return self.hex(12)
+
+
 class Store:
     """Collections of records keyed by id, each collection named by any hashable key.
 
@@ -37,9 +59,10 @@ class Store:
     can change stored state outside the lock.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, seed: int | None = None) -> None:
         self._lock = threading.RLock()
         self._collections: dict[Hashable, dict[str, Record]] = {}
+        self.tokens = Tokens(seed)
 
     def insert(self, collection: Hashable, record: Record) -> Record:
         with self._lock:

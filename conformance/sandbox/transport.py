@@ -18,6 +18,8 @@ MAX_BODY = 100 * 1024
 
 
 class Answerer(Protocol):
+    deterministic: bool
+
     def handle(self, method: str, target: str, authorization: str | None, raw: bytes) -> Response: ...
 
 
@@ -94,7 +96,12 @@ class RequestHandler(BaseHTTPRequestHandler):
 
     def _send(self, response: Response) -> None:
         data = json.dumps(response.body, ensure_ascii=False).encode("utf-8")
-        self.send_response(response.status)
+        if self.server.sandbox.deterministic:
+            self.log_request(response.status)
+            self.send_response_only(response.status)
+            self.send_header("Server", self.version_string())
+        else:
+            self.send_response(response.status)
         self.send_header("Content-Type", JSON_TYPE)
         self.send_header("Content-Length", str(len(data)))
         for name, value in response.headers.items():
