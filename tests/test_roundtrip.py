@@ -352,8 +352,7 @@ def test_rate_limited_recording_retries_and_replays_without_waiting(tmp_path):
 def test_disable_recording_runs_live_and_writes_nothing(tmp_path):
     from conformance.sandbox import Sandbox
 
-    # 127.0.0.2 is outside --allowed-hosts: the live run itself must open the way to the API.
-    with Sandbox(host="127.0.0.2", app_id=APP_ID, key_id=KEY_ID, key_secret=KEY_SECRET) as sandbox:
+    with Sandbox(app_id=APP_ID, key_id=KEY_ID, key_secret=KEY_SECRET) as sandbox:
         env = {
             **clean_env(),
             "SUNCO_API_URL": sandbox.url,
@@ -361,11 +360,13 @@ def test_disable_recording_runs_live_and_writes_nothing(tmp_path):
             "SUNCO_KEY_ID": KEY_ID,
             "SUNCO_KEY_SECRET": KEY_SECRET,
         }
+        # Only "localhost" is allowed through --block-network: the live run must open the way itself.
         result = pytest_run(
             "conformance",
             "-k",
             "lifecycle or unknown_type",
             "--disable-recording",
+            "--allowed-hosts=localhost",
             f"--cassette-dir={tmp_path}",
             env=env,
         )
