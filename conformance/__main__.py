@@ -7,8 +7,7 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-# (command, module with add_arguments() and run(), help). Modules load only when parsing, so
-# each command pays only for its own imports.
+# (command, module with add_arguments() and run(), help): one table, so a new command is one line.
 COMMANDS = (
     ("sandbox", "conformance.sandbox.cli", "run the local stateful API sandbox"),
     ("record-sandbox", "conformance.record", "record the suite against a fresh sandbox"),

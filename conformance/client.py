@@ -113,10 +113,6 @@ class Client:
             return f"Bearer {self._token}"
         return requests.auth._basic_auth_str(self.settings.key_id, self.settings.key_secret)
 
-    @property
-    def secrets(self) -> tuple[str, ...]:
-        return (*self.settings.secrets, *([self._token] if self._token else []))
-
     def path_for(self, op: Operation, path_params: Mapping[str, str]) -> str:
         params = {"appId": self.settings.app_id, **path_params}
         return op.path.format(**{name: quote(str(value), safe="") for name, value in params.items()})

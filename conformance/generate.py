@@ -10,12 +10,11 @@ from __future__ import annotations
 import string
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import urljoin
 
 from hypothesis import strategies as st
 from hypothesis_jsonschema import from_schema
 
-from conformance.schemas import resolve, schema_uri
+from conformance.schemas import deref, resolve, schema_uri
 
 SAFE_ALPHABET = string.ascii_letters + string.digits + "-_."
 Hints = Mapping[str, st.SearchStrategy[Any]]
@@ -64,13 +63,6 @@ def _has_type(value: Any, types: tuple[str, ...]) -> bool:
     return any(checks[kind] for kind in types)
 
 
-def _deref(schema: dict[str, Any], base: str) -> tuple[dict[str, Any], str]:
-    while isinstance(schema.get("$ref"), str):
-        target = urljoin(base, schema["$ref"])
-        schema, base = resolve(target), target.split("#")[0]
-    return schema, base
-
-
 def valid_value(
     schema: dict[str, Any],
     *,
@@ -82,7 +74,7 @@ def valid_value(
     hints = hints or {}
     if name in hints:
         return hints[name]
-    schema, base = _deref(schema, base)
+    schema, base = deref(schema, base)
     if "const" in schema:
         return st.just(schema["const"])
     if "enum" in schema:

@@ -36,6 +36,11 @@ class Operation:
     responses: dict[int, str | None] = field(default_factory=dict)
 
     @property
+    def label(self) -> str:
+        """How failures name it: ``CreateIntegration (POST /v2/apps/{appId}/integrations)``."""
+        return f"{self.operation_id} ({self.method} {self.path})"
+
+    @property
     def documented_statuses(self) -> tuple[int, ...]:
         return tuple(sorted(self.responses))
 
@@ -198,53 +203,44 @@ def _annotate(schema: Any, base: str, instance: Any, pointer: str, flag: str, fo
             _annotate(schema["items"], base, item, f"{pointer}/{index}", flag, found, depth + 1)
 
 
+def deref(schema: dict[str, Any], base: str) -> tuple[dict[str, Any], str]:
+    """Follow ``$ref`` until a schema with content, and the base URI its own references use."""
+    while isinstance(schema.get("$ref"), str):
+        target = urljoin(base, schema["$ref"])
+        schema, base = resolve(target), target.split("#")[0]
+    return schema, base
+
+
+def _top_properties(schema: Any, base: str, seen: set[str]) -> Iterator[tuple[str, Any, str]]:
+    """(name, schema, base) of each top-level property, through ``$ref`` and ``allOf``."""
+    if not isinstance(schema, dict):
+        return
+    for name, sub in (schema.get("properties") or {}).items():
+        yield name, sub, base
+    ref = schema.get("$ref")
+    if isinstance(ref, str):
+        target = urljoin(base, ref)
+        if target not in seen:
+            seen.add(target)
+            yield from _top_properties(resolve(target), target.split("#")[0], seen)
+    for sub in schema.get("allOf", []):
+        yield from _top_properties(sub, base, seen)
+
+
+def _top_properties_of(ref: str) -> Iterator[tuple[str, Any, str]]:
+    uri = schema_uri(ref)
+    return _top_properties(resolve(uri), uri.split("#")[0], set())
+
+
 @cache
 def declared_fields(ref: str) -> frozenset[str]:
     """Top-level property names of a schema, through ``$ref`` and ``allOf`` (not nested objects)."""
-    uri = schema_uri(ref)
-    return frozenset(_declared(resolve(uri), uri.split("#")[0], set()))
-
-
-def _declared(schema: Any, base: str, seen: set[str]) -> Iterator[str]:
-    if not isinstance(schema, dict):
-        return
-    yield from schema.get("properties") or {}
-    ref = schema.get("$ref")
-    if isinstance(ref, str):
-        target = urljoin(base, ref)
-        if target not in seen:
-            seen.add(target)
-            yield from _declared(resolve(target), target.split("#")[0], seen)
-    for sub in schema.get("allOf", []):
-        yield from _declared(sub, base, seen)
+    return frozenset(name for name, _, _ in _top_properties_of(ref))
 
 
 def property_schema(ref: str, name: str) -> dict[str, Any]:
-    """The schema of one top-level property, found through ``$ref`` and ``allOf``."""
-    uri = schema_uri(ref)
-    found = _property(resolve(uri), uri.split("#")[0], name, set())
-    return found or {}
-
-
-def _property(schema: Any, base: str, name: str, seen: set[str]) -> dict[str, Any] | None:
-    if not isinstance(schema, dict):
-        return None
-    direct = (schema.get("properties") or {}).get(name)
-    if isinstance(direct, dict):
-        while isinstance(direct.get("$ref"), str):
-            target = urljoin(base, direct["$ref"])
-            direct, base = resolve(target), target.split("#")[0]
-        return direct
-    ref = schema.get("$ref")
-    if isinstance(ref, str):
-        target = urljoin(base, ref)
-        if target not in seen:
-            seen.add(target)
-            found = _property(resolve(target), target.split("#")[0], name, seen)
-            if found is not None:
-                return found
-    for sub in schema.get("allOf", []):
-        found = _property(sub, base, name, seen)
-        if found is not None:
-            return found
-    return None
+    """The schema of one top-level property (the first declaration found), references followed."""
+    for found, sub, base in _top_properties_of(ref):
+        if found == name and isinstance(sub, dict):
+            return deref(sub, base)[0]
+    return {}

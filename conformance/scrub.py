@@ -48,9 +48,6 @@ class Scrubber:
         # Longest first, so a secret that contains another is replaced whole.
         self.secrets = sorted({value for value in secrets if value and len(value) >= 4}, key=len, reverse=True)
 
-    def add_secrets(self, values: Iterable[str]) -> None:
-        self.secrets = sorted({*self.secrets, *(v for v in values if v and len(v) >= 4)}, key=len, reverse=True)
-
     def text(self, text: str) -> str:
         for secret in self.secrets:
             if secret in text:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, TypeVar
 
 import requests
 from hypothesis import strategies as st
@@ -24,6 +24,7 @@ from conformance.settings import Settings
 from conformance.variants import PIN_FORMAT, Expect, Variant, draw, number, pin, unpin
 
 METADATA_KEY = "conformance"
+F = TypeVar("F", bound=ConformanceFailure)
 # Replay signs nothing that anyone checks; long enough that PyJWT does not warn about it.
 REPLAY_SECRET = "replay-has-no-credentials-and-needs-none-0000"  # noqa: S105 - a placeholder
 
@@ -128,7 +129,6 @@ class ConformanceSession:
             if self.recording:
                 assert self._settings is not None
                 self._client = Client(self._settings)
-                self.scrubber.add_secrets(self._client.settings.secrets)
             else:
                 target = self.pins()["target"]
                 settings = Settings(
@@ -228,36 +228,41 @@ class ConformanceSession:
         )
 
     def _unmatched(self, operation_id: str, error: CannotOverwriteExistingCassetteException) -> UnmatchedRequest:
-        op = operation(operation_id)
         recorded = [request for request, _ in getattr(self.cassette, "data", [])]
         sent = self.scrubber.request(error.failed_request)
         found = nearest(recorded, sent)
-        notes = [found.describe()] if found else ["the cassette holds no requests at all"]
-        return UnmatchedRequest(
-            operation=op.operation_id,
-            method=op.method,
-            path=op.path,
-            title=f"{op.operation_id} ({op.method} {op.path}) sent a request that {self.cassette_path} does not hold.",
+        return self._transport_failure(
+            UnmatchedRequest,
+            operation_id,
+            title=f"sent a request that {self.cassette_path} does not hold.",
             rule="replay answers only requests recorded in the cassette (method, path, query, JSON body)",
             expected="a recorded request with the same method, path, query and body",
             actual=f"{sent.method} {sent.uri}",
-            notes=notes,
-            cassette=self.cassette_path,
+            notes=[found.describe()] if found else ["the cassette holds no requests at all"],
             next_step=f"re-record this test: {self.record_command}",
         )
 
     def _unreachable(self, operation_id: str, error: requests.RequestException) -> Unreachable:
-        op = operation(operation_id)
-        return Unreachable(
-            operation=op.operation_id,
-            method=op.method,
-            path=op.path,
-            title=f"{op.operation_id} ({op.method} {op.path}) got no answer from {self.client.settings.api_url}.",
+        return self._transport_failure(
+            Unreachable,
+            operation_id,
+            title=f"got no answer from {self.client.settings.api_url}.",
             rule="the API answers every request",
             expected="an HTTP response",
             actual=f"{type(error).__name__}: {error}",
-            cassette=self.cassette_path,
             next_step="check SUNCO_API_URL and that the host is reachable from here, then record again",
+        )
+
+    def _transport_failure(self, kind: type[F], operation_id: str, *, title: str, **details: Any) -> F:
+        """A failure with no exchange to check: the request never got a (recorded) answer."""
+        op = operation(operation_id)
+        return kind(
+            operation=op.operation_id,
+            method=op.method,
+            path=op.path,
+            title=f"{op.label} {title}",
+            cassette=self.cassette_path,
+            **details,
         )
 
     def finish(self) -> None:
