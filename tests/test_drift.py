@@ -50,6 +50,12 @@ def record(sandbox: Sandbox, folder: Path) -> None:
     assert result.returncode == 0, result.stdout[-2000:]
 
 
+def run_drift(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(  # noqa: S603 - our own interpreter
+        [sys.executable, "-m", "conformance", "drift", *args], cwd=PROJECT, capture_output=True, text=True, timeout=60
+    )
+
+
 def deactivated(request: Request) -> Response:
     """Get Integration as a changed API might answer it."""
     answer = get_integration(request)
@@ -94,13 +100,7 @@ def test_cli_reports_and_exits_nonzero_on_drift(baseline, tmp_path):
     path = next(candidate.rglob("*unknown_type*.yaml"))
     path.write_text(path.read_text().replace("code: 400", "code: 422", 1))
     out = tmp_path / "drift.json"
-    result = subprocess.run(  # noqa: S603 - our own interpreter
-        [sys.executable, "-m", "conformance", "drift", str(baseline), str(candidate), "--json", str(out)],
-        cwd=PROJECT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = run_drift(str(baseline), str(candidate), "--json", str(out))
     assert result.returncode == 1
     assert "status: 400 -> 422" in result.stdout
     assert json.loads(out.read_text())["changes"][0]["candidate"] == 422
@@ -118,13 +118,7 @@ def test_recordings_of_different_variants_are_not_compared(baseline, tmp_path):
 
 
 def test_cli_rejects_a_missing_folder(tmp_path):
-    result = subprocess.run(  # noqa: S603 - our own interpreter
-        [sys.executable, "-m", "conformance", "drift", str(tmp_path / "nope"), str(tmp_path)],
-        cwd=PROJECT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = run_drift(str(tmp_path / "nope"), str(tmp_path))
     assert result.returncode == 2
     assert "does not exist" in result.stderr
     assert "Traceback" not in result.stderr

@@ -27,6 +27,18 @@ def clean_env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if not k.startswith(("SUNCO_", "PYTEST_"))}
 
 
+def live_env(url: str, **extra: str) -> dict[str, str]:
+    """The environment of a live run against ``url`` with the test credentials."""
+    return {
+        **clean_env(),
+        "SUNCO_API_URL": url,
+        "SUNCO_APP_ID": APP_ID,
+        "SUNCO_KEY_ID": KEY_ID,
+        "SUNCO_KEY_SECRET": KEY_SECRET,
+        **extra,
+    }
+
+
 class SandboxProcess:
     def __init__(self) -> None:
         self.process = subprocess.Popen(  # noqa: S603 - our own interpreter
@@ -77,13 +89,7 @@ def recorded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
     """Record the full suite into a fresh folder, then stop the sandbox."""
     folder = tmp_path_factory.mktemp("recorded")
     sandbox = SandboxProcess()
-    env = {
-        **clean_env(),
-        "SUNCO_API_URL": sandbox.url,
-        "SUNCO_APP_ID": APP_ID,
-        "SUNCO_KEY_ID": KEY_ID,
-        "SUNCO_KEY_SECRET": KEY_SECRET,
-    }
+    env = live_env(sandbox.url)
     try:
         result = pytest_run(
             "conformance",
@@ -224,19 +230,8 @@ def test_replay_without_a_recording_says_how_to_record(tmp_path):
     [({"SUNCO_APP_ID": "nope"}, "SUNCO_APP_ID"), ({"SUNCO_AUTH": "digest"}, "SUNCO_AUTH"), ({}, "SUNCO_API_URL")],
 )
 def test_recording_with_bad_settings_is_a_one_line_usage_error(tmp_path, env, named):
-    base = (
-        {
-            "SUNCO_API_URL": "http://127.0.0.1:9",
-            "SUNCO_APP_ID": APP_ID,
-            "SUNCO_KEY_ID": KEY_ID,
-            "SUNCO_KEY_SECRET": KEY_SECRET,
-        }
-        if env
-        else {}
-    )
-    result = pytest_run(
-        "conformance", "--record-mode=rewrite", f"--cassette-dir={tmp_path}", env={**clean_env(), **base, **env}
-    )
+    settings = live_env("http://127.0.0.1:9", **env) if env else clean_env()
+    result = pytest_run("conformance", "--record-mode=rewrite", f"--cassette-dir={tmp_path}", env=settings)
     assert result.returncode == 4
     assert named in result.stderr
     assert "Traceback" not in result.stderr + result.stdout
@@ -261,15 +256,7 @@ def test_bad_record_mode_lists_the_allowed_values():
 @pytest.mark.parametrize("scope", ["app", "account"])
 def test_jwt_recording_scrubs_the_token_and_replays(tmp_path, scope):
     sandbox = SandboxProcess()
-    env = {
-        **clean_env(),
-        "SUNCO_API_URL": sandbox.url,
-        "SUNCO_APP_ID": APP_ID,
-        "SUNCO_KEY_ID": KEY_ID,
-        "SUNCO_KEY_SECRET": KEY_SECRET,
-        "SUNCO_AUTH": "jwt",
-        "SUNCO_JWT_SCOPE": scope,
-    }
+    env = live_env(sandbox.url, SUNCO_AUTH="jwt", SUNCO_JWT_SCOPE=scope)
     try:
         recorded = pytest_run(
             "conformance", "-k", "lifecycle", "--record-mode=rewrite", f"--cassette-dir={tmp_path}", env=env
@@ -292,13 +279,7 @@ def nowhere() -> tuple[int, dict[str, str]]:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    return port, {
-        **clean_env(),
-        "SUNCO_API_URL": f"http://127.0.0.1:{port}",
-        "SUNCO_APP_ID": APP_ID,
-        "SUNCO_KEY_ID": KEY_ID,
-        "SUNCO_KEY_SECRET": KEY_SECRET,
-    }
+    return port, live_env(f"http://127.0.0.1:{port}")
 
 
 def test_recording_against_an_unreachable_host_says_so_plainly(tmp_path):
@@ -332,13 +313,7 @@ def test_rate_limited_recording_retries_and_replays_without_waiting(tmp_path):
     from conformance.sandbox import Sandbox
 
     with Sandbox(app_id=APP_ID, key_id=KEY_ID, key_secret=KEY_SECRET, throttle_every=3) as sandbox:
-        env = {
-            **clean_env(),
-            "SUNCO_API_URL": sandbox.url,
-            "SUNCO_APP_ID": APP_ID,
-            "SUNCO_KEY_ID": KEY_ID,
-            "SUNCO_KEY_SECRET": KEY_SECRET,
-        }
+        env = live_env(sandbox.url)
         recorded = pytest_run(
             "conformance", "-k", "lifecycle", "--record-mode=rewrite", f"--cassette-dir={tmp_path}", env=env
         )
@@ -353,13 +328,7 @@ def test_disable_recording_runs_live_and_writes_nothing(tmp_path):
     from conformance.sandbox import Sandbox
 
     with Sandbox(app_id=APP_ID, key_id=KEY_ID, key_secret=KEY_SECRET) as sandbox:
-        env = {
-            **clean_env(),
-            "SUNCO_API_URL": sandbox.url,
-            "SUNCO_APP_ID": APP_ID,
-            "SUNCO_KEY_ID": KEY_ID,
-            "SUNCO_KEY_SECRET": KEY_SECRET,
-        }
+        env = live_env(sandbox.url)
         # Only "localhost" is allowed through --block-network: the live run must open the way itself.
         result = pytest_run(
             "conformance",
