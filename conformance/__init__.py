@@ -5,9 +5,9 @@ The public surface is small: the pytest plugin (``conformance.plugin``, loaded b
 and the :class:`~conformance.sandbox.Sandbox`. Everything else is an implementation detail.
 """
 
-from conformance.failures import ConformanceFailure, FailureGroup
-from conformance.session import ConformanceSession
-from conformance.variants import Expect, Variant
+from conformance.core.failures import ConformanceFailure, FailureGroup
+from conformance.core.model import Expect, Variant
+from conformance.core.session import ConformanceSession
 
 __version__ = "0.1.0"
 __all__ = ["ConformanceFailure", "ConformanceSession", "Expect", "FailureGroup", "Variant", "__version__"]

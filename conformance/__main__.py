@@ -10,9 +10,9 @@ from collections.abc import Sequence
 # (command, module with add_arguments() and run(), help): one table, so a new command is one line.
 COMMANDS = (
     ("sandbox", "conformance.sandbox.cli", "run the local stateful API sandbox"),
-    ("record-sandbox", "conformance.record", "record the suite against a fresh sandbox"),
-    ("drift", "conformance.drift", "compare two recordings of the same variants field by field"),
-    ("bench", "conformance.bench", "measure replay cost against stock vcrpy and an in-process floor"),
+    ("record-sandbox", "conformance.tools.record_sandbox", "record the suite against a fresh sandbox"),
+    ("drift", "conformance.tools.drift", "compare two recordings of the same variants field by field"),
+    ("bench", "conformance.tools.bench", "measure replay cost against stock vcrpy and an in-process floor"),
 )
 
 

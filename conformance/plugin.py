@@ -19,12 +19,12 @@ import pytest
 from pytest_recording.plugin import get_default_cassette_name
 from vcr import VCR
 
-from conformance.failures import ConfigError, ConformanceFailure, FailureGroup, Unreachable
-from conformance.recording import configure_vcr, vcr_options
-from conformance.report import Summary
-from conformance.scrub import Scrubber
-from conformance.session import ConformanceSession
-from conformance.settings import Settings
+from conformance.core.failures import ConfigError, ConformanceFailure, FailureGroup, Unreachable
+from conformance.core.recording import configure_vcr, vcr_options
+from conformance.core.report import Summary
+from conformance.core.scrub import Scrubber
+from conformance.core.session import ConformanceSession
+from conformance.core.settings import Settings
 
 RECORDING_MODES = ("once", "new_episodes", "all", "rewrite")
 FIXTURE = "sunco"

@@ -12,7 +12,7 @@ from typing import Any
 import requests
 
 from conformance.sandbox import Sandbox
-from conformance.schemas import annotated_pointers, operation, validator
+from conformance.spec.schemas import annotated_pointers, operation, validator
 
 JSON_TYPE = "application/json; charset=utf-8"
 ERROR_SCHEMA = "error-response.json"

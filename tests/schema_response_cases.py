@@ -7,7 +7,7 @@ from typing import Any
 
 from schema_support import CURSOR, MINIMAL_CREATE, TYPES, Case, webhook, with_, without
 
-from conformance.schemas import write_only_fields
+from conformance.spec.schemas import write_only_fields
 
 
 def response_body(integration_type: str) -> dict[str, Any]:

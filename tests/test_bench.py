@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from conformance import bench, bench_replay, bench_suite
-from conformance.bench_replay import PATHS, ReplayMismatch, make_case, write_cassette
-from conformance.scrub import Scrubber
+from conformance.core.scrub import Scrubber
+from conformance.tools import bench, bench_replay, bench_suite
+from conformance.tools.bench_replay import PATHS, ReplayMismatch, make_case, write_cassette
 
 ROOT = Path(__file__).resolve().parent.parent
 SIZES = (1, 5)
@@ -189,7 +189,7 @@ def test_bad_values_are_one_line_usage_errors(capsys, argv, expected):
 
 def test_bad_sizes_exit_2_without_a_traceback_in_a_real_process():
     code = (
-        "import argparse, sys; from conformance import bench; p = argparse.ArgumentParser(); "
+        "import argparse, sys; from conformance.tools import bench; p = argparse.ArgumentParser(); "
         "bench.add_arguments(p); sys.exit(bench.run(p.parse_args(sys.argv[1:])))"
     )
     done = subprocess.run(  # noqa: S603

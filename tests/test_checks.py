@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from conformance.checks import check_exchange
-from conformance.client import Exchange
-from conformance.failures import (
+from conformance.core.checks import check_exchange
+from conformance.core.failures import (
     ConformanceFailure,
     ContentTypeMismatch,
     FailureGroup,
@@ -17,8 +16,8 @@ from conformance.failures import (
     WriteOnlyLeak,
     raise_if_any,
 )
-from conformance.schemas import operation
-from conformance.variants import Expect
+from conformance.core.model import Exchange, Expect
+from conformance.spec.schemas import operation
 
 JSON = {"Content-Type": "application/json; charset=utf-8"}
 GOOD_ID = "5e4af71a81966cfff3ef6550"

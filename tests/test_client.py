@@ -12,8 +12,9 @@ from typing import ClassVar
 import jwt
 import pytest
 
-from conformance.client import Client, RawBody, RetryPolicy, parse_retry_after
-from conformance.settings import Settings
+from conformance.core.client import Client, RetryPolicy, parse_retry_after
+from conformance.core.model import RawBody
+from conformance.core.settings import Settings
 
 APP = "5d8cff3cd55b040010928b5b"
 SECRET = "a-key-secret-long-enough-for-hs256-signing"

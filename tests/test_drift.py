@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from conformance.drift import compare
 from conformance.sandbox import Sandbox
 from conformance.sandbox.api import Request, Response
 from conformance.sandbox.integrations import get_integration
+from conformance.tools.drift import compare
 
 PROJECT = Path(__file__).resolve().parent.parent
 SUBSET = "lifecycle or rejects_unknown_type"

@@ -7,9 +7,9 @@ import json
 import pytest
 from vcr.request import Request
 
-from conformance.explain import json_diff, nearest
-from conformance.recording import IndexedCassette, ScrubbingPersister, match_requests, request_key
-from conformance.scrub import PLACEHOLDER, SECRET_PLACEHOLDER, Scrubber
+from conformance.core.explain import json_diff, nearest
+from conformance.core.recording import IndexedCassette, ScrubbingPersister, match_requests, request_key
+from conformance.core.scrub import PLACEHOLDER, SECRET_PLACEHOLDER, Scrubber
 
 BASE = "https://api.example.test/v2/apps/5d8cff3cd55b040010928b5b/integrations"
 

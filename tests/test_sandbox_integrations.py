@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from sandbox_support import HEX24, HEX32, MINIMAL, MISSING, OTHER_ID, Api, body_of, codes, titles
 
-from conformance.schemas import annotated_pointers, resolve
+from conformance.spec.schemas import annotated_pointers, resolve
 
 # -- Create ------------------------------------------------------------------------------------
 

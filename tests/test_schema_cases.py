@@ -11,7 +11,7 @@ from schema_request_cases import create_cases, update_cases
 from schema_response_cases import error_cases, query_cases, response_body, response_cases
 from schema_support import TYPES
 
-from conformance.schemas import validator, write_only_fields
+from conformance.spec.schemas import validator, write_only_fields
 
 CASES = [*create_cases(), *update_cases(), *response_cases(), *error_cases(), *query_cases()]
 

@@ -11,7 +11,7 @@ import jsonschema
 import pytest
 from schema_support import CREATE, TYPES, UPDATE
 
-from conformance.schemas import (
+from conformance.spec.schemas import (
     BASE_URI,
     INDEX_FILE,
     SCHEMA_DIR,

@@ -7,11 +7,11 @@ from typing import Any
 import pytest
 from hypothesis import strategies as st
 
-from conformance.failures import MissingRecording
-from conformance.scrub import Scrubber
-from conformance.session import METADATA_KEY, ConformanceSession
-from conformance.settings import Settings
-from conformance.variants import Expect, Variant
+from conformance.core.failures import MissingRecording
+from conformance.core.model import Expect, Variant
+from conformance.core.scrub import Scrubber
+from conformance.core.session import METADATA_KEY, ConformanceSession
+from conformance.core.settings import Settings
 
 SETTINGS = Settings("http://127.0.0.1:1", "0a1b2c3d4e5f60718293a4b5", "app_k", "a-long-enough-secret-value")
 OLD = {

@@ -69,12 +69,12 @@ def test_every_authorization_header_is_a_placeholder():
 
 REPLAY_WITHOUT_HYPOTHESIS = """
 import sys
-import conformance.session
+import conformance.core.session
 
 def refuse(*args, **kwargs):
     raise RuntimeError("replay asked Hypothesis for variants")
 
-conformance.session.draw = refuse
+conformance.core.session.draw = refuse
 import pytest
 sys.exit(pytest.main(["conformance", "-q", "-p", "no:cacheprovider"]))
 """

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from conformance.client import RawBody
+from conformance.core.model import Expect, RawBody, Variant
+from conformance.core.scrub import PLACEHOLDER, Scrubber
+from conformance.core.variants import draw, number, pin, unpin
 from conformance.definitions import integrations as defs
-from conformance.schemas import validator
-from conformance.scrub import PLACEHOLDER, Scrubber
-from conformance.variants import Expect, Variant, draw, number, pin, unpin
+from conformance.spec.schemas import validator
 
 CREATE = validator(defs.CREATE)
 

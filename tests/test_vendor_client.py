@@ -7,9 +7,9 @@ from collections.abc import Iterator
 import pytest
 import sunshine_conversations_client as vendor
 
+from conformance.core.variants import draw
 from conformance.definitions import integrations as defs
 from conformance.sandbox import Sandbox
-from conformance.variants import draw
 
 # The client marks write-only credentials required in its response models too, so it cannot
 # read a create response that (rightly) leaves them out.

@@ -10,10 +10,9 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from conformance.client import RawBody
-from conformance.generate import base_of, hex_id, not_of_type, required_fields, safe_text, valid_value
-from conformance.schemas import declared_fields, property_schema, resolve, write_only_fields
-from conformance.variants import Expect, Variant
+from conformance.core.model import Expect, RawBody, Variant
+from conformance.core.strategies import base_of, hex_id, not_of_type, required_fields, safe_text, valid_value
+from conformance.spec.schemas import declared_fields, property_schema, resolve, write_only_fields
 
 CREATE = "integration-create.request.json"
 UPDATE = "integration-update.request.json"

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from conformance.sandbox.store import Store
-from conformance.schemas import Operation
+from conformance.spec.schemas import Operation
 
 
 @dataclass(frozen=True)

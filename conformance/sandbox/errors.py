@@ -8,6 +8,8 @@ from typing import Any
 
 import jsonschema
 
+from conformance import pointer as pointers
+
 MAX_REPR = 40
 MAX_TITLE = 200
 MAX_ERRORS = 20
@@ -69,7 +71,7 @@ def schema_error(
 def _titles(errors: Iterable[jsonschema.ValidationError], titles: Mapping[str, str], noun: str) -> Iterable[str]:
     for error in errors:
         leaf = _leaf(error)
-        fixed = titles.get(pointer(leaf.absolute_path))
+        fixed = titles.get(pointers.join(leaf.absolute_path))
         yield fixed if fixed is not None else title_of(leaf, noun)
 
 
@@ -78,10 +80,6 @@ def _leaf(error: jsonschema.ValidationError) -> jsonschema.ValidationError:
     while error.context:
         error = jsonschema.exceptions.best_match(error.context) or error.context[0]
     return error
-
-
-def pointer(path: Iterable[Any]) -> str:
-    return "".join("/" + str(part).replace("~", "~0").replace("/", "~1") for part in path)
 
 
 def location(path: Iterable[Any]) -> str:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from conformance.schemas import annotated_pointers, declared_fields, read_only_fields, write_only_fields
+from conformance import pointer as pointers
+from conformance.spec.schemas import annotated_pointers, declared_fields, read_only_fields, write_only_fields
 
 
 def writable(ref: str, body: Mapping[str, Any], *, also_drop: frozenset[str] = frozenset()) -> dict[str, Any]:
@@ -31,9 +32,5 @@ def strip_write_only(ref: str, body: Any) -> list[str]:
         return []
     found = sorted(annotated_pointers(ref, body), reverse=True)
     for pointer in found:
-        *parents, last = [token.replace("~1", "/").replace("~0", "~") for token in pointer.split("/")[1:]]
-        holder: Any = body
-        for token in parents:
-            holder = holder[int(token)] if isinstance(holder, list) else holder[token]
-        holder.pop(last, None)
+        pointers.remove(body, pointer)
     return found

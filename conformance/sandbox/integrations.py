@@ -9,7 +9,7 @@ from conformance.sandbox.api import Handler, Request, Response
 from conformance.sandbox.errors import ApiError, bad_request, schema_error
 from conformance.sandbox.fields import writable
 from conformance.sandbox.store import PAGE_TITLES, Record, Tokens, paginate
-from conformance.schemas import read_only_fields, resolve, validator, write_only_fields
+from conformance.spec.schemas import read_only_fields, resolve, validator, write_only_fields
 
 COLLECTION = "integrations"
 RESOURCE = "integration.json"

@@ -23,7 +23,7 @@ from conformance.sandbox.fields import strip_write_only
 from conformance.sandbox.routing import Router
 from conformance.sandbox.store import Store
 from conformance.sandbox.transport import HTTPServer4, HTTPServer6, RequestHandler
-from conformance.schemas import Operation, load_index, validator
+from conformance.spec.schemas import Operation, load_index, validator
 
 DEFAULT_APP_ID = "5a4db0c5a4db0c5a4db0c5a4"
 DEFAULT_KEY_ID = "app_5a4db0c5a4db0c5a4db0c5a5"

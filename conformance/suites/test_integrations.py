@@ -10,10 +10,9 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from conformance.client import Exchange
+from conformance.core.model import Exchange, Expect, Variant
+from conformance.core.session import ConformanceSession
 from conformance.definitions import integrations as defs
-from conformance.session import ConformanceSession
-from conformance.variants import Expect, Variant
 
 CREATED = Expect(201)
 OK = Expect(200)

@@ -17,8 +17,9 @@ from typing import Any
 
 import yaml
 
-from conformance.explain import MISSING, json_diff
-from conformance.recording import canonical_body
+from conformance.core.explain import json_diff
+from conformance.core.recording import canonical_body
+from conformance.pointer import MISSING
 
 _ID = re.compile(r"\b[0-9a-f]{24}\b")
 _ORIGIN = re.compile(r"https?://[^/\s\"]+")

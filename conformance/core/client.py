@@ -11,46 +11,18 @@ import json
 import random
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
 import jwt
 import requests
 
-from conformance.schemas import Operation, operation
-from conformance.settings import Settings
+from conformance.core.model import Exchange, RawBody
+from conformance.core.settings import Settings
+from conformance.spec.schemas import Operation, operation
 
 JSON_TYPE = "application/json"
-
-
-@dataclass(frozen=True)
-class RawBody:
-    """A body sent as it is, for requests that must not be valid JSON."""
-
-    text: str
-    content_type: str = JSON_TYPE
-
-
-@dataclass
-class Exchange:
-    """One request and the response it got."""
-
-    operation: Operation
-    method: str
-    url: str
-    path: str
-    request_body: Any
-    status: int
-    headers: Mapping[str, str]
-    text: str
-    attempts: int = 1
-    body: Any = field(default=None)
-    body_is_json: bool = False
-
-    @property
-    def content_type(self) -> str:
-        return self.headers.get("Content-Type", "")
 
 
 @dataclass(frozen=True)

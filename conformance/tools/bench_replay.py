@@ -25,12 +25,12 @@ from vcr.request import Request
 from vcr.serialize import serialize
 from vcr.serializers import yamlserializer
 
-from conformance.checks import check_exchange
-from conformance.client import JSON_TYPE, Client
-from conformance.recording import configure_vcr, vcr_options
-from conformance.schemas import operation
-from conformance.scrub import PLACEHOLDER, Scrubber
-from conformance.settings import Settings
+from conformance.core.checks import check_exchange
+from conformance.core.client import JSON_TYPE, Client
+from conformance.core.recording import configure_vcr, vcr_options
+from conformance.core.scrub import PLACEHOLDER, Scrubber
+from conformance.core.settings import Settings
+from conformance.spec.schemas import operation
 
 PATHS = ("project", "vcrpy", "floor")
 OPERATION = "CreateIntegration"

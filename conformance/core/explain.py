@@ -9,23 +9,19 @@ from typing import Any
 
 from vcr.request import Request
 
-from conformance.recording import RequestKey, request_key
-
-MISSING = object()
-
-
-def escape(token: str) -> str:
-    return token.replace("~", "~0").replace("/", "~1")
+from conformance import pointer as pointers
+from conformance.core.recording import RequestKey, request_key
+from conformance.pointer import MISSING
 
 
 def json_diff(recorded: Any, sent: Any, pointer: str = "") -> Iterator[tuple[str, Any, Any]]:
     """(pointer, recorded value, sent value) for every leaf that differs."""
     if isinstance(recorded, dict) and isinstance(sent, dict):
         for key in sorted(set(recorded) | set(sent)):
-            yield from json_diff(recorded.get(key, MISSING), sent.get(key, MISSING), f"{pointer}/{escape(key)}")
+            yield from json_diff(recorded.get(key, MISSING), sent.get(key, MISSING), pointers.child(pointer, key))
     elif isinstance(recorded, list) and isinstance(sent, list) and len(recorded) == len(sent):
         for number, (a, b) in enumerate(zip(recorded, sent, strict=True)):
-            yield from json_diff(a, b, f"{pointer}/{number}")
+            yield from json_diff(a, b, pointers.child(pointer, number))
     elif recorded != sent or type(recorded) is not type(sent):
         yield pointer, recorded, sent
 

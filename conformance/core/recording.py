@@ -26,7 +26,7 @@ from vcr.record_mode import RecordMode
 from vcr.request import Request
 from vcr.serialize import serialize
 
-from conformance.scrub import Scrubber
+from conformance.core.scrub import Scrubber
 
 MATCHER = "conformance"
 SKIPPED_PATCHERS = ("boto3", "httplib2", "tornado", "aiohttp", "httpx", "httpx2")

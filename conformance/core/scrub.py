@@ -14,7 +14,7 @@ from typing import Any
 
 from vcr.request import Request
 
-from conformance.schemas import load_index, write_only_fields
+from conformance.spec.schemas import load_index, write_only_fields
 
 PLACEHOLDER = "<scrubbed>"
 SECRET_PLACEHOLDER = "<scrubbed-secret>"  # noqa: S105 - the placeholder, not a secret

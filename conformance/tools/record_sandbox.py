@@ -13,7 +13,7 @@ from pathlib import Path
 
 from conformance.sandbox import Sandbox
 
-PROJECT = Path(__file__).resolve().parent.parent
+PROJECT = Path(__file__).resolve().parents[2]
 RECORDING_PORT = 47151
 
 

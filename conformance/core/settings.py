@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from conformance.failures import ConfigError
+from conformance.core.failures import ConfigError
 
 AUTH_MODES = ("basic", "jwt")
 JWT_SCOPES = ("app", "account")
@@ -113,7 +113,7 @@ def channels_from_env(env: Mapping[str, str]) -> dict[str, dict[str, Any]]:
     name = env.get("SUNCO_CHANNELS", "").strip()
     if not name:
         return {}
-    from conformance.schemas import resolve
+    from conformance.spec.schemas import resolve
 
     types = resolve("integration.json#/$defs/types")["enum"]
     try:

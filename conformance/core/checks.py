@@ -10,8 +10,8 @@ from typing import Any
 
 import jsonschema
 
-from conformance.client import Exchange
-from conformance.failures import (
+from conformance import pointer as pointers
+from conformance.core.failures import (
     ConformanceFailure,
     ContentTypeMismatch,
     SchemaViolation,
@@ -20,15 +20,15 @@ from conformance.failures import (
     UnexpectedStatus,
     WriteOnlyLeak,
 )
-from conformance.schemas import annotated_pointers, validator
-from conformance.variants import Expect
+from conformance.core.model import Exchange, Expect
+from conformance.spec.schemas import annotated_pointers, validator
 
 ERROR_SCHEMA = "error-response.json"
-MISSING = object()
 
 
 def where(exchange: Exchange) -> str:
-    return exchange.operation.label
+    label: str = exchange.operation.label
+    return label
 
 
 def _common(exchange: Exchange, variant: str | None) -> dict[str, Any]:
@@ -40,23 +40,6 @@ def _common(exchange: Exchange, variant: str | None) -> dict[str, Any]:
         "status": exchange.status,
         "variant": variant,
     }
-
-
-def pointer_of(path: Any) -> str:
-    return "".join("/" + str(part).replace("~", "~0").replace("/", "~1") for part in path)
-
-
-def resolve_pointer(document: Any, pointer: str) -> Any:
-    current = document
-    for raw in pointer.split("/")[1:]:
-        token = raw.replace("~1", "/").replace("~0", "~")
-        if isinstance(current, dict) and token in current:
-            current = current[token]
-        elif isinstance(current, list) and token.isdigit() and int(token) < len(current):
-            current = current[int(token)]
-        else:
-            return MISSING
-    return current
 
 
 def check_status(exchange: Exchange, expect: Expect | None, variant: str | None) -> Iterator[ConformanceFailure]:
@@ -96,7 +79,7 @@ def check_content_type(exchange: Exchange, variant: str | None) -> Iterator[Conf
 
 
 def schema_for(exchange: Exchange) -> str | None:
-    documented = exchange.operation.response_schema(exchange.status)
+    documented: str | None = exchange.operation.response_schema(exchange.status)
     if documented:
         return documented
     # Undocumented errors still owe the documented envelope.
@@ -112,8 +95,8 @@ def check_schema(exchange: Exchange, variant: str | None) -> Iterator[Conformanc
         leaf = _leaf(error)
         yield SchemaViolation(
             title=f"{where(exchange)} answered {exchange.status} with a body that breaks {ref}.",
-            pointer=pointer_of(leaf.absolute_path),
-            rule=f"{leaf.validator} ({pointer_of(leaf.absolute_schema_path)} in the schema): {leaf.message}",
+            pointer=pointers.join(leaf.absolute_path),
+            rule=f"{leaf.validator} ({pointers.join(leaf.absolute_schema_path)} in the schema): {leaf.message}",
             expected=_expected(leaf),
             actual=leaf.instance,
             **_common(exchange, variant),
@@ -145,7 +128,7 @@ def check_write_only(exchange: Exchange, variant: str | None) -> Iterator[Confor
             rule="writeOnly: a field the API accepts must never come back in a response",
             expected="absent",
             # A leaked credential must not travel on into logs and reports.
-            actual=f"present (value withheld, {len(str(resolve_pointer(exchange.body, pointer)))} characters)",
+            actual=f"present (value withheld, {len(str(pointers.resolve(exchange.body, pointer)))} characters)",
             **_common(exchange, variant),
         )
 
@@ -169,18 +152,18 @@ def check_echo(exchange: Exchange, expect: Expect | None, variant: str | None) -
     if expect is None or exchange.status != expect.status or not isinstance(exchange.request_body, (dict, list)):
         return
     for sent_at, returned_at in expect.echo:
-        sent = resolve_pointer(exchange.request_body, sent_at)
-        if sent is MISSING:
+        sent = pointers.resolve(exchange.request_body, sent_at)
+        if sent is pointers.MISSING:
             continue
-        returned = resolve_pointer(exchange.body, returned_at)
+        returned = pointers.resolve(exchange.body, returned_at)
         # Sending null unsets a field: absent and null both reflect it.
-        if returned != sent and not (sent is None and returned is MISSING):
+        if returned != sent and not (sent is None and returned is pointers.MISSING):
             yield StateMismatch(
                 title=f"{where(exchange)} did not reflect the request's {sent_at} in its response.",
                 pointer=returned_at,
                 rule=f"the response's {returned_at} equals the request's {sent_at}",
                 expected=sent,
-                actual="(absent)" if returned is MISSING else returned,
+                actual="(absent)" if returned is pointers.MISSING else returned,
                 **_common(exchange, variant),
             )
 

@@ -14,7 +14,7 @@ from typing import Any
 from hypothesis import strategies as st
 from hypothesis_jsonschema import from_schema
 
-from conformance.schemas import deref, resolve, schema_uri
+from conformance.spec.schemas import deref, resolve, schema_uri
 
 SAFE_ALPHABET = string.ascii_letters + string.digits + "-_."
 Hints = Mapping[str, st.SearchStrategy[Any]]

@@ -14,14 +14,15 @@ import requests
 from hypothesis import strategies as st
 from vcr.errors import CannotOverwriteExistingCassetteException
 
-from conformance.checks import check_exchange, state_failure
-from conformance.client import Client, Exchange
-from conformance.explain import nearest
-from conformance.failures import ConformanceFailure, MissingRecording, UnmatchedRequest, Unreachable, raise_if_any
-from conformance.schemas import operation
-from conformance.scrub import PLACEHOLDER, Scrubber
-from conformance.settings import Settings
-from conformance.variants import PIN_FORMAT, Expect, Variant, draw, number, pin, unpin
+from conformance.core.checks import check_exchange, state_failure
+from conformance.core.client import Client
+from conformance.core.explain import nearest
+from conformance.core.failures import ConformanceFailure, MissingRecording, UnmatchedRequest, Unreachable, raise_if_any
+from conformance.core.model import Exchange, Expect, Variant
+from conformance.core.scrub import PLACEHOLDER, Scrubber
+from conformance.core.settings import Settings
+from conformance.core.variants import PIN_FORMAT, draw, number, pin, unpin
+from conformance.spec.schemas import operation
 
 METADATA_KEY = "conformance"
 F = TypeVar("F", bound=ConformanceFailure)

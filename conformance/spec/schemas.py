@@ -18,7 +18,9 @@ import jsonschema
 import referencing
 import referencing.jsonschema
 
-SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas"
+from conformance import pointer as pointers
+
+SCHEMA_DIR = Path(__file__).resolve().parents[2] / "schemas"
 BASE_URI = "https://schemas.sunco-conformance.test/"
 INDEX_FILE = "index.json"
 
@@ -194,13 +196,13 @@ def _annotate(schema: Any, base: str, instance: Any, pointer: str, flag: str, fo
     if isinstance(instance, dict):
         for name, sub in (schema.get("properties") or {}).items():
             if name in instance and isinstance(sub, dict):
-                here = f"{pointer}/{name.replace('~', '~0').replace('/', '~1')}"
+                here = pointers.child(pointer, name)
                 if sub.get(flag) is True:
                     found.append(here)
                 _annotate(sub, base, instance[name], here, flag, found, depth + 1)
     if isinstance(instance, list) and isinstance(schema.get("items"), dict):
         for index, item in enumerate(instance):
-            _annotate(schema["items"], base, item, f"{pointer}/{index}", flag, found, depth + 1)
+            _annotate(schema["items"], base, item, pointers.child(pointer, index), flag, found, depth + 1)
 
 
 def deref(schema: dict[str, Any], base: str) -> tuple[dict[str, Any], str]:

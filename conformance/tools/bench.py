@@ -8,8 +8,8 @@ Measured side by side, on one machine, in one run:
 * the default suite's offline replay, with one process and with ``-n 2`` (pytest-xdist).
 
 Every target is a ratio of two numbers from the same run, so a slow or busy machine moves both.
-The replay half lives in :mod:`conformance.bench_replay`, the suite half in
-:mod:`conformance.bench_suite`.
+The replay half lives in :mod:`conformance.tools.bench_replay`, the suite half in
+:mod:`conformance.tools.bench_suite`.
 """
 
 from __future__ import annotations
@@ -29,10 +29,10 @@ from typing import Any
 
 import yaml
 
-from conformance.bench_replay import PATHS, Progress, ReplayMismatch, measure_replay
-from conformance.bench_suite import SUITE_TARGETS, SuiteError, measure_suite, suite_command
+from conformance.tools.bench_replay import PATHS, Progress, ReplayMismatch, measure_replay
+from conformance.tools.bench_suite import SUITE_TARGETS, SuiteError, measure_suite, suite_command
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_SIZES = (1, 10, 100, 1000)
 SIZES_FORM = "a comma-separated list of positive integers, e.g. 1,10,100,1000"
 SUITE_RUNS = 3

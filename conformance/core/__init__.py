@@ -1,0 +1,1 @@
+"""One exchange's path: model, variants, client, recording and scrubbing, checks, failures, report."""

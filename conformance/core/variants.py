@@ -1,0 +1,66 @@
+"""Request variants: what to send, and the outcome it must get.
+
+Hypothesis draws variants only while recording. The drawn variants are scrubbed and pinned inside
+the cassette (vcrpy cassette metadata), and replay re-sends exactly those, so a new seed, a
+Hypothesis upgrade or a fresh example database cannot change what replay sends.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
+
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import seed as hypothesis_seed
+from hypothesis import strategies as st
+
+from conformance.core.model import Variant
+
+PIN_FORMAT = 1
+
+
+def draw(strategy: st.SearchStrategy[Any], count: int, seed: int) -> list[Any]:
+    """``count`` distinct examples of ``strategy``, reproducible for a given ``seed``.
+
+    Hypothesis opens with its simplest examples, so the examples kept are the last distinct
+    ones of a longer run. A strategy that yields lists (one item per type, say) gives the items
+    of its last example.
+    """
+    drawn: list[Any] = []
+
+    @hypothesis_seed(seed)
+    @settings(
+        max_examples=max(count * 4, 20),
+        database=None,
+        deadline=None,
+        phases=[Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(strategy)
+    def collect(value: Any) -> None:
+        drawn.append(value)
+
+    collect()
+    if drawn and isinstance(drawn[-1], list):
+        return drawn[-1][:count]
+    found: list[Any] = []
+    seen: set[str] = set()
+    for item in reversed(drawn):
+        marker = repr(item)
+        if marker not in seen:
+            seen.add(marker)
+            found.append(item)
+    return found[:count][::-1]
+
+
+def number(group: str, variants: list[Variant]) -> list[Variant]:
+    return [replace(variant, id=f"{group}-{index}") for index, variant in enumerate(variants)]
+
+
+def pin(group: str, variants: list[Variant], scrub: Callable[[Any], Any]) -> list[dict[str, Any]]:
+    return [variant.as_json(scrub) for variant in number(group, variants)]
+
+
+def unpin(pinned: list[dict[str, Any]]) -> list[Variant]:
+    return [Variant.from_json(item) for item in pinned]

@@ -1,0 +1,1 @@
+"""The contract: spec import, overlay, lint, schema registry, operation index and resource table."""
