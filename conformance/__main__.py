@@ -1,4 +1,4 @@
-"""``python -m conformance``: the sandbox, recording, drift, and the benchmark."""
+"""``python -m conformance COMMAND``: the sandbox, the contract tools, recording, drift and the benchmark."""
 
 from __future__ import annotations
 
@@ -8,31 +8,47 @@ import sys
 from collections.abc import Sequence
 
 # (command, module with add_arguments() and run(), help): one table, so a new command is one line.
+# Only the chosen command's module is imported, so one tool's dependencies never slow another.
 COMMANDS = (
+    (
+        "import-spec",
+        "conformance.tools.import_spec",
+        "import the vendor's OpenAPI spec (with the overlay) into schemas/",
+    ),
     ("sandbox", "conformance.sandbox.cli", "run the local stateful API sandbox"),
     ("record-sandbox", "conformance.tools.record_sandbox", "record the suite against a fresh sandbox"),
     ("drift", "conformance.tools.drift", "compare two recordings of the same variants field by field"),
     ("bench", "conformance.tools.bench", "measure replay cost against stock vcrpy and an in-process floor"),
 )
+PROG = "python -m conformance"
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m conformance", description="The sandbox, recording, drift and the benchmark."
-    )
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    commands.required = True
-    for name, module_name, summary in COMMANDS:
-        module = importlib.import_module(module_name)
-        command = commands.add_parser(name, help=summary)
-        module.add_arguments(command)
-        command.set_defaults(run=module.run)
+def usage() -> str:
+    width = max(len(name) for name, _, _ in COMMANDS)
+    rows = "\n".join(f"  {name.ljust(width)}  {summary}" for name, _, summary in COMMANDS)
+    return f"usage: {PROG} COMMAND [options]\n\ncommands:\n{rows}\n\n{PROG} COMMAND --help shows a command's options."
+
+
+def build_parser(name: str) -> argparse.ArgumentParser:
+    module_name, summary = next((module, summary) for command, module, summary in COMMANDS if command == name)
+    module = importlib.import_module(module_name)
+    parser = argparse.ArgumentParser(prog=f"{PROG} {name}", description=summary)
+    module.add_arguments(parser)
+    parser.set_defaults(run=module.run)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    result: int = args.run(args)
+    args = list(sys.argv[1:] if argv is None else argv)
+    if not args or args[0] in ("-h", "--help"):
+        print(usage())
+        return 0 if args else 2
+    names = [name for name, _, _ in COMMANDS]
+    if args[0] not in names:
+        print(f"{PROG}: error: unknown command {args[0]!r}; choose one of: {', '.join(names)}", file=sys.stderr)
+        return 2
+    parsed = build_parser(args[0]).parse_args(args[1:])
+    result: int = parsed.run(parsed)
     return result
 
 

@@ -19,7 +19,7 @@ import pytest
 from pytest_recording.plugin import get_default_cassette_name
 from vcr import VCR
 
-from conformance.core.failures import ConfigError, ConformanceFailure, FailureGroup, Unreachable
+from conformance.core.failures import ConfigError, ConformanceFailure, FailureGroup, Unreachable, raise_if_any
 from conformance.core.recording import configure_vcr, vcr_options
 from conformance.core.report import Summary
 from conformance.core.scrub import Scrubber
@@ -144,8 +144,14 @@ def sunco(request: pytest.FixtureRequest, vcr: Any) -> Iterator[ConformanceSessi
         record_command=record_command(config, request.node.nodeid),
         seed=config.getoption("--variant-seed"),
     )
-    yield session
-    request.node.user_properties.append(("conformance", [vars(v) for v in session.verdicts]))
+    try:
+        yield session
+    finally:
+        before = len(session.failures)
+        session.cleanup()
+        request.node.user_properties.append(("conformance", [vars(v) for v in session.verdicts]))
+    # What cleanup found wrong fails the test's teardown (its body has finished already).
+    raise_if_any(session.failures[before:])
 
 
 @pytest.hookimpl(wrapper=True)

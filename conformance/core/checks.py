@@ -21,9 +21,7 @@ from conformance.core.failures import (
     WriteOnlyLeak,
 )
 from conformance.core.model import Exchange, Expect
-from conformance.spec.schemas import annotated_pointers, validator
-
-ERROR_SCHEMA = "error-response.json"
+from conformance.spec.schemas import ERROR_SCHEMA, annotated_pointers, contract, validator
 
 
 def where(exchange: Exchange) -> str:
@@ -66,13 +64,26 @@ def check_status(exchange: Exchange, expect: Expect | None, variant: str | None)
         )
 
 
+def expected_media(exchange: Exchange) -> tuple[str, ...]:
+    """The media types the operation documents for this status; JSON for an undocumented error."""
+    documented: tuple[str, ...] = exchange.operation.response_media(exchange.status)
+    if documented or exchange.operation.documents(exchange.status):
+        return documented
+    return ("application/json",) if exchange.status >= 400 else ()
+
+
 def check_content_type(exchange: Exchange, variant: str | None) -> Iterator[ConformanceFailure]:
-    media = exchange.content_type.split(";")[0].strip().lower()
-    if media != "application/json" or not exchange.body_is_json:
+    allowed = expected_media(exchange)
+    if not allowed:
+        return
+    media = exchange.media_type
+    json_expected = media == "application/json" or media.endswith("+json")
+    if media not in allowed or (json_expected and not exchange.body_is_json):
+        shown = " or ".join(allowed)
         yield ContentTypeMismatch(
-            title=f"{where(exchange)} answered {exchange.status} without a JSON body.",
-            rule="every response carries a JSON object with Content-Type application/json",
-            expected="application/json",
+            title=f"{where(exchange)} answered {exchange.status} with a body that is not {shown}.",
+            rule=f"the operation documents {shown} for {exchange.status}",
+            expected=shown,
             actual=f"{exchange.content_type or '(no Content-Type)'}: {exchange.text[:80]!r}",
             **_common(exchange, variant),
         )
@@ -90,7 +101,7 @@ def check_schema(exchange: Exchange, variant: str | None) -> Iterator[Conformanc
     ref = schema_for(exchange)
     if ref is None or not exchange.body_is_json:
         return
-    errors = sorted(validator(ref).iter_errors(exchange.body), key=lambda e: list(e.absolute_path))
+    errors = sorted(validator(ref, "response").iter_errors(exchange.body), key=lambda e: list(e.absolute_path))
     for error in errors:
         leaf = _leaf(error)
         yield SchemaViolation(
@@ -168,6 +179,29 @@ def check_echo(exchange: Exchange, expect: Expect | None, variant: str | None) -
             )
 
 
+def check_defaults(exchange: Exchange, expect: Expect | None, variant: str | None) -> Iterator[ConformanceFailure]:
+    """A field the request left out comes back with its documented default (or not at all)."""
+    request_ref = exchange.operation.request
+    if expect is None or expect.defaults_at is None or exchange.status != expect.status or not request_ref:
+        return
+    sent = exchange.request_body
+    record = pointers.resolve(exchange.body, expect.defaults_at)
+    if not isinstance(sent, dict) or not isinstance(record, dict):
+        return
+    for name, schema in contract().applicable_properties(request_ref, sent).items():
+        if name in sent or "default" not in schema or name not in record or schema.get("writeOnly"):
+            continue
+        if record[name] != schema["default"]:
+            yield StateMismatch(
+                title=f"{where(exchange)} did not apply the documented default of {name}.",
+                pointer=pointers.child(expect.defaults_at, name),
+                rule=f"default: a {name} the request leaves out is {schema['default']!r}",
+                expected=schema["default"],
+                actual=record[name],
+                **_common(exchange, variant),
+            )
+
+
 def check_exchange(
     exchange: Exchange, expect: Expect | None = None, variant: str | None = None
 ) -> list[ConformanceFailure]:
@@ -180,6 +214,7 @@ def check_exchange(
             failures += check_write_only(exchange, variant)
             failures += check_error_code(exchange, expect, variant)
             failures += check_echo(exchange, expect, variant)
+            failures += check_defaults(exchange, expect, variant)
     return failures
 
 

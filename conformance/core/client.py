@@ -7,18 +7,19 @@ records, replays, or talks to a live app.
 from __future__ import annotations
 
 import email.utils
+import hashlib
 import json
 import random
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 import jwt
 import requests
 
-from conformance.core.model import Exchange, RawBody
+from conformance.core.model import FORM_TYPE, MULTIPART_TYPE, Exchange, FormBody, MultipartBody, RawBody
 from conformance.core.settings import Settings
 from conformance.spec.schemas import Operation, operation
 
@@ -71,19 +72,21 @@ class Client:
         self.retry = retry or RetryPolicy()
         self.sleep = sleep
         self.timeout = timeout
-        self._token: str | None = None
+        self._tokens: dict[str, str] = {}
 
-    def authorization(self) -> str:
+    def authorization(self, op: Operation | None = None, app_id: str | None = None) -> str:
+        """The Authorization header; an account-scope operation, or one on another app, uses the account key."""
+        key_id, secret, scope = self.settings.key_id, self.settings.key_secret, self.settings.scope
+        other_app = app_id is not None and app_id != self.settings.app_id
+        if op is not None and self.settings.account_key_id and (needs_account(op) or other_app):
+            key_id, secret, scope = self.settings.account_key_id, self.settings.account_key_secret or "", "account"
         if self.settings.auth == "jwt":
-            if self._token is None:
-                self._token = jwt.encode(
-                    {"scope": self.settings.scope},
-                    self.settings.key_secret,
-                    algorithm="HS256",
-                    headers={"kid": self.settings.key_id},
-                )
-            return f"Bearer {self._token}"
-        return requests.auth._basic_auth_str(self.settings.key_id, self.settings.key_secret)
+            token = self._tokens.get(key_id)
+            if token is None:
+                token = jwt.encode({"scope": scope}, secret, algorithm="HS256", headers={"kid": key_id})
+                self._tokens[key_id] = token
+            return f"Bearer {token}"
+        return requests.auth._basic_auth_str(key_id, secret)
 
     def path_for(self, op: Operation, path_params: Mapping[str, str]) -> str:
         params = {"appId": self.settings.app_id, **path_params}
@@ -103,12 +106,10 @@ class Client:
         url = self.settings.api_url + path
         headers = {"Accept": JSON_TYPE}
         if authenticate:
-            headers["Authorization"] = self.authorization()
-        data: bytes | None = None
-        if isinstance(body, RawBody):
-            data, headers["Content-Type"] = body.text.encode(), body.content_type
-        elif body is not None:
-            data, headers["Content-Type"] = json.dumps(body).encode(), JSON_TYPE
+            headers["Authorization"] = self.authorization(op, (path_params or {}).get("appId"))
+        data, content_type = encode_body(body)
+        if content_type:
+            headers["Content-Type"] = content_type
         waited = 0.0
         attempt = 0
         while True:
@@ -124,6 +125,42 @@ class Client:
             self.sleep(wait)
             waited += wait
         return _exchange(op, response, path, body, attempt)
+
+
+def needs_account(op: Operation) -> bool:
+    """An operation that app-scope keys may not call (apps, app keys)."""
+    return bool(op.scopes) and "app" not in op.scopes and "account" in op.scopes
+
+
+def encode_body(body: Any) -> tuple[bytes | None, str | None]:
+    """The bytes and Content-Type of a body. Multipart boundaries derive from the content, so a
+    re-recording of the same variant sends the same bytes."""
+    if body is None:
+        return None, None
+    if isinstance(body, RawBody):
+        return body.text.encode(), body.content_type
+    if isinstance(body, FormBody):
+        return urlencode(body.fields).encode(), FORM_TYPE
+    if isinstance(body, MultipartBody):
+        return encode_multipart(body)
+    return json.dumps(body).encode(), JSON_TYPE
+
+
+def encode_multipart(body: MultipartBody) -> tuple[bytes, str]:
+    digest = hashlib.sha256(repr(body).encode()).hexdigest()[:32]
+    boundary = f"conformance-{digest}"
+    chunks: list[bytes] = []
+    for name, value in body.fields:
+        chunks.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n'.encode())
+        chunks.append(value.encode() + b"\r\n")
+    for part in body.files:
+        chunks.append(
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{part.name}"; filename="{part.filename}"\r\n'
+            f"Content-Type: {part.content_type}\r\n\r\n".encode()
+        )
+        chunks.append(part.content + b"\r\n")
+    chunks.append(f"--{boundary}--\r\n".encode())
+    return b"".join(chunks), f"{MULTIPART_TYPE}; boundary={boundary}"
 
 
 def _exchange(op: Operation, response: requests.Response, path: str, body: Any, attempts: int) -> Exchange:

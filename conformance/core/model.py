@@ -74,6 +74,12 @@ class Expect:
     status: int
     error_code: str | None = None
     echo: tuple[tuple[str, str], ...] = ()
+    # where the response holds the record the request created, to check documented defaults
+    defaults_at: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.status >= 400 and not self.error_code:
+            raise ValueError(f"an expected {self.status} must name its error code: a status alone passes on any error")
 
     def as_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"status": self.status}
@@ -81,6 +87,8 @@ class Expect:
             out["errorCode"] = self.error_code
         if self.echo:
             out["echo"] = [list(pair) for pair in self.echo]
+        if self.defaults_at is not None:
+            out["defaultsAt"] = self.defaults_at
         return out
 
     @classmethod
@@ -89,6 +97,7 @@ class Expect:
             status=int(data["status"]),
             error_code=data.get("errorCode"),
             echo=tuple((a, b) for a, b in data.get("echo", ())),
+            defaults_at=data.get("defaultsAt"),
         )
 
 

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
+import pytest
 import requests
 from hypothesis import strategies as st
 from vcr.errors import CannotOverwriteExistingCassetteException
@@ -17,7 +18,15 @@ from vcr.errors import CannotOverwriteExistingCassetteException
 from conformance.core.checks import check_exchange, state_failure
 from conformance.core.client import Client
 from conformance.core.explain import nearest
-from conformance.core.failures import ConformanceFailure, MissingRecording, UnmatchedRequest, Unreachable, raise_if_any
+from conformance.core.failures import (
+    ConformanceFailure,
+    MissingRecording,
+    StateMismatch,
+    UnmatchedRequest,
+    Unreachable,
+    raise_if_any,
+)
+from conformance.core.ledger import Ledger
 from conformance.core.model import Exchange, Expect, Variant
 from conformance.core.scrub import PLACEHOLDER, Scrubber
 from conformance.core.settings import Settings
@@ -26,6 +35,7 @@ from conformance.spec.schemas import operation
 
 METADATA_KEY = "conformance"
 F = TypeVar("F", bound=ConformanceFailure)
+T = TypeVar("T")
 # Replay signs nothing that anyone checks; long enough that PyJWT does not warn about it.
 REPLAY_SECRET = "replay-has-no-credentials-and-needs-none-0000"  # noqa: S105 - a placeholder
 
@@ -67,6 +77,8 @@ class ConformanceSession:
         self._pins: dict[str, Any] | None = None
         self._settings = settings
         self._client: Client | None = None
+        self.ledger = Ledger()
+        self.last_exchange: Exchange | None = None
 
     @property
     def cassette_path(self) -> str:
@@ -139,6 +151,8 @@ class ConformanceSession:
                     key_secret=REPLAY_SECRET,
                     auth=target["auth"],
                     scope=target.get("scope", "app"),
+                    account_key_id=PLACEHOLDER + "-account",
+                    account_key_secret=REPLAY_SECRET,
                 )
                 # Replay answers instantly; waiting out a recorded Retry-After would only slow CI.
                 self._client = Client(settings, sleep=lambda _seconds: None)
@@ -199,13 +213,16 @@ class ConformanceSession:
         except requests.RequestException as error:
             raise self._unreachable(operation_id, error) from None
         expected = variant.expect if variant is not None else expect
+        self.last_exchange = exchange
         found = check_exchange(exchange, expected, variant.id if variant else None)
         self._keep(exchange, variant.id if variant else None, found)
         return exchange
 
-    def expect_state(self, exchange: Exchange, ok: bool, **details: Any) -> None:
+    def expect_state(self, exchange: Exchange | None, ok: bool, **details: Any) -> None:
         """Record a stateful expectation (e.g. the list contains what was created)."""
+        exchange = exchange or self.last_exchange
         if not ok:
+            assert exchange is not None, "a state expectation follows at least one exchange"
             failure = state_failure(exchange, **details)
             self.failures.append(failure.with_context(cassette=self.cassette_path, next_step=self._next_step()))
             if self.verdicts:
@@ -265,6 +282,42 @@ class ConformanceSession:
             cassette=self.cassette_path,
             **details,
         )
+
+    def require(self, value: T | None, what: str, variant: Variant | None = None) -> T:
+        """``value``, or a failure saying the test cannot go on without it (never a silent pass)."""
+        if value is not None:
+            return value
+        last = self.verdicts[-1] if self.verdicts else None
+        failure = StateMismatch(
+            operation=last.operation if last else "(none)",
+            method="-",
+            path="-",
+            title=f"The test cannot go on: it needs {what}, and the API did not provide it.",
+            rule="each step of a flow needs what the step before it returned",
+            expected=what,
+            actual=f"status {last.status}" if last else "no exchange",
+            variant=variant.id if variant else None,
+            cassette=self.cassette_path,
+            next_step=self._next_step(),
+        )
+        raise_if_any([*self.failures, failure])
+        raise failure  # raise_if_any always raises for a non-empty list
+
+    def require_account(self) -> None:
+        """Skip a live run that has no account-scope key; replay always runs from the cassette."""
+        if self.recording and self._settings is not None and not self._settings.account_key_id:
+            pytest.skip("not run live: needs an account-scope key (SUNCO_ACCOUNT_KEY_ID, SUNCO_ACCOUNT_KEY_SECRET)")
+
+    def cleanup(self) -> None:
+        """Delete what the test created and did not delete itself, newest first."""
+        for item, path in self.ledger.drain():
+            op_id = item.operations.get("delete")
+            if op_id is None:
+                continue
+            try:
+                self.call(op_id, path_params=path, expect=Expect(200))
+            except ConformanceFailure as failure:
+                self.failures.append(failure)
 
     def finish(self) -> None:
         raise_if_any(self.failures)

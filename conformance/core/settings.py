@@ -35,6 +35,9 @@ class Settings:
     key_secret: str
     auth: str = "basic"
     scope: str = "app"
+    # An account-scope key, for the operations app keys may not call (apps, app keys).
+    account_key_id: str | None = None
+    account_key_secret: str | None = None
     # Real channel settings per integration type, merged into the bodies that must be accepted.
     channels: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
@@ -44,7 +47,8 @@ class Settings:
         from_channels = [
             value for fields in self.channels.values() for value in fields.values() if isinstance(value, str)
         ]
-        return tuple(value for value in (self.key_id, self.key_secret, *from_channels) if value)
+        keys = (self.key_id, self.key_secret, self.account_key_id or "", self.account_key_secret or "")
+        return tuple(value for value in (*keys, *from_channels) if value)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -56,7 +60,22 @@ class Settings:
             auth=_choice(env, "SUNCO_AUTH", AUTH_MODES, "basic"),
             scope=_choice(env, "SUNCO_JWT_SCOPE", JWT_SCOPES, "app"),
             channels=channels_from_env(env),
+            **account_key_from_env(env),
         )
+
+
+def account_key_from_env(env: Mapping[str, str]) -> dict[str, str]:
+    """``SUNCO_ACCOUNT_KEY_ID`` and ``SUNCO_ACCOUNT_KEY_SECRET``: both or neither."""
+    key_id, secret = env.get("SUNCO_ACCOUNT_KEY_ID", "").strip(), env.get("SUNCO_ACCOUNT_KEY_SECRET", "").strip()
+    if not key_id and not secret:
+        return {}
+    if not key_id or not secret:
+        missing = "SUNCO_ACCOUNT_KEY_ID" if not key_id else "SUNCO_ACCOUNT_KEY_SECRET"
+        raise ConfigError(f"{missing} is not set: an account key needs both its id (act_…) and its secret")
+    return {
+        "account_key_id": _required(env, "SUNCO_ACCOUNT_KEY_ID", "the account key id, e.g. act_5f0c…"),
+        "account_key_secret": _required(env, "SUNCO_ACCOUNT_KEY_SECRET", "the account key secret"),
+    }
 
 
 def _required(env: Mapping[str, str], name: str, meaning: str) -> str:
@@ -115,7 +134,7 @@ def channels_from_env(env: Mapping[str, str]) -> dict[str, dict[str, Any]]:
         return {}
     from conformance.spec.schemas import resolve
 
-    types = resolve("integration.json#/$defs/types")["enum"]
+    types = resolve("components/integration.json")["properties"]["type"]["enum"]
     try:
         loaded = json.loads(Path(name).read_text(encoding="utf-8"))
     except OSError as error:

@@ -6,6 +6,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from conformance.sandbox.auth import Credential
 from conformance.sandbox.store import Store
 from conformance.spec.schemas import Operation
 
@@ -17,11 +18,12 @@ class Request:
     operation: Operation
     path: str
     params: Mapping[str, str]
-    query: Mapping[str, str]
+    query: Mapping[str, Any]
     body: Any
     base_url: str
     app_id: str
     store: Store
+    credential: Credential | None = None
 
 
 @dataclass(frozen=True)

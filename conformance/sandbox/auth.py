@@ -5,12 +5,14 @@ from __future__ import annotations
 import base64
 import binascii
 import hmac
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import jwt
 
 from conformance.sandbox.errors import ApiError
 
-SCOPES = ("app", "account")
+SCOPES = ("app", "account", "integration")
 MISSING_TITLE = "Authorization is required"
 INVALID_TITLE = "Invalid credentials"
 
@@ -19,44 +21,81 @@ def unauthorized(title: str = MISSING_TITLE) -> ApiError:
     return ApiError(401, "unauthorized", title)
 
 
-def authenticate(header: str | None, key_id: str, key_secret: str) -> None:
-    """Return when ``header`` carries valid credentials for the key; raise a 401 otherwise."""
+@dataclass(frozen=True)
+class Credential:
+    """An API key the sandbox accepts: its scope, and the app (or integration) it is bound to."""
+
+    key_id: str
+    secret: str
+    scope: str
+    app_id: str | None = None
+    integration_id: str | None = None
+
+
+Lookup = Callable[[str], "Credential | None"]
+
+
+def authenticate(header: str | None, lookup: Lookup) -> Credential:
+    """The credential ``header`` proves; a 401 otherwise. A JWT narrows the key to its ``scope`` claim."""
     if not header or not header.strip():
         raise unauthorized()
     scheme, _, credentials = header.strip().partition(" ")
     credentials = credentials.strip()
     if scheme.lower() == "basic":
-        _basic(credentials, key_id, key_secret)
-    elif scheme.lower() == "bearer":
-        _bearer(credentials, key_id, key_secret)
-    else:
-        raise unauthorized()
+        return _basic(credentials, lookup)
+    if scheme.lower() == "bearer":
+        return _bearer(credentials, lookup)
+    raise unauthorized()
 
 
 def _same(given: str, expected: str) -> bool:
     return hmac.compare_digest(given.encode(), expected.encode())
 
 
-def _basic(credentials: str, key_id: str, key_secret: str) -> None:
+def _basic(credentials: str, lookup: Lookup) -> Credential:
     try:
         decoded = base64.b64decode(credentials, validate=True).decode("utf-8")
     except (binascii.Error, UnicodeDecodeError):
         raise unauthorized(INVALID_TITLE) from None
     user, colon, password = decoded.partition(":")
-    # Compare both halves every time, so a wrong id takes as long as a wrong secret.
-    if not (colon and _same(user, key_id) & _same(password, key_secret)):
+    key = lookup(user) if colon else None
+    # Compare a secret every time, so a wrong id takes as long as a wrong secret.
+    if not (_same(password, key.secret if key else "\0" * 32) and key is not None):
         raise unauthorized(INVALID_TITLE)
+    return key
 
 
-def _bearer(token: str, key_id: str, key_secret: str) -> None:
+def _bearer(token: str, lookup: Lookup) -> Credential:
     try:
         header = jwt.get_unverified_header(token)
         kid = header.get("kid")
-        if header.get("alg") != "HS256" or not isinstance(kid, str) or not _same(kid, key_id):
+        key = lookup(kid) if isinstance(kid, str) else None
+        if header.get("alg") != "HS256" or key is None:
             raise unauthorized(INVALID_TITLE)
         # Only HS256: a token signed otherwise (or "none") is not one of ours.
-        claims = jwt.decode(token, key_secret, algorithms=["HS256"], options={"require": ["scope"]})
+        claims = jwt.decode(token, key.secret, algorithms=["HS256"], options={"require": ["scope"]})
     except jwt.PyJWTError:
         raise unauthorized(INVALID_TITLE) from None
-    if claims.get("scope") not in SCOPES:
+    scope = claims.get("scope")
+    if scope not in SCOPES or not _narrows(key.scope, str(scope)):
         raise unauthorized(INVALID_TITLE)
+    return Credential(key.key_id, key.secret, str(scope), key.app_id, key.integration_id)
+
+
+def _narrows(granted: str, asked: str) -> bool:
+    """A token may ask for its key's scope or a narrower one (account > app > integration)."""
+    order = {"integration": 0, "app": 1, "account": 2}
+    return order[asked] <= order.get(granted, -1)
+
+
+def forbidden(title: str) -> ApiError:
+    return ApiError(403, "forbidden", title)
+
+
+def authorize(credential: Credential, scopes: frozenset[str], app_id: str | None) -> None:
+    """403 when the key's scope may not call the operation, or its app is another one."""
+    if scopes and credential.scope not in scopes:
+        needed = " or ".join(sorted(scopes))
+        raise forbidden(f"This operation needs a key of {needed} scope; this key has {credential.scope} scope")
+    if credential.scope != "account" and app_id is not None and credential.app_id not in (None, app_id):
+        raise forbidden("This key belongs to another app")

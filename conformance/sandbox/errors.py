@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import jsonschema
@@ -52,6 +52,7 @@ def schema_error(
     *,
     titles: Mapping[str, str] | None = None,
     noun: str = "field",
+    where: Callable[[Iterable[Any]], str] | None = None,
 ) -> ApiError | None:
     """A 400 with one entry per validation error, or None when ``instance`` is valid.
 
@@ -61,18 +62,23 @@ def schema_error(
     if not found:
         return None
     entries: list[dict[str, str]] = []
-    for title in _titles(found, titles or {}, noun):
+    for title in _titles(found, titles or {}, noun, where or location):
         entry = {"code": "bad_request", "title": title}
         if entry not in entries:
             entries.append(entry)
     return ApiError(400, "bad_request", entries[0]["title"], errors=entries[:MAX_ERRORS])
 
 
-def _titles(errors: Iterable[jsonschema.ValidationError], titles: Mapping[str, str], noun: str) -> Iterable[str]:
+def _titles(
+    errors: Iterable[jsonschema.ValidationError],
+    titles: Mapping[str, str],
+    noun: str,
+    where: Callable[[Iterable[Any]], str],
+) -> Iterable[str]:
     for error in errors:
         leaf = _leaf(error)
         fixed = titles.get(pointers.join(leaf.absolute_path))
-        yield fixed if fixed is not None else title_of(leaf, noun)
+        yield fixed if fixed is not None else title_of(leaf, noun, where)
 
 
 def _leaf(error: jsonschema.ValidationError) -> jsonschema.ValidationError:
@@ -99,8 +105,16 @@ def short(value: Any) -> str:
     return text if len(text) <= MAX_REPR else text[: MAX_REPR - 1] + "…"
 
 
-def title_of(error: jsonschema.ValidationError, noun: str = "field") -> str:
-    where = location(error.absolute_path)
+def query_location(path: Iterable[Any]) -> str:
+    """``page[size]`` style, as query parameters are sent."""
+    parts = [str(part) for part in path]
+    return parts[0] + "".join(f"[{part}]" for part in parts[1:]) if parts else ""
+
+
+def title_of(
+    error: jsonschema.ValidationError, noun: str = "field", locate: Callable[[Iterable[Any]], str] = location
+) -> str:
+    where = locate(error.absolute_path)
     if error.validator == "required" and isinstance(error.instance, dict):
         # One error per missing name; the message names it.
         required: list[str] = list(error.validator_value)  # type: ignore[arg-type]

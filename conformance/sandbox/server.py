@@ -13,13 +13,16 @@ import threading
 from collections.abc import Mapping
 from types import TracebackType
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import urlsplit
 
-from conformance.sandbox import integrations
 from conformance.sandbox.api import Handler, Request, Response
-from conformance.sandbox.auth import authenticate
+from conformance.sandbox.auth import Credential, authenticate, authorize
+from conformance.sandbox.behaviours import BEHAVIOURS
+from conformance.sandbox.crud import all_handlers
+from conformance.sandbox.crud import titles as behaviour_titles
 from conformance.sandbox.errors import ApiError, bad_request, envelope, schema_error
 from conformance.sandbox.fields import strip_write_only
+from conformance.sandbox.params import parse_query
 from conformance.sandbox.routing import Router
 from conformance.sandbox.store import Store
 from conformance.sandbox.transport import HTTPServer4, HTTPServer6, RequestHandler
@@ -28,19 +31,15 @@ from conformance.spec.schemas import Operation, load_index, validator
 DEFAULT_APP_ID = "5a4db0c5a4db0c5a4db0c5a4"
 DEFAULT_KEY_ID = "app_5a4db0c5a4db0c5a4db0c5a5"
 DEFAULT_KEY_SECRET = "sandbox-secret-do-not-use-in-production"  # noqa: S105 - a fixed, public test value
+DEFAULT_ACCOUNT_KEY_ID = "act_5a4db0c5a4db0c5a4db0c5a6"
+DEFAULT_ACCOUNT_KEY_SECRET = "sandbox-account-secret-do-not-use-in-production"  # noqa: S105 - a fixed, public test value
 APP_ID = re.compile(r"^[0-9a-f]{24}$")
-HANDLER_MODULES = (integrations,)
 
 log = logging.getLogger(__name__)
 
 
 def _registered() -> tuple[dict[str, Handler], dict[str, dict[str, str]]]:
-    handlers: dict[str, Handler] = {}
-    titles: dict[str, dict[str, str]] = {}
-    for module in HANDLER_MODULES:
-        handlers.update(module.HANDLERS)
-        titles.update(getattr(module, "TITLES", {}))
-    return handlers, titles
+    return all_handlers(BEHAVIOURS), behaviour_titles(BEHAVIOURS)
 
 
 class Sandbox:
@@ -57,6 +56,8 @@ class Sandbox:
         handlers: Mapping[str, Handler] | None = None,
         throttle_every: int = 0,
         seed: int | None = None,
+        account_key_id: str = DEFAULT_ACCOUNT_KEY_ID,
+        account_key_secret: str = DEFAULT_ACCOUNT_KEY_SECRET,
     ) -> None:
         if not APP_ID.match(app_id):
             raise ValueError(f"app_id must be 24 lowercase hexadecimal characters, got {app_id!r}")
@@ -64,7 +65,9 @@ class Sandbox:
             raise ValueError(f"port must be from 0 to 65535, got {port}")
         self.host, self.app_id, self.key_id, self.key_secret = host, app_id, key_id, key_secret
         self._port = port
+        self.account_key_id, self.account_key_secret = account_key_id, account_key_secret
         self.store = Store(seed)
+        self.reset()
         # Seeded: same ids, and no Date header, so re-recording unchanged behaviour changes nothing.
         self.deterministic = seed is not None
         self.operations: dict[str, Operation] = load_index()
@@ -80,6 +83,25 @@ class Sandbox:
         self.throttle_every = throttle_every
         self._requests = 0
         self._count_lock = threading.Lock()
+
+    # -- state -------------------------------------------------------------------------------
+
+    def reset(self) -> None:
+        """Forget everything but the app the sandbox serves."""
+        self.store.clear()
+        self.store.insert(("app",), {"id": self.app_id, "displayName": "Sandbox app"})
+
+    def credential(self, key_id: str) -> Credential | None:
+        """The key with that id: the sandbox's own app and account keys, or an app key created through the API."""
+        if key_id == self.key_id:
+            return Credential(self.key_id, self.key_secret, "app", self.app_id)
+        if key_id == self.account_key_id:
+            return Credential(self.account_key_id, self.account_key_secret, "account")
+        for app in self.store.records(("app",)):
+            for key in self.store.records(("appKey", str(app["id"]))):
+                if key.get("id") == key_id and isinstance(key.get("secret"), str):
+                    return Credential(key_id, key["secret"], "app", str(app["id"]))
+        return None
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -162,15 +184,18 @@ class Sandbox:
                 405, "method_not_allowed", f"{method} is not allowed here; use {allowed}", headers={"Allow": allowed}
             )
         op = match.operation
-        authenticate(authorization, self.key_id, self.key_secret)
-        if "appId" in match.params and match.params["appId"] != self.app_id:
+        credential = authenticate(authorization, self.credential) if op.authenticated else None
+        app_id = match.params.get("appId")
+        if credential is not None:
+            authorize(credential, op.scopes, app_id)
+        if app_id is not None and self.store.get(("app",), app_id) is None:
             raise ApiError(404, "app_not_found", "App not found")
         body = self._body(op, raw) if op.request else None
-        query = self._query(op, parts.query)
+        query = parse_query(op, parts.query)
         handler = self.handlers.get(op.operation_id)
         if handler is None:
             raise ApiError(501, "not_implemented", f"The sandbox does not implement {op.operation_id} yet")
-        request = Request(op, parts.path, match.params, query, body, self.url, self.app_id, self.store)
+        request = Request(op, parts.path, match.params, query, body, self.url, self.app_id, self.store, credential)
         response = handler(request)
         return Response(response.status, _without_write_only(op, response), response.headers)
 
@@ -181,46 +206,10 @@ class Sandbox:
             raise bad_request("Request body is not valid JSON") from None
         if not isinstance(body, dict):
             raise bad_request("Request body must be a JSON object")
-        error = schema_error(validator(str(op.request)), body, titles=self.titles.get(op.operation_id))
+        error = schema_error(validator(str(op.request), "request"), body, titles=self.titles.get(op.operation_id))
         if error is not None:
             raise error
         return body
-
-    def _query(self, op: Operation, text: str) -> dict[str, str]:
-        parsed = parse_qs(text, keep_blank_values=True)
-        if op.query is None:
-            return {name: values[-1] for name, values in parsed.items()}
-        repeated = sorted(name for name, values in parsed.items() if len(values) > 1)
-        if repeated:
-            raise bad_request(f"{repeated[0]} may be given only once")
-        query = _expand_deep_objects({name: values[0] for name, values in parsed.items()})
-        error = schema_error(
-            validator(op.query), query, titles=self.titles.get(op.operation_id), noun="query parameter"
-        )
-        if error is not None:
-            raise error
-        return query
-
-
-def _expand_deep_objects(query: dict[str, str]) -> dict[str, str]:
-    """``page={"size": 3}`` read as ``page[size]=3``.
-
-    The vendor's generated Python client sends deepObject parameters as JSON; accepting both forms
-    lets that client drive the sandbox as it would the API.
-    """
-    expanded: dict[str, str] = {}
-    for name, value in query.items():
-        try:
-            parsed = json.loads(value) if value.startswith("{") else None
-        except ValueError:
-            parsed = None
-        if isinstance(parsed, dict) and "[" not in name:
-            for key, item in parsed.items():
-                if item is not None:
-                    expanded[f"{name}[{key}]"] = item if isinstance(item, str) else json.dumps(item)
-        else:
-            expanded[name] = value
-    return expanded
 
 
 def _no_constant(name: str) -> Any:

@@ -96,6 +96,12 @@ class Store:
             records = list(self._collections.get(collection, {}).values())
             return [copy.deepcopy(r) for r in records if keep is None or keep(r)]
 
+    def drop_children(self, parents: tuple[str, ...]) -> None:
+        """Forget every collection nested under the record named by ``parents`` (its ids, outermost first)."""
+        with self._lock:
+            for key in [k for k in self._collections if isinstance(k, tuple) and k[1 : 1 + len(parents)] == parents]:
+                del self._collections[key]
+
     def clear(self) -> None:
         with self._lock:
             self._collections.clear()
@@ -111,7 +117,7 @@ def page_size(query: Mapping[str, str]) -> int:
     raw = query.get("page[size]")
     if raw is None:
         return DEFAULT_PAGE_SIZE
-    text = raw.strip()
+    text = str(raw).strip()
     if not text.isdigit() or not 1 <= int(text) <= MAX_PAGE_SIZE:
         raise bad_request(PAGE_SIZE_TITLE)
     return int(text)

@@ -164,7 +164,7 @@ class Importer:
                 },
             }
         entry["responses"] = {
-            status: self.response(operation_id, status, self.document.deref(answer, op.where))
+            str(status): self.response(operation_id, str(status), self.document.deref(answer, op.where))
             for status, answer in sorted((node.get("responses") or {}).items(), key=lambda item: str(item[0]))
         }
         security = node.get("security", self.data.get("security") or [])

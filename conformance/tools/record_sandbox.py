@@ -46,6 +46,8 @@ def run(args: argparse.Namespace) -> int:
             "SUNCO_APP_ID": sandbox.app_id,
             "SUNCO_KEY_ID": sandbox.key_id,
             "SUNCO_KEY_SECRET": sandbox.key_secret,
+            "SUNCO_ACCOUNT_KEY_ID": sandbox.account_key_id,
+            "SUNCO_ACCOUNT_KEY_SECRET": sandbox.account_key_secret,
             "SUNCO_AUTH": args.auth,
         }
         print(f"recording against the sandbox at {sandbox.url} into {args.cassette_dir}", flush=True)

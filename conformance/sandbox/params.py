@@ -1,0 +1,115 @@
+"""Query strings read the way the operation index says each parameter is serialized.
+
+``page[size]=3`` (deepObject) becomes ``{"page": {"size": 3}}``; values are coerced to the types
+the parameter's schema asks for, then validated against the operation's query schema. Keys the
+operation does not define are ignored, by List and Get alike. The vendor's generated Python
+client sends deepObject parameters as JSON (``page={"size": 3}``); that form is read too.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+from urllib.parse import parse_qsl
+
+from conformance.sandbox.errors import bad_request, query_location, schema_error
+from conformance.spec.schemas import Operation, contract, schema_uri
+
+_DEEP = re.compile(r"^([^\[\]]+)\[([^\[\]]*)\]$")
+
+
+def _types(schema: Any) -> list[str]:
+    kind = schema.get("type") if isinstance(schema, dict) else None
+    return [kind] if isinstance(kind, str) else list(kind or [])
+
+
+def coerce(value: str, schema: Any) -> Any:
+    """A query string value as the schema's type, when it reads as one (else left as text for validation)."""
+    schema, _ = contract().deref(schema, "") if isinstance(schema, dict) and "$ref" in schema else (schema, "")
+    types = _types(schema)
+    text = value.strip()
+    if "integer" in types and re.fullmatch(r"[+-]?\d{1,18}", text):
+        return int(text)
+    if "number" in types:
+        try:
+            return float(text)
+        except ValueError:
+            return value
+    if "boolean" in types and text in ("true", "false"):
+        return text == "true"
+    if "array" in types:
+        return [coerce(item, (schema or {}).get("items") or {}) for item in value.split(",") if item != ""]
+    return value
+
+
+def _schema_of(op: Operation, name: str) -> dict[str, Any]:
+    if op.query is None:
+        return {}
+    properties = contract().resolve(op.query).get("properties") or {}
+    found = properties.get(name) or {}
+    if isinstance(found, dict) and "$ref" in found:
+        resolved, _ = contract().deref(found, schema_uri(op.query).split("#")[0])
+        return resolved if isinstance(resolved, dict) else {}
+    return found if isinstance(found, dict) else {}
+
+
+def parse_query(op: Operation, text: str) -> dict[str, Any]:
+    """The operation's query parameters from ``text``, typed and validated (400 bad_request if not)."""
+    defined = {p.name: p for p in op.parameters if p.location == "query"}
+    query: dict[str, Any] = {}
+    for key, value in parse_qsl(text, keep_blank_values=True):
+        deep = _DEEP.match(key)
+        name, member = (deep.group(1), deep.group(2)) if deep else (key, None)
+        param = defined.get(name)
+        if param is None:
+            continue
+        schema = _schema_of(op, name)
+        if member is not None or param.style == "deepObject":
+            target = query.setdefault(name, {})
+            if not isinstance(target, dict):
+                raise bad_request(f"{name} is given both as a value and as {name}[…]")
+            if member is None:
+                target.update(_json_object(name, value, schema))
+                continue
+            if member in target:
+                raise bad_request(f"{key} may be given only once")
+            target[member] = coerce(value, (schema.get("properties") or {}).get(member) or {})
+        else:
+            if name in query:
+                raise bad_request(f"{name} may be given only once")
+            query[name] = coerce(value, schema)
+    if op.query is not None:
+        validator = contract().validator(op.query, "request")
+        error = schema_error(validator, query, noun="query parameter", where=query_location)
+        if error is not None:
+            raise error
+    return query
+
+
+def _json_object(name: str, value: str, schema: dict[str, Any]) -> dict[str, Any]:
+    try:
+        parsed = json.loads(value)
+    except ValueError:
+        raise bad_request(f"{name} must be given as {name}[key]=value") from None
+    if not isinstance(parsed, dict):
+        raise bad_request(f"{name} must be given as {name}[key]=value")
+    members = schema.get("properties") or {}
+    return {
+        key: coerce(item, members.get(key) or {}) if isinstance(item, str) else item
+        for key, item in parsed.items()
+        if item is not None
+    }
+
+
+def flat(query: dict[str, Any]) -> dict[str, Any]:
+    """``{"page": {"size": 3}}`` -> ``{"page[size]": 3}``, for links that repeat a request's query."""
+    out: dict[str, Any] = {}
+    for name, value in query.items():
+        if isinstance(value, dict):
+            out.update({f"{name}[{member}]": item for member, item in value.items()})
+        elif isinstance(value, list):
+            out[name] = ",".join(map(str, value))
+        else:
+            out[name] = value
+    return out

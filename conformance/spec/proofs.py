@@ -1,0 +1,67 @@
+"""Evidence that each overlay correction matters: ``x-proof`` assertions on the imported contract.
+
+An action's proof is a list of assertions. Each one holds on the contract imported *with* the
+action; without the action at least one must fail, or the action changes nothing that anyone
+can observe, and the import refuses it. The same assertions run in the test suite against the
+committed ``schemas/`` (the "with" half), so each correction has a test that fails without it.
+
+Assertion forms (``schema`` refs are relative to ``schemas/``; ``view`` is request or response):
+
+* ``{schema, view?, valid: [instances]}`` / ``{schema, view?, invalid: [instances]}``
+* ``{schema, instance, writeOnly: [pointers]}``: those pointers of the instance are write-only;
+* ``{operation, statuses: [..]}``: the operation documents those statuses;
+* ``{operation, errorCodes: {status: [codes]}}``: and shows those error codes for them.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+from conformance.spec.schemas import Contract
+
+
+def failures(contract: Contract, assertion: Mapping[str, Any]) -> Iterator[str]:
+    """Why ``assertion`` does not hold on ``contract`` (nothing when it holds)."""
+    try:
+        yield from _failures(contract, assertion)
+    except Exception as error:
+        yield f"cannot be checked: {type(error).__name__}: {error}"
+
+
+def _failures(contract: Contract, assertion: Mapping[str, Any]) -> Iterator[str]:
+    view = assertion.get("view", "request")
+    if "schema" in assertion and ("valid" in assertion or "invalid" in assertion):
+        validator = contract.validator(assertion["schema"], view)
+        for instance in assertion.get("valid", []):
+            if not validator.is_valid(instance):
+                yield f"{_show(instance)} should be valid against {assertion['schema']} ({view})"
+        for instance in assertion.get("invalid", []):
+            if validator.is_valid(instance):
+                yield f"{_show(instance)} should be invalid against {assertion['schema']} ({view})"
+    elif "writeOnly" in assertion:
+        found = contract.annotated_pointers(assertion["schema"], assertion["instance"], "writeOnly")
+        for pointer in assertion["writeOnly"]:
+            if pointer not in found:
+                yield f"{pointer} of {_show(assertion['instance'])} should be write-only in {assertion['schema']}"
+    elif "operation" in assertion:
+        op = contract.operation(assertion["operation"])
+        for status in assertion.get("statuses", []):
+            if not op.documents(int(status)):
+                yield f"{op.operation_id} should document {status}"
+        for status, codes in (assertion.get("errorCodes") or {}).items():
+            missing = sorted(set(codes) - set(op.error_codes(int(status))))
+            if missing:
+                yield f"{op.operation_id} {status} should show error codes {missing}"
+    else:
+        yield f"unknown proof form: {_show(dict(assertion))}"
+
+
+def _show(value: Any) -> str:
+    text = json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= 100 else text[:99] + "…"
+
+
+def holds(contract: Contract, proof: Sequence[Mapping[str, Any]]) -> list[str]:
+    return [reason for assertion in proof for reason in failures(contract, assertion)]

@@ -1,0 +1,201 @@
+"""The resource table: each API resource as one declarative record.
+
+From a record come the generic suite (lifecycle, unknown ids, pagination, filters, credentials),
+the sandbox's generic handlers (a store nested under parents) and the cleanup of what a test
+created. Paths, methods and schemas are not repeated here: they come from the operation index,
+and ``tests/test_resources.py`` holds every record to it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from urllib.parse import urljoin
+
+from conformance.spec.schemas import Operation, contract
+
+ROLES = ("create", "list", "get", "update", "delete")
+_PARAM = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+@dataclass(frozen=True, eq=False)
+class Resource:
+    """One resource of the API, as the contract cannot say it on its own."""
+
+    name: str
+    # role (create, list, get, update, delete) -> operationId
+    operations: Mapping[str, str]
+    # the path parameter that names one record, and the envelopes a response wraps records in
+    id_param: str
+    envelope: str
+    collection: str
+    parent: str | None = "app"
+    # the field whose value selects the record's shape (its schema's discriminator)
+    discriminator: str | None = None
+    # the error code a 404 for an unknown record carries
+    not_found: str = ""
+    # fields the server sets, never the client
+    server_fields: tuple[str, ...] = ("id",)
+    # fields whose values are unique within the parent (a second create answers 409 conflict)
+    unique: tuple[str, ...] = ()
+    # other fields that name a record in its id path parameter (users: id or externalId)
+    alternate_ids: tuple[str, ...] = ()
+    # most records one parent may hold, and the error a create beyond that gets
+    limit: int | None = None
+    limit_error: tuple[int, str] = (400, "bad_request")
+    # list filters: query key (deepObject form, as sent) -> record field (a dotted path into the
+    # record); a comma list matches any of its values
+    filters: Mapping[str, str] = field(default_factory=dict)
+    # the key scope an operation of this resource needs: app, or account (apps, app keys)
+    scope: str = "app"
+    # where a run tag can ride so that cleanup finds leftovers: a field prefix or a metadata key
+    tag_field: str | None = None
+
+    def op(self, role: str) -> Operation | None:
+        operation_id = self.operations.get(role)
+        return contract().operation(operation_id) if operation_id else None
+
+    def has(self, role: str) -> bool:
+        return role in self.operations
+
+    @cached_property
+    def item_path(self) -> str:
+        """The path template that names one record (from get, update or delete)."""
+        for role in ("get", "update", "delete"):
+            op = self.op(role)
+            if op is not None and "{" + self.id_param + "}" in op.path:
+                return op.path
+        raise ValueError(f"resource {self.name} has no operation on one record")
+
+    @cached_property
+    def parent_params(self) -> tuple[str, ...]:
+        """Path parameters that name the parents (all but the record's own id)."""
+        return tuple(name for name in _PARAM.findall(self.item_path) if name != self.id_param)
+
+    @property
+    def label(self) -> str:
+        return self.name
+
+    @cached_property
+    def record_schema(self) -> str | None:
+        """The schema of one record: the envelope property of the resource's single-record response."""
+        for role, status in (("get", 200), ("create", 201), ("update", 200)):
+            op = self.op(role)
+            ref = op.response_schema(status) if op else None
+            if ref is None:
+                continue
+            for name, sub, base in contract().top_properties(ref):
+                if name != self.envelope or not isinstance(sub, dict):
+                    continue
+                members = sub.get("allOf") or []
+                if isinstance(sub.get("$ref"), str):
+                    return urljoin(base, str(sub["$ref"]))
+                if len(members) == 1 and isinstance(members[0], dict) and "$ref" in members[0]:
+                    return urljoin(base, str(members[0]["$ref"]))
+        return None
+
+
+def crud(noun: str, plural: str | None = None, *, roles: tuple[str, ...] = ROLES) -> dict[str, str]:
+    """Operation ids named the vendor's usual way: CreateX, ListXs, GetX, UpdateX, DeleteX."""
+    names = {
+        "create": f"Create{noun}",
+        "list": f"List{plural or noun + 's'}",
+        "get": f"Get{noun}",
+        "update": f"Update{noun}",
+        "delete": f"Delete{noun}",
+    }
+    return {role: names[role] for role in roles}
+
+
+RESOURCES: tuple[Resource, ...] = (
+    Resource(
+        name="app",
+        operations=crud("App"),
+        id_param="appId",
+        envelope="app",
+        collection="apps",
+        parent=None,
+        not_found="app_not_found",
+        scope="account",
+        tag_field="displayName",
+    ),
+    Resource(
+        name="appKey",
+        operations=crud("AppKey", roles=("create", "list", "get", "delete")),
+        id_param="keyId",
+        envelope="key",
+        collection="keys",
+        not_found="not_found",
+        server_fields=("id", "secret"),
+        limit=10,
+        scope="account",
+        tag_field="displayName",
+    ),
+    Resource(
+        name="integration",
+        operations=crud("Integration"),
+        id_param="integrationId",
+        envelope="integration",
+        collection="integrations",
+        discriminator="type",
+        not_found="integration_not_found",
+        server_fields=("id", "status"),
+        filters={"filter[types]": "type"},
+        tag_field="displayName",
+    ),
+    Resource(
+        name="user",
+        operations=crud("User"),
+        id_param="userIdOrExternalId",
+        envelope="user",
+        collection="users",
+        not_found="user_not_found",
+        server_fields=("id", "identities"),
+        unique=("externalId",),
+        alternate_ids=("externalId",),
+        filters={"filter[identities.email]": "profile.email"},
+        tag_field="externalId",
+    ),
+    Resource(
+        name="client",
+        operations={"create": "CreateClient", "list": "ListClients", "delete": "RemoveClient"},
+        id_param="clientId",
+        envelope="client",
+        collection="clients",
+        parent="user",
+        not_found="client_not_found",
+        server_fields=("id", "status", "type", "integrationId", "externalId", "lastSeen", "linkedAt"),
+    ),
+)
+
+BY_NAME: dict[str, Resource] = {resource.name: resource for resource in RESOURCES}
+
+
+def resource(name: str) -> Resource:
+    try:
+        return BY_NAME[name]
+    except KeyError:
+        raise KeyError(f"unknown resource {name!r}; known resources: {', '.join(sorted(BY_NAME))}") from None
+
+
+def by_operation() -> dict[str, tuple[Resource, str]]:
+    """operationId -> (resource, role)."""
+    return {op_id: (r, role) for r in RESOURCES for role, op_id in r.operations.items()}
+
+
+def dotted(record: Mapping[str, object], path: str) -> object:
+    """The value at a dotted path (``profile.email``), or None."""
+    value: object = record
+    for part in path.split("."):
+        value = value.get(part) if isinstance(value, Mapping) else None
+    return value
+
+
+def chain(item: Resource) -> list[Resource]:
+    """The resource's ancestors, outermost first, then the resource itself (the app is not included)."""
+    out = [item]
+    while out[0].parent and out[0].parent != "app":
+        out.insert(0, resource(out[0].parent))
+    return out

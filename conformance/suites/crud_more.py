@@ -1,0 +1,321 @@
+"""Generated tests on existing records: updates, unknown ids, the lifecycle, lists, pages and filters."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import partial
+from typing import Any
+
+from hypothesis import strategies as st
+
+from conformance import flows
+from conformance.core import negative
+from conformance.core.model import Exchange, Expect, Variant
+from conformance.core.session import ConformanceSession
+from conformance.flows import Records
+from conformance.spec.resources import Resource, dotted
+
+Test = Callable[[ConformanceSession], None]
+Add = Callable[[str, Test], None]
+Start = Callable[[ConformanceSession], Records]
+PAGE_SIZE = 2
+PAGED_RECORDS = 5
+MAX_PAGES = 50  # bounded: a live app may hold many records
+
+
+def _ids(exchange: Exchange, item: Resource) -> list[str]:
+    body = exchange.body if isinstance(exchange.body, dict) else {}
+    return [str(r.get("id")) for r in body.get(item.collection) or [] if isinstance(r, dict)]
+
+
+def _updated(item: Resource, body: Any, *, label: str) -> Variant:
+    from conformance.suites.crud import echo_pairs
+
+    return Variant(label, body, Expect(200, echo=echo_pairs(item, body)))
+
+
+def more_tests(item: Resource, ops: dict[str, str], add: Add, start: Start) -> None:
+    shapes = flows.shapes(item)
+
+    def one_per_shape(sunco: ConformanceSession, records: Records) -> dict[str, str]:
+        """A record of each shape (or one record), to work on."""
+        if shapes:
+            setups = sunco.variants(
+                "setup-each",
+                flows.bodies_per_shape(item).map(
+                    lambda found: [Variant(f"setup {flows.shape_of(item, b)}", b, Expect(201)) for b in found]
+                ),
+                len(shapes),
+            )
+        else:
+            setups = sunco.variants("setup", flows.setup_variants(item), 1)
+        made = {flows.shape_of(item, v.body): records.create(v) for v in setups}
+        return {shape: sunco.require(found, f"a {shape} {item.name} to work on") for shape, found in made.items()}
+
+    if item.has("update"):
+        update_op = item.operations["update"]
+        decided = bool(shapes) and flows.decided_by_stored(item)
+
+        def applies(sunco: ConformanceSession) -> None:
+            records = start(sunco)
+            made = one_per_shape(sunco, records)
+            for shape, record_id in made.items():
+                stored = shape if decided else None
+                strategy = flows.update_bodies(item, stored).map(partial(_updated, item, label=f"update of a {shape}"))
+                for variant in sunco.variants(f"update-{shape}", strategy, 1 if shapes else 3):
+                    sunco.call(update_op, variant=variant, path_params=records.path(record_id))
+            sunco.finish()
+
+        add(f"test_{ops['update']}_applies_valid_changes", applies)
+
+        def rejects_wrong_types(sunco: ConformanceSession) -> None:
+            records = start(sunco)
+            made = one_per_shape(sunco, records)
+            bad = negative.BAD_REQUEST
+            for shape, record_id in made.items():
+                ref = flows.update_schema(item, shape if decided else None)
+                strategy = negative.wrong_types(
+                    flows.update_bodies(item, shape if decided else None).map(lambda b: [b]),
+                    ref,
+                    bad,
+                    limit=2,
+                    discriminator=None,
+                )
+                for variant in sunco.variants(f"wrong-types-{shape}", strategy, 2):
+                    sunco.call(update_op, variant=variant, path_params=records.path(record_id))
+            sunco.finish()
+
+        add(f"test_{ops['update']}_rejects_wrong_json_types", rejects_wrong_types)
+
+        def rejects_not_json(sunco: ConformanceSession) -> None:
+            records = start(sunco)
+            record_id = next(iter(one_per_shape(sunco, records).values()))
+            for variant in sunco.variants("not-json", negative.not_json(), 2):
+                sunco.call(update_op, variant=variant, path_params=records.path(record_id))
+            sunco.finish()
+
+        add(f"test_{ops['update']}_rejects_body_that_is_not_json", rejects_not_json)
+
+    for role in ("get", "update", "delete"):
+        if not item.has(role):
+            continue
+
+        def unknown(sunco: ConformanceSession, role: str = role) -> None:
+            records = start(sunco)
+            body = None
+            if role == "update":
+                body = sunco.variants(
+                    "body",
+                    flows.update_bodies(item, shapes[0] if shapes else None).map(
+                        lambda b: Variant("a valid change", b, Expect(200))
+                    ),
+                    1,
+                )[0].body
+            for variant in sunco.variants("unknown-id", negative.unknown_ids(item.id_param, item.not_found), 2):
+                sunco.call(
+                    item.operations[role],
+                    body=body,
+                    path_params={**records.parents(), **variant.params["path"]},
+                    expect=variant.expect,
+                )
+            sunco.finish()
+
+        add(f"test_{ops[role]}_returns_404_for_unknown_id", unknown)
+
+    if item.has("create") and (item.has("get") or item.has("list")):
+
+        def lifecycle(sunco: ConformanceSession) -> None:
+            from conformance.suites.crud import created
+
+            records = start(sunco)
+            create = sunco.variants("create", flows.valid_bodies(item).map(lambda b: created(item, b, "create")), 1)[0]
+            record_id = sunco.require(records.create(create), f"the created {item.name}'s id", create)
+            if item.has("get"):
+                fetched = records.call("get", record_id, expect=Expect(200))
+                got = (fetched.body or {}).get(item.envelope) if isinstance(fetched.body, dict) else None
+                sunco.expect_state(
+                    fetched,
+                    isinstance(got, dict) and got.get("id") == record_id,
+                    title=f"did not return the {item.name} just created.",
+                    pointer=f"/{item.envelope}/id",
+                    rule=f"a created {item.name} can be fetched by its id",
+                    expected=record_id,
+                    actual=(got or {}).get("id") if isinstance(got, dict) else got,
+                )
+            if item.has("list"):
+                seen = walk(sunco, records, required_filters(item, create.body))
+                sunco.expect_state(
+                    sunco.last_exchange,
+                    record_id in seen,
+                    title=f"does not list the {item.name} just created.",
+                    pointer=f"/{item.collection}",
+                    rule=f"a created {item.name} appears in the list",
+                    expected=f"an item with id {record_id}",
+                    actual=seen[-20:],
+                )
+            if item.has("update"):
+                shape = flows.shape_of(item, create.body) if shapes else None
+                change = sunco.variants(
+                    "change",
+                    flows.update_bodies(item, shape if flows.decided_by_stored(item) else None).map(
+                        lambda b: _updated(item, b, label="change")
+                    ),
+                    1,
+                )[0]
+                sunco.call(item.operations["update"], variant=change, path_params=records.path(record_id))
+                if item.has("get"):
+                    after = records.call("get", record_id, expect=Expect(200))
+                    record = (after.body or {}).get(item.envelope, {}) if isinstance(after.body, dict) else {}
+                    for sent_at, returned_at in change.expect.echo:
+                        name = sent_at.strip("/")
+                        sunco.expect_state(
+                            after,
+                            record.get(name) == change.body.get(name),
+                            title=f"does not show the update just made to {name}.",
+                            pointer=returned_at,
+                            rule="a fetch after an update shows the new value",
+                            expected=change.body.get(name),
+                            actual=record.get(name),
+                        )
+            if item.has("delete"):
+                records.delete(record_id)
+                if item.has("get"):
+                    records.call("get", record_id, expect=Expect(404, item.not_found))
+            sunco.finish()
+
+        add(f"test_{item_snake(item)}_lifecycle", lifecycle)
+
+    list_op = item.op("list")
+    if list_op is not None and list_op.parameter("page", "query") is not None and item.has("create"):
+
+        def paginates(sunco: ConformanceSession) -> None:
+            records = start(sunco)
+            bodies = st.lists(flows.valid_bodies(item), min_size=PAGED_RECORDS, max_size=PAGED_RECORDS, unique_by=repr)
+            setups = sunco.variants(
+                "setup-many",
+                bodies.map(lambda found: [Variant(f"record {n + 1}", b, Expect(201)) for n, b in enumerate(found)]),
+                PAGED_RECORDS,
+            )
+            ours = [sunco.require(records.create(v), f"{item.name} {v.label}", v) for v in setups]
+            forwards = walk(sunco, records, {"page[size]": str(PAGE_SIZE)}, check_size=True)
+            mine = [i for i in forwards if i in ours]
+            sunco.expect_state(
+                sunco.last_exchange,
+                sorted(mine) == sorted(ours) and len(mine) == len(set(mine)),
+                title="paging forwards with page[after] missed or repeated records.",
+                pointer=f"/{item.collection}",
+                rule="cursor pages cover every record exactly once",
+                expected=ours,
+                actual=mine,
+            )
+            backwards = walk(sunco, records, {"page[size]": str(PAGE_SIZE)}, direction="before", start=forwards)
+            mine_back = [i for i in backwards if i in ours]
+            sunco.expect_state(
+                sunco.last_exchange,
+                mine_back == mine,
+                title="paging backwards with page[before] did not return the same records in the same order.",
+                pointer=f"/{item.collection}",
+                rule="page[before] walks the same list back",
+                expected=mine,
+                actual=mine_back,
+            )
+            sunco.finish()
+
+        add(f"test_{ops['list']}_paginates_forwards_and_backwards", paginates)
+
+        def bad_sizes(sunco: ConformanceSession) -> None:
+            records = start(sunco)
+            for variant in sunco.variants("bad-size", negative.bad_page_sizes(), 3):
+                sunco.call(item.operations["list"], variant=variant, path_params=records.parents())
+            for variant in sunco.variants("both-cursors", negative.both_cursors(), 1):
+                sunco.call(item.operations["list"], variant=variant, path_params=records.parents())
+            sunco.finish()
+
+        add(f"test_{ops['list']}_rejects_invalid_page_parameters", bad_sizes)
+
+    for query_key, field_name in item.filters.items():
+
+        def filters(sunco: ConformanceSession, query_key: str = query_key, field_name: str = field_name) -> None:
+            records = start(sunco)
+            bodies = flows.bodies_per_shape(item).map(lambda found: found[:2] if len(found) > 1 else found)
+            setups = sunco.variants(
+                "setup-two",
+                bodies.map(lambda found: [Variant(f"setup {flows.shape_of(item, b)}", b, Expect(201)) for b in found]),
+                2,
+            )
+            made = {records.create(v): dotted(v.body, field_name) for v in setups}
+            wanted = next(iter(made.values()))
+            listed = records.call("list", query={query_key: str(wanted), "page[size]": "100"}, expect=Expect(200))
+            body = listed.body if isinstance(listed.body, dict) else {}
+            values = sorted(
+                {str(dotted(r, field_name)) for r in body.get(item.collection) or [] if isinstance(r, dict)}
+            )
+            sunco.expect_state(
+                listed,
+                values == [str(wanted)],
+                title=f"returned other {field_name} values than {query_key} asked for.",
+                pointer=f"/{item.collection}",
+                rule=f"{query_key} keeps only the records it names",
+                expected=[str(wanted)],
+                actual=values,
+            )
+            sunco.finish()
+
+        add(f"test_{ops['list']}_filters_by_{field_name}", filters)
+
+
+def required_filters(item: Resource, body: Any) -> dict[str, str]:
+    """Query a list needs to answer at all (users are listed by email only), from a created body."""
+    op = item.op("list")
+    needed = {p.name for p in op.parameters if p.location == "query" and p.required} if op else set()
+    return {
+        key: str(dotted(body, path))
+        for key, path in item.filters.items()
+        if key.partition("[")[0] in needed and isinstance(body, dict)
+    }
+
+
+def item_snake(item: Resource) -> str:
+    from conformance.suites.crud import snake
+
+    return snake(item.name)
+
+
+def walk(
+    sunco: ConformanceSession,
+    records: Records,
+    query: dict[str, str],
+    *,
+    direction: str = "after",
+    start: list[str] | None = None,
+    check_size: bool = False,
+) -> list[str]:
+    """Every id a list shows, following its cursors (forwards, or backwards from the end)."""
+    item = records.item
+    op = item.op("list")
+    paged = op is not None and op.parameter("page", "query") is not None
+    current = dict(query)
+    if direction == "before" and start:
+        # Backwards from the last record: the pages before it, then the record itself.
+        current["page[before]"] = start[-1]
+    seen: list[str] = [start[-1]] if direction == "before" and start else []
+    for _ in range(MAX_PAGES):
+        page = records.call("list", query=current or None, expect=Expect(200))
+        ids = _ids(page, item)
+        if check_size:
+            sunco.expect_state(
+                page,
+                len(ids) <= PAGE_SIZE,
+                title="returned more than page[size] items.",
+                pointer=f"/{item.collection}",
+                rule="page[size] bounds the page",
+                expected=f"at most {PAGE_SIZE}",
+                actual=len(ids),
+            )
+        seen = [*ids, *seen] if direction == "before" else [*seen, *ids]
+        meta = (page.body or {}).get("meta", {}) if isinstance(page.body, dict) else {}
+        cursor = meta.get("beforeCursor" if direction == "before" else "afterCursor")
+        if not paged or not meta.get("hasMore") or not cursor:
+            break
+        current = {**query, f"page[{direction}]": str(cursor)}
+    return seen
