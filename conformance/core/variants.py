@@ -20,12 +20,16 @@ from conformance.core.model import Variant
 PIN_FORMAT = 1
 
 
+class _Enough(Exception):
+    """Raised inside the Hypothesis run once enough examples are in: no need to generate more."""
+
+
 def draw(strategy: st.SearchStrategy[Any], count: int, seed: int) -> list[Any]:
     """``count`` distinct examples of ``strategy``, reproducible for a given ``seed``.
 
-    Hypothesis opens with its simplest examples, so the examples kept are the last distinct
-    ones of a longer run. A strategy that yields lists (one item per type, say) gives the items
-    of its last example.
+    Hypothesis opens with its simplest example (every choice at its minimum), so that one is
+    skipped while others come. A strategy that yields lists (one item per type, say) gives the
+    items of one such later example; the run stops as soon as it has enough.
     """
     drawn: list[Any] = []
 
@@ -36,22 +40,35 @@ def draw(strategy: st.SearchStrategy[Any], count: int, seed: int) -> list[Any]:
         deadline=None,
         phases=[Phase.generate],
         suppress_health_check=list(HealthCheck),
+        report_multiple_bugs=False,
     )
     @given(strategy)
     def collect(value: Any) -> None:
         drawn.append(value)
+        if isinstance(value, list) and len(drawn) >= 3:
+            raise _Enough
+        if not isinstance(value, list) and len(_distinct(drawn[1:])) >= count:
+            raise _Enough
 
-    collect()
+    try:
+        collect()
+    except _Enough:
+        pass
     if drawn and isinstance(drawn[-1], list):
-        return drawn[-1][:count]
-    found: list[Any] = []
+        return list(drawn[-1][:count])
+    found = _distinct(drawn[1:]) if len(_distinct(drawn[1:])) >= count else _distinct(drawn)
+    return found[:count]
+
+
+def _distinct(items: list[Any]) -> list[Any]:
     seen: set[str] = set()
-    for item in reversed(drawn):
+    out: list[Any] = []
+    for item in items:
         marker = repr(item)
         if marker not in seen:
             seen.add(marker)
-            found.append(item)
-    return found[:count][::-1]
+            out.append(item)
+    return out
 
 
 def number(group: str, variants: list[Variant]) -> list[Variant]:

@@ -6,7 +6,8 @@ A :class:`Contract` can also be built from files in memory (the importer checks 
 proofs that way, and tests use small fixture contracts).
 
 Validators come in two views, because OpenAPI's ``required`` depends on the direction: a
-``readOnly`` property is never required in a request, a ``writeOnly`` one never in a response.
+``readOnly`` property is never required in a request, a ``writeOnly`` one never in a response
+(``dependentRequired`` follows the same rule).
 """
 
 from __future__ import annotations
@@ -158,6 +159,26 @@ def _view_required(view: View) -> Any:
     return required
 
 
+def _view_dependent_required(view: View) -> Any:
+    hidden = "readOnly" if view == "request" else "writeOnly"
+
+    def dependent_required(
+        validator: Any, rules: Any, instance: Any, schema: Any
+    ) -> Iterator[jsonschema.ValidationError]:
+        if not validator.is_type(instance, "object"):
+            return
+        properties = schema.get("properties") or {}
+        for name, needed in rules.items():
+            if name not in instance:
+                continue
+            for other in needed:
+                flagged = isinstance(properties.get(other), dict) and properties[other].get(hidden) is True
+                if other not in instance and not flagged:
+                    yield jsonschema.ValidationError(f"{other!r} is a dependency of {name!r}")
+
+    return dependent_required
+
+
 def _same_domain(validator: Any, rule: Any, instance: Any, schema: Any) -> Iterator[jsonschema.ValidationError]:
     """``x-conformance-sameDomain: {address: incomingAddress, domain: domain}``: an address at that domain."""
     if not isinstance(instance, dict) or not isinstance(rule, dict):
@@ -172,7 +193,11 @@ def _same_domain(validator: Any, rule: Any, instance: Any, schema: Any) -> Itera
 def _validator_class(view: View) -> Any:
     return jsonschema_validators.extend(  # type: ignore[no-untyped-call]
         jsonschema.Draft202012Validator,
-        {"required": _view_required(view), "x-conformance-sameDomain": _same_domain},
+        {
+            "required": _view_required(view),
+            "dependentRequired": _view_dependent_required(view),
+            "x-conformance-sameDomain": _same_domain,
+        },
     )
 
 
