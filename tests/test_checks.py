@@ -61,9 +61,24 @@ PASSING = [
     ),
     ("deleted", exchange("DeleteIntegration", 200, {}), Expect(200)),
     (
-        "mailgun signingKey is not write-only",
-        exchange("GetIntegration", 200, {"integration": {"type": "mailgun", "signingKey": "k"}}),
+        "a field write-only for one type is fine on another",
+        exchange("GetIntegration", 200, {"integration": {"type": "web", "displayName": "k", "brandColor": "fff"}}),
         None,
+    ),
+    (
+        "documented defaults applied",
+        exchange(
+            "CreateIntegration",
+            201,
+            {"integration": {"id": GOOD_ID, "type": "web", "brandColor": "65758e", "displayStyle": "button"}},
+            {"type": "web"},
+        ),
+        Expect(201, defaults_at="/integration"),
+    ),
+    (
+        "a default left out of the response",
+        exchange("CreateIntegration", 201, {"integration": {"id": GOOD_ID, "type": "web"}}, {"type": "web"}),
+        Expect(201, defaults_at="/integration"),
     ),
 ]
 
@@ -113,18 +128,51 @@ FAILING = [
         "/integration/brandColor",
     ),
     (
-        "errors envelope without title",
-        exchange("GetIntegration", 404, {"errors": [{"code": "not_found"}]}),
-        Expect(404),
-        SchemaViolation,
-        "/errors/0",
+        "error code of another resource",
+        exchange("GetIntegration", 404, {"errors": [{"code": "app_not_found", "title": "App not found"}]}),
+        Expect(404, "integration_not_found"),
+        UnexpectedStatus,
+        "/errors",
     ),
     (
-        "undocumented error without envelope",
+        "error without the errors envelope",
         exchange("GetIntegration", 401, {"message": "no"}),
-        Expect(401),
+        Expect(401, "unauthorized"),
+        UnexpectedStatus,
+        "/errors",
+    ),
+    (
+        "errors envelope of the wrong shape",
+        exchange("GetIntegration", 404, {"errors": {"code": "integration_not_found"}}),
+        Expect(404, "integration_not_found"),
         SchemaViolation,
-        "",
+        "/errors",
+    ),
+    (
+        "mailgun signingKey returned (write-only by the overlay)",
+        exchange("GetIntegration", 200, {"integration": {"type": "mailgun", "signingKey": "k"}}),
+        None,
+        WriteOnlyLeak,
+        "/integration/signingKey",
+    ),
+    (
+        "documented default not applied",
+        exchange(
+            "CreateIntegration",
+            201,
+            {"integration": {"id": GOOD_ID, "type": "web", "brandColor": "000"}},
+            {"type": "web"},
+        ),
+        Expect(201, defaults_at="/integration"),
+        StateMismatch,
+        "/integration/brandColor",
+    ),
+    (
+        "redirect answered with JSON where text is documented",
+        exchange("Authorize", 302, {"x": 1}),
+        None,
+        ContentTypeMismatch,
+        None,
     ),
     (
         "list meta type",
@@ -196,11 +244,19 @@ def test_failure_detail_reads_like_a_bug_report():
 
 
 def test_several_failures_are_raised_together():
-    failures = check_exchange(FAILING[4][1], None) + check_exchange(FAILING[10][1], None)
+    leak = next(f[1] for f in FAILING if f[0] == "write-only credential returned")
+    failures = check_exchange(FAILING[4][1], None) + check_exchange(leak, None)
     with pytest.raises(FailureGroup) as caught:
         raise_if_any(failures)
-    assert len(caught.value.failures) == 2
-    assert "[2]" in str(caught.value)
+    assert len(failures) >= 2
+    assert caught.value.failures == failures
+    assert f"[{len(failures)}]" in str(caught.value)
     with pytest.raises(ConformanceFailure):
         raise_if_any(failures[:1])
     raise_if_any([])
+
+
+def test_an_expected_error_must_name_its_code():
+    with pytest.raises(ValueError, match="error code"):
+        Expect(404)
+    assert Expect(404, "integration_not_found").error_code == "integration_not_found"

@@ -9,10 +9,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from conformance.sandbox.integrations import get_integration
 
 from conformance.sandbox import Sandbox
 from conformance.sandbox.api import Request, Response
-from conformance.sandbox.integrations import get_integration
 from conformance.tools.drift import compare
 
 PROJECT = Path(__file__).resolve().parent.parent

@@ -1,205 +1,130 @@
-"""The schema files themselves: well-formed, wired together, and saying what the API says."""
+"""The committed contract in schemas/: well-formed, wired together, facts only, and what the import made."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin
 
 import jsonschema
 import pytest
-from schema_support import CREATE, TYPES, UPDATE
 
-from conformance.spec.schemas import (
-    BASE_URI,
-    INDEX_FILE,
-    SCHEMA_DIR,
-    iter_schema_files,
-    load_index,
-    read_only_fields,
-    registry,
-    validator,
-    write_only_fields,
-)
+from conformance.spec.importer import BASE_URI, INDEX_FILE
+from conformance.spec.schemas import ERROR_SCHEMA, SCHEMA_DIR, contract, schema_uri
 
 DRAFT_2020_12 = "https://json-schema.org/draft/2020-12/schema"
-SCHEMA_FILES = [path.name for path in iter_schema_files()]
+SCHEMA_FILES = sorted(p.relative_to(SCHEMA_DIR).as_posix() for p in SCHEMA_DIR.glob("*/*.json"))
+INDEX = json.loads((SCHEMA_DIR / INDEX_FILE).read_text(encoding="utf-8"))
+PROSE = ("description", "summary", "example", "examples", "externalDocs")
+OPENAPI_ONLY = ("nullable", "discriminator", "x-resourceId")
 
 
 def load(name: str) -> Any:
-    with (SCHEMA_DIR / name).open(encoding="utf-8") as handle:
-        return json.load(handle)
+    return json.loads((SCHEMA_DIR / name).read_text(encoding="utf-8"))
 
 
-def walk(node: Any) -> Iterator[dict[str, Any]]:
-    """Every object (schema or not) anywhere inside a JSON document."""
+def walk(node: Any, where: str = "") -> Iterator[tuple[str, dict[str, Any]]]:
+    """Every object anywhere inside a JSON document, with its location."""
     if isinstance(node, dict):
-        yield node
-        for value in node.values():
-            yield from walk(value)
+        yield where, node
+        for key, value in node.items():
+            # Property names are data, not keywords: a field may be called "description".
+            if key not in ("properties", "$defs", "patternProperties", "dependentRequired", "mapping"):
+                yield from walk(value, f"{where}/{key}")
+            else:
+                for name, sub in value.items() if isinstance(value, dict) else ():
+                    yield from walk(sub, f"{where}/{key}/{name}")
     elif isinstance(node, list):
-        for item in node:
-            yield from walk(item)
+        for index, item in enumerate(node):
+            yield from walk(item, f"{where}/{index}")
 
 
-# --------------------------------------------------------------------------- the files themselves
-
-
-def test_schema_directory_holds_the_expected_files():
-    assert set(SCHEMA_FILES) == {
-        "empty.response.json",
-        "error-response.json",
-        "integration-create.request.json",
-        "integration-list.query.json",
-        "integration-list.response.json",
-        "integration-update.request.json",
-        "integration.json",
-        "integration.response.json",
-        "pagination.json",
-    }
-    assert (SCHEMA_DIR / INDEX_FILE).is_file()
+def test_the_folder_holds_components_operations_the_index_and_the_overlay():
+    top = sorted(p.name for p in SCHEMA_DIR.iterdir())
+    assert top == ["components", "index.json", "operations", "overlay.yaml"]
+    assert len([f for f in SCHEMA_FILES if f.startswith("components/")]) == 224
+    assert len(INDEX["operations"]) == 68
 
 
 @pytest.mark.parametrize("name", SCHEMA_FILES)
-def test_is_a_valid_draft_2020_12_schema(name):
+def test_each_file_is_a_valid_2020_12_schema_with_its_own_id(name):
     schema = load(name)
     assert schema["$schema"] == DRAFT_2020_12
+    assert schema["$id"] == BASE_URI + name
     jsonschema.Draft202012Validator.check_schema(schema)
 
 
 @pytest.mark.parametrize("name", SCHEMA_FILES)
-def test_id_is_base_uri_plus_file_name(name):
-    assert load(name)["$id"] == BASE_URI + name
-
-
-@pytest.mark.parametrize("name", [*SCHEMA_FILES, INDEX_FILE])
-def test_openapi_only_keywords_are_gone(name):
-    text = (SCHEMA_DIR / name).read_text(encoding="utf-8")
-    assert "nullable" not in text
-    for node in walk(load(name)):
-        assert not {"example", "discriminator"} & node.keys()
-        assert not [key for key in node if key.startswith("x-")]
+def test_schemas_hold_facts_not_prose_or_openapi_keywords(name):
+    for where, node in walk(load(name)):
+        for keyword in (*PROSE, *OPENAPI_ONLY):
+            assert keyword not in node, f"{name}{where} keeps {keyword}"
 
 
 @pytest.mark.parametrize("name", SCHEMA_FILES)
-def test_extra_fields_are_only_forbidden_for_query_strings(name):
-    closed = [node for node in walk(load(name)) if node.get("additionalProperties") is False]
-    if name == "integration-list.query.json":
-        assert closed == [load(name)]
-    else:
-        assert closed == []
+def test_every_reference_resolves(name):
+    resolver = contract().registry.resolver()
+    for _where, node in walk(load(name)):
+        ref = node.get("$ref")
+        if isinstance(ref, str):
+            resolver.lookup(urljoin(BASE_URI + name, ref))
 
 
-@pytest.mark.parametrize("name", SCHEMA_FILES)
-def test_every_ref_resolves(name):
-    schema = load(name)
-    resolver = registry().resolver()
-    refs = [node["$ref"] for node in walk(schema) if isinstance(node.get("$ref"), str)]
+def test_every_schema_the_index_names_resolves():
+    refs = []
+    for op in INDEX["operations"].values():
+        refs += list((op.get("params") or {}).values())
+        refs += [r for r in ((op.get("request") or {}).get("content") or {}).values() if r]
+        refs += [r for answer in op["responses"].values() for r in answer["content"].values() if r]
+    assert len(refs) > 150
     for ref in refs:
-        resolved = resolver.lookup(urljoin(schema["$id"], ref)).contents
-        assert isinstance(resolved, dict), ref
+        contract().resolve(ref)
+    contract().resolve(ERROR_SCHEMA)
 
 
-def test_index_is_not_a_schema():
-    index = load(INDEX_FILE)
-    assert "$schema" not in index
-    assert "$id" not in index
-    assert isinstance(index["$comment"], str)
-    assert index["$comment"]
+def test_the_index_says_where_it_came_from_and_hashes_what_it_imported():
+    source = INDEX["source"]
+    assert source["version"] == "17.12.1"
+    assert source["openapi"].startswith("3.")
+    assert len(source["sha256"]) == 64
+    assert INDEX["overlay"]["file"] == "overlay.yaml"
+    overlay = (SCHEMA_DIR / "overlay.yaml").read_bytes()
+    assert INDEX["overlay"]["sha256"] == hashlib.sha256(overlay).hexdigest()
+    files = {name: (SCHEMA_DIR / name).read_text(encoding="utf-8") for name in SCHEMA_FILES}
+    index = {k: v for k, v in INDEX.items() if k != "importHash"}
+    digest = hashlib.sha256(
+        "".join(f"{path}\n{text}" for path, text in sorted(files.items())).encode()
+        + json.dumps(index, sort_keys=True).encode()
+    ).hexdigest()
+    assert INDEX["importHash"] == digest, "schemas/ was edited by hand: re-run import-spec instead"
 
 
-EXPECTED_OPERATIONS = {
-    "CreateIntegration": ("POST", "/v2/apps/{appId}/integrations", (201, 400)),
-    "ListIntegrations": ("GET", "/v2/apps/{appId}/integrations", (200, 400)),
-    "GetIntegration": ("GET", "/v2/apps/{appId}/integrations/{integrationId}", (200, 404)),
-    "UpdateIntegration": ("PATCH", "/v2/apps/{appId}/integrations/{integrationId}", (200, 404)),
-    "DeleteIntegration": ("DELETE", "/v2/apps/{appId}/integrations/{integrationId}", (200, 400, 404)),
-}
+def test_every_operation_has_a_method_a_path_and_documented_statuses():
+    for op_id, op in INDEX["operations"].items():
+        assert op["method"] in ("GET", "POST", "PATCH", "PUT", "DELETE"), op_id
+        assert op["path"].startswith("/"), op_id
+        assert op["responses"], op_id
+        assert set(op["vendorStatuses"]) <= set(op["responses"]), op_id
 
 
-def test_index_lists_the_integration_operations():
-    assert set(load_index()) == set(EXPECTED_OPERATIONS)
+def test_deep_object_parameters_keep_their_style():
+    params = {p["name"]: p for p in INDEX["operations"]["ListIntegrations"]["parameters"]}
+    assert params["page"]["style"] == "deepObject"
+    assert params["page"]["explode"] is True
+    assert params["appId"] == {"name": "appId", "in": "path", "required": True, "style": "simple", "explode": False}
 
 
-@pytest.mark.parametrize("operation_id", sorted(EXPECTED_OPERATIONS))
-def test_index_entry(operation_id):
-    method, path, statuses = EXPECTED_OPERATIONS[operation_id]
-    entry = load_index()[operation_id]
-    assert (entry.resource, entry.method, entry.path) == ("integrations", method, path)
-    assert entry.documented_statuses == statuses
-    referenced = [entry.request, entry.query, *entry.responses.values()]
-    for name in filter(None, referenced):
-        assert name in SCHEMA_FILES
-        validator(name)  # builds, and its reference resolves
-    for status in statuses:
-        if status >= 400:
-            assert entry.response_schema(status) == "error-response.json"
+def test_multipart_and_redirects_are_in_the_index():
+    upload = contract().operation("UploadAttachment")
+    assert "multipart/form-data" in upload.request_content
+    authorize = contract().operation("Authorize")
+    assert authorize.documents(302)
+    assert authorize.response_media(302) == ("text/plain",)
 
 
-@pytest.mark.parametrize(
-    ("operation_id", "request_file", "query_file"),
-    [
-        ("CreateIntegration", CREATE, None),
-        ("ListIntegrations", None, "integration-list.query.json"),
-        ("GetIntegration", None, None),
-        ("UpdateIntegration", UPDATE, None),
-        ("DeleteIntegration", None, None),
-    ],
-)
-def test_index_request_and_query_files(operation_id, request_file, query_file):
-    entry = load_index()[operation_id]
-    assert (entry.request, entry.query) == (request_file, query_file)
-
-
-# --------------------------------------------------------------------------- structure
-
-
-def test_integration_has_one_refinement_per_type():
-    schema = load("integration.json")
-    assert schema["$defs"]["types"] == {"enum": list(TYPES)}
-    branches = {branch["if"]["properties"]["type"]["const"]: branch["then"]["$ref"] for branch in schema["allOf"]}
-    assert branches == {t: f"#/$defs/{t}" for t in TYPES}
-
-
-@pytest.mark.parametrize("integration_type", TYPES)
-def test_response_type_defs_have_no_required_lists(integration_type):
-    assert "required" not in load("integration.json")["$defs"][integration_type]
-
-
-@pytest.mark.parametrize("integration_type", TYPES)
-def test_update_type_defs_are_objects(integration_type):
-    definition = load(UPDATE)["$defs"][integration_type]
-    assert definition["type"] == "object"
-    assert {"$ref": f"#/$defs/{integration_type}"} in load(UPDATE)["anyOf"]
-    validator(f"{UPDATE}#/$defs/{integration_type}")
-
-
-def test_write_only_fields():
-    fields = write_only_fields("integration.json")
-    expected = {"privateKey", "authToken", "apiSecret", "appSecret", "token", "consumerSecret", "apiKey"}
-    assert expected | {"accessKey"} <= fields
-    assert not {"displayName", "type", "id", "status"} & fields
-
-
-def test_read_only_fields():
-    fields = read_only_fields("integration.json")
-    assert {"id", "status", "attachmentsEnabled", "defaultResponder", "webhookSecret"} <= fields
-    assert not {"displayName", "type", "authToken"} & fields
-
-
-@pytest.mark.parametrize(
-    ("ref", "present", "absent"),
-    [
-        ("integration.json#/$defs/mailgun", {"apiKey", "defaultResponderId"}, {"signingKey"}),
-        ("integration.json#/$defs/messagebird", {"accessKey", "signingKey"}, set()),
-        ("integration.json#/$defs/messenger", {"appSecret"}, {"pageAccessToken"}),
-        ("integration.json#/$defs/instagram", {"appSecret", "pageAccessToken"}, set()),
-        ("integration.json#/$defs/custom", set(), {"defaultResponderId", "secret"}),
-        ("integration.json#/$defs/web", {"defaultResponderId"}, {"brandColor"}),
-    ],
-)
-def test_write_only_fields_per_type(ref, present, absent):
-    fields = write_only_fields(ref)
-    assert present <= fields
-    assert not absent & fields
+def test_schema_uri_is_under_the_base():
+    assert schema_uri("components/integration.json") == BASE_URI + "components/integration.json"
+    assert Path(SCHEMA_DIR, "components", "integration.json").is_file()

@@ -1,85 +1,124 @@
-"""The variant definitions: valid ones validate, invalid ones don't, and pinning is lossless."""
+"""Variants from the schemas: valid ones validate, derived invalid ones don't, and pinning is lossless."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
-from conformance.core.model import Expect, RawBody, Variant
+from conformance import flows
+from conformance.core import negative
+from conformance.core.model import Expect, FilePart, FormBody, MultipartBody, RawBody, Variant
 from conformance.core.scrub import PLACEHOLDER, Scrubber
 from conformance.core.variants import draw, number, pin, unpin
-from conformance.definitions import integrations as defs
-from conformance.spec.schemas import validator
+from conformance.spec.resources import RESOURCES, resource
+from conformance.spec.schemas import contract
 
-CREATE = validator(defs.CREATE)
-
-
-def update_for(kind: str):
-    return validator(f"{defs.UPDATE}#/$defs/{kind}")
+INTEGRATION = resource("integration")
+CREATE = contract().validator("components/integration.json", "request")
 
 
-def test_create_valid_covers_all_sixteen_types_with_valid_bodies():
-    variants = draw(defs.create_valid(), 16, seed=1)
-    assert sorted(v.body["type"] for v in variants) == sorted(defs.TYPES)
-    assert len(defs.TYPES) == 16
-    for variant in variants:
-        errors = [e.message for e in CREATE.iter_errors(variant.body)]
-        assert not errors, (variant.body, errors)
-        assert variant.expect.status == 201
+@pytest.mark.parametrize("item", [r for r in RESOURCES if r.has("create")], ids=lambda r: r.name)
+def test_valid_bodies_are_valid_for_every_resource(item):
+    validator = contract().validator(str(item.op("create").request), "request")
+    for body in draw(flows.bodies_per_shape(item), 16, seed=1):
+        assert validator.is_valid(body), [e.message for e in validator.iter_errors(body)]
 
 
-INVALID_CREATE = [
-    defs.create_missing_type,
-    defs.create_unknown_type,
-    defs.create_wrong_json_types,
-    defs.create_long_display_name,
-    defs.create_missing_required_field,
-    defs.create_empty_object,
-]
+def test_one_valid_body_per_integration_type():
+    bodies = draw(flows.bodies_per_shape(INTEGRATION), 16, seed=1)
+    assert [b["type"] for b in bodies] == flows.shapes(INTEGRATION)
+    assert len(flows.shapes(INTEGRATION)) == 16
+    twilio = next(b for b in bodies if b["type"] == "twilio")
+    assert "phoneNumberSid" in twilio  # the prose rule's hint
+    mailgun = next(b for b in bodies if b["type"] == "mailgun")
+    assert mailgun["incomingAddress"].endswith("@" + mailgun["domain"])
 
 
-@pytest.mark.parametrize("strategy", INVALID_CREATE, ids=lambda s: s.__name__)
-def test_invalid_create_variants_are_invalid_and_expect_400(strategy):
-    variants = draw(strategy(), 12, seed=2)
+BREAKERS = [negative.missing_required, negative.out_of_bounds, negative.outside_enum, negative.broken_pattern]
+
+
+@pytest.mark.parametrize("breaker", BREAKERS, ids=lambda b: b.__name__)
+def test_derived_invalid_bodies_are_invalid_and_name_their_error_code(breaker):
+    bases = draw(flows.bodies_per_shape(INTEGRATION), 16, seed=2)
+    variants = negative.invalid(
+        "components/integration.json", bases, breaker, "bad_request", limit=40, discriminator="type"
+    )
     assert variants
     for variant in variants:
-        assert not CREATE.is_valid(variant.body), variant.body
+        assert not CREATE.is_valid(variant.body), variant.label
         assert variant.expect == Expect(400, "bad_request")
+    # A cap keeps every shape represented, and the discriminator's own break appears once.
+    labels = [v.label for v in variants]
+    assert len([label for label in labels if label.endswith("without type")]) <= 1
+
+
+def test_missing_required_leaves_out_exactly_one_required_field():
+    base = {"type": "twilio", "accountSid": "AC1", "authToken": "t", "phoneNumberSid": "PN1"}
+    variants = negative.invalid("components/integration.json", [base], negative.missing_required, "bad_request",
+                                limit=10, discriminator="type")  # fmt: skip
+    # phoneNumberSid is required too: without it (and no messagingServiceSid) the prose rule breaks.
+    assert sorted(v.label for v in variants) == [
+        "twilio body without accountSid",
+        "twilio body without authToken",
+        "twilio body without phoneNumberSid",
+        "twilio body without type",
+    ]
+
+
+def test_wrong_types_change_one_field_to_another_json_type():
+    strategy = negative.wrong_types(
+        flows.bodies_per_shape(INTEGRATION), "components/integration.json", "bad_request", limit=12, discriminator="type"
+    )
+    variants = draw(strategy, 12, seed=3)
+    assert len(variants) == 12
+    for variant in variants:
+        assert not CREATE.is_valid(variant.body), variant.label
+        assert "of a wrong JSON type" in variant.label
 
 
 def test_not_json_variants_are_not_json():
-    import json
-
-    for variant in draw(defs.not_json(), 10, seed=3):
+    for variant in draw(negative.not_json(), 5, seed=3):
         assert isinstance(variant.body, RawBody)
         with pytest.raises(json.JSONDecodeError):
             json.loads(variant.body.text)
 
 
-def test_update_variants_match_the_web_update_schema_or_not():
-    for variant in draw(defs.update_valid(), 20, seed=4):
-        assert update_for(defs.UPDATE_KIND).is_valid(variant.body), variant.body
-    for variant in draw(defs.update_invalid(), 20, seed=5):
-        if not isinstance(variant.body, RawBody):
-            assert not update_for(defs.UPDATE_KIND).is_valid(variant.body), variant.body
+def test_update_bodies_follow_the_stored_type():
+    web = contract().validator("components/webUpdate.json", "request")
+    for body in draw(flows.update_bodies(INTEGRATION, "web"), 10, seed=4):
+        assert body and web.is_valid(body), body
+    assert flows.decided_by_stored(INTEGRATION)
+    assert flows.update_schema(INTEGRATION, "telegram").endswith("components/telegramUpdate.json")
 
 
 def test_draw_is_reproducible_for_a_seed_and_varies_across_seeds():
-    first = draw(defs.create_unknown_type(), 5, seed=7)
-    assert first == draw(defs.create_unknown_type(), 5, seed=7)
-    assert first != draw(defs.create_unknown_type(), 5, seed=8)
+    first = draw(flows.valid_bodies(resource("user")), 5, seed=7)
+    assert first == draw(flows.valid_bodies(resource("user")), 5, seed=7)
+    assert first != draw(flows.valid_bodies(resource("user")), 5, seed=8)
+    assert len({json.dumps(b, sort_keys=True) for b in first}) == 5
 
 
-def test_pinning_round_trips_and_scrubs_credentials():
+def test_pinning_round_trips_every_kind_of_body_and_scrubs_credentials():
     scrub = Scrubber()
     variants = number(
         "g",
         [
             Variant("twilio", {"type": "twilio", "accountSid": "AC", "authToken": "real-token"}, Expect(201)),
             Variant("raw", RawBody("type=web"), Expect(400, "bad_request")),
-            Variant("id", None, Expect(404), params={"path": {"integrationId": "a" * 24}}),
+            Variant("id", None, Expect(404, "integration_not_found"), params={"path": {"integrationId": "a" * 24}}),
+            Variant("form", FormBody((("grant_type", "authorization_code"),)), Expect(200)),
+            Variant("file", MultipartBody((("for", "message"),), (FilePart("source", "a.png", "image/png", b"\x89PNG"),)), Expect(201)),
         ],
     )
     restored = unpin(pin("g", variants, scrub.variant_body))
-    assert [v.id for v in restored] == ["g-0", "g-1", "g-2"]
-    assert restored[0].body["authToken"] == PLACEHOLDER
+    assert [v.id for v in restored] == ["g-0", "g-1", "g-2", "g-3", "g-4"]
+    assert restored[0].body["authToken"] != "real-token"
+    assert restored[0].body["authToken"].startswith(PLACEHOLDER[:5])
     assert restored[1:] == variants[1:]
+    assert [v.media_type for v in restored[1:]] == [
+        "application/json",
+        None,
+        "application/x-www-form-urlencoded",
+        "multipart/form-data",
+    ]

@@ -7,9 +7,10 @@ from collections.abc import Iterator
 import pytest
 import sunshine_conversations_client as vendor
 
+from conformance import flows
 from conformance.core.variants import draw
-from conformance.definitions import integrations as defs
 from conformance.sandbox import Sandbox
+from conformance.spec.resources import resource
 
 # The client marks write-only credentials required in its response models too, so it cannot
 # read a create response that (rightly) leaves them out.
@@ -24,8 +25,9 @@ def api() -> Iterator[tuple[vendor.IntegrationsApi, str]]:
         yield vendor.IntegrationsApi(vendor.ApiClient(config)), sandbox.app_id
 
 
-BODIES = {variant.body["type"]: variant.body for variant in draw(defs.create_valid(), 16, seed=11)}
-MODELS = {kind: getattr(vendor, kind.capitalize()) for kind in defs.TYPES}
+TYPES = flows.shapes(resource("integration"))
+BODIES = {body["type"]: body for body in draw(flows.bodies_per_shape(resource("integration")), 16, seed=11)}
+MODELS = {kind: getattr(vendor, kind.capitalize()) for kind in TYPES}
 
 
 @pytest.mark.parametrize(
@@ -34,7 +36,7 @@ MODELS = {kind: getattr(vendor, kind.capitalize()) for kind in defs.TYPES}
         pytest.param(kind, marks=pytest.mark.xfail(raises=ValueError, strict=True, reason="vendor client bug"))
         if kind in UNREADABLE_RESPONSES
         else kind
-        for kind in defs.TYPES
+        for kind in TYPES
     ],
 )
 def test_vendor_client_creates_gets_and_deletes_every_type(api, kind):

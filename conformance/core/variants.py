@@ -7,6 +7,7 @@ Hypothesis upgrade or a fresh example database cannot change what replay sends.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
@@ -50,10 +51,8 @@ def draw(strategy: st.SearchStrategy[Any], count: int, seed: int) -> list[Any]:
         if not isinstance(value, list) and len(_distinct(drawn[1:])) >= count:
             raise _Enough
 
-    try:
+    with contextlib.suppress(_Enough):
         collect()
-    except _Enough:
-        pass
     if drawn and isinstance(drawn[-1], list):
         return list(drawn[-1][:count])
     found = _distinct(drawn[1:]) if len(_distinct(drawn[1:])) >= count else _distinct(drawn)

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import copy
 import hashlib
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -103,8 +102,14 @@ def merge(target: Any, update: Any) -> Any:
     return copy.deepcopy(update)
 
 
-def _canonical(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, default=str)
+def contains(target: Any, update: Any) -> bool:
+    """Whether ``target`` already holds everything ``update`` would add (so the action changes nothing)."""
+    if isinstance(target, dict) and isinstance(update, dict):
+        return all(key in target and contains(target[key], value) for key, value in update.items())
+    if isinstance(target, list):
+        items = update if isinstance(update, list) else [update]
+        return all(any(contains(have, item) for have in target) for item in items)
+    return bool(target == update)
 
 
 def apply(
@@ -118,7 +123,11 @@ def apply(
         matches = parse_path(action.target).find(data)
         if not matches:
             raise SpecError(f"overlay {action.label} no longer applies: its target matches nothing in the spec")
-        before = _canonical([match.value for match in matches])
+        if not action.remove and all(contains(match.value, action.update) for match in matches):
+            raise SpecError(
+                f"overlay {action.label} no longer applies: the spec already says what it sets "
+                "(the vendor fixed it?); remove the action"
+            )
         if action.remove:
             # Deepest first, so removing one match cannot move another.
             for match in reversed(matches):
@@ -130,11 +139,6 @@ def apply(
                 merge(match.value, action.update)
             else:
                 match.full_path.update(data, merge(match.value, action.update))
-        if _canonical([match.full_path.find(data)[0].value for match in matches]) == before:
-            raise SpecError(
-                f"overlay {action.label} no longer applies: the spec already says what it sets "
-                "(the vendor fixed it?); remove the action"
-            )
         applied.append(Applied(action, len(matches)))
     return applied
 
