@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import binascii
 import hmac
 
 import jwt
@@ -40,7 +39,8 @@ def _same(given: str, expected: str) -> bool:
 def _basic(credentials: str, key_id: str, key_secret: str) -> None:
     try:
         decoded = base64.b64decode(credentials, validate=True).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError):
+    except ValueError:
+        # binascii.Error, UnicodeDecodeError, and non-ASCII text (a header sent as raw bytes).
         raise unauthorized(INVALID_TITLE) from None
     user, colon, password = decoded.partition(":")
     # Compare both halves every time, so a wrong id takes as long as a wrong secret.

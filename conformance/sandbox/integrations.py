@@ -8,7 +8,7 @@ from typing import Any
 from conformance.sandbox.api import Handler, Request, Response
 from conformance.sandbox.errors import ApiError, bad_request, schema_error
 from conformance.sandbox.fields import writable
-from conformance.sandbox.store import PAGE_TITLES, Record, Tokens, paginate
+from conformance.sandbox.store import PAGE_TITLES, Record, Tokens
 from conformance.spec.schemas import read_only_fields, resolve, validator, write_only_fields
 
 COLLECTION = "integrations"
@@ -89,8 +89,8 @@ def _filter_types(raw: str | None) -> frozenset[str]:
 
 def list_integrations(request: Request) -> Response:
     types = _filter_types(request.query.get("filter[types]"))
-    records = request.store.records(COLLECTION, None if not types else lambda record: record["type"] in types)
-    page = paginate(records, request.query, base_url=request.base_url, path=request.path)
+    keep = None if not types else lambda record: record["type"] in types
+    page = request.store.page(COLLECTION, request.query, base_url=request.base_url, path=request.path, keep=keep)
     return Response(200, {"integrations": page.items, "meta": page.meta, "links": page.links})
 
 

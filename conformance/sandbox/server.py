@@ -1,34 +1,39 @@
-"""The sandbox's HTTP server: generic routing, authentication and validation in front of handlers.
+"""The sandbox: its lifecycle, and the generic steps (routing, authentication, validation) in front of handlers.
 
 Nothing here knows any one operation: routes come from the schema index, checks from the
-operation's schemas, and behaviour from the handler registered under its operationId.
+operation's schemas, and behaviour from the handler registered under its operationId. HTTP
+itself is ``wsgi.py`` (werkzeug) served by ``serving.py`` (waitress).
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import re
+import socket
 import threading
 from collections.abc import Mapping
 from types import TracebackType
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import urlsplit
 
 from conformance.sandbox import integrations
-from conformance.sandbox.api import Handler, Request, Response
+from conformance.sandbox.api import Handler, Incoming, Request, Response
 from conformance.sandbox.auth import authenticate
 from conformance.sandbox.errors import ApiError, bad_request, envelope, schema_error
 from conformance.sandbox.fields import strip_write_only
+from conformance.sandbox.parsing import declared_query, load_json, parse_query
 from conformance.sandbox.routing import Router
+from conformance.sandbox.serving import BACKLOG, Serving
 from conformance.sandbox.store import Store
-from conformance.sandbox.transport import HTTPServer4, HTTPServer6, RequestHandler
-from conformance.spec.schemas import Operation, load_index, validator
+from conformance.sandbox.wsgi import application
+from conformance.spec.schemas import Operation, declared_fields, load_index, validator
 
 DEFAULT_APP_ID = "5a4db0c5a4db0c5a4db0c5a4"
 DEFAULT_KEY_ID = "app_5a4db0c5a4db0c5a4db0c5a5"
 DEFAULT_KEY_SECRET = "sandbox-secret-do-not-use-in-production"  # noqa: S105 - a fixed, public test value
 APP_ID = re.compile(r"^[0-9a-f]{24}$")
+JSON_MEDIA_TYPE = "application/json"
+DEFAULT_READ_TIMEOUT = 10
 HANDLER_MODULES = (integrations,)
 
 log = logging.getLogger(__name__)
@@ -57,6 +62,7 @@ class Sandbox:
         handlers: Mapping[str, Handler] | None = None,
         throttle_every: int = 0,
         seed: int | None = None,
+        read_timeout: int = DEFAULT_READ_TIMEOUT,
     ) -> None:
         if not APP_ID.match(app_id):
             raise ValueError(f"app_id must be 24 lowercase hexadecimal characters, got {app_id!r}")
@@ -67,13 +73,17 @@ class Sandbox:
         self.store = Store(seed)
         # Seeded: same ids, and no Date header, so re-recording unchanged behaviour changes nothing.
         self.deterministic = seed is not None
-        self.operations: dict[str, Operation] = load_index()
+        # A copy: load_index() is cached, and tests add operations to a sandbox.
+        self.operations: dict[str, Operation] = dict(load_index())
         self.router = Router(self.operations)
         registered, self.titles = _registered()
         # handlers override or add to the registered ones (tests inject failing ones).
         self.handlers: dict[str, Handler] = {**registered, **(handlers or {})}
-        self._server: HTTPServer4 | None = None
-        self._thread: threading.Thread | None = None
+        if read_timeout < 1:
+            raise ValueError(f"read_timeout must be at least 1 second, got {read_timeout}")
+        # Seconds a connection may sit idle, or stuck mid-body (then answered 408), before it is closed.
+        self.read_timeout = read_timeout
+        self._serving: Serving | None = None
         # Every Nth request answers 429, so clients can rehearse rate limiting (0: never).
         if throttle_every < 0:
             raise ValueError(f"throttle_every must be 0 (off) or a positive count, got {throttle_every}")
@@ -84,28 +94,25 @@ class Sandbox:
     # -- lifecycle ---------------------------------------------------------------------------
 
     def start(self) -> Sandbox:
-        if self._server is not None:
+        if self._serving is not None:
             return self
-        server_class = HTTPServer6 if ":" in self.host else HTTPServer4
-        self._server = server_class((self.host, self._port), RequestHandler)
-        self._server.sandbox = self
+        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
+        sock = socket.create_server((self.host, self._port), family=family, backlog=BACKLOG)
         # Keep the bound port: the URL stays valid after stop(), and a restart reuses it.
-        self._port = int(self._server.server_address[1])
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="sunco-sandbox", daemon=True
-        )
-        self._thread.start()
+        self._port = int(sock.getsockname()[1])
+        try:
+            self._serving = Serving(
+                application(self), sock, deterministic=self.deterministic, read_timeout=self.read_timeout
+            )
+        except BaseException:
+            sock.close()
+            raise
         return self
 
     def stop(self) -> None:
-        server, thread = self._server, self._thread
-        self._server = self._thread = None
-        if server is not None:
-            server.shutdown()
-            server.server_close()
-            server.close_connections()
-        if thread is not None:
-            thread.join(timeout=5)
+        serving, self._serving = self._serving, None
+        if serving is not None:
+            serving.stop()
 
     def __enter__(self) -> Sandbox:
         return self.start()
@@ -117,7 +124,7 @@ class Sandbox:
 
     @property
     def running(self) -> bool:
-        return self._server is not None
+        return self._serving is not None
 
     @property
     def port(self) -> int:
@@ -132,14 +139,14 @@ class Sandbox:
 
     # -- requests ----------------------------------------------------------------------------
 
-    def handle(self, method: str, target: str, authorization: str | None, raw: bytes) -> Response:
+    def handle(self, incoming: Incoming) -> Response:
         """Answer one request; never raises, so the HTTP layer always has a JSON answer to send."""
         try:
-            return self._handle(method.upper(), target, authorization, raw)
+            return self._handle(incoming)
         except ApiError as error:
             return Response(error.status, error.body(), error.headers)
         except Exception:
-            log.exception("sandbox: unhandled error answering %s %s", method, target)
+            log.exception("sandbox: unhandled error answering %s %s", incoming.method, incoming.target[:200])
             return Response(500, envelope("internal_error", "The sandbox failed to handle the request"))
 
     def _throttled(self) -> bool:
@@ -149,36 +156,52 @@ class Sandbox:
             self._requests += 1
             return self._requests % self.throttle_every == 0
 
-    def _handle(self, method: str, target: str, authorization: str | None, raw: bytes) -> Response:
+    def _handle(self, incoming: Incoming) -> Response:
         if self._throttled():
             raise ApiError(429, "too_many_requests", "Too many requests; retry later", headers={"Retry-After": "0"})
-        parts = urlsplit(target)
-        match = self.router.match(method, parts.path)
+        method = incoming.method.upper()
+        path, query_text = _split(incoming.target)
+        match = self.router.match(method, path)
         if match is None:
-            raise ApiError(404, "not_found", f"No such resource: {parts.path}")
+            raise ApiError(404, "not_found", f"No such resource: {path[:200]}")
         if match.operation is None:
             allowed = ", ".join(match.allowed)
             raise ApiError(
                 405, "method_not_allowed", f"{method} is not allowed here; use {allowed}", headers={"Allow": allowed}
             )
         op = match.operation
-        authenticate(authorization, self.key_id, self.key_secret)
+        authenticate(incoming.headers.get("Authorization"), self.key_id, self.key_secret)
         if "appId" in match.params and match.params["appId"] != self.app_id:
             raise ApiError(404, "app_not_found", "App not found")
-        body = self._body(op, raw) if op.request else None
-        query = self._query(op, parts.query)
+        body = self._body(op, incoming) if op.request else None
+        query = self._query(op, query_text)
         handler = self.handlers.get(op.operation_id)
         if handler is None:
             raise ApiError(501, "not_implemented", f"The sandbox does not implement {op.operation_id} yet")
-        request = Request(op, parts.path, match.params, query, body, self.url, self.app_id, self.store)
+        request = Request(
+            op,
+            path,
+            match.params,
+            query,
+            body,
+            self.url,
+            self.app_id,
+            self.store,
+            incoming.headers,
+            incoming.media_type,
+            incoming.form,
+            incoming.files,
+        )
         response = handler(request)
+        if response.content_type is not None:
+            return response
         return Response(response.status, _without_write_only(op, response), response.headers)
 
-    def _body(self, op: Operation, raw: bytes) -> Any:
-        try:
-            body = json.loads(raw.decode("utf-8"), parse_constant=_no_constant)
-        except (UnicodeDecodeError, ValueError):
-            raise bad_request("Request body is not valid JSON") from None
+    def _body(self, op: Operation, incoming: Incoming) -> Any:
+        sent = incoming.media_type or ("a body without Content-Type" if incoming.body else "")
+        if sent and sent != JSON_MEDIA_TYPE:
+            raise ApiError(415, "unsupported_media_type", f"{op.operation_id} takes {JSON_MEDIA_TYPE}, not {sent}")
+        body = load_json(incoming.body)
         if not isinstance(body, dict):
             raise bad_request("Request body must be a JSON object")
         error = schema_error(validator(str(op.request)), body, titles=self.titles.get(op.operation_id))
@@ -187,13 +210,11 @@ class Sandbox:
         return body
 
     def _query(self, op: Operation, text: str) -> dict[str, str]:
-        parsed = parse_qs(text, keep_blank_values=True)
+        """The parameters ``op`` declares, validated; unknown keys are ignored by every operation."""
+        declared = declared_fields(op.query) if op.query else frozenset()
+        query = declared_query(parse_query(text), declared)
         if op.query is None:
-            return {name: values[-1] for name, values in parsed.items()}
-        repeated = sorted(name for name, values in parsed.items() if len(values) > 1)
-        if repeated:
-            raise bad_request(f"{repeated[0]} may be given only once")
-        query = _expand_deep_objects({name: values[0] for name, values in parsed.items()})
+            return query
         error = schema_error(
             validator(op.query), query, titles=self.titles.get(op.operation_id), noun="query parameter"
         )
@@ -202,29 +223,13 @@ class Sandbox:
         return query
 
 
-def _expand_deep_objects(query: dict[str, str]) -> dict[str, str]:
-    """``page={"size": 3}`` read as ``page[size]=3``.
-
-    The vendor's generated Python client sends deepObject parameters as JSON; accepting both forms
-    lets that client drive the sandbox as it would the API.
-    """
-    expanded: dict[str, str] = {}
-    for name, value in query.items():
-        try:
-            parsed = json.loads(value) if value.startswith("{") else None
-        except ValueError:
-            parsed = None
-        if isinstance(parsed, dict) and "[" not in name:
-            for key, item in parsed.items():
-                if item is not None:
-                    expanded[f"{name}[{key}]"] = item if isinstance(item, str) else json.dumps(item)
-        else:
-            expanded[name] = value
-    return expanded
-
-
-def _no_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
+def _split(target: str) -> tuple[str, str]:
+    """Path and query of a request target (origin or absolute form), both still percent-encoded."""
+    try:
+        parts = urlsplit(target)
+    except ValueError:
+        raise bad_request("The request target is not a valid URI") from None
+    return parts.path, parts.query
 
 
 def _without_write_only(op: Operation, response: Response) -> Any:
