@@ -79,10 +79,11 @@ def test_list_defaults(api: Api) -> None:
         ({"page[after]": OTHER_ID}, f"page[after] '{OTHER_ID}' does not point to a record in this list"),
         ({"page[before]": "short"}, "page[before] must be a record id"),
         ({"filter[types]": "web,fax"}, "filter[types]: 'fax' is not an integration type"),
-        ({"page[limit]": "3"}, "Unknown query parameter 'page[limit]'"),
+        ({"page[size]": "1", "page": '{"size": 2}'}, "page[size] may be given only once"),
+        ({"page": "[2]"}, "Query parameter page must be a JSON object, or be sent as page[...]=…"),
     ],
     ids=["both cursors", "size 0", "size 101", "size -1", "size many", "unknown cursor", "short cursor",
-         "unknown type", "unknown parameter"],
+         "unknown type", "size twice", "page not an object"],
 )  # fmt: skip
 def test_list_rejects_invalid_queries(api: Api, query: dict[str, str], title: str) -> None:
     api.create(body_of("web"))
@@ -108,3 +109,49 @@ def test_concurrent_creates_are_all_kept(api: Api) -> None:
     _, page = api.list(**{"page[size]": "100"})
     assert len(set(created)) == 24
     assert sorted(item["id"] for item in page["integrations"]) == sorted(created)
+
+
+def test_list_and_get_ignore_unknown_query_keys_alike(api: Api) -> None:
+    ids = [api.create(body_of("web"))["id"] for _ in range(3)]
+    unknown = "page[limit]=1&sort=-id&sort=id&%E2%9C%93=yes&pages=2"
+    _, plain = api.list(**{"page[size]": "2"})
+    listed = checked("ListIntegrations", requests.get(f"{api.url('ListIntegrations')}?page[size]=2&{unknown}",
+                                                      auth=api.auth, timeout=10))  # fmt: skip
+    assert listed == plain
+    assert [item["id"] for item in listed["integrations"]] == ids[:2]
+    assert "page[limit]" not in listed["links"]["next"]
+    got = requests.get(f"{api.url('GetIntegration', integrationId=ids[0])}?{unknown}", auth=api.auth, timeout=10)
+    assert got.status_code == 200
+    assert checked("GetIntegration", got)["integration"]["id"] == ids[0]
+    # A known key with a bad value is still refused.
+    status, answer = api.list(**{"page[size]": "0", "page[limit]": "1"})
+    assert (status, codes(answer)) == (400, ["bad_request"])
+
+
+def test_a_deleted_records_cursor_still_pages(api: Api) -> None:
+    ids = [api.create(body_of("line"))["id"] for _ in range(8)]
+    _, first = api.list(**{"page[size]": "3"})
+    cursor = first["meta"]["afterCursor"]
+    assert cursor == ids[2]
+    for gone in (ids[2], ids[3]):
+        assert api.call("DeleteIntegration", integrationId=gone)[0] == 200
+    status, after = api.list(**{"page[size]": "3", "page[after]": cursor})
+    assert status == 200
+    assert [item["id"] for item in after["integrations"]] == ids[4:7]
+    assert after["meta"] == {"hasMore": True, "afterCursor": ids[6], "beforeCursor": ids[4]}
+    _, before = api.list(**{"page[size]": "3", "page[before]": ids[3]})
+    assert [item["id"] for item in before["integrations"]] == ids[0:2]
+    assert before["meta"] == {"hasMore": False, "afterCursor": ids[1]}
+    # Following a link whose cursor was deleted meanwhile works the same way.
+    assert api.call("DeleteIntegration", integrationId=ids[6])[0] == 200
+    page = checked("ListIntegrations", requests.get(after["links"]["next"], auth=api.auth, timeout=10))
+    assert [item["id"] for item in page["integrations"]] == ids[7:]
+    assert page["meta"]["hasMore"] is False
+
+
+def test_a_cursor_outside_the_filter_pages_from_its_place(api: Api) -> None:
+    made = [api.create(body_of(kind))["id"] for kind in ("web", "line", "web", "line", "web")]
+    _, page = api.list(**{"filter[types]": "web", "page[after]": made[1]})
+    assert [item["id"] for item in page["integrations"]] == [made[2], made[4]]
+    _, page = api.list(**{"filter[types]": "web", "page[before]": made[3]})
+    assert [item["id"] for item in page["integrations"]] == [made[0], made[2]]

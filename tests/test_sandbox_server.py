@@ -154,6 +154,7 @@ def test_cli_serves_until_signalled(stop_signal: signal.Signals) -> None:
     ("args", "named"),
     [
         (("--port", "70000"), "--port"),
+        (("--port", "²"), "--port"),
         (("--app-id", "xyz"), "--app-id"),
         (("--key-id", "a b"), "--key-id"),
         (("--throttle-every", "-1"), "--throttle-every"),

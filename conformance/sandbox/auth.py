@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import binascii
 import hmac
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -55,7 +54,8 @@ def _same(given: str, expected: str) -> bool:
 def _basic(credentials: str, lookup: Lookup) -> Credential:
     try:
         decoded = base64.b64decode(credentials, validate=True).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError):
+    except ValueError:
+        # binascii.Error, UnicodeDecodeError, and non-ASCII text (a header sent as raw bytes).
         raise unauthorized(INVALID_TITLE) from None
     user, colon, password = decoded.partition(":")
     key = lookup(user) if colon else None

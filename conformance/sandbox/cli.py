@@ -37,9 +37,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _digits(text: str) -> bool:
+    # isdigit() alone accepts "²", which int() refuses.
+    return text.isascii() and text.isdigit() and len(text) < 20
+
+
 def _port(value: object) -> int:
     text = str(value).strip()
-    if not text.isdigit() or not 0 <= int(text) <= 65535:
+    if not _digits(text) or not 0 <= int(text) <= 65535:
         raise UsageError(f"--port {value!r} is not allowed: use an integer from 0 to 65535 (0 picks a free port)")
     return int(text)
 
@@ -58,10 +63,10 @@ def _checked(args: argparse.Namespace) -> Sandbox:
     if not _NO_SPACE.match(str(args.key_secret)):
         raise UsageError("--key-secret is not allowed: use non-empty text without white space")
     throttle = str(getattr(args, "throttle_every", "0")).strip()
-    if not throttle.isdigit():
+    if not _digits(throttle):
         raise UsageError(f"--throttle-every {throttle!r} is not allowed: use 0 (never) or a positive integer")
     seed = str(getattr(args, "seed", "")).strip()
-    if seed and not seed.isdigit():
+    if seed and not _digits(seed):
         raise UsageError(f"--seed {seed!r} is not allowed: use a non-negative integer")
     return Sandbox(
         host,

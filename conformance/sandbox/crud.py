@@ -17,7 +17,7 @@ from urllib.parse import urljoin
 from conformance.sandbox.api import Handler, Request, Response
 from conformance.sandbox.errors import ApiError, schema_error
 from conformance.sandbox.params import flat
-from conformance.sandbox.store import Record, paginate
+from conformance.sandbox.store import Record
 from conformance.spec.resources import RESOURCES, Resource, dotted, resource
 from conformance.spec.schemas import contract, schema_uri
 
@@ -148,26 +148,32 @@ def handlers_for(item: Resource, behaviour: Behaviour) -> dict[str, Handler]:
 
     def list_records(request: Request) -> Response:
         parents = resolve_parents(item, request)
-        records = request.store.records(collection_key(item, parents))
+        wanted: dict[str, set[str]] = {}
         for query_key, field_name in item.filters.items():
             name, _, member = query_key.partition("[")
-            wanted = (request.query.get(name) or {}).get(member.rstrip("]")) if member else request.query.get(name)
-            if wanted is not None:
-                allowed = {value.strip() for value in str(wanted).split(",") if value.strip()}
-                records = [r for r in records if str(dotted(r, field_name)) in allowed]
+            value = (request.query.get(name) or {}).get(member.rstrip("]")) if member else request.query.get(name)
+            if value is not None:
+                wanted[field_name] = {v.strip() for v in str(value).split(",") if v.strip()}
+
+        def keep(record: Record) -> bool:
+            return all(str(dotted(record, path)) in allowed for path, allowed in wanted.items())
+
+        key = collection_key(item, parents)
         answer: dict[str, Any] = {}
         op = request.operation
         ref = op.response_schema(200)
         declared = contract().declared_fields(ref) if ref else frozenset({item.collection})
         if op.parameter("page", "query") is not None:
-            page = paginate(records, flat(dict(request.query)), base_url=request.base_url, path=request.path)
+            page = request.store.page(
+                key, flat(dict(request.query)), base_url=request.base_url, path=request.path, keep=keep
+            )
             answer[item.collection] = page.items
             if "meta" in declared:
                 answer["meta"] = page.meta
             if "links" in declared:
                 answer["links"] = page.links
         else:
-            answer[item.collection] = records
+            answer[item.collection] = request.store.records(key, keep)
             if "meta" in declared:
                 answer["meta"] = {"hasMore": False}
         return Response(200, answer)

@@ -8,12 +8,11 @@ client sends deepObject parameters as JSON (``page={"size": 3}``); that form is 
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
-from urllib.parse import parse_qsl
 
 from conformance.sandbox.errors import bad_request, query_location, schema_error
+from conformance.sandbox.parsing import load_json, parse_query
 from conformance.spec.schemas import Operation, contract, schema_uri
 
 _DEEP = re.compile(r"^([^\[\]]+)\[([^\[\]]*)\]$")
@@ -54,11 +53,11 @@ def _schema_of(op: Operation, name: str) -> dict[str, Any]:
     return found if isinstance(found, dict) else {}
 
 
-def parse_query(op: Operation, text: str) -> dict[str, Any]:
+def read_query(op: Operation, text: str) -> dict[str, Any]:
     """The operation's query parameters from ``text``, typed and validated (400 bad_request if not)."""
     defined = {p.name: p for p in op.parameters if p.location == "query"}
     query: dict[str, Any] = {}
-    for key, value in parse_qsl(text, keep_blank_values=True):
+    for key, value in parse_query(text):
         deep = _DEEP.match(key)
         name, member = (deep.group(1), deep.group(2)) if deep else (key, None)
         param = defined.get(name)
@@ -88,10 +87,7 @@ def parse_query(op: Operation, text: str) -> dict[str, Any]:
 
 
 def _json_object(name: str, value: str, schema: dict[str, Any]) -> dict[str, Any]:
-    try:
-        parsed = json.loads(value)
-    except ValueError:
-        raise bad_request(f"{name} must be given as {name}[key]=value") from None
+    parsed = load_json(value, f"Query parameter {name}")
     if not isinstance(parsed, dict):
         raise bad_request(f"{name} must be given as {name}[key]=value")
     members = schema.get("properties") or {}

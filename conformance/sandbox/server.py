@@ -1,31 +1,34 @@
-"""The sandbox's HTTP server: generic routing, authentication and validation in front of handlers.
+"""The sandbox: its lifecycle, and the generic steps (routing, authentication, validation) in front of handlers.
 
 Nothing here knows any one operation: routes come from the schema index, checks from the
-operation's schemas, and behaviour from the handler registered under its operationId.
+operation's schemas, and behaviour from the handler registered under its operationId. HTTP
+itself is ``wsgi.py`` (werkzeug) served by ``serving.py`` (waitress).
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import re
+import socket
 import threading
 from collections.abc import Mapping
 from types import TracebackType
 from typing import Any
 from urllib.parse import urlsplit
 
-from conformance.sandbox.api import Handler, Request, Response
+from conformance.sandbox.api import Handler, Incoming, Request, Response
 from conformance.sandbox.auth import Credential, authenticate, authorize
 from conformance.sandbox.behaviours import BEHAVIOURS
 from conformance.sandbox.crud import all_handlers
 from conformance.sandbox.crud import titles as behaviour_titles
 from conformance.sandbox.errors import ApiError, bad_request, envelope, schema_error
 from conformance.sandbox.fields import strip_write_only
-from conformance.sandbox.params import parse_query
+from conformance.sandbox.params import read_query
+from conformance.sandbox.parsing import load_json
 from conformance.sandbox.routing import Router
+from conformance.sandbox.serving import BACKLOG, Serving
 from conformance.sandbox.store import Store
-from conformance.sandbox.transport import HTTPServer4, HTTPServer6, RequestHandler
+from conformance.sandbox.wsgi import application
 from conformance.spec.schemas import Operation, load_index, validator
 
 DEFAULT_APP_ID = "5a4db0c5a4db0c5a4db0c5a4"
@@ -34,6 +37,8 @@ DEFAULT_KEY_SECRET = "sandbox-secret-do-not-use-in-production"  # noqa: S105 - a
 DEFAULT_ACCOUNT_KEY_ID = "act_5a4db0c5a4db0c5a4db0c5a6"
 DEFAULT_ACCOUNT_KEY_SECRET = "sandbox-account-secret-do-not-use-in-production"  # noqa: S105 - a fixed, public test value
 APP_ID = re.compile(r"^[0-9a-f]{24}$")
+JSON_MEDIA_TYPE = "application/json"
+DEFAULT_READ_TIMEOUT = 10
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +63,7 @@ class Sandbox:
         seed: int | None = None,
         account_key_id: str = DEFAULT_ACCOUNT_KEY_ID,
         account_key_secret: str = DEFAULT_ACCOUNT_KEY_SECRET,
+        read_timeout: int = DEFAULT_READ_TIMEOUT,
     ) -> None:
         if not APP_ID.match(app_id):
             raise ValueError(f"app_id must be 24 lowercase hexadecimal characters, got {app_id!r}")
@@ -70,13 +76,17 @@ class Sandbox:
         self.reset()
         # Seeded: same ids, and no Date header, so re-recording unchanged behaviour changes nothing.
         self.deterministic = seed is not None
-        self.operations: dict[str, Operation] = load_index()
+        # A copy: load_index() is cached, and tests add operations to a sandbox.
+        self.operations: dict[str, Operation] = dict(load_index())
         self.router = Router(self.operations)
         registered, self.titles = _registered()
         # handlers override or add to the registered ones (tests inject failing ones).
         self.handlers: dict[str, Handler] = {**registered, **(handlers or {})}
-        self._server: HTTPServer4 | None = None
-        self._thread: threading.Thread | None = None
+        if read_timeout < 1:
+            raise ValueError(f"read_timeout must be at least 1 second, got {read_timeout}")
+        # Seconds a connection may sit idle, or stuck mid-body (then answered 408), before it is closed.
+        self.read_timeout = read_timeout
+        self._serving: Serving | None = None
         # Every Nth request answers 429, so clients can rehearse rate limiting (0: never).
         if throttle_every < 0:
             raise ValueError(f"throttle_every must be 0 (off) or a positive count, got {throttle_every}")
@@ -106,28 +116,25 @@ class Sandbox:
     # -- lifecycle ---------------------------------------------------------------------------
 
     def start(self) -> Sandbox:
-        if self._server is not None:
+        if self._serving is not None:
             return self
-        server_class = HTTPServer6 if ":" in self.host else HTTPServer4
-        self._server = server_class((self.host, self._port), RequestHandler)
-        self._server.sandbox = self
+        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
+        sock = socket.create_server((self.host, self._port), family=family, backlog=BACKLOG)
         # Keep the bound port: the URL stays valid after stop(), and a restart reuses it.
-        self._port = int(self._server.server_address[1])
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="sunco-sandbox", daemon=True
-        )
-        self._thread.start()
+        self._port = int(sock.getsockname()[1])
+        try:
+            self._serving = Serving(
+                application(self), sock, deterministic=self.deterministic, read_timeout=self.read_timeout
+            )
+        except BaseException:
+            sock.close()
+            raise
         return self
 
     def stop(self) -> None:
-        server, thread = self._server, self._thread
-        self._server = self._thread = None
-        if server is not None:
-            server.shutdown()
-            server.server_close()
-            server.close_connections()
-        if thread is not None:
-            thread.join(timeout=5)
+        serving, self._serving = self._serving, None
+        if serving is not None:
+            serving.stop()
 
     def __enter__(self) -> Sandbox:
         return self.start()
@@ -139,7 +146,7 @@ class Sandbox:
 
     @property
     def running(self) -> bool:
-        return self._server is not None
+        return self._serving is not None
 
     @property
     def port(self) -> int:
@@ -154,14 +161,14 @@ class Sandbox:
 
     # -- requests ----------------------------------------------------------------------------
 
-    def handle(self, method: str, target: str, authorization: str | None, raw: bytes) -> Response:
+    def handle(self, incoming: Incoming) -> Response:
         """Answer one request; never raises, so the HTTP layer always has a JSON answer to send."""
         try:
-            return self._handle(method.upper(), target, authorization, raw)
+            return self._handle(incoming)
         except ApiError as error:
             return Response(error.status, error.body(), error.headers)
         except Exception:
-            log.exception("sandbox: unhandled error answering %s %s", method, target)
+            log.exception("sandbox: unhandled error answering %s %s", incoming.method, incoming.target[:200])
             return Response(500, envelope("internal_error", "The sandbox failed to handle the request"))
 
     def _throttled(self) -> bool:
@@ -171,39 +178,56 @@ class Sandbox:
             self._requests += 1
             return self._requests % self.throttle_every == 0
 
-    def _handle(self, method: str, target: str, authorization: str | None, raw: bytes) -> Response:
+    def _handle(self, incoming: Incoming) -> Response:
         if self._throttled():
             raise ApiError(429, "too_many_requests", "Too many requests; retry later", headers={"Retry-After": "0"})
-        parts = urlsplit(target)
-        match = self.router.match(method, parts.path)
+        method = incoming.method.upper()
+        path, query_text = _split(incoming.target)
+        match = self.router.match(method, path)
         if match is None:
-            raise ApiError(404, "not_found", f"No such resource: {parts.path}")
+            raise ApiError(404, "not_found", f"No such resource: {path[:200]}")
         if match.operation is None:
             allowed = ", ".join(match.allowed)
             raise ApiError(
                 405, "method_not_allowed", f"{method} is not allowed here; use {allowed}", headers={"Allow": allowed}
             )
         op = match.operation
-        credential = authenticate(authorization, self.credential) if op.authenticated else None
+        credential = authenticate(incoming.headers.get("Authorization"), self.credential) if op.authenticated else None
         app_id = match.params.get("appId")
         if credential is not None:
             authorize(credential, op.scopes, app_id)
         if app_id is not None and self.store.get(("app",), app_id) is None:
             raise ApiError(404, "app_not_found", "App not found")
-        body = self._body(op, raw) if op.request else None
-        query = parse_query(op, parts.query)
+        body = self._body(op, incoming) if op.request else None
+        query = read_query(op, query_text)
         handler = self.handlers.get(op.operation_id)
         if handler is None:
             raise ApiError(501, "not_implemented", f"The sandbox does not implement {op.operation_id} yet")
-        request = Request(op, parts.path, match.params, query, body, self.url, self.app_id, self.store, credential)
+        request = Request(
+            op,
+            path,
+            match.params,
+            query,
+            body,
+            self.url,
+            self.app_id,
+            self.store,
+            credential,
+            incoming.headers,
+            incoming.media_type,
+            incoming.form,
+            incoming.files,
+        )
         response = handler(request)
+        if response.content_type is not None:
+            return response
         return Response(response.status, _without_write_only(op, response), response.headers)
 
-    def _body(self, op: Operation, raw: bytes) -> Any:
-        try:
-            body = json.loads(raw.decode("utf-8"), parse_constant=_no_constant)
-        except (UnicodeDecodeError, ValueError):
-            raise bad_request("Request body is not valid JSON") from None
+    def _body(self, op: Operation, incoming: Incoming) -> Any:
+        sent = incoming.media_type or ("a body without Content-Type" if incoming.body else "")
+        if sent and sent != JSON_MEDIA_TYPE:
+            raise ApiError(415, "unsupported_media_type", f"{op.operation_id} takes {JSON_MEDIA_TYPE}, not {sent}")
+        body = load_json(incoming.body)
         if not isinstance(body, dict):
             raise bad_request("Request body must be a JSON object")
         error = schema_error(validator(str(op.request), "request"), body, titles=self.titles.get(op.operation_id))
@@ -212,8 +236,13 @@ class Sandbox:
         return body
 
 
-def _no_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
+def _split(target: str) -> tuple[str, str]:
+    """Path and query of a request target (origin or absolute form), both still percent-encoded."""
+    try:
+        parts = urlsplit(target)
+    except ValueError:
+        raise bad_request("The request target is not a valid URI") from None
+    return parts.path, parts.query
 
 
 def _without_write_only(op: Operation, response: Response) -> Any:

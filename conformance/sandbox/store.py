@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import copy
 import random
 import secrets
@@ -62,6 +63,9 @@ class Store:
     def __init__(self, seed: int | None = None) -> None:
         self._lock = threading.RLock()
         self._collections: dict[Hashable, dict[str, Record]] = {}
+        # Each id's place in insertion order, kept after a delete so its cursor still pages.
+        self._positions: dict[Hashable, dict[str, int]] = {}
+        self._inserted = 0
         self.tokens = Tokens(seed)
 
     def insert(self, collection: Hashable, record: Record) -> Record:
@@ -70,6 +74,8 @@ class Store:
             if record["id"] in records:
                 raise KeyError(f"duplicate id {record['id']} in {collection!r}")
             records[record["id"]] = copy.deepcopy(record)
+            self._inserted += 1
+            self._positions.setdefault(collection, {})[record["id"]] = self._inserted
             return copy.deepcopy(record)
 
     def get(self, collection: Hashable, record_id: str) -> Record | None:
@@ -101,10 +107,27 @@ class Store:
         with self._lock:
             for key in [k for k in self._collections if isinstance(k, tuple) and k[1 : 1 + len(parents)] == parents]:
                 del self._collections[key]
+                self._positions.pop(key, None)
+
+    def page(
+        self,
+        collection: Hashable,
+        query: Mapping[str, str],
+        *,
+        base_url: str,
+        path: str,
+        keep: Callable[[Record], bool] | None = None,
+    ) -> Page:
+        """One page of the records ``keep`` accepts; a cursor naming a deleted record pages from where it was."""
+        with self._lock:
+            positions = dict(self._positions.get(collection, {}))
+            records = self.records(collection, keep)
+        return paginate(records, query, base_url=base_url, path=path, positions=positions)
 
     def clear(self) -> None:
         with self._lock:
             self._collections.clear()
+            self._positions.clear()
 
 
 class Page(NamedTuple):
@@ -118,16 +141,26 @@ def page_size(query: Mapping[str, str]) -> int:
     if raw is None:
         return DEFAULT_PAGE_SIZE
     text = str(raw).strip()
-    if not text.isdigit() or not 1 <= int(text) <= MAX_PAGE_SIZE:
+    # isascii: int() refuses some of what isdigit() accepts ("²"), and very long digit strings.
+    if not (text.isascii() and text.isdigit() and len(text) <= 3 and 1 <= int(text) <= MAX_PAGE_SIZE):
         raise bad_request(PAGE_SIZE_TITLE)
     return int(text)
 
 
-def paginate(records: Sequence[Record], query: Mapping[str, str], *, base_url: str, path: str) -> Page:
+def paginate(
+    records: Sequence[Record],
+    query: Mapping[str, str],
+    *,
+    base_url: str,
+    path: str,
+    positions: Mapping[str, int] | None = None,
+) -> Page:
     """One page of ``records`` (already filtered, in order) as ``page[after]``/``page[before]`` ask.
 
-    ``links`` repeat the request's other query parameters (``page[size]``, ``filter[...]``), so
-    following them keeps the same page size and filter.
+    ``positions`` (each id's place in insertion order, deleted ids included) lets a cursor that
+    is no longer in ``records`` page from where its record was. ``links`` repeat the request's
+    other query parameters (``page[size]``, ``filter[...]``), so following them keeps the same
+    page size and filter.
     """
     after, before = query.get("page[after]"), query.get("page[before]")
     if after is not None and before is not None:
@@ -135,10 +168,10 @@ def paginate(records: Sequence[Record], query: Mapping[str, str], *, base_url: s
     size = page_size(query)
     ids = [record["id"] for record in records]
     if after is not None:
-        start = _position(ids, after, "page[after]") + 1
+        start = _cut(ids, after, "page[after]", positions, after=True)
         end = min(start + size, len(records))
     elif before is not None:
-        end = _position(ids, before, "page[before]")
+        end = _cut(ids, before, "page[before]", positions, after=False)
         start = max(end - size, 0)
     else:
         start, end = 0, min(size, len(records))
@@ -155,11 +188,15 @@ def paginate(records: Sequence[Record], query: Mapping[str, str], *, base_url: s
     return Page(items, meta, links)
 
 
-def _position(ids: list[str], cursor: str, name: str) -> int:
-    try:
-        return ids.index(cursor)
-    except ValueError:
-        raise bad_request(f"{name} {cursor!r} does not point to a record in this list") from None
+def _cut(ids: list[str], cursor: str, name: str, positions: Mapping[str, int] | None, *, after: bool) -> int:
+    """Where in ``ids`` the page starts (``after``) or ends (before) for ``cursor``."""
+    if cursor in ids:
+        return ids.index(cursor) + (1 if after else 0)
+    place = positions.get(cursor) if positions else None
+    if place is None or positions is None:
+        raise bad_request(f"{name} {cursor!r} does not point to a record in this list")
+    # Records listed before the cursor's place; ids missing from positions sort first.
+    return bisect.bisect_left([positions.get(i, 0) for i in ids], place)
 
 
 def _link(base_url: str, path: str, query: Mapping[str, str], cursor: str, value: str) -> str:

@@ -1,0 +1,180 @@
+"""Serving the sandbox's WSGI application with waitress, from a daemon thread, on one bound socket.
+
+waitress does the HTTP/1.1 framing (keep-alive, pipelining, chunked bodies, size limits). Its own
+error answers (a malformed request line, a bad Content-Length, headers or body over the limit)
+are rendered here as the API's JSON errors envelope, like everything the application answers.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import re
+import socket
+import threading
+from http import HTTPStatus
+from typing import TYPE_CHECKING, Any, cast
+
+from waitress import wasyncore
+from waitress.adjustments import Adjustments
+from waitress.channel import HTTPChannel
+from waitress.parser import HTTPRequestParser, ParsingError
+from waitress.server import TcpWSGIServer
+from waitress.task import ErrorTask, Task, WSGITask
+from waitress.utilities import Error
+
+from conformance.sandbox.api import JSON_TYPE
+from conformance.sandbox.errors import envelope
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import WSGIApplication
+
+# The documented limits: 100kb for a JSON body, 50mb for a file upload. A multipart body may
+# carry one 50 MiB file plus its part headers and form fields, hence 1 MiB more.
+MAX_JSON_BODY = 100 * 1024
+MAX_UPLOAD_BODY = 51 * 1024 * 1024
+MAX_HEADERS = 64 * 1024
+BACKLOG = 256
+THREADS = 8
+IDENT = "sunco-sandbox"
+# How long the loop waits in poll(); waitress checks idle connections once per wake-up.
+LOOP_WAIT = 0.5
+_DATE_LINE = re.compile(rb"\r\nDate: [^\r]*")
+
+# waitress's error statuses, as the API's envelope: (status, code, title).
+_WAITRESS_ERRORS: dict[int, tuple[int, str, str]] = {
+    413: (413, "payload_too_large", f"Request body exceeds {MAX_UPLOAD_BODY // (1024 * 1024)}mb"),
+    431: (431, "request_header_fields_too_large", f"Request line and headers exceed {MAX_HEADERS // 1024}kb"),
+    # An unknown Transfer-Encoding: RFC 9112 suggests 501, but the client is the one to fix it.
+    501: (400, "bad_request", "Transfer-Encoding must be chunked (or absent, with a Content-Length)"),
+    500: (500, "internal_error", "The sandbox failed to handle the request"),
+}
+
+
+class RequestTimeout(Error):
+    code = 408
+    reason = "Request Timeout"
+
+
+def _describe(error: Error) -> tuple[int, str, str]:
+    if error.code in _WAITRESS_ERRORS:
+        return _WAITRESS_ERRORS[error.code]
+    if error.code == RequestTimeout.code:
+        return 408, "request_timeout", f"The request did not arrive in full; {error.body}"
+    # 400: waitress says what it could not parse (a header line, Content-Length, the request line).
+    return 400, "bad_request", " ".join(f"Malformed HTTP request: {error.body}".split())[:200]
+
+
+def _stable_head(task: Task, head: bytes) -> bytes:
+    """The response head without waitress's Date when the sandbox is seeded, so recordings repeat."""
+    server = task.channel.server
+    return _DATE_LINE.sub(b"", head) if isinstance(server, SandboxServer) and server.deterministic else head
+
+
+class JsonErrorTask(ErrorTask):
+    def execute(self) -> None:
+        error = cast(Error, cast(Any, self.request).error)
+        status, code, title = _describe(error)
+        body = json.dumps(envelope(code, title), ensure_ascii=False).encode("utf-8")
+        self.status = f"{status} {HTTPStatus(status).phrase}"
+        cast(list[tuple[str, str]], self.response_headers).append(("Content-Type", JSON_TYPE))
+        self.set_close_on_finish()
+        self.content_length = len(body)
+        self.write(body)
+
+    def build_response_header(self) -> bytes:
+        return _stable_head(self, super().build_response_header())
+
+
+class StableTask(WSGITask):
+    def build_response_header(self) -> bytes:
+        return _stable_head(self, super().build_response_header())
+
+
+class SandboxParser(HTTPRequestParser):
+    def parse_header(self, header_plus: bytes) -> None:
+        try:
+            super().parse_header(header_plus)
+        except ValueError as error:
+            # urlsplit refuses a target such as "http://[::1/"; uncaught, waitress drops the connection.
+            raise ParsingError(f"Bad request target ({error})") from None
+
+
+class SandboxChannel(HTTPChannel):
+    task_class = StableTask
+    error_task_class = JsonErrorTask
+    parser_class = SandboxParser
+
+
+class SandboxServer(TcpWSGIServer):
+    channel_class = SandboxChannel
+    deterministic = False
+
+    def maintenance(self, now: int) -> None:
+        """Close idle connections, as waitress does; one stuck in its body first gets a 408."""
+        cutoff = now - self.adj.channel_timeout
+        for channel in list(cast(dict[int, HTTPChannel], self.active_channels).values()):
+            if channel.requests or channel.last_activity >= cutoff:
+                continue
+            pending = channel.request
+            if pending is None or not pending.headers_finished or pending.completed:
+                channel.will_close = True
+                continue
+            # Answered through waitress's own error path, as a request it could not parse would be.
+            with cast(Any, channel).requests_lock:
+                pending.error = RequestTimeout(f"no data for {self.adj.channel_timeout} s")
+                pending.completed = True
+                channel.request = None
+                cast(list[Any], channel.requests).append(pending)
+            self.add_task(cast(Any, channel))
+
+
+class Serving:
+    """A waitress server for ``app`` on ``sock`` (bound already), run by a daemon thread until ``stop``."""
+
+    def __init__(self, app: WSGIApplication, sock: socket.socket, *, deterministic: bool, read_timeout: int) -> None:
+        adjustments = Adjustments(
+            ident=IDENT,
+            backlog=BACKLOG,
+            threads=THREADS,
+            # Idle or stuck connections are closed (stuck ones after a 408) after this many seconds.
+            channel_timeout=read_timeout,
+            cleanup_interval=1,
+            max_request_header_size=MAX_HEADERS,
+            # waitress refuses a body of this size or more.
+            max_request_body_size=MAX_UPLOAD_BODY + 1,
+            # Handlers see every header as sent; the sandbox trusts no proxy and reads none.
+            clear_untrusted_proxy_headers=False,
+            asyncore_use_poll=True,
+        )
+        self._map: dict[int, Any] = {}
+        sockinfo = (sock.family, sock.type, sock.proto, sock.getsockname())
+        self.server = SandboxServer(app, self._map, _sock=sock, adj=adjustments, sockinfo=sockinfo, bind_socket=False)
+        self.server.deterministic = deterministic
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="sunco-sandbox", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            while not self._stopping.is_set():
+                wasyncore.loop(timeout=LOOP_WAIT, use_poll=True, map=self._map, count=1)
+        finally:
+            # Here, in the loop's own thread: the listening socket, the trigger and every
+            # connection, kept-alive ones included, so a stopped sandbox answers nobody.
+            for dispatcher in list(self._map.values()):
+                with contextlib.suppress(OSError):
+                    if isinstance(dispatcher, HTTPChannel):
+                        dispatcher.handle_close()
+                    else:
+                        dispatcher.close()
+
+    def stop(self, timeout: int = 5) -> None:
+        # New connections wait in the backlog (and are reset at close); tasks already running
+        # finish their answers while the loop still flushes them; then the loop closes everything.
+        self.server.accepting = False
+        self.server.task_dispatcher.shutdown(timeout=timeout)
+        self._stopping.set()
+        with contextlib.suppress(OSError):
+            self.server.pull_trigger()
+        self._thread.join(timeout)
