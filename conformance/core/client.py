@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
-import jwt
 import requests
 
 from conformance.core.model import Exchange, RawBody
@@ -71,19 +70,13 @@ class Client:
         self.retry = retry or RetryPolicy()
         self.sleep = sleep
         self.timeout = timeout
-        self._token: str | None = None
+        self._authorization: str | None = None
 
     def authorization(self) -> str:
-        if self.settings.auth == "jwt":
-            if self._token is None:
-                self._token = jwt.encode(
-                    {"scope": self.settings.scope},
-                    self.settings.key_secret,
-                    algorithm="HS256",
-                    headers={"kid": self.settings.key_id},
-                )
-            return f"Bearer {self._token}"
-        return requests.auth._basic_auth_str(self.settings.key_id, self.settings.key_secret)
+        # Built here, not by requests: its Basic auth encodes Latin-1, the API reads UTF-8.
+        if self._authorization is None:
+            self._authorization = self.settings.authorization()
+        return self._authorization
 
     def path_for(self, op: Operation, path_params: Mapping[str, str]) -> str:
         params = {"appId": self.settings.app_id, **path_params}

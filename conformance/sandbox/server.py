@@ -17,7 +17,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from conformance.sandbox import integrations
 from conformance.sandbox.api import Handler, Request, Response
-from conformance.sandbox.auth import authenticate
+from conformance.sandbox.auth import authenticate, check_key
 from conformance.sandbox.errors import ApiError, bad_request, envelope, schema_error
 from conformance.sandbox.fields import strip_write_only
 from conformance.sandbox.routing import Router
@@ -62,6 +62,8 @@ class Sandbox:
             raise ValueError(f"app_id must be 24 lowercase hexadecimal characters, got {app_id!r}")
         if not 0 <= port <= 65535:
             raise ValueError(f"port must be from 0 to 65535, got {port}")
+        check_key("key_id", key_id)
+        check_key("key_secret", key_secret)
         self.host, self.app_id, self.key_id, self.key_secret = host, app_id, key_id, key_secret
         self._port = port
         self.store = Store(seed)
