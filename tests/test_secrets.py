@@ -27,7 +27,7 @@ from conformance.spec.schemas import declared_fields, write_only_fields
 
 CANARY_KEY_ID = "app_cnKEYID0q7Wv3x"
 # Beyond Latin-1 on purpose: it must travel as UTF-8 and still never be written.
-CANARY_KEY_SECRET = "cn-sécrét-€-🔑-KEYSECRET-9Qz"  # noqa: S105 - a canary
+CANARY_KEY_SECRET = "cn-sécrét-€-🔑-KEYSECRET-9Qz"
 NESTED = "https://hooks.cn-nested-q7Wv.example/in"
 NUMERIC = 918273645
 SHORT = "Ψ~q"

@@ -128,14 +128,18 @@ def _from_pattern(declarations: list[Declaration], low: int, high: int | None) -
 def placeholder(name: str | None, kind: str = "string", item: bool = False) -> Any:
     """The stand-in for a scrubbed ``kind`` ("string" or "number") value of the field ``name``.
 
-    ``item`` means the value is an element of that field's array. Every declaration of the name
-    that allows the kind must accept it; where none can be found, the plain placeholder is used.
+    ``item`` means the value is an element of that field's array.
     """
-    declarations = [decl for decl in _declarations(name, item) if _allows(decl[0], kind)]
+    return fitting(list(_declarations(name, item)), kind)
+
+
+def fitting(declarations: list[Declaration], kind: str = "string") -> Any:
+    """A placeholder that every declaration allowing ``kind`` accepts, or the plain one if none can be found."""
+    declarations = [decl for decl in declarations if _allows(decl[0], kind)]
     if kind == "number":
         low = max((s["minimum"] for s, _ in declarations if isinstance(s.get("minimum"), int | float)), default=0)
         high = min((s["maximum"] for s, _ in declarations if isinstance(s.get("maximum"), int | float)), default=0)
-        return max(low, 0) if low > 0 else min(high, 0)
+        return low if low > 0 else min(high, 0)
     low = max((s["minLength"] for s, _ in declarations if isinstance(s.get("minLength"), int)), default=0)
     highs = [s["maxLength"] for s, _ in declarations if isinstance(s.get("maxLength"), int)]
     high = min(highs) if highs else None
