@@ -83,7 +83,9 @@ def pytest_configure(config: pytest.Config) -> None:
         host = re.escape(urlsplit(settings.api_url).hostname or "")
         config.option.allowed_hosts = ",".join(filter(None, [config.getoption("--allowed-hosts"), host]))
     config.stash[_settings_key] = settings
-    scrubber = config.stash[_scrubber_key] = Scrubber(settings.secrets if settings else ())
+    scrubber = config.stash[_scrubber_key] = (
+        Scrubber(settings.secrets, public=settings.public) if settings else Scrubber()
+    )
     config.pluginmanager.register(
         Summary(
             config,

@@ -240,3 +240,11 @@ def test_a_report_loses_secrets_from_its_text_output_and_properties():
     for secret in ("key-secret-Zx9Qv", "app_keyid-0123", NESTED, "918273645", "Ψ~q", "'pat'"):
         assert secret not in text
     assert report.user_properties[0] == ("leak", {"token": PLACEHOLDER, "note": PLACEHOLDER})
+
+
+def test_a_key_id_minted_beside_its_app_id_leaves_the_app_id_whole():
+    app_id, key_id = "5d8cff3cd55b040010928b5b", "app_5d8cff3cd55b040010928b5c"
+    scrub = Scrubber([key_id], public=[app_id, "https://api.smooch.io"])
+    link = {"links": {"next": f"https://api.smooch.io/v2/apps/{app_id}/integrations?page[after]=x"}}
+    assert scrub.json_value(link) == link
+    assert scrub.text(f"kid={key_id}") == f"kid={SECRET_PLACEHOLDER}"

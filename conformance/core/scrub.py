@@ -95,10 +95,16 @@ def _alternation(words: Iterable[str], pattern: Any = re.escape) -> str:
 
 
 class Scrubber:
-    def __init__(self, secrets: Iterable[object] = (), fields: frozenset[str] | None = None) -> None:
+    def __init__(
+        self, secrets: Iterable[object] = (), fields: frozenset[str] | None = None, public: Iterable[str] = ()
+    ) -> None:
+        """``public`` values (the API URL, the app id) are pinned in cassettes: no part of one is scrubbed.
+
+        A key id is often minted beside its app id and shares a long run of characters with it.
+        """
         self.fields = credential_fields() if fields is None else fields
         words = vocabulary()
-        within = "\n".join(words)
+        within = "\n".join([*words, *public])
         known = {text for text in map(canonical, secrets) if text is not None} - words
         self.values = frozenset(known)
         anywhere = {form for value in known for form in encoded_forms(value) if len(form) >= DISTINCT}

@@ -50,6 +50,11 @@ class Settings:
         leaves = (value for fields in self.channels.values() for value in _leaves(fields))
         return tuple(value for value in (self.key_id, self.key_secret, credentials, *leaves) if value != "")
 
+    @property
+    def public(self) -> tuple[str, ...]:
+        """Values pinned in every cassette, so never scrubbed: the API URL and the app id."""
+        return (self.api_url, self.app_id)
+
     def authorization(self) -> str:
         """The Authorization header: Basic over the UTF-8 bytes of ``id:secret``, or an HS256 JWT."""
         if self.auth == "jwt":
