@@ -83,16 +83,20 @@ def pytest_configure(config: pytest.Config) -> None:
         host = re.escape(urlsplit(settings.api_url).hostname or "")
         config.option.allowed_hosts = ",".join(filter(None, [config.getoption("--allowed-hosts"), host]))
     config.stash[_settings_key] = settings
-    config.stash[_scrubber_key] = Scrubber(settings.secrets if settings else ())
+    scrubber = config.stash[_scrubber_key] = (
+        Scrubber(settings.secrets, public=settings.public) if settings else Scrubber()
+    )
     config.pluginmanager.register(
         Summary(
             config,
             recording=settings is not None,
             cassette_root=root,
             kept=not config.getoption("--disable-recording"),
+            scrub=scrubber.json_value,
         ),
         "conformance-summary",
     )
+    config.pluginmanager.register(ReportScrubber(scrubber), "conformance-scrubber")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -163,6 +167,39 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     if call.excinfo is not None and isinstance(call.excinfo.value, Unreachable):
         item.stash[_unreachable_key] = True
     return report
+
+
+class ReportScrubber:
+    """Scrubs each report before the terminal, JUnit, the summary or an xdist controller sees it."""
+
+    def __init__(self, scrubber: Scrubber) -> None:
+        self.scrubber = scrubber
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        scrub_report(report, self.scrubber)
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        scrub_report(report, self.scrubber)
+
+
+def scrub_report(report: pytest.TestReport | pytest.CollectReport, scrubber: Scrubber) -> None:
+    """Failure text, tracebacks, captured output and properties lose every known secret."""
+    if not scrubber.values:
+        return
+    longrepr = report.longrepr
+    if isinstance(longrepr, tuple):  # a skip: (path, line, reason)
+        report.longrepr = (longrepr[0], longrepr[1], scrubber.text(longrepr[2]))
+    elif longrepr is not None:
+        text = str(longrepr)
+        cleaned = scrubber.text(text)
+        # Kept as pytest made it (colours and all) unless it held a secret.
+        if cleaned != text:
+            report.longrepr = cleaned
+    report.sections = [(title, scrubber.text(content)) for title, content in report.sections]
+    if isinstance(report, pytest.TestReport):
+        report.user_properties = [(name, scrubber.report_value(value)) for name, value in report.user_properties]
 
 
 def cassette_file(item: pytest.Item) -> Path:

@@ -20,7 +20,8 @@ def test_settings_read_every_variable():
     assert settings.api_url == "https://api.smooch.io"
     assert settings.app_id == GOOD["SUNCO_APP_ID"]
     assert (settings.auth, settings.scope) == ("jwt", "account")
-    assert settings.secrets == (GOOD["SUNCO_KEY_ID"], GOOD["SUNCO_KEY_SECRET"])
+    token = settings.authorization().removeprefix("Bearer ")
+    assert settings.secrets == (GOOD["SUNCO_KEY_ID"], GOOD["SUNCO_KEY_SECRET"], token)
 
 
 @pytest.mark.parametrize(

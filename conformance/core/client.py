@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlencode
 
-import jwt
 import requests
 
 from conformance.core.model import FORM_TYPE, MULTIPART_TYPE, Exchange, FormBody, MultipartBody, RawBody
@@ -72,21 +71,18 @@ class Client:
         self.retry = retry or RetryPolicy()
         self.sleep = sleep
         self.timeout = timeout
-        self._tokens: dict[str, str] = {}
+        self._authorization: dict[bool, str] = {}
 
     def authorization(self, op: Operation | None = None, app_id: str | None = None) -> str:
-        """The Authorization header; an account-scope operation, or one on another app, uses the account key."""
-        key_id, secret, scope = self.settings.key_id, self.settings.key_secret, self.settings.scope
+        """The Authorization header; an account-scope operation, or one on another app, uses the account key.
+
+        Built by the settings, not by requests: its Basic auth encodes Latin-1, the API reads UTF-8.
+        """
         other_app = app_id is not None and app_id != self.settings.app_id
-        if op is not None and self.settings.account_key_id and (needs_account(op) or other_app):
-            key_id, secret, scope = self.settings.account_key_id, self.settings.account_key_secret or "", "account"
-        if self.settings.auth == "jwt":
-            token = self._tokens.get(key_id)
-            if token is None:
-                token = jwt.encode({"scope": scope}, secret, algorithm="HS256", headers={"kid": key_id})
-                self._tokens[key_id] = token
-            return f"Bearer {token}"
-        return requests.auth._basic_auth_str(key_id, secret)
+        account = op is not None and bool(self.settings.account_key_id) and (needs_account(op) or other_app)
+        if account not in self._authorization:
+            self._authorization[account] = self.settings.authorization(account=account)
+        return self._authorization[account]
 
     def path_for(self, op: Operation, path_params: Mapping[str, str]) -> str:
         params = {"appId": self.settings.app_id, **path_params}

@@ -24,7 +24,6 @@ from vcr.cassette import Cassette
 from vcr.persisters.filesystem import FilesystemPersister
 from vcr.record_mode import RecordMode
 from vcr.request import Request
-from vcr.serialize import serialize
 
 from conformance.core.scrub import Scrubber
 
@@ -120,7 +119,7 @@ class ScrubbingPersister(FilesystemPersister):
 
     @classmethod
     def save_cassette(cls, cassette_path: str, cassette_dict: dict[str, Any], serializer: Any) -> None:
-        text = cls.scrubber.text(serialize(cassette_dict, serializer))
+        text = cls.scrubber.cassette_text(cassette_dict, serializer)
         path = Path(cassette_path)
         path.parent.mkdir(parents=True, exist_ok=True)
         # Write beside, then rename, so an interrupted run never leaves half a cassette.

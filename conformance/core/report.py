@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -16,8 +17,18 @@ import pytest
 class Summary:
     """Registered as a plugin object; collects verdicts as test reports arrive."""
 
-    def __init__(self, config: pytest.Config, *, recording: bool, cassette_root: Path, kept: bool = True) -> None:
+    def __init__(
+        self,
+        config: pytest.Config,
+        *,
+        recording: bool,
+        cassette_root: Path,
+        kept: bool = True,
+        scrub: Callable[[Any], Any] = lambda value: value,
+    ) -> None:
         self.config = config
+        # Applied to the JSON report as a whole before it is written.
+        self.scrub = scrub
         self.recording = recording
         self.kept = kept
         self.cassette_root = cassette_root
@@ -91,5 +102,5 @@ class Summary:
                 terminalreporter.write_line(line)
         path = self.config.getoption("--conformance-report")
         if path:
-            Path(path).write_text(json.dumps(self.as_json(), indent=2, sort_keys=True), encoding="utf-8")
+            Path(path).write_text(json.dumps(self.scrub(self.as_json()), indent=2, sort_keys=True), encoding="utf-8")
             terminalreporter.write_line(f"conformance report written to {path}")

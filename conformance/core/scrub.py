@@ -1,23 +1,38 @@
 """Secrets out before anything is written.
 
-Credentials are replaced by fixed placeholders in every request and response vcrpy is about to
-store, in the pinned variants, and, as a last guard, in the serialized cassette text. The
-placeholders are stable, so a replayed request that carries them matches the recording.
+Scrubbing works on structure first. In JSON (request and response bodies, pinned variants, the
+report, JUnit properties) a credential field's value, and any value equal to a known secret (a
+``SUNCO_*`` secret or any leaf of ``SUNCO_CHANNELS``: nested, numeric, short), becomes a
+placeholder that satisfies that field's schema (:mod:`conformance.core.placeholders`). Text
+inside JSON strings and free text (failure messages, tracebacks, captured output) loses every
+known secret, its encoded forms and long fragments of it. Headers, URIs and the serialized
+cassette get only the exact secret replaced, as a last guard, and never in a path literal or a
+field name.
+
+A secret that is one of the API's own words (a field name, enum value or path literal, say a key
+secret ``integration``) cannot be told from structure, so it is never replaced by value.
+Placeholders are stable: scrubbing is idempotent, so a replayed request matches its recording.
 """
 
 from __future__ import annotations
 
+import base64
 import copy
 import json
+import re
 from collections.abc import Iterable
 from typing import Any
+from urllib.parse import quote, quote_plus, unquote, unquote_plus, urlsplit, urlunsplit
 
 from vcr.request import Request
+from vcr.serialize import CASSETTE_FORMAT_VERSION
+from vcr.serializers import compat
 
+from conformance.core.placeholders import PLACEHOLDER, SECRET_PLACEHOLDER, placeholder, vocabulary
 from conformance.spec.schemas import load_index, write_only_fields
 
-PLACEHOLDER = "<scrubbed>"
-SECRET_PLACEHOLDER = "<scrubbed-secret>"  # noqa: S105 - the placeholder, not a secret
+__all__ = ["PLACEHOLDER", "SECRET_PLACEHOLDER", "Scrubber", "credential_fields"]
+
 # Server-generated secrets: read-only, so not in the writeOnly set, yet still credentials.
 RESPONSE_SECRET_FIELDS = frozenset({"secret", "webhookSecret"})
 # Credentials the documentation does not mark writeOnly (so the API may even return them).
@@ -31,43 +46,152 @@ UNMARKED_CREDENTIALS = frozenset(
     }
 )
 DROPPED_HEADERS = ("cookie", "set-cookie", "x-api-key")
+# Shorter secrets (or ones inside an API word) are replaced in text only as whole words.
+DISTINCT = 8
+# A run this long copied from a secret is a leak too (an error title may echo a secret cut short).
+FRAGMENT = 16
+_KEEP = r"(?P<keep><scrubbed[^<>\s]*>)"
+_PATH_SAFE = "/<>:@!$&'()*+,;=-._~"
 
 
-def write_only_names() -> frozenset[str]:
+def credential_fields() -> frozenset[str]:
     """Every writeOnly property name of every request schema in the index, and known credentials."""
     names: set[str] = set()
     for op in load_index().values():
         if op.request:
             names |= write_only_fields(op.request)
-    return frozenset(names | UNMARKED_CREDENTIALS)
+    return frozenset(names | UNMARKED_CREDENTIALS | RESPONSE_SECRET_FIELDS)
+
+
+def canonical(value: object) -> str | None:
+    """How a known secret is compared: text as it is, numbers as JSON; other values hold no secret."""
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, int | float):
+        return json.dumps(value)
+    return value if isinstance(value, str) and value else None
+
+
+def encoded_forms(secret: str) -> set[str]:
+    """The secret as it may be written: plain, JSON-escaped, URL-encoded and base64."""
+    forms = {
+        secret,
+        json.dumps(secret)[1:-1],
+        quote(secret, safe=""),
+        quote_plus(secret),
+        base64.b64encode(secret.encode("utf-8", "surrogatepass")).decode("ascii").rstrip("="),
+    }
+    return {form for form in forms if form}
+
+
+def _word_pattern(word: str) -> str:
+    before = r"(?<!\w)" if re.match(r"\w", word[0]) else ""
+    after = r"(?!\w)" if re.match(r"\w", word[-1]) else ""
+    return before + re.escape(word) + after
+
+
+def _alternation(words: Iterable[str], pattern: Any = re.escape) -> str:
+    return "|".join(pattern(word) for word in sorted(words, key=lambda word: (-len(word), word)))
 
 
 class Scrubber:
-    def __init__(self, secrets: Iterable[str] = (), fields: frozenset[str] | None = None) -> None:
-        self.fields = write_only_names() if fields is None else fields
-        # Longest first, so a secret that contains another is replaced whole.
-        self.secrets = sorted({value for value in secrets if value and len(value) >= 4}, key=len, reverse=True)
+    def __init__(
+        self, secrets: Iterable[object] = (), fields: frozenset[str] | None = None, public: Iterable[str] = ()
+    ) -> None:
+        """``public`` values (the API URL, the app id) are pinned in cassettes: no part of one is scrubbed.
 
-    def text(self, text: str) -> str:
-        for secret in self.secrets:
-            if secret in text:
-                text = text.replace(secret, SECRET_PLACEHOLDER)
+        A key id is often minted beside its app id and shares a long run of characters with it.
+        """
+        self.fields = credential_fields() if fields is None else fields
+        words = vocabulary()
+        within = "\n".join([*words, *public])
+        known = {text for text in map(canonical, secrets) if text is not None} - words
+        self.values = frozenset(known)
+        anywhere = {form for value in known for form in encoded_forms(value) if len(form) >= DISTINCT}
+        anywhere = {form for form in anywhere if form not in within}
+        whole_words = {value for value in known if value not in anywhere}
+        self._fragments = frozenset(
+            value[start : start + FRAGMENT]
+            for value in known
+            if len(value) > FRAGMENT
+            for start in range(len(value) - FRAGMENT + 1)
+            if value[start : start + FRAGMENT] not in within
+        )
+        self._fragment_sources = tuple(value for value in known if len(value) > FRAGMENT)
+        self._guard = re.compile(_KEEP + (f"|{_alternation(anywhere)}" if anywhere else ""))
+        found = "|".join(filter(None, [_alternation(anywhere), _alternation(whole_words, _word_pattern)]))
+        self._text = re.compile(_KEEP + (f"|{found}" if found else ""))
+
+    # -- text --------------------------------------------------------------------------------
+
+    @staticmethod
+    def _replace(pattern: re.Pattern[str], text: str) -> str:
+        return pattern.sub(lambda match: match.group("keep") or SECRET_PLACEHOLDER, text)
+
+    def _cut_fragments(self, text: str) -> str:
+        out: list[str] = []
+        start = position = 0
+        while position <= len(text) - FRAGMENT:
+            if text[position] == "<" and (kept := self._guard.match(text, position)) and kept.group("keep"):
+                position = kept.end()
+                continue
+            if text[position : position + FRAGMENT] not in self._fragments:
+                position += 1
+                continue
+            end = position + FRAGMENT
+            while end < len(text) and any(text[position : end + 1] in value for value in self._fragment_sources):
+                end += 1
+            out += [text[start:position], SECRET_PLACEHOLDER]
+            start = position = end
+        return "".join(out) + text[start:]
+
+    def _fixpoint(self, text: str, step: Any) -> str:
+        # One pass can expose another match (a neighbour became a placeholder): repeat until stable,
+        # so scrubbing scrubbed text changes nothing.
+        for _ in range(8):
+            scrubbed = step(text)
+            if scrubbed == text:
+                break
+            text = scrubbed
         return text
 
-    def json_value(self, value: Any, fields: frozenset[str]) -> Any:
-        """A copy of ``value`` with string values under secret keys replaced, at any depth."""
+    def text(self, text: str) -> str:
+        """Free text (a failure, a traceback, a JSON string): every known secret, form and fragment."""
+        if not self.values:
+            return text
+        return self._fixpoint(text, lambda value: self._cut_fragments(self._replace(self._text, value)))
+
+    def guard(self, text: str) -> str:
+        """The last guard for text with structure of its own: only distinctive secrets, anywhere."""
+        if not self.values:
+            return text
+        return self._fixpoint(text, lambda value: self._replace(self._guard, value))
+
+    def _exact(self, text: str) -> str:
+        return SECRET_PLACEHOLDER if text in self.values else self.guard(text)
+
+    # -- JSON --------------------------------------------------------------------------------
+
+    def json_value(self, value: Any) -> Any:
+        """A copy of a JSON value with credentials and known secrets replaced, at any depth."""
+        return self._walk(value, None, False, False)
+
+    def _walk(self, value: Any, name: str | None, item: bool, hidden: bool) -> Any:
         if isinstance(value, dict):
-            return {
-                key: PLACEHOLDER if key in fields and isinstance(item, str) else self.json_value(item, fields)
-                for key, item in value.items()
-            }
-        if isinstance(value, list):
-            return [self.json_value(item, fields) for item in value]
+            return {key: self._walk(sub, key, False, hidden or key in self.fields) for key, sub in value.items()}
+        if isinstance(value, list | tuple):
+            return [self._walk(sub, name, True, hidden) for sub in value]
         if isinstance(value, str):
+            if hidden or value in self.values:
+                return placeholder(name, "string", item)
+            if not self.values or value == placeholder(name, "string", item):
+                return value
             return self.text(value)
+        if self.values and canonical(value) in self.values:
+            return placeholder(name, "number", item)
         return value
 
-    def body(self, raw: bytes | str | None, fields: frozenset[str]) -> bytes | str | None:
+    def body(self, raw: bytes | str | None) -> bytes | str | None:
         if raw is None or raw in (b"", ""):
             return raw
         text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
@@ -76,8 +200,41 @@ class Scrubber:
         except ValueError:
             cleaned = self.text(text)
         else:
-            cleaned = json.dumps(self.json_value(parsed, fields), ensure_ascii=False, separators=(",", ":"))
+            cleaned = json.dumps(self.json_value(parsed), ensure_ascii=False, separators=(",", ":"))
         return cleaned.encode() if isinstance(raw, bytes) else cleaned
+
+    def variant_body(self, body: Any) -> Any:
+        return self.json_value(body)
+
+    def report_value(self, value: Any) -> Any:
+        """A value about to be reported (JSON report, JUnit property): JSON by structure, else as text."""
+        if value is None or isinstance(value, dict | list | tuple | str | int | float):
+            return self.json_value(value)
+        return self.text(str(value))
+
+    # -- HTTP --------------------------------------------------------------------------------
+
+    def uri(self, uri: str) -> str:
+        """Path segments and query values that hold a secret; path literals and names stay as they are."""
+        if not self.values:
+            return uri
+        parts = urlsplit(uri)
+        words = vocabulary()
+
+        def segment(raw: str) -> str:
+            decoded = unquote(raw)
+            scrubbed = decoded if decoded in words else self._exact(decoded)
+            return raw if scrubbed == decoded else quote(scrubbed, safe=_PATH_SAFE)
+
+        def pair(raw: str) -> str:
+            name, equals, value = raw.partition("=")
+            decoded = unquote_plus(value)
+            scrubbed = self._exact(decoded)
+            return raw if scrubbed == decoded else f"{name}{equals}{quote_plus(scrubbed, safe='<>')}"
+
+        path = "/".join(segment(raw) for raw in parts.path.split("/"))
+        query = "&".join(pair(raw) for raw in parts.query.split("&")) if parts.query else ""
+        return urlunsplit((parts.scheme, parts.netloc, path, query, parts.fragment))
 
     def request(self, request: Request) -> Request:
         """vcrpy's ``before_record_request``: it also runs on every replayed request, so it must be idempotent."""
@@ -91,9 +248,9 @@ class Scrubber:
             elif lower in DROPPED_HEADERS:
                 del request.headers[name]
             else:
-                request.headers[name] = self.text(str(request.headers[name]))
-        request.uri = self.text(request.uri)
-        request.body = self.body(request.body, self.fields)
+                request.headers[name] = self._exact(str(request.headers[name]))
+        request.uri = self.uri(request.uri)
+        request.body = self.body(request.body)
         return request
 
     def response(self, response: dict[str, Any]) -> dict[str, Any]:
@@ -103,11 +260,26 @@ class Scrubber:
             if name.lower() in DROPPED_HEADERS:
                 del headers[name]
             else:
-                headers[name] = [self.text(str(value)) for value in headers[name]]
+                headers[name] = [self._exact(str(value)) for value in headers[name]]
         body = response.get("body", {})
         if "string" in body:
-            body["string"] = self.body(body["string"], self.fields | RESPONSE_SECRET_FIELDS)
+            body["string"] = self.body(body["string"])
         return response
 
-    def variant_body(self, body: Any) -> Any:
-        return self.json_value(body, self.fields)
+    def cassette_text(self, cassette_dict: dict[str, Any], serializer: Any) -> str:
+        """vcrpy's serialization, with the last guard on every value (never on a key) on the way."""
+        interactions = [
+            {"request": compat.convert_to_unicode(request._to_dict()), "response": compat.convert_to_unicode(answer)}
+            for request, answer in zip(cassette_dict["requests"], cassette_dict["responses"], strict=False)
+        ]
+        data: dict[str, Any] = {"version": CASSETTE_FORMAT_VERSION, "interactions": interactions}
+        if cassette_dict.get("metadata"):
+            data["metadata"] = cassette_dict["metadata"]
+        return str(serializer.serialize(self._guard_values(data)))
+
+    def _guard_values(self, value: Any) -> Any:
+        if isinstance(value, dict):
+            return {key: self._guard_values(sub) for key, sub in value.items()}
+        if isinstance(value, list):
+            return [self._guard_values(sub) for sub in value]
+        return self.guard(value) if isinstance(value, str) else value

@@ -6,13 +6,17 @@ variable and what it accepts; the plugin turns it into a pytest usage error, nev
 
 from __future__ import annotations
 
+import base64
 import json
 import re
-from collections.abc import Mapping
+import warnings
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
+
+import jwt
 
 from conformance.core.failures import ConfigError
 
@@ -31,31 +35,54 @@ _SUBDOMAIN = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 class Settings:
     api_url: str
     app_id: str
-    key_id: str
-    key_secret: str
+    # Kept out of repr: a traceback that shows a Settings must not show its secrets.
+    key_id: str = field(repr=False)
+    key_secret: str = field(repr=False)
     auth: str = "basic"
     scope: str = "app"
     # An account-scope key, for the operations app keys may not call (apps, app keys).
-    account_key_id: str | None = None
-    account_key_secret: str | None = None
+    account_key_id: str | None = field(default=None, repr=False)
+    account_key_secret: str | None = field(default=None, repr=False)
     # Real channel settings per integration type, merged into the bodies that must be accepted.
-    channels: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    channels: Mapping[str, Mapping[str, Any]] = field(default_factory=dict, repr=False)
 
     @property
-    def secrets(self) -> tuple[str, ...]:
-        """Values that must never reach a file."""
-        from_channels = [
-            value for fields in self.channels.values() for value in fields.values() if isinstance(value, str)
-        ]
-        keys = (self.key_id, self.key_secret, self.account_key_id or "", self.account_key_secret or "")
-        return tuple(value for value in (*keys, *from_channels) if value)
+    def secrets(self) -> tuple[str | int | float, ...]:
+        """Values that must never reach a file: the keys, their encoded credentials, every channel value."""
+        keys = [self.key_id, self.key_secret, self.authorization().split(" ", 1)[-1]]
+        if self.account_key_id and self.account_key_secret:
+            keys += [self.account_key_id, self.account_key_secret, self.authorization(account=True).split(" ", 1)[-1]]
+        leaves = (value for fields in self.channels.values() for value in _leaves(fields))
+        return tuple(value for value in (*keys, *leaves) if value != "")
+
+    @property
+    def public(self) -> tuple[str, ...]:
+        """Values pinned in every cassette, so never scrubbed: the API URL and the app id."""
+        return (self.api_url, self.app_id)
+
+    def authorization(self, *, account: bool = False) -> str:
+        """The Authorization header: Basic over the UTF-8 bytes of ``id:secret``, or an HS256 JWT.
+
+        ``account`` uses the account-scope key (apps, app keys, other apps than the configured one).
+        """
+        key_id, secret, scope = self.key_id, self.key_secret, self.scope
+        if account and self.account_key_id:
+            key_id, secret, scope = self.account_key_id, self.account_key_secret or "", "account"
+        if self.auth == "jwt":
+            with warnings.catch_warnings():
+                # PyJWT's advice on short HMAC keys is the key owner's business, not the suite's.
+                warnings.simplefilter("ignore", jwt.warnings.InsecureKeyLengthWarning)
+                token = jwt.encode({"scope": scope}, secret, algorithm="HS256", headers={"kid": key_id})
+            return f"Bearer {token}"
+        pair = f"{key_id}:{secret}".encode()
+        return "Basic " + base64.b64encode(pair).decode("ascii")
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
         return cls(
             api_url=api_url_from_env(env),
             app_id=_app_id(env),
-            key_id=_required(env, "SUNCO_KEY_ID", "the API key id, e.g. app_5f0c… or act_5f0c…"),
+            key_id=_key_id(env),
             key_secret=_required(env, "SUNCO_KEY_SECRET", "the API key secret"),
             auth=_choice(env, "SUNCO_AUTH", AUTH_MODES, "basic"),
             scope=_choice(env, "SUNCO_JWT_SCOPE", JWT_SCOPES, "app"),
@@ -78,12 +105,44 @@ def account_key_from_env(env: Mapping[str, str]) -> dict[str, str]:
     }
 
 
+def _leaves(value: Any) -> Iterator[Any]:
+    """Every string and number inside a JSON value (booleans and null hold no secret)."""
+    if isinstance(value, dict):
+        for item in value.values():
+            yield from _leaves(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _leaves(item)
+    elif isinstance(value, str | int | float) and not isinstance(value, bool):
+        yield value
+
+
 def _required(env: Mapping[str, str], name: str, meaning: str) -> str:
     value = env.get(name, "").strip()
     if not value:
         raise ConfigError(f"{name} is not set: set it to {meaning}")
     if any(character.isspace() for character in value):
         raise ConfigError(f"{name} contains white space: set it to {meaning}")
+    _utf8(name, value, meaning)
+    return value
+
+
+def _utf8(name: str, value: str, meaning: str) -> None:
+    # Credentials travel as UTF-8; bytes that are not UTF-8 reach os.environ as lone surrogates.
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as error:
+        raise ConfigError(
+            f"{name} is not valid UTF-8 text (a stray byte at position {error.start}): set it to {meaning}"
+        ) from None
+
+
+def _key_id(env: Mapping[str, str]) -> str:
+    meaning = "the API key id, e.g. app_5f0c… or act_5f0c…"
+    value = _required(env, "SUNCO_KEY_ID", meaning)
+    # Basic credentials split the key id from the secret at the first colon.
+    if ":" in value:
+        raise ConfigError(f"SUNCO_KEY_ID contains ':': set it to {meaning}")
     return value
 
 

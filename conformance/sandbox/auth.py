@@ -16,6 +16,14 @@ MISSING_TITLE = "Authorization is required"
 INVALID_TITLE = "Invalid credentials"
 
 
+def check_key(name: str, value: str) -> None:
+    """Raise ValueError (one line) for a key id or secret the sandbox could never compare: not UTF-8 text."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError(f"{name} is not valid UTF-8 text") from None
+
+
 def unauthorized(title: str = MISSING_TITLE) -> ApiError:
     return ApiError(401, "unauthorized", title)
 
@@ -52,6 +60,7 @@ def _same(given: str, expected: str) -> bool:
 
 
 def _basic(credentials: str, lookup: Lookup) -> Credential:
+    # RFC 7617: the user-id and password are UTF-8, as the client encodes them.
     try:
         decoded = base64.b64decode(credentials, validate=True).decode("utf-8")
     except ValueError:

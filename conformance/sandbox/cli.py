@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from shlex import quote
 from types import FrameType
 
+from conformance.sandbox.auth import check_key
 from conformance.sandbox.server import APP_ID, DEFAULT_APP_ID, DEFAULT_KEY_ID, DEFAULT_KEY_SECRET, Sandbox
 
 _NO_SPACE = re.compile(r"^\S+$")
@@ -62,6 +63,11 @@ def _checked(args: argparse.Namespace) -> Sandbox:
         raise UsageError(f"--key-id {key_id!r} is not allowed: use non-empty text without white space or ':'")
     if not _NO_SPACE.match(str(args.key_secret)):
         raise UsageError("--key-secret is not allowed: use non-empty text without white space")
+    for option, value in (("--key-id", key_id), ("--key-secret", str(args.key_secret))):
+        try:
+            check_key(option, value)
+        except ValueError as error:
+            raise UsageError(f"{error}: use UTF-8 text") from None
     throttle = str(getattr(args, "throttle_every", "0")).strip()
     if not _digits(throttle):
         raise UsageError(f"--throttle-every {throttle!r} is not allowed: use 0 (never) or a positive integer")

@@ -17,7 +17,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from conformance.sandbox.api import Handler, Incoming, Request, Response
-from conformance.sandbox.auth import Credential, authenticate, authorize
+from conformance.sandbox.auth import Credential, authenticate, authorize, check_key
 from conformance.sandbox.behaviours import BEHAVIOURS
 from conformance.sandbox.crud import all_handlers
 from conformance.sandbox.crud import titles as behaviour_titles
@@ -69,6 +69,9 @@ class Sandbox:
             raise ValueError(f"app_id must be 24 lowercase hexadecimal characters, got {app_id!r}")
         if not 0 <= port <= 65535:
             raise ValueError(f"port must be from 0 to 65535, got {port}")
+        for name, value in (("key_id", key_id), ("key_secret", key_secret), ("account_key_id", account_key_id),
+                            ("account_key_secret", account_key_secret)):  # fmt: skip
+            check_key(name, value)
         self.host, self.app_id, self.key_id, self.key_secret = host, app_id, key_id, key_secret
         self._port = port
         self.account_key_id, self.account_key_secret = account_key_id, account_key_secret
