@@ -81,12 +81,7 @@ def shape_hints(item: Resource, value: str) -> Hints:
 
 def shapes(item: Resource) -> list[str]:
     """The discriminator's values, from the create body's schema."""
-    op = item.op("create")
-    if item.discriminator is None or op is None or op.request is None:
-        return []
-    schema = contract().resolve(op.request)
-    enum = ((schema.get("properties") or {}).get(item.discriminator) or {}).get("enum") or []
-    return [str(value) for value in enum]
+    return list(item.shapes)
 
 
 def update_bodies(item: Resource, stored_shape: str | None, hints: Hints | None = None) -> st.SearchStrategy[Any]:

@@ -15,7 +15,7 @@ from conformance.sandbox import Sandbox
 from conformance.spec.schemas import annotated_pointers, operation, validator
 
 JSON_TYPE = "application/json; charset=utf-8"
-ERROR_SCHEMA = "error-response.json"
+ERROR_SCHEMA = "components/errorResponse.json"
 HEX24 = re.compile(r"^[0-9a-f]{24}$")
 HEX32 = re.compile(r"^[0-9a-f]{32}$")
 OTHER_ID = "0123456789abcdef01234567"

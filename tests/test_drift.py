@@ -9,14 +9,17 @@ import sys
 from pathlib import Path
 
 import pytest
-from conformance.sandbox.integrations import get_integration
 
 from conformance.sandbox import Sandbox
 from conformance.sandbox.api import Request, Response
+from conformance.sandbox.behaviours import BEHAVIOURS
+from conformance.sandbox.crud import all_handlers
 from conformance.tools.drift import compare
 
+get_integration = all_handlers(BEHAVIOURS)["GetIntegration"]
+
 PROJECT = Path(__file__).resolve().parent.parent
-SUBSET = "lifecycle or rejects_unknown_type"
+SUBSET = "integration_lifecycle or create_integration_rejects_values_outside_enums"
 
 
 def record(sandbox: Sandbox, folder: Path) -> None:
@@ -97,7 +100,7 @@ def test_cli_reports_and_exits_nonzero_on_drift(baseline, tmp_path):
 
     candidate = tmp_path / "candidate"
     shutil.copytree(baseline, candidate)
-    path = next(candidate.rglob("*unknown_type*.yaml"))
+    path = next(candidate.rglob("*outside_enums*.yaml"))
     path.write_text(path.read_text().replace("code: 400", "code: 422", 1))
     out = tmp_path / "drift.json"
     result = run_drift(str(baseline), str(candidate), "--json", str(out))
@@ -111,7 +114,7 @@ def test_recordings_of_different_variants_are_not_compared(baseline, tmp_path):
 
     candidate = tmp_path / "candidate"
     shutil.copytree(baseline, candidate)
-    path = next(candidate.rglob("*unknown_type*.yaml"))
+    path = next(candidate.rglob("*outside_enums*.yaml"))
     path.write_text(path.read_text().replace('{"type":"', '{"type":"x', 1))
     report = compare(baseline, candidate)
     assert any("different requests" in reason for reason in report.not_comparable)

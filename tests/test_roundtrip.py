@@ -20,6 +20,8 @@ import yaml
 PROJECT = Path(__file__).resolve().parent.parent
 KEY_ID = "app_0123456789abcdef01234567"
 KEY_SECRET = "known-secret-Zx9QvLr2pT7mW4kB8nC1"
+ACCOUNT_KEY_ID = "act_0123456789abcdef01234568"
+ACCOUNT_KEY_SECRET = "known-account-secret-Qw3rTy7uI9oP2"
 APP_ID = "0a1b2c3d4e5f60718293a4b5"
 
 
@@ -35,6 +37,8 @@ def live_env(url: str, **extra: str) -> dict[str, str]:
         "SUNCO_APP_ID": APP_ID,
         "SUNCO_KEY_ID": KEY_ID,
         "SUNCO_KEY_SECRET": KEY_SECRET,
+        "SUNCO_ACCOUNT_KEY_ID": ACCOUNT_KEY_ID,
+        "SUNCO_ACCOUNT_KEY_SECRET": ACCOUNT_KEY_SECRET,
         **extra,
     }
 
@@ -55,6 +59,10 @@ class SandboxProcess:
                 KEY_ID,
                 "--key-secret",
                 KEY_SECRET,
+                "--account-key-id",
+                ACCOUNT_KEY_ID,
+                "--account-key-secret",
+                ACCOUNT_KEY_SECRET,
             ],
             cwd=PROJECT,
             stdout=subprocess.PIPE,
@@ -183,7 +191,7 @@ def test_write_only_credentials_are_placeholders_in_cassettes(recorded):
 
 
 def test_cassettes_pin_the_variants_and_the_target(recorded):
-    path = recorded["cassettes"] / "test_integrations" / "test_create_integration_accepts_every_type.yaml"
+    path = recorded["cassettes"] / "test_integrations" / "test_create_integration_accepts_valid_bodies.yaml"
     pins = yaml.safe_load(path.read_text())["metadata"]["conformance"]
     assert pins["target"]["appId"] == APP_ID
     types = sorted(v["body"]["json"]["type"] for v in pins["variants"]["create-valid"])
@@ -196,12 +204,12 @@ def test_unmatched_request_names_cassette_nearest_request_and_fix(recorded, tmp_
 
     copy = tmp_path / "cassettes"
     shutil.copytree(recorded["cassettes"], copy)
-    path = copy / "test_integrations" / "test_create_integration_rejects_unknown_type.yaml"
+    path = copy / "test_integrations" / "test_create_integration_rejects_values_outside_enums.yaml"
     data = yaml.safe_load(path.read_text())
-    data["metadata"]["conformance"]["variants"]["unknown-type"][0]["body"]["json"]["type"] = "carrier-pigeon"
+    data["metadata"]["conformance"]["variants"]["invalid"][0]["body"]["json"]["type"] = "carrier-pigeon"
     path.write_text(yaml.safe_dump(data))
     result = pytest_run(
-        "conformance/suites/test_integrations.py::test_create_integration_rejects_unknown_type",
+        "conformance/suites/test_integrations.py::test_create_integration_rejects_values_outside_enums",
         f"--cassette-dir={copy}",
     )
     assert result.returncode == 1
@@ -257,6 +265,9 @@ def test_bad_record_mode_lists_the_allowed_values():
 def test_jwt_recording_scrubs_the_token_and_replays(tmp_path, scope):
     sandbox = SandboxProcess()
     env = live_env(sandbox.url, SUNCO_AUTH="jwt", SUNCO_JWT_SCOPE=scope)
+    if scope == "account":
+        # Only an account key may sign an account-scope token.
+        env.update(SUNCO_KEY_ID=ACCOUNT_KEY_ID, SUNCO_KEY_SECRET=ACCOUNT_KEY_SECRET)
     try:
         recorded = pytest_run(
             "conformance", "-k", "lifecycle", "--record-mode=rewrite", f"--cassette-dir={tmp_path}", env=env
@@ -312,7 +323,14 @@ def test_a_failed_re_recording_keeps_the_previous_cassette(recorded, tmp_path):
 def test_rate_limited_recording_retries_and_replays_without_waiting(tmp_path):
     from conformance.sandbox import Sandbox
 
-    with Sandbox(app_id=APP_ID, key_id=KEY_ID, key_secret=KEY_SECRET, throttle_every=3) as sandbox:
+    with Sandbox(
+        app_id=APP_ID,
+        key_id=KEY_ID,
+        key_secret=KEY_SECRET,
+        account_key_id=ACCOUNT_KEY_ID,
+        account_key_secret=ACCOUNT_KEY_SECRET,
+        throttle_every=3,
+    ) as sandbox:
         env = live_env(sandbox.url)
         recorded = pytest_run(
             "conformance", "-k", "lifecycle", "--record-mode=rewrite", f"--cassette-dir={tmp_path}", env=env
@@ -327,13 +345,19 @@ def test_rate_limited_recording_retries_and_replays_without_waiting(tmp_path):
 def test_disable_recording_runs_live_and_writes_nothing(tmp_path):
     from conformance.sandbox import Sandbox
 
-    with Sandbox(app_id=APP_ID, key_id=KEY_ID, key_secret=KEY_SECRET) as sandbox:
+    with Sandbox(
+        app_id=APP_ID,
+        key_id=KEY_ID,
+        key_secret=KEY_SECRET,
+        account_key_id=ACCOUNT_KEY_ID,
+        account_key_secret=ACCOUNT_KEY_SECRET,
+    ) as sandbox:
         env = live_env(sandbox.url)
         # Only "localhost" is allowed through --block-network: the live run must open the way itself.
         result = pytest_run(
             "conformance",
             "-k",
-            "lifecycle or unknown_type",
+            "lifecycle or outside_enums",
             "--disable-recording",
             "--allowed-hosts=localhost",
             f"--cassette-dir={tmp_path}",

@@ -7,9 +7,10 @@ import warnings
 
 import jwt
 import pytest
-from sandbox_support import OTHER_ID, Api, body_of, codes
+from sandbox_support import MISSING, OTHER_ID, Api, body_of, codes
 
 from conformance.sandbox import DEFAULT_KEY_ID, DEFAULT_KEY_SECRET
+from conformance.sandbox.server import DEFAULT_ACCOUNT_KEY_ID, DEFAULT_ACCOUNT_KEY_SECRET
 
 # -- Authentication ----------------------------------------------------------------------------
 
@@ -58,11 +59,45 @@ def token(scope: str | None = "app", *, kid: str | None = DEFAULT_KEY_ID, secret
         return jwt.encode(claims, None if algorithm == "none" else secret, algorithm=algorithm, headers=headers)
 
 
-@pytest.mark.parametrize("scope", ["app", "account"])
-def test_basic_and_jwt_credentials_are_accepted(api: Api, scope: str) -> None:
+@pytest.mark.parametrize(
+    ("kid", "secret", "scope"),
+    [
+        (DEFAULT_KEY_ID, DEFAULT_KEY_SECRET, "app"),
+        (DEFAULT_ACCOUNT_KEY_ID, DEFAULT_ACCOUNT_KEY_SECRET, "account"),
+        # An account key may sign a token of the narrower app scope.
+        (DEFAULT_ACCOUNT_KEY_ID, DEFAULT_ACCOUNT_KEY_SECRET, "app"),
+    ],
+    ids=["app key", "account key", "account key, app scope"],
+)
+def test_basic_and_jwt_credentials_are_accepted(api: Api, kid: str, secret: str, scope: str) -> None:
     assert api.list()[0] == 200
-    status, _ = api.call("ListIntegrations", headers={"Authorization": f"Bearer {token(scope)}"}, auth=None)
+    bearer = token(scope, kid=kid, secret=secret)
+    status, _ = api.call("ListIntegrations", headers={"Authorization": f"Bearer {bearer}"}, auth=None)
     assert status == 200
+
+
+def test_an_app_key_cannot_sign_an_account_scope_token(api: Api) -> None:
+    status, answer = api.call("ListIntegrations", headers={"Authorization": f"Bearer {token('account')}"}, auth=None)
+    assert (status, codes(answer)) == (401, ["unauthorized"])
+
+
+@pytest.mark.parametrize(
+    ("operation_id", "params"), [("ListApps", {}), ("CreateAppKey", {}), ("ListAppKeys", {})], ids=lambda v: str(v)
+)
+def test_account_operations_refuse_app_scope_keys(api: Api, operation_id: str, params: dict[str, str]) -> None:
+    status, answer = api.call(operation_id, body={"displayName": "k"} if operation_id == "CreateAppKey" else MISSING)
+    assert (status, codes(answer)) == (403, ["forbidden"])
+    account = (api.sandbox.account_key_id, api.sandbox.account_key_secret)
+    status, _ = api.call(
+        operation_id, auth=account, body={"displayName": "k"} if operation_id == "CreateAppKey" else MISSING
+    )
+    assert status in (200, 201)
+
+
+def test_an_integration_scope_token_may_not_manage_integrations(api: Api) -> None:
+    bearer = token("integration")
+    status, answer = api.call("ListIntegrations", headers={"Authorization": f"Bearer {bearer}"}, auth=None)
+    assert (status, codes(answer)) == (403, ["forbidden"])
 
 
 @pytest.mark.parametrize(
@@ -74,9 +109,9 @@ def test_basic_and_jwt_credentials_are_accepted(api: Api, scope: str) -> None:
         token(algorithm="HS512"),
         token(algorithm="none"),
         token(scope=None),
-        token(scope="integration"),
+        token(scope="everything"),
     ],
-    ids=["wrong kid", "no kid", "wrong secret", "HS512", "alg none", "no scope", "integration scope"],
+    ids=["wrong kid", "no kid", "wrong secret", "HS512", "alg none", "no scope", "unknown scope"],
 )
 def test_unacceptable_jwts_are_rejected(api: Api, bearer: str) -> None:
     status, answer = api.call("ListIntegrations", headers={"Authorization": f"Bearer {bearer}"}, auth=None)

@@ -20,9 +20,16 @@ from conformance.sandbox.routing import Router
 from conformance.sandbox.serving import MAX_JSON_BODY
 from conformance.sandbox.wsgi import application
 from conformance.spec.schemas import Operation
+from conformance.spec.schemas import Response as Answer
 
 # An operation that takes a form rather than JSON, as attachment uploads and OAuth token do.
-UPLOAD = Operation("UploadThing", "things", "POST", "/v2/apps/{appId}/things", responses={201: None})
+UPLOAD = Operation(
+    "UploadThing",
+    "POST",
+    "/v2/apps/{appId}/things",
+    responses={"201": Answer()},
+    security=({"basicAuth": ("app",)},),
+)
 
 
 def seen(request: Request) -> Response:

@@ -15,12 +15,15 @@ from hypothesis import strategies as st
 from vcr.request import Request
 from vcr.serializers import yamlserializer
 
+from conformance import flows
 from conformance.core.placeholders import PLACEHOLDER, SECRET_PLACEHOLDER, fitting, placeholder
 from conformance.core.scrub import Scrubber, credential_fields
 from conformance.core.settings import Settings
-from conformance.definitions.integrations import TYPES
 from conformance.plugin import scrub_report
-from conformance.spec.schemas import property_schema, registry, schema_uri, validator
+from conformance.spec.resources import resource
+from conformance.spec.schemas import contract, property_schema, schema_uri, validator
+
+TYPES = flows.shapes(resource("integration"))
 
 BASE = "https://api.example.test/v2/apps/5d8cff3cd55b040010928b5b/integrations"
 NESTED = "https://hooks.private.example/in"
@@ -60,8 +63,9 @@ def test_channel_values_are_scrubbed_at_any_depth_type_and_length():
     custom = stored(scrub.request(req(body={"type": "custom", **CHANNELS["custom"]})))
     messenger = stored(scrub.request(req(body={"type": "messenger", **CHANNELS["messenger"]})))
     bird = stored(scrub.request(req(body={"type": "messagebird", "accessKey": "a", **CHANNELS["messagebird"]})))
-    # Every value in the file counts as secret, even a trigger name.
-    assert custom["webhooks"][0] == {"target": PLACEHOLDER, "triggers": [PLACEHOLDER]}
+    # Every value in the file counts as secret, but a trigger name is one of the API's own words
+    # (an enum value of the contract), so it stays: scrubbing it would break replay, and hide nothing.
+    assert custom["webhooks"][0] == {"target": PLACEHOLDER, "triggers": ["conversation:message"]}
     assert messenger == {"type": "messenger", "pageId": 0, "pageAccessToken": PLACEHOLDER}
     assert bird["originator"] == PLACEHOLDER
     echoed = {"integration": {"type": "messenger", "pageId": 918273645, "pageName": "918273645"}}
@@ -138,16 +142,16 @@ def test_a_cassette_keeps_its_keys_while_every_value_loses_the_secret(tmp_path):
 def credential_declarations() -> list[tuple[str, str]]:
     found = []
     for kind in TYPES:
-        ref = f"integration.json#/$defs/{kind}"
+        ref = f"components/{kind}.json"
         found.extend((kind, name) for name in sorted(credential_fields()) if property_schema(ref, name))
     return found
 
 
 @pytest.mark.parametrize(("kind", "name"), credential_declarations())
 def test_every_credential_placeholder_satisfies_its_schema(kind, name):
-    schema = property_schema(f"integration.json#/$defs/{kind}", name)
+    schema = property_schema(f"components/{kind}.json", name)
     cls = jsonschema.Draft202012Validator
-    checker = cls({**schema, "$id": schema_uri("integration.json")}, registry=registry())
+    checker = cls({**schema, "$id": schema_uri(f"components/{kind}.json")}, registry=contract().registry)
     assert checker.is_valid(placeholder(name)), (name, placeholder(name))
 
 
@@ -157,7 +161,7 @@ def test_a_scrubbed_apple_response_still_validates():
     body["integration"]["authenticationMessageSecret"] = secret
     scrubbed = json.loads(Scrubber([secret]).response(answer(body))["body"]["string"])
     assert scrubbed["integration"]["authenticationMessageSecret"] != secret
-    assert list(validator("integration.response.json").iter_errors(scrubbed)) == []
+    assert list(validator("components/integrationResponse.json").iter_errors(scrubbed)) == []
 
 
 DECLARED = "https://schemas.sunco-conformance.test/fixture.json"

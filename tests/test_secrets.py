@@ -20,12 +20,17 @@ from urllib.parse import quote, quote_plus
 import yaml
 from test_roundtrip import APP_ID, PROJECT, clean_env, pytest_run
 
+from conformance import flows
 from conformance.core.scrub import FRAGMENT, UNMARKED_CREDENTIALS
-from conformance.definitions.integrations import TYPES
 from conformance.sandbox import Sandbox
+from conformance.spec.resources import resource
 from conformance.spec.schemas import declared_fields, write_only_fields
 
+TYPES = flows.shapes(resource("integration"))
+
 CANARY_KEY_ID = "app_cnKEYID0q7Wv3x"
+CANARY_ACCOUNT_KEY_ID = "act_cnACCOUNTKEY0q7Wv3x"
+CANARY_ACCOUNT_SECRET = "cn-account-sécrét-ACCOUNT-4Rt"
 # Beyond Latin-1 on purpose: it must travel as UTF-8 and still never be written.
 CANARY_KEY_SECRET = "cn-sécrét-€-🔑-KEYSECRET-9Qz"
 NESTED = "https://hooks.cn-nested-q7Wv.example/in"
@@ -41,7 +46,7 @@ def credential_channels() -> dict[str, dict[str, Any]]:
     channels: dict[str, dict[str, Any]] = {}
     index = 0
     for kind in TYPES:
-        ref = f"integration.json#/$defs/{kind}"
+        ref = f"components/{kind}.json"
         for name in sorted(write_only_fields(ref) | (UNMARKED_CREDENTIALS & declared_fields(ref))):
             index += 1
             # Short enough that an error title quotes it whole.
@@ -54,13 +59,14 @@ def credential_channels() -> dict[str, dict[str, Any]]:
 
 
 def canaries(channels: dict[str, dict[str, Any]]) -> list[str]:
-    found = [CANARY_KEY_ID, CANARY_KEY_SECRET, str(NUMERIC)]
+    found = [CANARY_KEY_ID, CANARY_KEY_SECRET, CANARY_ACCOUNT_KEY_ID, CANARY_ACCOUNT_SECRET, str(NUMERIC)]
     basic = base64.b64encode(f"{CANARY_KEY_ID}:{CANARY_KEY_SECRET}".encode()).decode()
     for fields in channels.values():
         for value in fields.values():
             if isinstance(value, str):
                 found.append(value)
-    return [*found, NESTED, basic]
+    account = base64.b64encode(f"{CANARY_ACCOUNT_KEY_ID}:{CANARY_ACCOUNT_SECRET}".encode()).decode()
+    return [*found, NESTED, basic, account]
 
 
 def forms(canary: str) -> dict[str, str]:
@@ -107,13 +113,21 @@ def test_no_canary_reaches_any_file_or_output_of_a_recording_run(tmp_path: Path)
     channels_file.write_text(json.dumps(channels, ensure_ascii=False), encoding="utf-8")
     out = tmp_path / "out"
     start = time.time() - 1
-    with Sandbox(app_id=APP_ID, key_id=CANARY_KEY_ID, key_secret=CANARY_KEY_SECRET) as sandbox:
+    with Sandbox(
+        app_id=APP_ID,
+        key_id=CANARY_KEY_ID,
+        key_secret=CANARY_KEY_SECRET,
+        account_key_id=CANARY_ACCOUNT_KEY_ID,
+        account_key_secret=CANARY_ACCOUNT_SECRET,
+    ) as sandbox:
         env = {
             **clean_env(),
             "SUNCO_API_URL": sandbox.url,
             "SUNCO_APP_ID": APP_ID,
             "SUNCO_KEY_ID": CANARY_KEY_ID,
             "SUNCO_KEY_SECRET": CANARY_KEY_SECRET,
+            "SUNCO_ACCOUNT_KEY_ID": CANARY_ACCOUNT_KEY_ID,
+            "SUNCO_ACCOUNT_KEY_SECRET": CANARY_ACCOUNT_SECRET,
             "SUNCO_CHANNELS": str(channels_file),
         }
         result = pytest_run(
@@ -172,14 +186,22 @@ def test_a_key_secret_that_is_an_api_word_still_records_and_replays(tmp_path: Pa
     channels_file = tmp_path / "channels.json"
     channels_file.write_text(json.dumps(channels, ensure_ascii=False), encoding="utf-8")
     folder = tmp_path / "cassettes"
-    selected = ("-k", "accepts_every_type or lifecycle or unknown_id")
-    with Sandbox(app_id=APP_ID, key_id=CANARY_KEY_ID, key_secret="integration") as sandbox:
+    selected = ("-k", "accepts_valid_bodies or lifecycle or unknown_id")
+    with Sandbox(
+        app_id=APP_ID,
+        key_id=CANARY_KEY_ID,
+        key_secret="integration",
+        account_key_id=CANARY_ACCOUNT_KEY_ID,
+        account_key_secret=CANARY_ACCOUNT_SECRET,
+    ) as sandbox:
         env = {
             **clean_env(),
             "SUNCO_API_URL": sandbox.url,
             "SUNCO_APP_ID": APP_ID,
             "SUNCO_KEY_ID": CANARY_KEY_ID,
             "SUNCO_KEY_SECRET": "integration",
+            "SUNCO_ACCOUNT_KEY_ID": CANARY_ACCOUNT_KEY_ID,
+            "SUNCO_ACCOUNT_KEY_SECRET": CANARY_ACCOUNT_SECRET,
             "SUNCO_CHANNELS": str(channels_file),
         }
         recorded = pytest_run("conformance", *selected, "--record-mode=rewrite", f"--cassette-dir={folder}", env=env)

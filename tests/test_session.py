@@ -99,7 +99,7 @@ def test_real_channel_settings_go_into_accepted_bodies_only_and_never_into_pins(
         record_command="pytest",
     )
     accepted = live.variants("ok", NEW, 1)[0]
-    rejected = live.variants("bad", st.just(Variant("bad", {"type": "telegram"}, Expect(400))), 1)[0]
+    rejected = live.variants("bad", st.just(Variant("bad", {"type": "telegram"}, Expect(400, "bad_request"))), 1)[0]
     assert accepted.body["token"] == "123456:real-bot-token"
     assert "token" not in rejected.body
     assert "real-bot-token" not in repr(tape._metadata)

@@ -31,14 +31,18 @@ def interactions() -> list[tuple[Path, dict]]:
 
 
 def suite_tests() -> set[str]:
-    listed = subprocess.run(  # noqa: S603 - our own interpreter
+    listed = subprocess.run(
         [sys.executable, "-m", "pytest", "conformance", "--collect-only", "-q", "-p", "no:cacheprovider"],
         cwd=PROJECT,
         capture_output=True,
         text=True,
         timeout=120,
     ).stdout
-    return {line.split("::")[0].split("/")[-1][:-3] + "/" + line.split("::")[1] for line in listed.splitlines() if "::" in line}
+    return {
+        line.split("::")[0].split("/")[-1][:-3] + "/" + line.split("::")[1]
+        for line in listed.splitlines()
+        if "::" in line
+    }
 
 
 def test_every_suite_test_has_a_cassette_and_every_cassette_a_test():
@@ -50,7 +54,11 @@ def test_all_sixteen_types_were_accepted():
     accepted = Counter()
     for _, item in interactions():
         request, response = item["request"], item["response"]
-        if request["method"] == "POST" and request["uri"].endswith("/integrations") and response["status"]["code"] == 201:
+        if (
+            request["method"] == "POST"
+            and request["uri"].endswith("/integrations")
+            and response["status"]["code"] == 201
+        ):
             accepted[json.loads(request["body"])["type"]] += 1
     assert sorted(accepted) == sorted(TYPES)
 
@@ -66,7 +74,9 @@ def test_at_least_five_distinct_rejections_were_recorded():
     assert statuses[400] >= 5
 
 
-@pytest.mark.parametrize("secret", [DEFAULT_KEY_SECRET, DEFAULT_KEY_ID, DEFAULT_ACCOUNT_KEY_ID, DEFAULT_ACCOUNT_KEY_SECRET])
+@pytest.mark.parametrize(
+    "secret", [DEFAULT_KEY_SECRET, DEFAULT_KEY_ID, DEFAULT_ACCOUNT_KEY_ID, DEFAULT_ACCOUNT_KEY_SECRET]
+)
 def test_no_credential_reached_a_cassette(secret):
     for path in CASSETTES:
         assert secret not in path.read_text(encoding="utf-8"), path

@@ -68,7 +68,11 @@ def test_missing_required_leaves_out_exactly_one_required_field():
 
 def test_wrong_types_change_one_field_to_another_json_type():
     strategy = negative.wrong_types(
-        flows.bodies_per_shape(INTEGRATION), "components/integration.json", "bad_request", limit=12, discriminator="type"
+        flows.bodies_per_shape(INTEGRATION),
+        "components/integration.json",
+        "bad_request",
+        limit=12,
+        discriminator="type",
     )
     variants = draw(strategy, 12, seed=3)
     assert len(variants) == 12
@@ -87,7 +91,8 @@ def test_not_json_variants_are_not_json():
 def test_update_bodies_follow_the_stored_type():
     web = contract().validator("components/webUpdate.json", "request")
     for body in draw(flows.update_bodies(INTEGRATION, "web"), 10, seed=4):
-        assert body and web.is_valid(body), body
+        assert body, body
+        assert web.is_valid(body), body
     assert flows.decided_by_stored(INTEGRATION)
     assert flows.update_schema(INTEGRATION, "telegram").endswith("components/telegramUpdate.json")
 
@@ -108,7 +113,11 @@ def test_pinning_round_trips_every_kind_of_body_and_scrubs_credentials():
             Variant("raw", RawBody("type=web"), Expect(400, "bad_request")),
             Variant("id", None, Expect(404, "integration_not_found"), params={"path": {"integrationId": "a" * 24}}),
             Variant("form", FormBody((("grant_type", "authorization_code"),)), Expect(200)),
-            Variant("file", MultipartBody((("for", "message"),), (FilePart("source", "a.png", "image/png", b"\x89PNG"),)), Expect(201)),
+            Variant(
+                "file",
+                MultipartBody((("for", "message"),), (FilePart("source", "a.png", "image/png", b"\x89PNG"),)),
+                Expect(201),
+            ),
         ],
     )
     restored = unpin(pin("g", variants, scrub.variant_body))

@@ -12,7 +12,15 @@ from shlex import quote
 from types import FrameType
 
 from conformance.sandbox.auth import check_key
-from conformance.sandbox.server import APP_ID, DEFAULT_APP_ID, DEFAULT_KEY_ID, DEFAULT_KEY_SECRET, Sandbox
+from conformance.sandbox.server import (
+    APP_ID,
+    DEFAULT_ACCOUNT_KEY_ID,
+    DEFAULT_ACCOUNT_KEY_SECRET,
+    DEFAULT_APP_ID,
+    DEFAULT_KEY_ID,
+    DEFAULT_KEY_SECRET,
+    Sandbox,
+)
 
 _NO_SPACE = re.compile(r"^\S+$")
 
@@ -29,6 +37,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--key-id", default=DEFAULT_KEY_ID, help=f"the API key id (default: {DEFAULT_KEY_ID})")
     parser.add_argument(
         "--key-secret", default=DEFAULT_KEY_SECRET, help=f"the API key secret (default: {DEFAULT_KEY_SECRET})"
+    )
+    parser.add_argument(
+        "--account-key-id",
+        default=DEFAULT_ACCOUNT_KEY_ID,
+        help=f"the account-scope key id, for apps and app keys (default: {DEFAULT_ACCOUNT_KEY_ID})",
+    )
+    parser.add_argument(
+        "--account-key-secret",
+        default=DEFAULT_ACCOUNT_KEY_SECRET,
+        help=f"the account-scope key secret (default: {DEFAULT_ACCOUNT_KEY_SECRET})",
     )
     parser.add_argument(
         "--seed", default="", metavar="N", help="repeatable ids and no Date header, for stable recordings"
@@ -57,13 +75,21 @@ def _checked(args: argparse.Namespace) -> Sandbox:
     port = _port(args.port)
     if not APP_ID.match(str(args.app_id)):
         raise UsageError(f"--app-id {args.app_id!r} is not allowed: use 24 lowercase hexadecimal characters")
-    key_id = str(args.key_id)
-    # Basic auth splits user and password at the first colon.
-    if not _NO_SPACE.match(key_id) or ":" in key_id:
-        raise UsageError(f"--key-id {key_id!r} is not allowed: use non-empty text without white space or ':'")
-    if not _NO_SPACE.match(str(args.key_secret)):
-        raise UsageError("--key-secret is not allowed: use non-empty text without white space")
-    for option, value in (("--key-id", key_id), ("--key-secret", str(args.key_secret))):
+    key_id, account_key_id = str(args.key_id), str(getattr(args, "account_key_id", DEFAULT_ACCOUNT_KEY_ID))
+    account_secret = str(getattr(args, "account_key_secret", DEFAULT_ACCOUNT_KEY_SECRET))
+    for option, value in (("--key-id", key_id), ("--account-key-id", account_key_id)):
+        # Basic auth splits user and password at the first colon.
+        if not _NO_SPACE.match(value) or ":" in value:
+            raise UsageError(f"{option} {value!r} is not allowed: use non-empty text without white space or ':'")
+    for option, value in (("--key-secret", str(args.key_secret)), ("--account-key-secret", account_secret)):
+        if not _NO_SPACE.match(value):
+            raise UsageError(f"{option} is not allowed: use non-empty text without white space")
+    for option, value in (
+        ("--key-id", key_id),
+        ("--key-secret", str(args.key_secret)),
+        ("--account-key-id", account_key_id),
+        ("--account-key-secret", account_secret),
+    ):
         try:
             check_key(option, value)
         except ValueError as error:
@@ -82,6 +108,8 @@ def _checked(args: argparse.Namespace) -> Sandbox:
         str(args.key_secret),
         throttle_every=int(throttle),
         seed=int(seed) if seed else None,
+        account_key_id=account_key_id,
+        account_key_secret=account_secret,
     )
 
 
@@ -115,10 +143,14 @@ def _announce(sandbox: Sandbox) -> None:
         f"  app id:     {sandbox.app_id}",
         f"  key id:     {sandbox.key_id}",
         f"  key secret: {sandbox.key_secret}",
+        f"  account key id:     {sandbox.account_key_id}",
+        f"  account key secret: {sandbox.account_key_secret}",
         *([f"  every {sandbox.throttle_every} requests one answers 429"] if sandbox.throttle_every else []),
         "point the suite at it with:",
         f"  export SUNCO_API_URL={quote(sandbox.url)} SUNCO_APP_ID={quote(sandbox.app_id)}",
         f"  export SUNCO_KEY_ID={quote(sandbox.key_id)} SUNCO_KEY_SECRET={quote(sandbox.key_secret)}",
+        f"  export SUNCO_ACCOUNT_KEY_ID={quote(sandbox.account_key_id)}"
+        f" SUNCO_ACCOUNT_KEY_SECRET={quote(sandbox.account_key_secret)}",
         "press Ctrl-C to stop",
     ]
     print("\n".join(lines), flush=True)

@@ -15,7 +15,7 @@ from typing import Any
 from urllib.parse import urljoin
 
 from conformance.sandbox.api import Handler, Request, Response
-from conformance.sandbox.errors import ApiError, schema_error
+from conformance.sandbox.errors import ApiError, bad_request, schema_error
 from conformance.sandbox.params import flat
 from conformance.sandbox.store import Record
 from conformance.spec.resources import RESOURCES, Resource, dotted, resource
@@ -154,6 +154,10 @@ def handlers_for(item: Resource, behaviour: Behaviour) -> dict[str, Handler]:
             value = (request.query.get(name) or {}).get(member.rstrip("]")) if member else request.query.get(name)
             if value is not None:
                 wanted[field_name] = {v.strip() for v in str(value).split(",") if v.strip()}
+                known = item.shapes if field_name == item.discriminator else ()
+                unknown = sorted(wanted[field_name] - set(known)) if known else []
+                if unknown:
+                    raise bad_request(f"{query_key}: {unknown[0]!r} is not an {item.name} {field_name}")
 
         def keep(record: Record) -> bool:
             return all(str(dotted(record, path)) in allowed for path, allowed in wanted.items())

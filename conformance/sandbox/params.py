@@ -16,6 +16,14 @@ from conformance.sandbox.parsing import load_json, parse_query
 from conformance.spec.schemas import Operation, contract, schema_uri
 
 _DEEP = re.compile(r"^([^\[\]]+)\[([^\[\]]*)\]$")
+PAGE_SIZE_TITLE = "page[size] must be an integer from 1 to 100"
+# Titles for cursor pagination, the same for every paginated operation, by JSON pointer.
+PAGE_TITLES = {
+    "/page/size": PAGE_SIZE_TITLE,
+    "/page/after": "page[after] must be a record id",
+    "/page/before": "page[before] must be a record id",
+    "/page": "Only one of page[after] or page[before] may be provided",
+}
 
 
 def _types(schema: Any) -> list[str]:
@@ -68,19 +76,25 @@ def read_query(op: Operation, text: str) -> dict[str, Any]:
             target = query.setdefault(name, {})
             if not isinstance(target, dict):
                 raise bad_request(f"{name} is given both as a value and as {name}[…]")
-            if member is None:
-                target.update(_json_object(name, value, schema))
-                continue
-            if member in target:
-                raise bad_request(f"{key} may be given only once")
-            target[member] = coerce(value, (schema.get("properties") or {}).get(member) or {})
+            members = schema.get("properties") or {}
+            given = (
+                _json_object(name, value, schema)
+                if member is None
+                else {member: coerce(value, members.get(member) or {})}
+            )
+            for sub, item in given.items():
+                if members and sub not in members:
+                    continue  # an undeclared member is ignored, like an undeclared key
+                if sub in target:
+                    raise bad_request(f"{name}[{sub}] may be given only once")
+                target[sub] = item
         else:
             if name in query:
                 raise bad_request(f"{name} may be given only once")
             query[name] = coerce(value, schema)
     if op.query is not None:
         validator = contract().validator(op.query, "request")
-        error = schema_error(validator, query, noun="query parameter", where=query_location)
+        error = schema_error(validator, query, noun="query parameter", where=query_location, titles=PAGE_TITLES)
         if error is not None:
             raise error
     return query
@@ -89,7 +103,7 @@ def read_query(op: Operation, text: str) -> dict[str, Any]:
 def _json_object(name: str, value: str, schema: dict[str, Any]) -> dict[str, Any]:
     parsed = load_json(value, f"Query parameter {name}")
     if not isinstance(parsed, dict):
-        raise bad_request(f"{name} must be given as {name}[key]=value")
+        raise bad_request(f"Query parameter {name} must be a JSON object, or be sent as {name}[...]=…")
     members = schema.get("properties") or {}
     return {
         key: coerce(item, members.get(key) or {}) if isinstance(item, str) else item

@@ -197,10 +197,10 @@ class Sandbox:
         op = match.operation
         credential = authenticate(incoming.headers.get("Authorization"), self.credential) if op.authenticated else None
         app_id = match.params.get("appId")
-        if credential is not None:
-            authorize(credential, op.scopes, app_id)
         if app_id is not None and self.store.get(("app",), app_id) is None:
             raise ApiError(404, "app_not_found", "App not found")
+        if credential is not None:
+            authorize(credential, op.scopes, app_id)
         body = self._body(op, incoming) if op.request else None
         query = read_query(op, query_text)
         handler = self.handlers.get(op.operation_id)

@@ -79,6 +79,15 @@ class Resource:
         return self.name
 
     @cached_property
+    def shapes(self) -> tuple[str, ...]:
+        """The discriminator's values a create body may take (every integration type)."""
+        op = self.op("create")
+        if self.discriminator is None or op is None or op.request is None:
+            return ()
+        properties = contract().resolve(op.request).get("properties") or {}
+        return tuple(str(value) for value in (properties.get(self.discriminator) or {}).get("enum") or ())
+
+    @cached_property
     def record_schema(self) -> str | None:
         """The schema of one record: the envelope property of the resource's single-record response."""
         for role, status in (("get", 200), ("create", 201), ("update", 200)):
