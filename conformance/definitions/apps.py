@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from conformance.core.strategies import Hints, safe_text
 
+RESOURCES = ("app", "appKey")
+
 RUN_PREFIX = "conformance "
 
 

@@ -8,6 +8,8 @@ from hypothesis import strategies as st
 
 from conformance.core.strategies import Hints, hex_id, safe_text
 
+RESOURCES = ("integration",)
+
 TRIGGERS = ("conversation:message", "conversation:read", "conversation:create", "conversation:postback")
 _HEX6 = st.text(alphabet="0123456789abcdef", min_size=6, max_size=6)
 _URL = safe_text(1, 12).map(lambda slug: f"https://example.com/assets/{slug}.png")

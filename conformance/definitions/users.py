@@ -6,6 +6,8 @@ from hypothesis import strategies as st
 
 from conformance.core.strategies import Hints, hex_id, safe_text
 
+RESOURCES = ("user", "client")
+
 
 def hints(name: str, role: str) -> Hints:
     if name == "user":

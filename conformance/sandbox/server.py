@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 from conformance.sandbox.api import Handler, Incoming, Request, Response
 from conformance.sandbox.auth import Credential, authenticate, authorize, check_key
-from conformance.sandbox.behaviours import BEHAVIOURS
+from conformance.sandbox.behaviours import BEHAVIOURS, HANDLERS
 from conformance.sandbox.crud import all_handlers
 from conformance.sandbox.crud import titles as behaviour_titles
 from conformance.sandbox.errors import ApiError, bad_request, envelope, schema_error
@@ -44,7 +44,7 @@ log = logging.getLogger(__name__)
 
 
 def _registered() -> tuple[dict[str, Handler], dict[str, dict[str, str]]]:
-    return all_handlers(BEHAVIOURS), behaviour_titles(BEHAVIOURS)
+    return {**all_handlers(BEHAVIOURS), **HANDLERS}, behaviour_titles(BEHAVIOURS)
 
 
 class Sandbox:

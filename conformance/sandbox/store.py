@@ -67,6 +67,8 @@ class Store:
         self._positions: dict[Hashable, dict[str, int]] = {}
         self._inserted = 0
         self.tokens = Tokens(seed)
+        # Events webhooks may subscribe to, in the order they happened (see events.py).
+        self.events: list[dict[str, Any]] = []
 
     def insert(self, collection: Hashable, record: Record) -> Record:
         with self._lock:

@@ -119,6 +119,7 @@ def crud(noun: str, plural: str | None = None, *, roles: tuple[str, ...] = ROLES
 
 
 RESOURCES: tuple[Resource, ...] = (
+    # -- apps and app keys ------------------------------------------------------------------------
     Resource(
         name="app",
         operations=crud("App"),
@@ -142,6 +143,7 @@ RESOURCES: tuple[Resource, ...] = (
         scope="account",
         tag_field="displayName",
     ),
+    # -- integrations ------------------------------------------------------------------------------
     Resource(
         name="integration",
         operations=crud("Integration"),
@@ -154,6 +156,8 @@ RESOURCES: tuple[Resource, ...] = (
         filters={"filter[types]": "type"},
         tag_field="displayName",
     ),
+    # -- webhooks and custom integration API keys ----------------------------------------------------
+    # -- users, clients and devices ------------------------------------------------------------------
     Resource(
         name="user",
         operations=crud("User"),
@@ -177,7 +181,11 @@ RESOURCES: tuple[Resource, ...] = (
         not_found="client_not_found",
         server_fields=("id", "status", "type", "integrationId", "externalId", "lastSeen", "linkedAt"),
     ),
+    # -- conversations and participants ---------------------------------------------------------------
+    # -- messages and attachments ----------------------------------------------------------------------
+    # -- switchboards and switchboard integrations -----------------------------------------------------
 )
+
 
 BY_NAME: dict[str, Resource] = {resource.name: resource for resource in RESOURCES}
 
