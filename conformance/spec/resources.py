@@ -182,6 +182,17 @@ RESOURCES: tuple[Resource, ...] = (
         server_fields=("id", "status", "type", "integrationId", "externalId", "lastSeen", "linkedAt"),
     ),
     # -- conversations and participants ---------------------------------------------------------------
+    Resource(
+        name="conversation",
+        operations=crud("Conversation"),
+        id_param="conversationId",
+        envelope="conversation",
+        collection="conversations",
+        not_found="conversation_not_found",
+        server_fields=("id", "activeSwitchboardIntegration", "pendingSwitchboardIntegration", "isDefault"),
+        filters={"filter[userId]": "participants.userId"},
+        tag_field="displayName",
+    ),
     # -- messages and attachments ----------------------------------------------------------------------
     # -- switchboards and switchboard integrations -----------------------------------------------------
 )
