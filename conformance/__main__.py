@@ -15,6 +15,7 @@ COMMANDS = (
         "conformance.tools.import_spec",
         "import the vendor's OpenAPI spec (with the overlay) into schemas/",
     ),
+    ("coverage", "conformance.tools.coverage", "which documented operation/status pairs the cassettes exercise"),
     ("sandbox", "conformance.sandbox.cli", "run the local stateful API sandbox"),
     ("record-sandbox", "conformance.tools.record_sandbox", "record the suite against a fresh sandbox"),
     ("drift", "conformance.tools.drift", "compare two recordings of the same variants field by field"),

@@ -25,6 +25,7 @@ from conformance.core.report import Summary
 from conformance.core.scrub import Scrubber
 from conformance.core.session import ConformanceSession
 from conformance.core.settings import Settings
+from conformance.spec.resources import resource
 
 RECORDING_MODES = ("once", "new_episodes", "all", "rewrite")
 FIXTURE = "sunco"
@@ -75,7 +76,7 @@ def pytest_configure(config: pytest.Config) -> None:
     settings = None
     if is_recording(config):
         try:
-            settings = Settings.from_env(os.environ)
+            settings = Settings.from_env(os.environ, channel_types=resource("integration").shapes)
         except ConfigError as error:
             raise pytest.UsageError(f"a live run needs the SUNCO_* settings: {error}") from None
     if settings is not None and config.getoption("--disable-recording"):

@@ -16,9 +16,9 @@ from werkzeug.test import Client
 
 from conformance.sandbox import Sandbox
 from conformance.sandbox.api import Request, Response, redirect
-from conformance.sandbox.routing import Router
 from conformance.sandbox.serving import MAX_JSON_BODY
 from conformance.sandbox.wsgi import application
+from conformance.spec.routing import Router
 from conformance.spec.schemas import Operation
 from conformance.spec.schemas import Response as Answer
 

@@ -81,7 +81,7 @@ def test_channel_settings_are_read_and_their_values_count_as_secrets(tmp_path):
         (None, "cannot be read"),
         ("{not json", "not valid JSON"),
         ('["telegram"]', "object of objects"),
-        ('{"pigeon": {"token": "x"}}', "unknown integration types ['pigeon']: use android, apple"),
+        ('{"pigeon": {"token": "x"}}', "unknown channel types ['pigeon']: use android, apple"),
     ],
 )
 def test_bad_channel_settings_are_one_line_errors(tmp_path, content, message):
@@ -89,6 +89,6 @@ def test_bad_channel_settings_are_one_line_errors(tmp_path, content, message):
     if content is not None:
         path.write_text(content)
     with pytest.raises(ConfigError, match="SUNCO_CHANNELS") as caught:
-        Settings.from_env({**GOOD, "SUNCO_CHANNELS": str(path)})
+        Settings.from_env({**GOOD, "SUNCO_CHANNELS": str(path)}, channel_types=("android", "apple", "web"))
     assert message in str(caught.value)
     assert "\n" not in str(caught.value)

@@ -13,6 +13,10 @@ from typing import Any
 
 import pytest
 
+from conformance.spec.schemas import contract
+
+MAX_LISTED = 12
+
 
 class Summary:
     """Registered as a plugin object; collects verdicts as test reports arrive."""
@@ -76,12 +80,24 @@ class Summary:
         if undocumented:
             shown = ", ".join(f"{op} {status}x{count}" for (op, status), count in sorted(undocumented.items()))
             out.append(f"statuses the documentation does not list (expected by a variant): {shown}")
+        out.extend(self.not_exercised())
         outcomes = Counter(self.tests.values())
         out.append(
             f"conformance tests: {outcomes.get('passed', 0)} passed, {outcomes.get('failed', 0)} failed"
             + (f", {outcomes['skipped']} skipped" if outcomes.get("skipped") else "")
         )
         return out
+
+    def not_exercised(self) -> list[str]:
+        """The contract's operations no exchange of this run called (all but a few on a partial run)."""
+        called = {verdict["operation"] for verdict in self.verdicts}
+        missing = sorted(set(contract().operations) - called)
+        if not missing:
+            return [f"every one of the contract's {len(contract().operations)} operations was exercised"]
+        shown = ", ".join(missing[:MAX_LISTED]) + (
+            f", … {len(missing) - MAX_LISTED} more" if len(missing) > MAX_LISTED else ""
+        )
+        return [f"operations this run did not exercise ({len(missing)} of {len(contract().operations)}): {shown}"]
 
     def as_json(self) -> dict[str, Any]:
         return {

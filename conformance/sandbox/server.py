@@ -25,10 +25,10 @@ from conformance.sandbox.errors import ApiError, bad_request, envelope, schema_e
 from conformance.sandbox.fields import strip_write_only
 from conformance.sandbox.params import read_query
 from conformance.sandbox.parsing import load_json
-from conformance.sandbox.routing import Router
 from conformance.sandbox.serving import BACKLOG, Serving
 from conformance.sandbox.store import Store
 from conformance.sandbox.wsgi import application
+from conformance.spec.routing import Router
 from conformance.spec.schemas import Operation, load_index, validator
 
 DEFAULT_APP_ID = "5a4db0c5a4db0c5a4db0c5a4"

@@ -1,0 +1,106 @@
+"""coverage: the documented operation/status matrix, marked from recordings written for the test."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from vcr.persisters.filesystem import FilesystemPersister
+from vcr.request import Request
+from vcr.serializers import yamlserializer
+
+from conformance.tools.coverage import CoverageError, measure
+
+PROJECT = Path(__file__).resolve().parent.parent
+BASE = "https://api.example.test/sc"  # the API under a base path, as on a Zendesk subdomain
+APP = "/v2/apps/5a4db0c5a4db0c5a4db0c5a4"
+
+
+def answer(status: int) -> dict:
+    return {"status": {"code": status, "message": ""}, "headers": {}, "body": {"string": "{}"}}
+
+
+def cassette(folder: Path, name: str, exchanges: list[tuple[str, str, int]]) -> Path:
+    path = folder / name
+    data = {
+        "requests": [Request(method, BASE + url, None, {}) for method, url, _ in exchanges],
+        "responses": [answer(status) for _, _, status in exchanges],
+    }
+    FilesystemPersister.save_cassette(str(path), data, yamlserializer)
+    return path
+
+
+@pytest.fixture
+def recordings(tmp_path: Path) -> Path:
+    cassette(tmp_path, "a/create.yaml", [("POST", f"{APP}/integrations", 201), ("POST", f"{APP}/integrations", 401)])
+    cassette(tmp_path, "b/get.yaml", [("GET", f"{APP}/integrations/abc", 418), ("GET", "/v2/nowhere", 200)])
+    return tmp_path
+
+
+def test_marks_exercised_pairs_and_lists_what_is_not_documented(recordings: Path) -> None:
+    found = measure(recordings)
+    assert (found.cassettes, found.exchanges) == (2, 4)
+    pairs = {(op, status): hit for op, status, hit, _ in found.pairs()}
+    assert pairs[("CreateIntegration", "201")] is True
+    assert pairs[("CreateIntegration", "401")] is True  # a status the overlay adds
+    assert pairs[("CreateIntegration", "400")] is False
+    assert found.undocumented() == [("GetIntegration", "418", 1)]
+    assert dict(found.unmatched) == {"GET /sc/v2/nowhere": 1}
+    totals = found.totals()
+    assert totals["operations"] == {"exercised": 2, "total": 68}
+    assert totals["vendorPairs"]["exercised"] == 1
+    assert totals["overlayPairs"]["exercised"] == 1
+
+
+def run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(  # noqa: S603 - our own interpreter
+        [sys.executable, "-m", "conformance", "coverage", *args],
+        cwd=PROJECT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_the_command_prints_the_matrix_and_writes_json_and_markdown(recordings: Path, tmp_path: Path) -> None:
+    out_json, out_md = tmp_path / "out" / "coverage.json", tmp_path / "out" / "coverage.md"
+    result = run("--cassette-dir", str(recordings), "--json", str(out_json), "--markdown", str(out_md))
+    assert result.returncode == 0, result.stderr
+    assert "CreateIntegration" in result.stdout
+    assert "201+ 400- 401+*" in result.stdout
+    assert "operations exercised: 2/68" in result.stdout
+    assert "recorded statuses the contract does not document: GetIntegration 418x1" in result.stdout
+    data = json.loads(out_json.read_text())
+    assert data["undocumented"] == [{"operation": "GetIntegration", "status": "418", "exchanges": 1}]
+    assert "| CreateIntegration | 201 401\\* |" in out_md.read_text()
+
+
+def test_a_minimum_that_is_not_met_exits_1(recordings: Path) -> None:
+    result = run("--cassette-dir", str(recordings), "--min", "90")
+    assert result.returncode == 1
+    assert "is below --min 90.0%" in result.stdout
+
+
+@pytest.mark.parametrize("make", ["missing", "file", "corrupt"])
+def test_unreadable_input_is_one_line_and_exit_2(tmp_path: Path, make: str) -> None:
+    target = tmp_path / "cassettes"
+    if make == "file":
+        target.write_text("not a folder")
+    elif make == "corrupt":
+        (target / "x").mkdir(parents=True)
+        (target / "x" / "broken.yaml").write_text("interactions: [\n  - {request: ")
+    result = run("--cassette-dir", str(target))
+    assert result.returncode == 2
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in result.stderr
+    with pytest.raises(CoverageError):
+        measure(target)
+
+
+def test_the_shipped_cassettes_exercise_every_operation_they_cover_without_undocumented_surprises() -> None:
+    found = measure(PROJECT / "cassettes")
+    assert found.unmatched == {}, "every recorded request is an operation of the contract"
+    assert found.totals()["operations"]["exercised"] >= 22
