@@ -16,8 +16,18 @@ import pytest
 class Summary:
     """Registered as a plugin object; collects verdicts as test reports arrive."""
 
-    def __init__(self, config: pytest.Config, *, recording: bool, cassette_root: Path, kept: bool = True) -> None:
+    def __init__(
+        self,
+        config: pytest.Config,
+        *,
+        recording: bool,
+        cassette_root: Path,
+        kept: bool = True,
+        notes: list[str] | None = None,
+    ) -> None:
         self.config = config
+        # What happened to cassette files (kept, removed, left over), one line each.
+        self.notes: list[str] = list(notes or [])
         self.recording = recording
         self.kept = kept
         self.cassette_root = cassette_root
@@ -35,6 +45,8 @@ class Summary:
                 if name == "conformance":
                     verdicts: list[dict[str, Any]] = value  # type: ignore[assignment]
                     self.verdicts.extend({**verdict, "test": report.nodeid} for verdict in verdicts)
+                elif name == "conformance-note":
+                    self.notes.append(str(value))
 
     def by_operation(self) -> dict[str, dict[str, Any]]:
         table: dict[str, dict[str, Any]] = defaultdict(lambda: {"exchanges": 0, "failed": 0, "statuses": Counter()})
@@ -61,10 +73,13 @@ class Summary:
             total += row["exchanges"]
             failed += row["failed"]
         out.append(f"{'all operations':<24}{total:>10}{total - failed:>8}{failed:>8}")
-        undocumented = Counter((v["operation"], v["status"]) for v in self.verdicts if not v.get("documented", True))
-        if undocumented:
-            shown = ", ".join(f"{op} {status}x{count}" for (op, status), count in sorted(undocumented.items()))
-            out.append(f"statuses the documentation does not list (expected by a variant): {shown}")
+        undocumented = [v for v in self.verdicts if not v.get("documented", True)]
+        for wanted, label in ((True, "expected by the test"), (False, "that nothing expected")):
+            counts = Counter((v["operation"], v["status"]) for v in undocumented if v.get("expected", False) == wanted)
+            if counts:
+                shown = ", ".join(f"{op} {status}x{count}" for (op, status), count in sorted(counts.items()))
+                out.append(f"statuses the documentation does not list, {label}: {shown}")
+        out.extend(f"cassettes: {note}" for note in self.notes)
         outcomes = Counter(self.tests.values())
         out.append(
             f"conformance tests: {outcomes.get('passed', 0)} passed, {outcomes.get('failed', 0)} failed"
@@ -82,10 +97,11 @@ class Summary:
                 for name, row in self.by_operation().items()
             },
             "verdicts": self.verdicts,
+            "notes": self.notes,
         }
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
-        if self.tests:
+        if self.tests or self.notes:
             terminalreporter.write_sep("=", "conformance summary")
             for line in self.lines():
                 terminalreporter.write_line(line)

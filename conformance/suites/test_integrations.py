@@ -32,7 +32,26 @@ def _created_id(exchange: Exchange) -> str | None:
 
 
 def _create(sunco: ConformanceSession, variant: Variant) -> str | None:
-    return _created_id(sunco.call("CreateIntegration", variant=variant))
+    exchange = sunco.call("CreateIntegration", variant=variant)
+    integration_id = _created_id(exchange)
+    sunco.expect_state(
+        exchange,
+        exchange.status != 201 or integration_id is not None,
+        title="created an integration but returned no id for it.",
+        pointer="/integration/id",
+        rule="a created integration has an id",
+        expected="an id",
+        actual=exchange.body,
+    )
+    return integration_id
+
+
+def _create_required(sunco: ConformanceSession, variant: Variant) -> str:
+    """The id of a new integration, or a failure: the rest of the test needs it."""
+    exchange = sunco.call("CreateIntegration", variant=variant)
+    return sunco.require(
+        _created_id(exchange), exchange, needed="the id of the integration it created", pointer="/integration/id"
+    )
 
 
 def _delete(sunco: ConformanceSession, integration_id: str | None) -> None:
@@ -100,19 +119,17 @@ def test_create_integration_requires_credentials(sunco: ConformanceSession) -> N
 
 
 def test_update_integration_applies_valid_changes(sunco: ConformanceSession) -> None:
-    integration_id = _create(sunco, _setup_variant(sunco))
+    integration_id = _create_required(sunco, _setup_variant(sunco))
     for variant in sunco.variants("update-valid", defs.update_valid(), 6):
-        if integration_id:
-            sunco.call("UpdateIntegration", variant=variant, path_params={"integrationId": integration_id})
+        sunco.call("UpdateIntegration", variant=variant, path_params={"integrationId": integration_id})
     _delete(sunco, integration_id)
     sunco.finish()
 
 
 def test_update_integration_rejects_invalid_bodies(sunco: ConformanceSession) -> None:
-    integration_id = _create(sunco, _setup_variant(sunco))
+    integration_id = _create_required(sunco, _setup_variant(sunco))
     for variant in sunco.variants("update-invalid", defs.update_invalid(), 8):
-        if integration_id:
-            sunco.call("UpdateIntegration", variant=variant, path_params={"integrationId": integration_id})
+        sunco.call("UpdateIntegration", variant=variant, path_params={"integrationId": integration_id})
     _delete(sunco, integration_id)
     sunco.finish()
 
@@ -175,10 +192,7 @@ def test_integration_lifecycle_create_get_list_update_delete(sunco: ConformanceS
         ),
         1,
     )[0]
-    integration_id = _create(sunco, create)
-    if integration_id is None:
-        sunco.finish()
-        return
+    integration_id = _create_required(sunco, create)
     target = {"integrationId": integration_id}
 
     fetched = sunco.call("GetIntegration", path_params=target, expect=OK)
