@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import requests
 from test_roundtrip import APP_ID, KEY_ID, KEY_SECRET, PROJECT, clean_env, live_env, pytest_run
 
 from conformance.core.client import Client
@@ -297,3 +298,30 @@ def test_record_sandbox_records_on_the_port_it_is_given(tmp_path):
     )
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     assert f"http://127.0.0.1:{port}" in next(Path(tmp_path).rglob("*.yaml")).read_text()
+
+
+def test_the_cause_of_no_answer_is_shown_whole_and_scrubbed():
+    from conformance.core.scrub import Scrubber
+    from conformance.core.session import ConformanceSession
+
+    secret = "sUp3r-s3cret-in-a-message"
+    settings = Settings.from_env({**SETTINGS, "SUNCO_KEY_SECRET": secret})
+    session = ConformanceSession(
+        cassette=None,
+        recording=True,
+        settings=settings,
+        scrubber=Scrubber(settings.secrets),
+        nodeid="t",
+        record_command="-",
+    )
+    try:
+        try:
+            raise ConnectionRefusedError(111, f"refused while sending {secret}")
+        except OSError as low:
+            raise requests.ConnectionError(f"no connection for {secret}") from low
+    except requests.ConnectionError as error:
+        failure = session._unreachable("ListIntegrations", error)
+    notes = [note for note in failure.notes if note.startswith("cause: ")]
+    assert notes[0].startswith("cause: requests.exceptions.ConnectionError: no connection for <scrubbed")
+    assert notes[1].startswith("cause: ConnectionRefusedError: [Errno 111] refused while sending <scrubbed")
+    assert secret not in failure.render()

@@ -321,7 +321,7 @@ class ConformanceSession:
             title=f"got no answer from {self.client.settings.api_url}.",
             rule="the API answers every request",
             expected="an HTTP response",
-            actual=f"{type(error).__name__}: {error}",
+            actual=self.scrubber.text(f"{type(error).__name__}: {error}"),
             notes=[f"cause: {self.scrubber.text(line)}" for line in cause_chain(error)],
             next_step="check SUNCO_API_URL and that the host is reachable from here (SUNCO_TIMEOUT sets how long "
             "to wait), then record again",
