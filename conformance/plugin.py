@@ -188,7 +188,11 @@ def pytest_recording_configure(config: pytest.Config, vcr: VCR) -> None:
 
 @pytest.fixture
 def vcr_config(pytestconfig: pytest.Config) -> dict[str, Any]:
-    return vcr_options(pytestconfig.stash[_scrubber_key])
+    options = vcr_options(pytestconfig.stash[_scrubber_key])
+    if pytestconfig.getoption("--record-mode") == "all":
+        # "all" redraws every variant: exchanges of the old draw would stay unplayed in replay.
+        options["drop_unused_requests"] = True
+    return options
 
 
 @pytest.fixture(scope="module")
@@ -362,5 +366,5 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
             recorded.unlink()
             summary = session.config.pluginmanager.get_plugin("conformance-summary")
             if summary is not None:
-                summary.notes.append(f"interrupted: kept the previous cassette, dropped the unfinished {recorded}")
+                summary.notes.append(f"interrupted: dropped the unfinished {recorded}; its cassette is as it was")
     pending.clear()

@@ -228,4 +228,7 @@ def test_ctrl_c_inside_a_test_keeps_the_previous_cassette_and_says_so(tmp_path):
     assert ended.get("exit") == 2, text[-2000:]  # pytest's "interrupted"
     assert snapshot(cassettes) == before
     assert leftovers(cassettes) == ([], [])
-    assert "interrupted: kept the previous cassette" in text, text[-2000:]
+    recorded = (
+        cassettes / "test_integrations" / "test_integration_lifecycle_create_get_list_update_delete.yaml.recording"
+    )
+    assert f"interrupted: dropped the unfinished {recorded}; its cassette is as it was" in text, text[-2000:]

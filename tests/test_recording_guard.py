@@ -296,3 +296,15 @@ def test_outcomes_tell_a_crash_from_a_failure():
     assert outcome_of(unreachable, skipped=False).kind == "unreachable"
     crash = outcome_of(KeyError("k"), skipped=False)
     assert (crash.kind, crash.detail) == ("crashed", "KeyError: 'k'")
+
+
+def test_record_mode_all_leaves_no_exchange_of_the_old_draw_behind(folder):
+    """'all' redraws the variants: the old draw's exchanges (other ids) would be left unplayed."""
+    with sandbox() as running:
+        recorded = pytest_run(
+            "conformance", "-k", "lifecycle", "--record-mode=all", f"--cassette-dir={folder}", env=live_env(running.url)
+        )
+    assert recorded.returncode == 0, recorded.stdout[-2000:]
+    replayed = pytest_run("conformance", "-k", "lifecycle", f"--cassette-dir={folder}")
+    assert replayed.returncode == 0, replayed.stdout[-3000:]
+    assert len(yaml.safe_load((folder / MODULE / f"{LIFECYCLE}.yaml").read_text())["interactions"]) == 7

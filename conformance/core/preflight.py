@@ -37,16 +37,9 @@ def probe() -> tuple[str, dict[str, str]]:
     raise ConfigError("no operation in schemas/index.json can check the settings: add a GET on /v2/apps/{appId}/…")
 
 
-def error_codes(exchange: Exchange) -> list[str]:
-    errors = exchange.body.get("errors") if isinstance(exchange.body, dict) else None
-    if not isinstance(errors, list):
-        return []
-    return [str(error.get("code")) for error in errors if isinstance(error, dict)]
-
-
 def verdict(exchange: Exchange, settings: Settings) -> str | None:
     """The one-line reason the settings cannot work, or None when the read was allowed."""
-    codes = error_codes(exchange)
+    codes = exchange.error_codes
     answered = f"{exchange.operation.operation_id} answered {exchange.status}" + (f" {codes[0]}" if codes else "")
     if "app_not_found" in codes:
         return f"{answered}: no app {settings.app_id} is visible to this key; check SUNCO_APP_ID (and {KEY_SETTINGS})"

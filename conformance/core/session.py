@@ -373,11 +373,7 @@ class ConformanceSession:
 
 
 def _refused(exchange: Exchange) -> bool:
-    if exchange.status in REFUSED_STATUSES:
-        return True
-    errors = exchange.body.get("errors") if isinstance(exchange.body, dict) else None
-    codes = [error.get("code") for error in errors if isinstance(error, dict)] if isinstance(errors, list) else []
-    return any(code in REFUSED_CODES for code in codes)
+    return exchange.status in REFUSED_STATUSES or any(code in REFUSED_CODES for code in exchange.error_codes)
 
 
 def _operation_of(method: str, path: str) -> Operation | None:
