@@ -113,7 +113,7 @@ class Records:
                 records._parents = dict(params)
                 variant = self.sunco.variants(f"setup-{ancestor.name}", setup_variants(ancestor, self.item.name), 1)[0]
                 found = records.create(variant)
-                self.sunco.require(found, f"a {ancestor.name} to hold {self.item.collection}", variant)
+                self.sunco.require(found, f"a {ancestor.name} to hold {self.item.collection}", variant=variant)
                 params[ancestor.id_param] = str(found)
             self._parents = params
         return dict(self._parents)
@@ -130,6 +130,15 @@ class Records:
         found = created_id(exchange, self.item)
         if found is not None:
             self.sunco.ledger.add(self.item, self.path(found))
+        self.sunco.expect_state(
+            exchange,
+            exchange.status != CREATED or found is not None,
+            title=f"created a {self.item.name} but returned no id for it.",
+            pointer=f"/{self.item.envelope}/id",
+            rule=f"a created {self.item.name} has an id",
+            expected="an id",
+            actual=exchange.body,
+        )
         return found
 
     def call(self, role: str, record_id: str | None = None, **kwargs: Any) -> Exchange:

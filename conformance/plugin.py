@@ -1,16 +1,18 @@
 """The pytest plugin: one ``conformance`` option group and a few fixtures.
 
 Recording options are pytest-recording's own (``--record-mode``, ``--block-network``,
-``--allowed-hosts``); this plugin only feeds vcrpy its matcher, scrubber and cassette class.
+``--allowed-hosts``); this plugin only feeds vcrpy its matcher, scrubber and cassette class, and
+guards re-recordings: a cassette is replaced only by a whole, verified recording.
 """
 
 from __future__ import annotations
 
+import contextlib
+import inspect
 import os
 import re
 import shlex
-import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -19,9 +21,12 @@ import pytest
 from pytest_recording.plugin import get_default_cassette_name
 from vcr import VCR
 
+from conformance.core import cassettes, rewrite
+from conformance.core.cassettes import CorruptCassette
 from conformance.core.failures import ConfigError, ConformanceFailure, FailureGroup, Unreachable, raise_if_any
+from conformance.core.preflight import check_access
 from conformance.core.recording import configure_vcr, vcr_options
-from conformance.core.report import Summary
+from conformance.core.report import ReportScrubber, Summary
 from conformance.core.scrub import Scrubber
 from conformance.core.session import ConformanceSession
 from conformance.core.settings import Settings
@@ -29,9 +34,14 @@ from conformance.spec.resources import resource
 
 RECORDING_MODES = ("once", "new_episodes", "all", "rewrite")
 FIXTURE = "sunco"
+# Tests in a row that got no answer before the run stops.
+UNREACHABLE_LIMIT = 3
 _settings_key = pytest.StashKey[Settings | None]()
 _scrubber_key = pytest.StashKey[Scrubber]()
-_unreachable_key = pytest.StashKey[bool]()
+_pending_key = pytest.StashKey[set[Path]]()
+_unreachable_key = pytest.StashKey[int]()
+_session_key = pytest.StashKey[ConformanceSession]()
+_outcome_key = pytest.StashKey[rewrite.Outcome]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -53,7 +63,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--conformance-report",
         metavar="PATH",
         default=None,
-        help="also write every verdict and failure as JSON to PATH",
+        help="also write every verdict and failure as JSON to PATH (missing folders are created)",
     )
 
 
@@ -63,9 +73,59 @@ def is_recording(config: pytest.Config) -> bool:
     return mode in RECORDING_MODES or bool(config.getoption("--disable-recording"))
 
 
+def is_rewriting(config: pytest.Config) -> bool:
+    return config.getoption("--record-mode") == "rewrite" and not config.getoption("--disable-recording")
+
+
 def cassette_root(config: pytest.Config) -> Path:
     chosen = config.getoption("--cassette-dir")
     return Path(chosen).resolve() if chosen else Path(config.rootpath, "cassettes")
+
+
+def _report_path(config: pytest.Config) -> None:
+    """Fail now, in one line, rather than after a whole run, when the report cannot be written."""
+    chosen = config.getoption("--conformance-report")
+    if not chosen:
+        return
+    path = Path(chosen)
+    if path.is_dir():
+        raise pytest.UsageError(f"--conformance-report {chosen} is a directory: give a file path, e.g. {path}/x.json")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise pytest.UsageError(
+            f"--conformance-report {chosen}: cannot create {path.parent}: {error.strerror or error}"
+        ) from None
+
+
+def _leftover_notes(config: pytest.Config, root: Path) -> list[str]:
+    """Files interrupted runs left: removed when this run records, named either way."""
+    temporary, legacy = cassettes.leftovers(root)
+    notes: list[str] = []
+
+    def shown(paths: list[Path]) -> str:
+        names = [str(path.relative_to(root)) for path in paths]
+        return ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+
+    rejected = [path for path in temporary if path.name.endswith(cassettes.REJECTED)]
+    unfinished = [path for path in temporary if path not in rejected]
+    writing = is_recording(config) and not config.getoption("--disable-recording")
+    for paths, what in (
+        (unfinished, "unfinished recording(s) left by an interrupted run"),
+        (rejected, "rejected recording(s) that did not replay, kept for inspection"),
+    ):
+        if paths and writing:
+            for path in paths:
+                path.unlink(missing_ok=True)
+            notes.append(f"removed {len(paths)} {what}: {shown(paths)}")
+        elif paths:
+            notes.append(f"found {len(paths)} {what} in {root} (the next recording removes them): {shown(paths)}")
+    if legacy:
+        notes.append(
+            f"found {len(legacy)} .previous copies left by an older version of this harness in {root}; one may "
+            f"hold the only good recording: compare it with its cassette, then delete it: {shown(legacy)}"
+        )
+    return notes
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -73,6 +133,7 @@ def pytest_configure(config: pytest.Config) -> None:
     root = cassette_root(config)
     if root.exists() and not root.is_dir():
         raise pytest.UsageError(f"--cassette-dir {root} is a file: give a directory (it is created if missing)")
+    _report_path(config)
     settings = None
     if is_recording(config):
         try:
@@ -87,6 +148,10 @@ def pytest_configure(config: pytest.Config) -> None:
     scrubber = config.stash[_scrubber_key] = (
         Scrubber(settings.secrets, public=settings.public) if settings else Scrubber()
     )
+    config.stash[_pending_key] = set()
+    config.stash[_unreachable_key] = 0
+    # Only the controller looks (xdist workers would race each other over the files).
+    notes = [] if hasattr(config, "workerinput") else _leftover_notes(config, root)
     config.pluginmanager.register(
         Summary(
             config,
@@ -94,6 +159,7 @@ def pytest_configure(config: pytest.Config) -> None:
             cassette_root=root,
             kept=not config.getoption("--disable-recording"),
             scrub=scrubber.json_value,
+            notes=notes,
         ),
         "conformance-summary",
     )
@@ -112,6 +178,13 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             f"SUNCO_API_URL=… SUNCO_APP_ID=… SUNCO_KEY_ID=… SUNCO_KEY_SECRET=… "
             f"pytest conformance --record-mode=rewrite --cassette-dir={root}"
         )
+    settings = config.stash[_settings_key]
+    if suite and settings is not None:
+        # One read before anything is recorded: a wrong key or app stops here, not in every test.
+        try:
+            check_access(settings, config.stash[_scrubber_key].text)
+        except ConfigError as error:
+            raise pytest.UsageError(str(error)) from None
 
 
 def pytest_recording_configure(config: pytest.Config, vcr: VCR) -> None:
@@ -120,12 +193,40 @@ def pytest_recording_configure(config: pytest.Config, vcr: VCR) -> None:
 
 @pytest.fixture
 def vcr_config(pytestconfig: pytest.Config) -> dict[str, Any]:
-    return vcr_options(pytestconfig.stash[_scrubber_key])
+    options = vcr_options(pytestconfig.stash[_scrubber_key])
+    if pytestconfig.getoption("--record-mode") == "all":
+        # "all" redraws every variant: exchanges of the old draw would stay unplayed in replay.
+        options["drop_unused_requests"] = True
+    return options
 
 
 @pytest.fixture(scope="module")
 def vcr_cassette_dir(request: pytest.FixtureRequest) -> str:
     return str(cassette_root(request.config) / Path(str(request.node.path)).stem)
+
+
+def _cassette_name(item: pytest.Item) -> str:
+    marker = item.get_closest_marker("default_cassette")
+    if marker is not None and marker.args:
+        return str(marker.args[0])
+    return str(get_default_cassette_name(getattr(item, "cls", None), item.name))
+
+
+@pytest.fixture
+def default_cassette_name(request: pytest.FixtureRequest) -> str:
+    """pytest-recording's name, except that a re-recording opens a path that does not exist.
+
+    Its ``rewrite`` mode deletes the cassette before the test; given this name it deletes nothing,
+    and the persister writes the recording beside the cassette instead (see core/cassettes.py).
+    """
+    name = _cassette_name(request.node)
+    if is_rewriting(request.config) and request.node.get_closest_marker("conformance"):
+        return name + cassettes.VIRTUAL.removesuffix(".yaml")
+    return name
+
+
+def cassette_file(item: pytest.Item) -> Path:
+    return cassette_root(item.config) / item.path.stem / f"{_cassette_name(item)}.yaml"
 
 
 def record_command(config: pytest.Config, nodeid: str) -> str:
@@ -135,100 +236,146 @@ def record_command(config: pytest.Config, nodeid: str) -> str:
     return "SUNCO_API_URL=… SUNCO_APP_ID=… SUNCO_KEY_ID=… SUNCO_KEY_SECRET=… " + shlex.join(parts)
 
 
+def _progress(config: pytest.Config) -> Callable[[str], None] | None:
+    """A line on the terminal per exchange and per 429 wait, shown live even while output is captured."""
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    capture = config.pluginmanager.get_plugin("capturemanager")
+    if reporter is None:
+        return None
+
+    def say(line: str) -> None:
+        with capture.global_and_fixture_disabled() if capture else contextlib.nullcontext():
+            reporter.ensure_newline()
+            reporter.write_line(f"[recording] {line}")
+
+    return say
+
+
+def _session(item: pytest.Item, cassette: Any, *, recording: bool) -> ConformanceSession:
+    config = item.config
+    return ConformanceSession(
+        cassette=cassette,
+        recording=recording,
+        redraw=recording and config.getoption("--record-mode") == "all",
+        settings=config.stash[_settings_key] if recording else None,
+        scrubber=config.stash[_scrubber_key] if recording else Scrubber(),
+        nodeid=item.nodeid,
+        record_command=record_command(config, item.nodeid),
+        seed=config.getoption("--variant-seed"),
+        cassette_file=None if config.getoption("--disable-recording") else str(cassette_file(item)),
+        progress=_progress(config) if recording else None,
+    )
+
+
 @pytest.fixture
 def sunco(request: pytest.FixtureRequest, vcr: Any) -> Iterator[ConformanceSession]:
     """The conformance session of one suite test, bound to its cassette."""
-    config = request.config
-    session = ConformanceSession(
-        cassette=vcr,
-        recording=is_recording(config),
-        redraw=config.getoption("--record-mode") == "all",
-        settings=config.stash[_settings_key],
-        scrubber=config.stash[_scrubber_key],
-        nodeid=request.node.nodeid,
-        record_command=record_command(config, request.node.nodeid),
-        seed=config.getoption("--variant-seed"),
-    )
+    item = request.node
+    session = _session(item, vcr, recording=is_recording(request.config))
+    item.stash[_session_key] = session
+    if is_rewriting(request.config):
+        request.config.stash[_pending_key].add(cassettes.recording_path(cassette_file(item)))
+    yield session
     try:
-        yield session
+        # Delete what the test created, then (in replay) hold it to every recorded exchange.
+        session.close()
     finally:
-        before = len(session.failures)
-        session.cleanup()
-        request.node.user_properties.append(("conformance", [vars(v) for v in session.verdicts]))
-    # What cleanup found wrong fails the test's teardown (its body has finished already).
-    raise_if_any(session.failures[before:])
+        item.user_properties.append(("conformance", [vars(v) for v in session.verdicts]))
+    outcome = item.stash.get(_outcome_key, None)
+    # A test that passed (or returned without finish()) is still held to what teardown found.
+    if outcome is not None and outcome.kind == "passed":
+        raise_if_any(session.failures)
 
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
     report = yield
+    error = call.excinfo.value if call.excinfo is not None else None
     # A structured failure already says everything; pytest's traceback would only bury it.
-    if call.excinfo is not None and isinstance(call.excinfo.value, (ConformanceFailure, FailureGroup)):
-        report.longrepr = str(call.excinfo.value)
-    if call.excinfo is not None and isinstance(call.excinfo.value, Unreachable):
-        item.stash[_unreachable_key] = True
+    if isinstance(error, (ConformanceFailure, FailureGroup)):
+        report.longrepr = str(error)
+    if isinstance(error, CorruptCassette):
+        report.longrepr = error.describe(record_command(item.config, item.nodeid))
+    if call.when == "call" and item.get_closest_marker("conformance"):
+        item.stash[_outcome_key] = rewrite.outcome_of(error, report.skipped)
+        _count_unreachable(item, error)
     return report
 
 
-class ReportScrubber:
-    """Scrubs each report before the terminal, JUnit, the summary or an xdist controller sees it."""
-
-    def __init__(self, scrubber: Scrubber) -> None:
-        self.scrubber = scrubber
-
-    @pytest.hookimpl(tryfirst=True)
-    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        scrub_report(report, self.scrubber)
-
-    @pytest.hookimpl(tryfirst=True)
-    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
-        scrub_report(report, self.scrubber)
-
-
-def scrub_report(report: pytest.TestReport | pytest.CollectReport, scrubber: Scrubber) -> None:
-    """Failure text, tracebacks, captured output and properties lose every known secret."""
-    if not scrubber.values:
-        return
-    longrepr = report.longrepr
-    if isinstance(longrepr, tuple):  # a skip: (path, line, reason)
-        report.longrepr = (longrepr[0], longrepr[1], scrubber.text(longrepr[2]))
-    elif longrepr is not None:
-        text = str(longrepr)
-        cleaned = scrubber.text(text)
-        # Kept as pytest made it (colours and all) unless it held a secret.
-        if cleaned != text:
-            report.longrepr = cleaned
-    report.sections = [(title, scrubber.text(content)) for title, content in report.sections]
-    if isinstance(report, pytest.TestReport):
-        report.user_properties = [(name, scrubber.report_value(value)) for name, value in report.user_properties]
-
-
-def cassette_file(item: pytest.Item) -> Path:
-    name = get_default_cassette_name(getattr(item, "cls", None), item.name)
-    return cassette_root(item.config) / item.path.stem / f"{name}.yaml"
+def _count_unreachable(item: pytest.Item, error: BaseException | None) -> None:
+    """After a few tests in a row got no answer, stop: the rest would only repeat it."""
+    count = item.config.stash[_unreachable_key] + 1 if isinstance(error, Unreachable) else 0
+    item.config.stash[_unreachable_key] = count
+    if isinstance(error, Unreachable) and count >= UNREACHABLE_LIMIT:
+        causes = [note.removeprefix("cause: ") for note in error.notes if note.startswith("cause: ")]
+        item.session.shouldstop = (
+            f"stopped after {count} tests in a row got no answer from the API (last cause: "
+            f"{causes[-1] if causes else error.actual}); check SUNCO_API_URL, that the host is reachable, "
+            "and SUNCO_TIMEOUT"
+        )
 
 
 @pytest.hookimpl(wrapper=True)
-def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Any:
-    """Keep the previous cassette until a re-recording has really happened.
-
-    pytest-recording's ``rewrite`` deletes a cassette before the test runs; if the live API then
-    cannot be reached, or the run is interrupted, the old recording comes back.
-    """
-    if item.config.getoption("--record-mode") != "rewrite" or not item.get_closest_marker("conformance"):
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> Any:
+    """Once the cassette is saved (fixtures torn down), let a re-recording replace it, or not."""
+    if not is_rewriting(item.config) or not item.get_closest_marker("conformance"):
         return (yield)
-    current = cassette_file(item)
-    previous = current.with_name(current.name + ".previous")
-    if current.is_file():
-        shutil.copy2(current, previous)
-    completed = False
     try:
         result = yield
-        completed = not item.stash.get(_unreachable_key, False)
-        return result
-    finally:
-        if previous.is_file():
-            if completed:
-                previous.unlink()
-            else:
-                previous.replace(current)
+    except Exception:
+        _settle(item)  # a teardown error still saved the cassette; an interrupt never gets here
+        raise
+    _settle(item)
+    return result
+
+
+def _settle(item: pytest.Item) -> None:
+    cassette = cassette_file(item)
+    recorded = cassettes.recording_path(cassette)
+    item.config.stash[_pending_key].discard(recorded)
+    if not recorded.is_file():
+        return
+    session = item.stash.get(_session_key, None)
+    reason = rewrite.keep_reason(item.stash.get(_outcome_key, rewrite.Outcome("not run")), session)
+    if reason is not None or session is None:
+        recorded.unlink()
+        kept = "kept the previous cassette" if cassette.is_file() else "wrote no cassette"
+        item.user_properties.append(("conformance-note", f"{item.nodeid}: {kept}, because {reason}"))
+        return
+    found, operation_id = rewrite.verify(
+        recorded, cassette, session.verdicts, lambda tape: _session(item, tape, recording=False), _test_call(item)
+    )
+    if found:
+        kept_at = cassettes.rejected_path(cassette)
+        recorded.replace(kept_at)
+        raise rewrite.does_not_replay(found, operation_id, cassette, kept_at, record_command(item.config, item.nodeid))
+    recorded.replace(cassette)
+
+
+def _test_call(item: pytest.Item) -> Callable[[ConformanceSession], object]:
+    """The test function again, with a replay session in place of the recording one."""
+    function: Any = getattr(item, "obj", None)
+    funcargs: dict[str, Any] = dict(getattr(item, "funcargs", {}) or {})
+    parameters = inspect.signature(function).parameters if function else {}
+    # As pytest does, an argument with a default is not a fixture: it keeps its default.
+    names = [n for n, p in parameters.items() if n == FIXTURE or n in funcargs or p.default is inspect.Parameter.empty]
+
+    def call(session: ConformanceSession) -> object:
+        if function is None:
+            raise TypeError(f"{item.nodeid} is not a test function, so it cannot be replayed in-process")
+        return function(**{name: session if name == FIXTURE else funcargs[name] for name in names})
+
+    return call
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """An interrupted run saved its last recording after the test stopped: it must not stay."""
+    pending = session.config.stash.get(_pending_key, set())
+    for recorded in sorted(pending):
+        if recorded.is_file():
+            recorded.unlink()
+            summary = session.config.pluginmanager.get_plugin("conformance-summary")
+            if summary is not None:
+                summary.notes.append(f"interrupted: dropped the unfinished {recorded}; its cassette is as it was")
+    pending.clear()

@@ -17,9 +17,9 @@ from vcr.serializers import yamlserializer
 
 from conformance import flows
 from conformance.core.placeholders import PLACEHOLDER, SECRET_PLACEHOLDER, fitting, placeholder
+from conformance.core.report import scrub_report
 from conformance.core.scrub import Scrubber, credential_fields
 from conformance.core.settings import Settings
-from conformance.plugin import scrub_report
 from conformance.spec.resources import resource
 from conformance.spec.schemas import contract, property_schema, schema_uri, validator
 

@@ -23,6 +23,8 @@ from conformance.core.settings import Settings
 from conformance.spec.schemas import Operation, operation
 
 JSON_TYPE = "application/json"
+# Told about each 429 before its wait: (operation, attempt that got the 429, seconds to wait).
+RetryListener = Callable[[Operation, int, float], None]
 
 
 @dataclass(frozen=True)
@@ -64,13 +66,15 @@ class Client:
         session: requests.Session | None = None,
         retry: RetryPolicy | None = None,
         sleep: Callable[[float], None] = time.sleep,
-        timeout: float = 30.0,
+        timeout: tuple[float, float] | None = None,
+        on_retry: RetryListener | None = None,
     ) -> None:
         self.settings = settings
         self.session = session or requests.Session()
         self.retry = retry or RetryPolicy()
         self.sleep = sleep
-        self.timeout = timeout
+        self.timeout = timeout or settings.timeout
+        self.on_retry = on_retry
         self._authorization: dict[bool, str] = {}
 
     def authorization(self, op: Operation | None = None, app_id: str | None = None) -> str:
@@ -118,6 +122,8 @@ class Client:
             wait = self.retry.delay(attempt, response.headers.get("Retry-After"))
             if waited + wait > self.retry.max_total:
                 break
+            if self.on_retry is not None:
+                self.on_retry(op, attempt, wait)
             self.sleep(wait)
             waited += wait
         return _exchange(op, response, path, body, attempt)

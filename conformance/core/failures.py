@@ -21,6 +21,20 @@ def shorten(value: Any, limit: int = MAX_SHOWN) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def cause_chain(error: BaseException) -> list[str]:
+    """Each exception of the chain (``raise ... from``, or raised while handling), outermost first."""
+    out: list[str] = []
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        kind = type(current)
+        name = kind.__name__ if kind.__module__ == "builtins" else f"{kind.__module__}.{kind.__name__}"
+        out.append(f"{name}: {current}" if str(current) else name)
+        current = current.__cause__ or (None if current.__suppress_context__ else current.__context__)
+    return out
+
+
 class ConfigError(Exception):
     """A missing or malformed setting; its message is one line naming the setting."""
 
@@ -151,6 +165,24 @@ class Unreachable(ConformanceFailure):
 
 class MissingRecording(ConformanceFailure):
     kind = "missing-recording"
+
+
+class UnplayedInteractions(ConformanceFailure):
+    """Replay ended with recorded exchanges nobody asked for: the test did less than it recorded."""
+
+    kind = "unplayed"
+
+
+class CannotContinue(ConformanceFailure):
+    """An answer lacked what the rest of the test needs (say, the id of what it created)."""
+
+    kind = "cannot-continue"
+
+
+class RecordingDoesNotReplay(ConformanceFailure):
+    """A new recording, replayed in-process before it replaced the old one, gave other verdicts."""
+
+    kind = "recording-does-not-replay"
 
 
 class FailureGroup(AssertionError):

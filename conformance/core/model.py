@@ -218,3 +218,11 @@ class Exchange:
     @property
     def media_type(self) -> str:
         return self.content_type.split(";")[0].strip().lower()
+
+    @property
+    def error_codes(self) -> list[str]:
+        """The ``code`` of each entry in an error envelope (``{"errors": [{"code": …}]}``)."""
+        errors = self.body.get("errors") if isinstance(self.body, dict) else None
+        if not isinstance(errors, list):
+            return []
+        return [str(error["code"]) for error in errors if isinstance(error, dict) and "code" in error]

@@ -6,7 +6,8 @@ hook rather than a fork of either:
 * a canonical request key (method, path, sorted query, JSON body with keys sorted), used both as
   the registered ``conformance`` matcher and as a hash index, so finding a recorded response costs
   the same at 10 interactions as at 10,000 (stock vcrpy scans every interaction per request);
-* a persister that refuses to let a known secret reach the disk;
+* a persister that refuses to let a known secret reach the disk, writes only whole files, and
+  reads a damaged cassette as one line naming it;
 * an explanation of an unmatched request: the nearest recorded one and what differs.
 """
 
@@ -21,10 +22,12 @@ from urllib.parse import parse_qsl, urlsplit
 
 from vcr import VCR
 from vcr.cassette import Cassette
-from vcr.persisters.filesystem import FilesystemPersister
+from vcr.persisters.filesystem import CassetteNotFoundError, FilesystemPersister
 from vcr.record_mode import RecordMode
 from vcr.request import Request
+from vcr.serializers import compat
 
+from conformance.core import cassettes
 from conformance.core.scrub import Scrubber
 
 MATCHER = "conformance"
@@ -113,19 +116,37 @@ class IndexedVCR(VCR):
 
 
 class ScrubbingPersister(FilesystemPersister):
-    """Writes cassettes, but only after one last pass over the serialized text for known secrets."""
+    """Reads cassettes with one-line errors; writes them whole, after one last pass for known secrets.
+
+    A path that :func:`cassettes.is_virtual` recognises is a re-recording: nothing is loaded, and
+    the text goes to the temporary file beside the cassette, which the plugin renames over it once
+    the test has finished and its replay has been verified.
+    """
 
     scrubber: Scrubber = Scrubber(fields=frozenset())
 
     @classmethod
+    def load_cassette(cls, cassette_path: str, serializer: Any) -> tuple[list[Any], ...]:
+        path = Path(cassette_path)
+        if cassettes.is_virtual(path):
+            raise CassetteNotFoundError()
+        try:
+            text = cassettes.read_text(path)
+        except FileNotFoundError:
+            raise CassetteNotFoundError() from None
+        data = cassettes.parse(path, text, serializer.deserialize)
+        interactions = data["interactions"]
+        requests = [Request._from_dict(item["request"]) for item in interactions]
+        responses = [compat.convert_to_bytes(item["response"]) for item in interactions]
+        return (requests, responses, data["metadata"]) if data.get("metadata") else (requests, responses)
+
+    @classmethod
     def save_cassette(cls, cassette_path: str, cassette_dict: dict[str, Any], serializer: Any) -> None:
         text = cls.scrubber.cassette_text(cassette_dict, serializer)
-        path = Path(cassette_path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        # Write beside, then rename, so an interrupted run never leaves half a cassette.
-        partial = path.with_name(path.name + ".partial")
-        partial.write_text(text, encoding="utf-8")
-        partial.replace(path)
+        if cassettes.is_virtual(cassette_path):
+            cassettes.write_synced(cassettes.real_recording(cassette_path), text)
+        else:
+            cassettes.write_whole(Path(cassette_path), text)
 
 
 def configure_vcr(vcr: VCR, scrubber: Scrubber) -> None:

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from conformance.core.scrub import Scrubber
 from conformance.spec.schemas import contract
 
 MAX_LISTED = 12
@@ -29,10 +30,13 @@ class Summary:
         cassette_root: Path,
         kept: bool = True,
         scrub: Callable[[Any], Any] = lambda value: value,
+        notes: list[str] | None = None,
     ) -> None:
         self.config = config
         # Applied to the JSON report as a whole before it is written.
         self.scrub = scrub
+        # What happened to cassette files (kept, removed, left over), one line each.
+        self.notes: list[str] = list(notes or [])
         self.recording = recording
         self.kept = kept
         self.cassette_root = cassette_root
@@ -50,6 +54,8 @@ class Summary:
                 if name == "conformance":
                     verdicts: list[dict[str, Any]] = value  # type: ignore[assignment]
                     self.verdicts.extend({**verdict, "test": report.nodeid} for verdict in verdicts)
+                elif name == "conformance-note":
+                    self.notes.append(str(value))
 
     def by_operation(self) -> dict[str, dict[str, Any]]:
         table: dict[str, dict[str, Any]] = defaultdict(lambda: {"exchanges": 0, "failed": 0, "statuses": Counter()})
@@ -76,10 +82,13 @@ class Summary:
             total += row["exchanges"]
             failed += row["failed"]
         out.append(f"{'all operations':<24}{total:>10}{total - failed:>8}{failed:>8}")
-        undocumented = Counter((v["operation"], v["status"]) for v in self.verdicts if not v.get("documented", True))
-        if undocumented:
-            shown = ", ".join(f"{op} {status}x{count}" for (op, status), count in sorted(undocumented.items()))
-            out.append(f"statuses the documentation does not list (expected by a variant): {shown}")
+        undocumented = [v for v in self.verdicts if not v.get("documented", True)]
+        for wanted, label in ((True, "expected by the test"), (False, "that nothing expected")):
+            counts = Counter((v["operation"], v["status"]) for v in undocumented if v.get("expected", False) == wanted)
+            if counts:
+                shown = ", ".join(f"{op} {status}x{count}" for (op, status), count in sorted(counts.items()))
+                out.append(f"statuses the documentation does not list, {label}: {shown}")
+        out.extend(f"cassettes: {note}" for note in self.notes)
         out.extend(self.not_exercised())
         outcomes = Counter(self.tests.values())
         out.append(
@@ -109,10 +118,11 @@ class Summary:
                 for name, row in self.by_operation().items()
             },
             "verdicts": self.verdicts,
+            "notes": self.notes,
         }
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
-        if self.tests:
+        if self.tests or self.notes:
             terminalreporter.write_sep("=", "conformance summary")
             for line in self.lines():
                 terminalreporter.write_line(line)
@@ -120,3 +130,36 @@ class Summary:
         if path:
             Path(path).write_text(json.dumps(self.scrub(self.as_json()), indent=2, sort_keys=True), encoding="utf-8")
             terminalreporter.write_line(f"conformance report written to {path}")
+
+
+class ReportScrubber:
+    """Scrubs each report before the terminal, JUnit, the summary or an xdist controller sees it."""
+
+    def __init__(self, scrubber: Scrubber) -> None:
+        self.scrubber = scrubber
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        scrub_report(report, self.scrubber)
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        scrub_report(report, self.scrubber)
+
+
+def scrub_report(report: pytest.TestReport | pytest.CollectReport, scrubber: Scrubber) -> None:
+    """Failure text, tracebacks, captured output and properties lose every known secret."""
+    if not scrubber.values:
+        return
+    longrepr = report.longrepr
+    if isinstance(longrepr, tuple):  # a skip: (path, line, reason)
+        report.longrepr = (longrepr[0], longrepr[1], scrubber.text(longrepr[2]))
+    elif longrepr is not None:
+        text = str(longrepr)
+        cleaned = scrubber.text(text)
+        # Kept as pytest made it (colours and all) unless it held a secret.
+        if cleaned != text:
+            report.longrepr = cleaned
+    report.sections = [(title, scrubber.text(content)) for title, content in report.sections]
+    if isinstance(report, pytest.TestReport):
+        report.user_properties = [(name, scrubber.report_value(value)) for name, value in report.user_properties]

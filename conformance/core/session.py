@@ -6,7 +6,8 @@ settings at all and always re-sends exactly what was recorded.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
@@ -19,11 +20,14 @@ from conformance.core.checks import check_exchange, state_failure
 from conformance.core.client import Client
 from conformance.core.explain import nearest
 from conformance.core.failures import (
+    CannotContinue,
     ConformanceFailure,
+    FailureGroup,
     MissingRecording,
-    StateMismatch,
     UnmatchedRequest,
+    UnplayedInteractions,
     Unreachable,
+    cause_chain,
     raise_if_any,
 )
 from conformance.core.ledger import Ledger
@@ -31,11 +35,14 @@ from conformance.core.model import Exchange, Expect, Variant
 from conformance.core.scrub import PLACEHOLDER, Scrubber
 from conformance.core.settings import Settings
 from conformance.core.variants import PIN_FORMAT, draw, number, pin, unpin
-from conformance.spec.schemas import operation
+from conformance.spec.schemas import Operation, load_index, operation
 
 METADATA_KEY = "conformance"
 F = TypeVar("F", bound=ConformanceFailure)
 T = TypeVar("T")
+# Answers that say the key or app is wrong, not that the API broke a rule.
+REFUSED_STATUSES = (401, 403)
+REFUSED_CODES = ("app_not_found",)
 # Replay signs nothing that anyone checks; long enough that PyJWT does not warn about it.
 REPLAY_SECRET = "replay-has-no-credentials-and-needs-none-0000"  # noqa: S105 - a placeholder
 
@@ -50,6 +57,8 @@ class Verdict:
     ok: bool
     documented: bool = True
     failures: list[dict[str, Any]] = field(default_factory=list)
+    # The test (a variant, or an explicit expect) asked for exactly this status.
+    expected: bool = False
 
 
 class ConformanceSession:
@@ -64,8 +73,16 @@ class ConformanceSession:
         nodeid: str,
         record_command: str,
         seed: int = 0,
+        cassette_file: str | None = None,
+        progress: Callable[[str], None] | None = None,
     ) -> None:
         self.cassette = cassette
+        self.cassette_file = cassette_file
+        self.progress = progress
+        self.finished = False
+        # Exchanges answered, and how many of them refused the key or app when no one expected it.
+        self.exchanges = 0
+        self.refusals = 0
         self.recording = recording
         self.redraw = redraw
         self.scrubber = scrubber
@@ -82,7 +99,14 @@ class ConformanceSession:
 
     @property
     def cassette_path(self) -> str:
+        if self.cassette_file:
+            return self.cassette_file
         return str(getattr(self.cassette, "_path", "(no cassette: recording disabled)"))
+
+    @property
+    def refused_everything(self) -> bool:
+        """Every exchange was a 401, 403 or app_not_found that nothing expected: wrong key or app."""
+        return self.exchanges > 0 and self.refusals == self.exchanges
 
     def _next_step(self) -> str:
         if self.recording:
@@ -141,7 +165,7 @@ class ConformanceSession:
         if self._client is None:
             if self.recording:
                 assert self._settings is not None
-                self._client = Client(self._settings)
+                self._client = Client(self._settings, on_retry=self._retrying)
             else:
                 target = self.pins()["target"]
                 settings = Settings(
@@ -215,8 +239,61 @@ class ConformanceSession:
         expected = variant.expect if variant is not None else expect
         self.last_exchange = exchange
         found = check_exchange(exchange, expected, variant.id if variant else None)
-        self._keep(exchange, variant.id if variant else None, found)
+        self._keep(exchange, variant.id if variant else None, found, expected)
+        self._say(f"{operation_id} answered {exchange.status} (exchange {self.exchanges})")
         return exchange
+
+    def require(
+        self,
+        value: T | None,
+        needed: str,
+        *,
+        exchange: Exchange | None = None,
+        pointer: str = "",
+        variant: Variant | None = None,
+    ) -> T:
+        """``value``, or a failure that ends the test: the rest of it cannot run without it."""
+        if value is not None:
+            return value
+        exchange = exchange or self.last_exchange
+        if exchange is None:
+            raise CannotContinue(
+                operation="(none)",
+                method="-",
+                path="-",
+                title=f"The test cannot go on: it needs {needed}, and no exchange provided it.",
+                rule="a test that cannot continue fails; it does not pass",
+                expected=needed,
+                cassette=self.cassette_path,
+                next_step=self._next_step(),
+            )
+        failure = CannotContinue(
+            operation=exchange.operation.operation_id,
+            method=exchange.method,
+            path=exchange.operation.path,
+            status=exchange.status,
+            title=f"{exchange.operation.label} answered {exchange.status} without {needed}, so the test cannot go on.",
+            pointer=pointer or None,
+            rule="a test that cannot continue fails; it does not pass",
+            expected=needed,
+            actual=exchange.body if exchange.body_is_json else exchange.text[:200],
+            variant=variant.id if variant else None,
+            cassette=self.cassette_path,
+            next_step=self._next_step(),
+        )
+        self.failures.append(failure)
+        if self.verdicts and self.verdicts[-1].operation == exchange.operation.operation_id:
+            self.verdicts[-1].ok = False
+            self.verdicts[-1].failures.append(failure.as_dict())
+        raise FailureGroup(self.failures) if len(self.failures) > 1 else failure
+
+    def _say(self, line: str) -> None:
+        if self.progress is not None:
+            self.progress(f"{self.nodeid.rpartition('::')[2]}: {line}")
+
+    def _retrying(self, op: Operation, attempt: int, wait: float) -> None:
+        limit = self.client.retry.max_attempts
+        self._say(f"{op.operation_id} answered 429; retry {attempt + 1} of {limit} in {wait:.1f} s")
 
     def expect_state(self, exchange: Exchange | None, ok: bool, **details: Any) -> None:
         """Record a stateful expectation (e.g. the list contains what was created)."""
@@ -229,11 +306,17 @@ class ConformanceSession:
                 self.verdicts[-1].ok = False
                 self.verdicts[-1].failures.append(failure.as_dict())
 
-    def _keep(self, exchange: Exchange, variant: str | None, found: list[ConformanceFailure]) -> None:
+    def _keep(
+        self, exchange: Exchange, variant: str | None, found: list[ConformanceFailure], expected: Expect | None
+    ) -> None:
         for failure in found:
             failure.with_context(cassette=self.cassette_path, next_step=self._next_step())
         self.failures.extend(found)
         documented = exchange.status in exchange.operation.documented_statuses
+        wanted = expected is not None and expected.status == exchange.status
+        self.exchanges += 1
+        if not wanted and _refused(exchange):
+            self.refusals += 1
         self.verdicts.append(
             Verdict(
                 exchange.operation.operation_id,
@@ -242,6 +325,7 @@ class ConformanceSession:
                 not found,
                 documented,
                 [failure.as_dict() for failure in found],
+                wanted,
             )
         )
 
@@ -267,8 +351,10 @@ class ConformanceSession:
             title=f"got no answer from {self.client.settings.api_url}.",
             rule="the API answers every request",
             expected="an HTTP response",
-            actual=f"{type(error).__name__}: {error}",
-            next_step="check SUNCO_API_URL and that the host is reachable from here, then record again",
+            actual=self.scrubber.text(f"{type(error).__name__}: {error}"),
+            notes=[f"cause: {self.scrubber.text(line)}" for line in cause_chain(error)],
+            next_step="check SUNCO_API_URL and that the host is reachable from here (SUNCO_TIMEOUT sets how long "
+            "to wait), then record again",
         )
 
     def _transport_failure(self, kind: type[F], operation_id: str, *, title: str, **details: Any) -> F:
@@ -282,26 +368,6 @@ class ConformanceSession:
             cassette=self.cassette_path,
             **details,
         )
-
-    def require(self, value: T | None, what: str, variant: Variant | None = None) -> T:
-        """``value``, or a failure saying the test cannot go on without it (never a silent pass)."""
-        if value is not None:
-            return value
-        last = self.verdicts[-1] if self.verdicts else None
-        failure = StateMismatch(
-            operation=last.operation if last else "(none)",
-            method="-",
-            path="-",
-            title=f"The test cannot go on: it needs {what}, and the API did not provide it.",
-            rule="each step of a flow needs what the step before it returned",
-            expected=what,
-            actual=f"status {last.status}" if last else "no exchange",
-            variant=variant.id if variant else None,
-            cassette=self.cassette_path,
-            next_step=self._next_step(),
-        )
-        raise_if_any([*self.failures, failure])
-        raise failure  # raise_if_any always raises for a non-empty list
 
     def require_account(self) -> None:
         """Skip a live run that has no account-scope key; replay always runs from the cassette."""
@@ -320,4 +386,51 @@ class ConformanceSession:
                 self.failures.append(failure)
 
     def finish(self) -> None:
+        """The end of a test's body: everything it found so far fails it."""
+        self.finished = True
         raise_if_any(self.failures)
+
+    def close(self) -> None:
+        """Teardown: delete what the test left, then (in replay) check every recorded exchange was played."""
+        self.cleanup()
+        if not self.recording and self.cassette is not None:
+            self.failures.extend(self._unplayed())
+
+    def _unplayed(self) -> list[ConformanceFailure]:
+        """One failure naming the recorded exchanges that replay never asked for."""
+        data = getattr(self.cassette, "data", [])
+        counts = getattr(self.cassette, "play_counts", {})
+        left = [index for index in range(len(data)) if not counts.get(index)]
+        if not left:
+            return []
+        first = data[left[0]][0]
+        op = _operation_of(first.method, first.path)
+        shown = [f"#{i + 1} {data[i][0].method} {data[i][0].path} -> {data[i][1]['status']['code']}" for i in left]
+        return [
+            UnplayedInteractions(
+                operation=op.operation_id if op else "(unknown)",
+                method=first.method,
+                path=op.path if op else first.path,
+                title=f"{op.label if op else first.method + ' ' + first.path} was recorded but never replayed: "
+                f"{len(left)} of {len(data)} recorded exchanges were left unplayed.",
+                rule="replay plays every recorded exchange; a test that stops early or sends less fails",
+                expected=f"all {len(data)} recorded exchanges played",
+                actual=f"{len(data) - len(left)} played",
+                notes=shown[:10] + ([f"... and {len(shown) - 10} more"] if len(shown) > 10 else []),
+                cassette=self.cassette_path,
+                next_step=f"if the test changed on purpose, re-record: {self.record_command}",
+            )
+        ]
+
+
+def _refused(exchange: Exchange) -> bool:
+    return exchange.status in REFUSED_STATUSES or any(code in REFUSED_CODES for code in exchange.error_codes)
+
+
+def _operation_of(method: str, path: str) -> Operation | None:
+    """The index's operation whose path template ends the request's path (a base URL may add a prefix)."""
+    for op in load_index().values():
+        pattern = re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(op.path))
+        if op.method == method.upper() and re.search(pattern + "$", path):
+            return op
+    return None

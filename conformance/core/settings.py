@@ -29,6 +29,10 @@ REGIONS = {
 }
 _HEX24 = re.compile(r"^[0-9a-f]{24}$")
 _SUBDOMAIN = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+# (connect, read) seconds: a host that never answers costs this, not forever.
+DEFAULT_TIMEOUT = (10.0, 30.0)
+MAX_TIMEOUT = 600.0
+TIMEOUT_FORM = "seconds, e.g. 10, or connect,read seconds, e.g. 5,30 (each above 0 and at most 600)"
 
 
 @dataclass(frozen=True)
@@ -45,6 +49,7 @@ class Settings:
     account_key_secret: str | None = field(default=None, repr=False)
     # Real channel settings per integration type, merged into the bodies that must be accepted.
     channels: Mapping[str, Mapping[str, Any]] = field(default_factory=dict, repr=False)
+    timeout: tuple[float, float] = DEFAULT_TIMEOUT
 
     @property
     def secrets(self) -> tuple[str | int | float, ...]:
@@ -88,6 +93,7 @@ class Settings:
             auth=_choice(env, "SUNCO_AUTH", AUTH_MODES, "basic"),
             scope=_choice(env, "SUNCO_JWT_SCOPE", JWT_SCOPES, "app"),
             channels=channels_from_env(env, channel_types),
+            timeout=timeout_from_env(env),
             **account_key_from_env(env),
         )
 
@@ -185,6 +191,21 @@ def api_url_from_env(env: Mapping[str, str]) -> str:
     if parts.query or parts.fragment:
         raise ConfigError(f"SUNCO_API_URL={raw!r} must not carry a query or fragment")
     return raw.rstrip("/")
+
+
+def timeout_from_env(env: Mapping[str, str]) -> tuple[float, float]:
+    """``SUNCO_TIMEOUT``: ``10`` (connect and read) or ``5,30`` (connect, then read)."""
+    raw = env.get("SUNCO_TIMEOUT", "").strip()
+    if not raw:
+        return DEFAULT_TIMEOUT
+    parts = [part.strip() for part in raw.split(",")]
+    try:
+        values = [float(part) for part in parts]
+    except ValueError:
+        values = []
+    if len(values) not in (1, 2) or not all(0 < value <= MAX_TIMEOUT for value in values):
+        raise ConfigError(f"SUNCO_TIMEOUT={raw!r} is malformed: use {TIMEOUT_FORM}")
+    return (values[0], values[-1])
 
 
 def channels_from_env(env: Mapping[str, str], types: Collection[str] = ()) -> dict[str, dict[str, Any]]:

@@ -129,7 +129,7 @@ def more_tests(item: Resource, ops: dict[str, str], add: Add, start: Start) -> N
 
             records = start(sunco)
             create = sunco.variants("create", flows.valid_bodies(item).map(lambda b: created(item, b, "create")), 1)[0]
-            record_id = sunco.require(records.create(create), f"the created {item.name}'s id", create)
+            record_id = sunco.require(records.create(create), f"the created {item.name}'s id", variant=create)
             if item.has("get"):
                 fetched = records.call("get", record_id, expect=Expect(200))
                 got = (fetched.body or {}).get(item.envelope) if isinstance(fetched.body, dict) else None
@@ -196,7 +196,7 @@ def more_tests(item: Resource, ops: dict[str, str], add: Add, start: Start) -> N
                 bodies.map(lambda found: [Variant(f"record {n + 1}", b, Expect(201)) for n, b in enumerate(found)]),
                 PAGED_RECORDS,
             )
-            ours = [sunco.require(records.create(v), f"{item.name} {v.label}", v) for v in setups]
+            ours = [sunco.require(records.create(v), f"{item.name} {v.label}", variant=v) for v in setups]
             forwards = walk(sunco, records, {"page[size]": str(PAGE_SIZE)}, check_size=True)
             mine = [i for i in forwards if i in ours]
             sunco.expect_state(

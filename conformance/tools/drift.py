@@ -15,15 +15,13 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from conformance.core.cassettes import CorruptCassette, load_file
 from conformance.core.explain import json_diff
 from conformance.core.recording import canonical_body
 from conformance.pointer import MISSING
 
 _ID = re.compile(r"\b[0-9a-f]{24}\b")
 _ORIGIN = re.compile(r"https?://[^/\s\"]+")
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def normalise(text: str) -> str:
@@ -73,9 +71,8 @@ def _show(value: Any) -> str:
 
 
 def _load(path: Path) -> list[dict[str, Any]]:
-    # A safe loader either way: the C one when libyaml is there, for speed.
-    data = yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader)  # noqa: S506
-    interactions: list[dict[str, Any]] = data["interactions"]
+    """A cassette's interactions; a damaged file is CorruptCassette, an error of the run, never drift."""
+    interactions: list[dict[str, Any]] = load_file(path)["interactions"]
     return interactions
 
 
@@ -131,6 +128,15 @@ def compare(baseline: Path, candidate: Path) -> DriftReport:
     return report
 
 
+def _rerecord(path: Path, *folders: Path) -> str:
+    """The command that records the test whose cassette ``path`` is, into the folder it was read from."""
+    root = next((folder for folder in folders if path.is_relative_to(folder)), path.parent.parent)
+    test = f"conformance/suites/{path.parent.name}.py::{path.stem}"
+    return f"SUNCO_API_URL=… SUNCO_APP_ID=… SUNCO_KEY_ID=… SUNCO_KEY_SECRET=… pytest {test} --record-mode=rewrite " + (
+        f"--cassette-dir={root}"
+    )
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("baseline", type=Path, help="folder of cassettes recorded first")
     parser.add_argument("candidate", type=Path, help="folder of cassettes recorded later")
@@ -142,7 +148,11 @@ def run(args: argparse.Namespace) -> int:
         if not folder.is_dir():
             print(f"drift: error: the {label} folder {folder} does not exist", file=sys.stderr)
             return 2
-    report = compare(args.baseline, args.candidate)
+    try:
+        report = compare(args.baseline, args.candidate)
+    except CorruptCassette as error:
+        print(f"drift: error: {error.describe(_rerecord(error.path, args.baseline, args.candidate))}", file=sys.stderr)
+        return 2
     for change in report.changes:
         print(change.render())
     for reason in report.not_comparable:

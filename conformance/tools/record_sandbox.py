@@ -27,19 +27,38 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--auth", choices=("basic", "jwt"), default="basic", help="how the suite authenticates (default: basic)"
     )
+    parser.add_argument(
+        "--port",
+        default=str(RECORDING_PORT),
+        metavar="N",
+        help=f"the sandbox's port; the URL is recorded, so only the default ({RECORDING_PORT}) reproduces the "
+        "shipped cassettes byte for byte",
+    )
     parser.add_argument("pytest_args", nargs="*", help="extra arguments for pytest (after --)")
 
 
-def _sandbox() -> Sandbox:
-    # A fixed port and seed make a re-recording of unchanged behaviour byte-identical.
-    try:
-        return Sandbox(port=RECORDING_PORT, seed=0).start()
-    except OSError:
-        return Sandbox(seed=0).start()
-
-
 def run(args: argparse.Namespace) -> int:
-    with _sandbox() as sandbox:
+    text = str(args.port).strip()
+    if not text.isdigit() or not 1 <= int(text) <= 65535:
+        print(
+            f"record-sandbox: error: --port {args.port!r} is not allowed: use an integer from 1 to 65535",
+            file=sys.stderr,
+        )
+        return 2
+    port = int(text)
+    # A fixed port and seed make a re-recording of unchanged behaviour byte-identical: never fall back.
+    sandbox = Sandbox(port=port, seed=0)
+    try:
+        sandbox.start()
+    except OSError as error:
+        print(
+            f"record-sandbox: error: cannot listen on 127.0.0.1 port {port} ({error.strerror or error}): stop what "
+            f"holds it (find it with: ss -ltnp 'sport = :{port}') or choose another with --port N, knowing that "
+            "cassettes recorded on another port differ from the shipped ones in every URL",
+            file=sys.stderr,
+        )
+        return 1
+    with sandbox:
         env = {
             **os.environ,
             "SUNCO_API_URL": sandbox.url,

@@ -1,0 +1,73 @@
+"""One authenticated read before a live run records anything.
+
+A wrong key, secret or app id would otherwise answer every request with 401 or ``app_not_found``
+and a re-recording would replace good cassettes with those answers. One cheap GET finds out first;
+its verdict is one line naming the setting to check.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import requests
+
+from conformance.core.client import Client
+from conformance.core.failures import ConfigError, cause_chain
+from conformance.core.model import Exchange
+from conformance.core.settings import Settings
+from conformance.spec.schemas import load_index
+
+# The cheapest authenticated reads, best first; the first one the index has is used.
+PROBES: tuple[tuple[str, dict[str, str]], ...] = (
+    ("GetApp", {}),
+    ("ListIntegrations", {"page[size]": "1"}),
+)
+KEY_SETTINGS = "SUNCO_KEY_ID and SUNCO_KEY_SECRET (and SUNCO_AUTH)"
+
+
+def probe() -> tuple[str, dict[str, str]]:
+    index = load_index()
+    for operation_id, query in PROBES:
+        if operation_id in index:
+            return operation_id, query
+    # Any GET that needs only the app id will do.
+    for op in index.values():
+        if op.method == "GET" and op.path.count("{") == 1 and "{appId}" in op.path:
+            return op.operation_id, {}
+    raise ConfigError("no operation in schemas/index.json can check the settings: add a GET on /v2/apps/{appId}/…")
+
+
+def verdict(exchange: Exchange, settings: Settings) -> str | None:
+    """The one-line reason the settings cannot work, or None when the read was allowed."""
+    codes = exchange.error_codes
+    answered = f"{exchange.operation.operation_id} answered {exchange.status}" + (f" {codes[0]}" if codes else "")
+    if "app_not_found" in codes:
+        return f"{answered}: no app {settings.app_id} is visible to this key; check SUNCO_APP_ID (and {KEY_SETTINGS})"
+    if exchange.status == 401:
+        return f"{answered}: {settings.api_url} refused the key; check {KEY_SETTINGS}"
+    if exchange.status == 403:
+        scope = " and SUNCO_JWT_SCOPE" if settings.auth == "jwt" else ""
+        return (
+            f"{answered}: the key may not read app {settings.app_id}; check that SUNCO_KEY_ID belongs to "
+            f"SUNCO_APP_ID{scope}"
+        )
+    return None
+
+
+def check_access(settings: Settings, scrub: Callable[[str], str], client: Client | None = None) -> None:
+    """Raise ConfigError (one line, scrubbed) when the live API refuses the settings or cannot be reached."""
+    operation_id, query = probe()
+    client = client or Client(settings)
+    try:
+        exchange = client.call(operation_id, query=query)
+    except requests.RequestException as error:
+        chain = " <- ".join(cause_chain(error))
+        raise ConfigError(
+            scrub(
+                f"got no answer from {settings.api_url} ({chain}); check SUNCO_API_URL, that the host is "
+                f"reachable from here, and SUNCO_TIMEOUT (now {settings.timeout[0]:g},{settings.timeout[1]:g} s)"
+            )
+        ) from None
+    reason = verdict(exchange, settings)
+    if reason is not None:
+        raise ConfigError(scrub(f"nothing was recorded: {reason}"))
