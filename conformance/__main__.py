@@ -18,6 +18,7 @@ COMMANDS = (
     ("coverage", "conformance.tools.coverage", "which documented operation/status pairs the cassettes exercise"),
     ("sandbox", "conformance.sandbox.cli", "run the local stateful API sandbox"),
     ("record-sandbox", "conformance.tools.record_sandbox", "record the suite against a fresh sandbox"),
+    ("cleanup", "conformance.tools.cleanup", "delete what interrupted runs left in a live app (by the run tag)"),
     ("drift", "conformance.tools.drift", "compare two recordings of the same variants field by field"),
     ("lint-spec", "conformance.tools.lint_spec", "report the vendor OpenAPI contract's defects, with evidence"),
     ("bench", "conformance.tools.bench", "measure replay cost against stock vcrpy and an in-process floor"),

@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING, Any
 from hypothesis import strategies as st
 
 from conformance.core.model import Exchange, Expect, Variant
-from conformance.core.strategies import Generator, Hints, branch_ref
+from conformance.core.strategies import Generator, Hints, branch_ref, safe_text
 from conformance.definitions import hints_for
-from conformance.spec.resources import Resource, chain, resource
+from conformance.spec.resources import RUN_TAG, Resource, chain, resource
 from conformance.spec.schemas import contract
 
 if TYPE_CHECKING:
@@ -61,7 +61,12 @@ def valid_bodies(item: Resource, role: str = "create", hints: Hints | None = Non
     ref = op.request if op is not None else None
     assert ref is not None, f"{item.name} has no {role} body"
     validator = contract().validator(ref, "request")
-    generator = Generator(hints or hints_for(item.name))
+    chosen = hints or hints_for(item.name)
+    if role == "create" and item.tag_field:
+        # Every record a run creates carries the run tag, so cleanup can find what a killed run left.
+        tagged = Hints({item.tag_field: safe_text(1, 30).map(lambda text: RUN_TAG + text)})
+        chosen = tagged.merged(chosen).merged(Hints(always=frozenset({item.tag_field})))
+    generator = Generator(chosen)
     return generator.for_ref(ref).filter(validator.is_valid)
 
 

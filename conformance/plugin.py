@@ -135,6 +135,9 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(f"--cassette-dir {root} is a file: give a directory (it is created if missing)")
     _report_path(config)
     settings = None
+    if is_recording(config) and (getattr(config.option, "numprocesses", None) or hasattr(config, "workerinput")):
+        # Workers share one app: each would list, page through and record the others' records.
+        raise pytest.UsageError("record without -n: a live run talks to one app, so its tests must run one at a time")
     if is_recording(config):
         try:
             settings = Settings.from_env(os.environ, channel_types=resource("integration").shapes)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from hypothesis import strategies as st
 
 from conformance.core.strategies import Hints, hex_id, safe_text
+from conformance.spec.resources import RUN_TAG
 
 RESOURCES = ("user", "client")
 
@@ -13,7 +14,7 @@ def hints(name: str, role: str) -> Hints:
     if name == "user":
         return Hints(
             {
-                "externalId": hex_id().map(lambda h: "conformance-" + h),
+                "externalId": hex_id().map(lambda h: RUN_TAG + h),
                 # An email always, so a user can be found by it (users are listed by email only).
                 "profile": st.fixed_dictionaries(
                     {

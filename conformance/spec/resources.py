@@ -17,6 +17,8 @@ from urllib.parse import urljoin
 from conformance.spec.schemas import Operation, contract
 
 ROLES = ("create", "list", "get", "update", "delete")
+# What every record a run creates carries in its tag field, so `cleanup` can find leftovers.
+RUN_TAG = "conformance-"
 _PARAM = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
@@ -50,7 +52,7 @@ class Resource:
     filters: Mapping[str, str] = field(default_factory=dict)
     # the key scope an operation of this resource needs: app, or account (apps, app keys)
     scope: str = "app"
-    # where a run tag can ride so that cleanup finds leftovers: a field prefix or a metadata key
+    # a text field every record a run creates starts with RUN_TAG, so cleanup finds leftovers
     tag_field: str | None = None
 
     def op(self, role: str) -> Operation | None:
