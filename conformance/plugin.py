@@ -6,6 +6,7 @@ Recording options are pytest-recording's own (``--record-mode``, ``--block-netwo
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shlex
@@ -19,18 +20,29 @@ import pytest
 from pytest_recording.plugin import get_default_cassette_name
 from vcr import VCR
 
-from conformance.core.failures import ConfigError, ConformanceFailure, FailureGroup, Unreachable, raise_if_any
+from conformance.core.failures import (
+    ConfigError,
+    ConformanceFailure,
+    FailureGroup,
+    StaleRecording,
+    Unreachable,
+    raise_if_any,
+)
+from conformance.core.provenance import read_pins
 from conformance.core.recording import configure_vcr, vcr_options
-from conformance.core.report import Summary
+from conformance.core.report import RECORDING, VERDICTS, Summary
 from conformance.core.scrub import Scrubber
 from conformance.core.session import ConformanceSession
 from conformance.core.settings import Settings
+from conformance.spec import schemas
 
 RECORDING_MODES = ("once", "new_episodes", "all", "rewrite")
 FIXTURE = "sunco"
 _settings_key = pytest.StashKey[Settings | None]()
 _scrubber_key = pytest.StashKey[Scrubber]()
 _unreachable_key = pytest.StashKey[bool]()
+_max_age_key = pytest.StashKey[float | None]()
+_stale_key = pytest.StashKey[ConformanceFailure]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -54,6 +66,30 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=None,
         help="also write every verdict and failure as JSON to PATH",
     )
+    group.addoption(
+        "--conformance-markdown",
+        metavar="PATH",
+        default=None,
+        help="also write the summary and every failure as Markdown to PATH (e.g. a CI job summary)",
+    )
+    group.addoption(
+        "--schema-dir",
+        metavar="DIR",
+        default=None,
+        help="check against the contract import-spec wrote to DIR (default: schemas/ at the project root)",
+    )
+    group.addoption(
+        "--max-cassette-age",
+        metavar="DAYS",
+        default=None,
+        help="fail each test whose cassette was recorded more than DAYS days ago (or on an unknown date)",
+    )
+    group.addoption(
+        "--variants-from",
+        metavar="DIR",
+        default=None,
+        help="while recording, send again the variants pinned in DIR's cassettes (to compare with drift)",
+    )
 
 
 def is_recording(config: pytest.Config) -> bool:
@@ -67,11 +103,40 @@ def cassette_root(config: pytest.Config) -> Path:
     return Path(chosen).resolve() if chosen else Path(config.rootpath, "cassettes")
 
 
+def max_age(config: pytest.Config) -> float | None:
+    raw = config.getoption("--max-cassette-age")
+    if raw is None:
+        return None
+    try:
+        days = float(raw)
+    except ValueError:
+        days = -1.0
+    if not days > 0 or days == float("inf"):
+        raise pytest.UsageError(f"--max-cassette-age {raw!r} is not allowed: give a positive number of days")
+    return days
+
+
+def _configure_options(config: pytest.Config) -> None:
+    schema_dir = config.getoption("--schema-dir")
+    if schema_dir:
+        folder = Path(schema_dir)
+        if not (folder / "index.json").is_file():
+            raise pytest.UsageError(f"--schema-dir {folder} holds no index.json: give a folder import-spec wrote")
+        schemas.use(folder)
+    config.stash[_max_age_key] = max_age(config)
+    reuse = config.getoption("--variants-from")
+    if reuse and not is_recording(config):
+        raise pytest.UsageError("--variants-from only applies while recording: add --record-mode=rewrite")
+    if reuse and not Path(reuse).is_dir():
+        raise pytest.UsageError(f"--variants-from {reuse} is not a folder of cassettes")
+
+
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "conformance: a conformance suite test (recorded and replayed)")
     root = cassette_root(config)
     if root.exists() and not root.is_dir():
         raise pytest.UsageError(f"--cassette-dir {root} is a file: give a directory (it is created if missing)")
+    _configure_options(config)
     settings = None
     if is_recording(config):
         try:
@@ -93,6 +158,8 @@ def pytest_configure(config: pytest.Config) -> None:
             cassette_root=root,
             kept=not config.getoption("--disable-recording"),
             scrub=scrubber.json_value,
+            scrub_text=scrubber.text,
+            max_age=config.stash[_max_age_key],
         ),
         "conformance-summary",
     )
@@ -134,28 +201,83 @@ def record_command(config: pytest.Config, nodeid: str) -> str:
     return "SUNCO_API_URL=… SUNCO_APP_ID=… SUNCO_KEY_ID=… SUNCO_KEY_SECRET=… " + shlex.join(parts)
 
 
+def _reused_pins(item: pytest.Item) -> dict[str, Any] | None:
+    folder = item.config.getoption("--variants-from")
+    if not folder:
+        return None
+    try:
+        return read_pins(cassette_file(item, Path(folder).resolve()))
+    except ValueError as error:
+        raise pytest.UsageError(f"--variants-from: {error}") from None
+
+
+def _stale(session: ConformanceSession, days: float, record: str) -> StaleRecording | None:
+    """A failure when the replayed cassette is older than ``days`` (or does not say when it was made)."""
+    found = session.recorded()
+    age = found.age_days()
+    if age is not None and age <= days:
+        return None
+    when = found.recorded_at.strftime("%Y-%m-%d %H:%M UTC") if found.recorded_at else None
+    return StaleRecording(
+        operation="(none)",
+        method="-",
+        path="-",
+        title=(
+            f"The recording of {session.nodeid} is {age:.1f} days old, over --max-cassette-age {days:g}."
+            if age is not None
+            else f"The recording of {session.nodeid} does not say when it was made (--max-cassette-age {days:g})."
+        ),
+        rule=f"--max-cassette-age: replay only recordings made in the last {days:g} days",
+        expected=f"recorded within {days:g} days",
+        actual=f"recorded {when}" if when else "no recording date (recorded before cassettes kept one)",
+        cassette=session.cassette_path,
+        next_step=f"re-record it: {record}",
+    )
+
+
 @pytest.fixture
 def sunco(request: pytest.FixtureRequest, vcr: Any) -> Iterator[ConformanceSession]:
     """The conformance session of one suite test, bound to its cassette."""
     config = request.config
+    recording = is_recording(config)
+    scrubber = config.stash[_scrubber_key]
     session = ConformanceSession(
         cassette=vcr,
-        recording=is_recording(config),
+        recording=recording,
         redraw=config.getoption("--record-mode") == "all",
         settings=config.stash[_settings_key],
-        scrubber=config.stash[_scrubber_key],
+        scrubber=scrubber,
         nodeid=request.node.nodeid,
         record_command=record_command(config, request.node.nodeid),
         seed=config.getoption("--variant-seed"),
+        reuse=_reused_pins(request.node) if recording else None,
     )
+    days = config.stash[_max_age_key]
+    if not recording and vcr is not None:
+        request.node.user_properties.append((RECORDING, json.dumps(session.recorded().as_json())))
+        stale = _stale(session, days, session.record_command) if days is not None else None
+        if stale is not None:
+            request.node.stash[_stale_key] = stale
     try:
         yield session
     finally:
         before = len(session.failures)
         session.cleanup()
-        request.node.user_properties.append(("conformance", [vars(v) for v in session.verdicts]))
+        # JSON, so JUnit readers (CI) can parse it; scrubbed by structure before it becomes text.
+        verdicts = scrubber.json_value([vars(v) for v in session.verdicts])
+        request.node.user_properties.append((VERDICTS, json.dumps(verdicts, ensure_ascii=False, default=str)))
     # What cleanup found wrong fails the test's teardown (its body has finished already).
     raise_if_any(session.failures[before:])
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Any:
+    """A test that passed on a cassette older than --max-cassette-age fails for that."""
+    result = yield
+    stale = item.stash.get(_stale_key, None)
+    if stale is not None:
+        raise stale
+    return result
 
 
 @pytest.hookimpl(wrapper=True)
@@ -202,9 +324,9 @@ def scrub_report(report: pytest.TestReport | pytest.CollectReport, scrubber: Scr
         report.user_properties = [(name, scrubber.report_value(value)) for name, value in report.user_properties]
 
 
-def cassette_file(item: pytest.Item) -> Path:
+def cassette_file(item: pytest.Item, root: Path | None = None) -> Path:
     name = get_default_cassette_name(getattr(item, "cls", None), item.name)
-    return cassette_root(item.config) / item.path.stem / f"{name}.yaml"
+    return (root or cassette_root(item.config)) / item.path.stem / f"{name}.yaml"
 
 
 @pytest.hookimpl(wrapper=True)

@@ -153,6 +153,12 @@ class MissingRecording(ConformanceFailure):
     kind = "missing-recording"
 
 
+class StaleRecording(ConformanceFailure):
+    """A cassette older than ``--max-cassette-age`` (or of unknown age)."""
+
+    kind = "stale-recording"
+
+
 class FailureGroup(AssertionError):
     """Several failures from one test, shown together so one run reveals them all."""
 
