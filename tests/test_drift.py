@@ -145,7 +145,7 @@ def test_a_changed_field_is_reported_with_its_pointer_and_class(baseline, tmp_pa
     report = compare(baseline, tmp_path)
     changed = {(c.where, c.baseline, c.candidate, c.klass) for c in report.changes}
     assert changed == {("body /integration/status", "active", "inactive", "breaking")}
-    assert {c.exchange.split(" #")[0] for c in report.changes} == {"GetIntegration"}
+    assert {c.exchange for c in report.changes} == {"GetIntegration after create-0", "GetIntegration after change-0"}
     assert all(c.request.startswith("GET /v2/apps/{id}/integrations/{id}") for c in report.changes)
 
 
@@ -168,11 +168,11 @@ def test_cli_reports_classes_writes_json_and_markdown_and_exits_1(baseline, tmp_
     shutil.copytree(baseline, candidate)
 
     def change(data):
-        first = data["interactions"][0]["response"]
-        first["status"]["code"] = 422
-        body = json.loads(first["body"]["string"])
+        data["interactions"][0]["response"]["status"]["code"] = 422
+        second = data["interactions"][1]["response"]
+        body = json.loads(second["body"]["string"])
         body["errors"][0]["title"] = "Another wording"
-        first["body"]["string"] = json.dumps(body)
+        second["body"]["string"] = json.dumps(body)
 
     edit(candidate / ENUMS, change)
     out, md = tmp_path / "drift.json", tmp_path / "drift.md"
@@ -281,5 +281,5 @@ def test_errors_are_one_line_and_exit_2(baseline, tmp_path, make, message):
 def test_the_one_loading_function_names_the_file(tmp_path):
     path = tmp_path / "x.yaml"
     path.write_bytes(b"\xff\xfe")
-    with pytest.raises(Exception, match="x.yaml cannot be read"):
+    with pytest.raises(Exception, match=r"x\.yaml cannot be read"):
         load_cassette(path)

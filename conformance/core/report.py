@@ -8,7 +8,6 @@ terminal, ``--conformance-report`` JSON, ``--conformance-markdown``) is scrubbed
 from __future__ import annotations
 
 import json
-import os
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from pathlib import Path
@@ -21,7 +20,7 @@ from conformance.spec.schemas import active_dir, contract
 
 VERDICTS = "conformance"
 RECORDING = "conformance-recording"
-MAX_REASONS = 5
+MAX_REASONS = 8
 
 
 def _parse(value: object) -> Any:
@@ -35,9 +34,10 @@ def _parse(value: object) -> Any:
 
 
 def shown_path(path: str) -> str:
+    """A path under the working folder relative to it (as a user would type it), any other as it is."""
     try:
-        return os.path.relpath(path)
-    except ValueError:
+        return Path(path).resolve().relative_to(Path.cwd()).as_posix()
+    except (ValueError, OSError):
         return path
 
 
@@ -108,14 +108,19 @@ class Summary:
             if outcome != "failed":
                 continue
             cassette = self.recordings[test].cassette if test in self.recordings else test
-            reasons = [
-                f"{failure['operation']} {failure.get('status') or ''} "
-                f"{failure.get('pointer') or ''} {failure['rule']}".replace("  ", " ").strip()
+            # One line per broken rule, however many exchanges broke it.
+            reasons = Counter(
+                " ".join(
+                    str(part)
+                    for part in (failure["operation"], failure.get("status"), failure.get("pointer"), failure["rule"])
+                    if part
+                )
                 for verdict in self.verdicts
                 if verdict["test"] == test and not verdict["ok"]
                 for failure in verdict.get("failures") or []
-            ]
-            found[shown_path(cassette)] = reasons or [self.headlines.get(test, "the test failed")]
+            )
+            shown = [reason + (f" ({count} exchanges)" if count > 1 else "") for reason, count in reasons.items()]
+            found[shown_path(cassette)] = shown or [self.headlines.get(test, "the test failed")]
         return found
 
     def oldest(self) -> Provenance | None:

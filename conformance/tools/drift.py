@@ -149,6 +149,7 @@ class Paired:
     label: str
     request: dict[str, Any]
     response: dict[str, Any]
+    variant: str | None = None
 
 
 def _request_label(request: dict[str, Any]) -> str:
@@ -180,14 +181,17 @@ def exchanges(cassette: Cassette, by_metadata: bool) -> tuple[dict[Key, Paired],
     retried = 0
     noted = _noted(cassette) if by_metadata else None
     if noted is not None:
-        position = 0
+        position, context = 0, ""
         for entry in noted:
             final = cassette.interactions[position + entry["attempts"] - 1]
             retried += entry["attempts"] - 1
             position += entry["attempts"]
-            ident = (entry["operation"], str(entry.get("variant") or ""))
+            variant = entry.get("variant") if isinstance(entry.get("variant"), str) else None
+            # A step without a variant belongs to the flow of the variant before it (get what it created).
+            context = variant or context
+            ident = (entry["operation"], variant or (f"after {context}" if context else ""))
             label = " ".join(filter(None, ident))
-            found[(*ident, seen[ident])] = Paired(label, final["request"], final["response"])
+            found[(*ident, seen[ident])] = Paired(label, final["request"], final["response"], variant)
             seen[ident] += 1
         return found, retried
     items = cassette.interactions
@@ -268,9 +272,9 @@ def _numbered(label: str, number: int) -> str:
 
 
 def _unlike(name: str, key: Key, was: Paired, now: Paired) -> str:
-    if key[1]:
+    if was.variant:
         return (
-            f"{name}: variant {key[1]} of {key[0]} sent another request in each recording (the variants were "
+            f"{name}: variant {was.variant} of {key[0]} sent another request in each recording (the variants were "
             "drawn separately, e.g. with another seed or schema): record the candidate with --variants-from BASELINE"
         )
     return (
@@ -283,7 +287,9 @@ def _compare_exchange(name: str, label: str, was: Paired, now: Paired, report: D
     request = _request_label(was.request)
     old_status, new_status = was.response["status"]["code"], now.response["status"]["code"]
     if old_status != new_status:
+        # Another outcome altogether: comparing a record with an error envelope field by field says nothing more.
         report.changes.append(Change(name, label, request, "status", old_status, new_status, "breaking"))
+        return
     old_type, new_type = _content_type(was.response), _content_type(now.response)
     if old_type != new_type:
         same_media = old_type.split(";")[0].strip().lower() == new_type.split(";")[0].strip().lower()
