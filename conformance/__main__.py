@@ -21,6 +21,7 @@ COMMANDS = (
     ("cleanup", "conformance.tools.cleanup", "delete what interrupted runs left in a live app (by the run tag)"),
     ("drift", "conformance.tools.drift", "compare two recordings of the same variants field by field"),
     ("lint-spec", "conformance.tools.lint_spec", "report the vendor OpenAPI contract's defects, with evidence"),
+    ("spec-diff", "conformance.tools.spec_diff", "what changed between two vendor specs (or a spec and schemas/)"),
     ("bench", "conformance.tools.bench", "measure replay cost against stock vcrpy and an in-process floor"),
 )
 PROG = "python -m conformance"

@@ -8,7 +8,7 @@ guards re-recordings: a cassette is replaced only by a whole, verified recording
 from __future__ import annotations
 
 import contextlib
-import inspect
+import json
 import os
 import re
 import shlex
@@ -21,12 +21,21 @@ import pytest
 from pytest_recording.plugin import get_default_cassette_name
 from vcr import VCR
 
+from conformance import options
 from conformance.core import cassettes, rewrite
 from conformance.core.cassettes import CorruptCassette
-from conformance.core.failures import ConfigError, ConformanceFailure, FailureGroup, Unreachable, raise_if_any
+from conformance.core.failures import (
+    ConfigError,
+    ConformanceFailure,
+    FailureGroup,
+    Unreachable,
+    raise_if_any,
+)
 from conformance.core.preflight import check_access
+from conformance.core.provenance import read_pins, stale_failure
 from conformance.core.recording import configure_vcr, vcr_options
-from conformance.core.report import ReportScrubber, Summary
+from conformance.core.redact import ReportScrubber
+from conformance.core.report import RECORDING, VERDICTS, Summary
 from conformance.core.scrub import Scrubber
 from conformance.core.session import ConformanceSession
 from conformance.core.settings import Settings
@@ -42,6 +51,7 @@ _pending_key = pytest.StashKey[set[Path]]()
 _unreachable_key = pytest.StashKey[int]()
 _session_key = pytest.StashKey[ConformanceSession]()
 _outcome_key = pytest.StashKey[rewrite.Outcome]()
+_stale_key = pytest.StashKey[ConformanceFailure]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -65,6 +75,30 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=None,
         help="also write every verdict and failure as JSON to PATH (missing folders are created)",
     )
+    group.addoption(
+        "--conformance-markdown",
+        metavar="PATH",
+        default=None,
+        help="also write the summary and every failure as Markdown to PATH (e.g. a CI job summary)",
+    )
+    group.addoption(
+        "--schema-dir",
+        metavar="DIR",
+        default=None,
+        help="check against the contract import-spec wrote to DIR (default: schemas/ at the project root)",
+    )
+    group.addoption(
+        "--max-cassette-age",
+        metavar="DAYS",
+        default=None,
+        help="fail each test whose cassette was recorded more than DAYS days ago (or on an unknown date)",
+    )
+    group.addoption(
+        "--variants-from",
+        metavar="DIR",
+        default=None,
+        help="while recording, send again the variants pinned in DIR's cassettes (to compare with drift)",
+    )
 
 
 def is_recording(config: pytest.Config) -> bool:
@@ -82,50 +116,12 @@ def cassette_root(config: pytest.Config) -> Path:
     return Path(chosen).resolve() if chosen else Path(config.rootpath, "cassettes")
 
 
-def _report_path(config: pytest.Config) -> None:
-    """Fail now, in one line, rather than after a whole run, when the report cannot be written."""
-    chosen = config.getoption("--conformance-report")
-    if not chosen:
-        return
-    path = Path(chosen)
-    if path.is_dir():
-        raise pytest.UsageError(f"--conformance-report {chosen} is a directory: give a file path, e.g. {path}/x.json")
+def _channel_types() -> tuple[str, ...]:
+    """The integration types SUNCO_CHANNELS may name (none to check against a contract without them)."""
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise pytest.UsageError(
-            f"--conformance-report {chosen}: cannot create {path.parent}: {error.strerror or error}"
-        ) from None
-
-
-def _leftover_notes(config: pytest.Config, root: Path) -> list[str]:
-    """Files interrupted runs left: removed when this run records, named either way."""
-    temporary, legacy = cassettes.leftovers(root)
-    notes: list[str] = []
-
-    def shown(paths: list[Path]) -> str:
-        names = [str(path.relative_to(root)) for path in paths]
-        return ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
-
-    rejected = [path for path in temporary if path.name.endswith(cassettes.REJECTED)]
-    unfinished = [path for path in temporary if path not in rejected]
-    writing = is_recording(config) and not config.getoption("--disable-recording")
-    for paths, what in (
-        (unfinished, "unfinished recording(s) left by an interrupted run"),
-        (rejected, "rejected recording(s) that did not replay, kept for inspection"),
-    ):
-        if paths and writing:
-            for path in paths:
-                path.unlink(missing_ok=True)
-            notes.append(f"removed {len(paths)} {what}: {shown(paths)}")
-        elif paths:
-            notes.append(f"found {len(paths)} {what} in {root} (the next recording removes them): {shown(paths)}")
-    if legacy:
-        notes.append(
-            f"found {len(legacy)} .previous copies left by an older version of this harness in {root}; one may "
-            f"hold the only good recording: compare it with its cassette, then delete it: {shown(legacy)}"
-        )
-    return notes
+        return resource("integration").shapes
+    except KeyError:
+        return ()
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -133,14 +129,14 @@ def pytest_configure(config: pytest.Config) -> None:
     root = cassette_root(config)
     if root.exists() and not root.is_dir():
         raise pytest.UsageError(f"--cassette-dir {root} is a file: give a directory (it is created if missing)")
-    _report_path(config)
+    options.check(config, recording=is_recording(config))
     settings = None
     if is_recording(config) and (getattr(config.option, "numprocesses", None) or hasattr(config, "workerinput")):
         # Workers share one app: each would list, page through and record the others' records.
         raise pytest.UsageError("record without -n: a live run talks to one app, so its tests must run one at a time")
     if is_recording(config):
         try:
-            settings = Settings.from_env(os.environ, channel_types=resource("integration").shapes)
+            settings = Settings.from_env(os.environ, channel_types=_channel_types())
         except ConfigError as error:
             raise pytest.UsageError(f"a live run needs the SUNCO_* settings: {error}") from None
     if settings is not None and config.getoption("--disable-recording"):
@@ -154,7 +150,8 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[_pending_key] = set()
     config.stash[_unreachable_key] = 0
     # Only the controller looks (xdist workers would race each other over the files).
-    notes = [] if hasattr(config, "workerinput") else _leftover_notes(config, root)
+    writing = is_recording(config) and not config.getoption("--disable-recording")
+    notes = [] if hasattr(config, "workerinput") else cassettes.leftover_notes(root, writing=writing)
     config.pluginmanager.register(
         Summary(
             config,
@@ -162,6 +159,8 @@ def pytest_configure(config: pytest.Config) -> None:
             cassette_root=root,
             kept=not config.getoption("--disable-recording"),
             scrub=scrubber.json_value,
+            scrub_text=scrubber.text,
+            max_age=options.max_age(config),
             notes=notes,
         ),
         "conformance-summary",
@@ -228,8 +227,8 @@ def default_cassette_name(request: pytest.FixtureRequest) -> str:
     return name
 
 
-def cassette_file(item: pytest.Item) -> Path:
-    return cassette_root(item.config) / item.path.stem / f"{_cassette_name(item)}.yaml"
+def cassette_file(item: pytest.Item, root: Path | None = None) -> Path:
+    return (root or cassette_root(item.config)) / item.path.stem / f"{_cassette_name(item)}.yaml"
 
 
 def record_command(config: pytest.Config, nodeid: str) -> str:
@@ -254,6 +253,16 @@ def _progress(config: pytest.Config) -> Callable[[str], None] | None:
     return say
 
 
+def _reused_pins(item: pytest.Item) -> dict[str, Any] | None:
+    folder = item.config.getoption("--variants-from")
+    if not folder:
+        return None
+    try:
+        return read_pins(cassette_file(item, Path(folder).resolve()))
+    except ValueError as error:
+        raise pytest.UsageError(f"--variants-from: {error}") from None
+
+
 def _session(item: pytest.Item, cassette: Any, *, recording: bool) -> ConformanceSession:
     config = item.config
     return ConformanceSession(
@@ -267,6 +276,7 @@ def _session(item: pytest.Item, cassette: Any, *, recording: bool) -> Conformanc
         seed=config.getoption("--variant-seed"),
         cassette_file=None if config.getoption("--disable-recording") else str(cassette_file(item)),
         progress=_progress(config) if recording else None,
+        reuse=_reused_pins(item) if recording else None,
     )
 
 
@@ -278,16 +288,34 @@ def sunco(request: pytest.FixtureRequest, vcr: Any) -> Iterator[ConformanceSessi
     item.stash[_session_key] = session
     if is_rewriting(request.config):
         request.config.stash[_pending_key].add(cassettes.recording_path(cassette_file(item)))
+    days = options.max_age(request.config)
+    if not session.recording and vcr is not None:
+        item.user_properties.append((RECORDING, json.dumps(session.recorded().as_json())))
+        stale = stale_failure(session, days) if days is not None else None
+        if stale is not None:
+            item.stash[_stale_key] = stale
     yield session
     try:
         # Delete what the test created, then (in replay) hold it to every recorded exchange.
         session.close()
     finally:
-        item.user_properties.append(("conformance", [vars(v) for v in session.verdicts]))
+        # JSON, so JUnit readers (CI) can parse it; scrubbed by structure before it becomes text.
+        verdicts = request.config.stash[_scrubber_key].json_value([vars(v) for v in session.verdicts])
+        item.user_properties.append((VERDICTS, json.dumps(verdicts, ensure_ascii=False, default=str)))
     outcome = item.stash.get(_outcome_key, None)
     # A test that passed (or returned without finish()) is still held to what teardown found.
     if outcome is not None and outcome.kind == "passed":
         raise_if_any(session.failures)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Any:
+    """A test that passed on a cassette older than --max-cassette-age fails for that."""
+    result = yield
+    stale = item.stash.get(_stale_key, None)
+    if stale is not None:
+        raise stale
+    return result
 
 
 @pytest.hookimpl(wrapper=True)
@@ -346,29 +374,17 @@ def _settle(item: pytest.Item) -> None:
         item.user_properties.append(("conformance-note", f"{item.nodeid}: {kept}, because {reason}"))
         return
     found, operation_id = rewrite.verify(
-        recorded, cassette, session.verdicts, lambda tape: _session(item, tape, recording=False), _test_call(item)
+        recorded,
+        cassette,
+        session.verdicts,
+        lambda tape: _session(item, tape, recording=False),
+        rewrite.test_call(item, FIXTURE),
     )
     if found:
         kept_at = cassettes.rejected_path(cassette)
         recorded.replace(kept_at)
         raise rewrite.does_not_replay(found, operation_id, cassette, kept_at, record_command(item.config, item.nodeid))
     recorded.replace(cassette)
-
-
-def _test_call(item: pytest.Item) -> Callable[[ConformanceSession], object]:
-    """The test function again, with a replay session in place of the recording one."""
-    function: Any = getattr(item, "obj", None)
-    funcargs: dict[str, Any] = dict(getattr(item, "funcargs", {}) or {})
-    parameters = inspect.signature(function).parameters if function else {}
-    # As pytest does, an argument with a default is not a fixture: it keeps its default.
-    names = [n for n, p in parameters.items() if n == FIXTURE or n in funcargs or p.default is inspect.Parameter.empty]
-
-    def call(session: ConformanceSession) -> object:
-        if function is None:
-            raise TypeError(f"{item.nodeid} is not a test function, so it cannot be replayed in-process")
-        return function(**{name: session if name == FIXTURE else funcargs[name] for name in names})
-
-    return call
 
 
 @pytest.hookimpl(trylast=True)

@@ -162,7 +162,7 @@ def test_replaying_damaged_cassettes_gives_one_line_each_with_the_command_that_r
 
 
 def drift_args(baseline: Path, candidate: Path) -> argparse.Namespace:
-    return argparse.Namespace(baseline=baseline, candidate=candidate, json=None)
+    return argparse.Namespace(baseline=baseline, candidate=candidate, json=None, markdown=None)
 
 
 def test_drift_calls_a_damaged_cassette_an_error_not_drift(tmp_path, capsys):

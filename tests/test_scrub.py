@@ -17,7 +17,7 @@ from vcr.serializers import yamlserializer
 
 from conformance import flows
 from conformance.core.placeholders import PLACEHOLDER, SECRET_PLACEHOLDER, fitting, placeholder
-from conformance.core.report import scrub_report
+from conformance.core.redact import scrub_report
 from conformance.core.scrub import Scrubber, credential_fields
 from conformance.core.settings import Settings
 from conformance.spec.resources import resource

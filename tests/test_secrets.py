@@ -137,6 +137,7 @@ def test_no_canary_reaches_any_file_or_output_of_a_recording_run(tmp_path: Path)
             f"--cassette-dir={out / 'cassettes'}",
             f"--junitxml={out / 'junit.xml'}",
             f"--conformance-report={out / 'report.json'}",
+            f"--conformance-markdown={out / 'report.md'}",
             "-rA",
             "--tb=long",
             "--showlocals",
@@ -173,6 +174,7 @@ def test_no_canary_reaches_any_file_or_output_of_a_recording_run(tmp_path: Path)
     assert "Captured stdout call" in result.stdout
     assert 'name="leak"' in (out / "junit.xml").read_text(encoding="utf-8")
     assert len(list((out / "cassettes").rglob("*.yaml"))) >= 20
+    assert "## Failures" in (out / "report.md").read_text(encoding="utf-8")
 
 
 def test_a_key_secret_that_is_an_api_word_still_records_and_replays(tmp_path: Path) -> None:

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+from importlib import metadata
 from typing import Any
 
 import pytest
 from hypothesis import strategies as st
 
 from conformance.core.failures import MissingRecording
-from conformance.core.model import Expect, Variant
+from conformance.core.model import Exchange, Expect, Variant
+from conformance.core.provenance import host_of
 from conformance.core.scrub import Scrubber
 from conformance.core.session import METADATA_KEY, ConformanceSession
 from conformance.core.settings import Settings
+from conformance.spec.schemas import contract, operation
 
 SETTINGS = Settings("http://127.0.0.1:1", "0a1b2c3d4e5f60718293a4b5", "app_k", "a-long-enough-secret-value")
 OLD = {
@@ -103,3 +107,108 @@ def test_real_channel_settings_go_into_accepted_bodies_only_and_never_into_pins(
     assert accepted.body["token"] == "123456:real-bot-token"
     assert "token" not in rejected.body
     assert "real-bot-token" not in repr(tape._metadata)
+
+
+REUSED = {
+    "format": 1,
+    "target": {"apiUrl": "http://before", "appId": "x" * 24, "auth": "basic"},
+    "seed": 42,
+    "variants": {
+        "ok": [
+            {
+                "id": "ok-0",
+                "label": "pinned",
+                "body": {"json": {"type": "telegram", "token": "<scrubbed>"}},
+                "expect": {"status": 201},
+            }
+        ]
+    },
+}
+
+
+def test_variants_from_an_earlier_recording_go_live_again_and_are_pinned_as_they_were():
+    channel = Settings(**{**vars(SETTINGS), "channels": {"telegram": {"token": "123456:real-bot-token"}}})
+    tape = Tape(None, write_protected=False)
+    live = ConformanceSession(
+        cassette=tape,
+        recording=True,
+        settings=channel,
+        scrubber=Scrubber(channel.secrets),
+        nodeid="t::x",
+        record_command="pytest",
+        reuse=REUSED,
+    )
+    sent = live.variants("ok", NEW, 1)
+    assert [v.label for v in sent] == ["pinned"]  # not drawn again
+    assert sent[0].body["token"] == "123456:real-bot-token"  # the user's channel settings, as when drawn
+    pins = tape._metadata[METADATA_KEY]
+    assert pins["variants"] == REUSED["variants"]
+    assert pins["seed"] == 42
+    assert pins["target"]["apiUrl"] == SETTINGS.api_url
+    assert tape.dirty
+
+
+class Answers:
+    """A client that answers every call with one exchange, after ``attempts`` tries."""
+
+    def __init__(self, attempts: int) -> None:
+        self.attempts = attempts
+        self.settings = SETTINGS
+
+    def call(self, operation_id: str, **_: Any) -> Exchange:
+        op = operation(operation_id)
+        return Exchange(
+            operation=op,
+            method=op.method,
+            url=SETTINGS.api_url + op.path,
+            path=op.path,
+            request_body=None,
+            status=200,
+            headers={"Content-Type": "application/json"},
+            text="{}",
+            attempts=self.attempts,
+        )
+
+
+def test_recording_notes_each_exchange_and_where_and_under_what_it_was_recorded():
+    tape = Tape(None, write_protected=False)
+    live = session(tape, recording=True)
+    live._client = Answers(attempts=3)  # type: ignore[assignment]
+    variant = live.variants("g", st.just(Variant("v", None, Expect(200))), 1)[0]
+    live.call("ListIntegrations", variant=variant)
+    live.call("ListApps", expect=Expect(200))
+    pins = tape._metadata[METADATA_KEY]
+    assert pins["exchanges"] == [
+        {"operation": "ListIntegrations", "variant": "g-0", "attempts": 3},
+        {"operation": "ListApps", "variant": None, "attempts": 3},
+    ]
+    recording = pins["recording"]
+    assert recording["host"] == "127.0.0.1:1"
+    assert recording["importHash"] == contract().index["importHash"]
+    assert recording["specVersion"] == contract().index["source"]["version"]
+    assert recording["harness"] == metadata.version("sunco-conformance")
+    age = datetime.now(UTC) - datetime.fromisoformat(recording["recordedAt"].replace("Z", "+00:00"))
+    assert timedelta(0) <= age < timedelta(hours=1)
+    assert live.recorded().import_hash == recording["importHash"]
+
+
+def test_replay_notes_nothing_in_the_cassette():
+    pinned = {**OLD, "variants": {"g": [{**OLD["variants"]["g"][0], "expect": {"status": 200}}]}}
+    tape = Tape(pinned, write_protected=True)
+    replay = session(tape, recording=False)
+    replay._client = Answers(attempts=1)  # type: ignore[assignment]
+    replay.call("ListApps", expect=Expect(200))
+    assert "exchanges" not in tape._metadata[METADATA_KEY]
+    assert replay.recorded().recorded_at is None
+
+
+@pytest.mark.parametrize(
+    ("url", "host"),
+    [
+        ("https://user:pass@eu-1.example.com:8443/sc?key=secret", "eu-1.example.com:8443"),
+        ("https://api.smooch.io", "api.smooch.io"),
+        ("http://[::1]:8080/", "[::1]:8080"),
+    ],
+)
+def test_the_recorded_host_never_carries_credentials_or_paths(url, host):
+    assert host_of(url) == host

@@ -145,3 +145,32 @@ def leftovers(root: Path) -> tuple[list[Path], list[Path]]:
     temporary = sorted(p for suffix in TEMPORARY for p in root.rglob(f"*.yaml{suffix}") if p.is_file())
     legacy = sorted(p for suffix in LEGACY for p in root.rglob(f"*.yaml{suffix}") if p.is_file())
     return temporary, legacy
+
+
+def leftover_notes(root: Path, *, writing: bool) -> list[str]:
+    """Files interrupted runs left: removed when this run records, named either way."""
+    temporary, legacy = leftovers(root)
+    notes: list[str] = []
+
+    def shown(paths: list[Path]) -> str:
+        names = [str(path.relative_to(root)) for path in paths]
+        return ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+
+    rejected = [path for path in temporary if path.name.endswith(REJECTED)]
+    unfinished = [path for path in temporary if path not in rejected]
+    for paths, what in (
+        (unfinished, "unfinished recording(s) left by an interrupted run"),
+        (rejected, "rejected recording(s) that did not replay, kept for inspection"),
+    ):
+        if paths and writing:
+            for path in paths:
+                path.unlink(missing_ok=True)
+            notes.append(f"removed {len(paths)} {what}: {shown(paths)}")
+        elif paths:
+            notes.append(f"found {len(paths)} {what} in {root} (the next recording removes them): {shown(paths)}")
+    if legacy:
+        notes.append(
+            f"found {len(legacy)} .previous copies left by an older version of this harness in {root}; one may "
+            f"hold the only good recording: compare it with its cassette, then delete it: {shown(legacy)}"
+        )
+    return notes

@@ -185,6 +185,12 @@ class RecordingDoesNotReplay(ConformanceFailure):
     kind = "recording-does-not-replay"
 
 
+class StaleRecording(ConformanceFailure):
+    """A cassette older than ``--max-cassette-age`` (or of unknown age)."""
+
+    kind = "stale-recording"
+
+
 class FailureGroup(AssertionError):
     """Several failures from one test, shown together so one run reveals them all."""
 

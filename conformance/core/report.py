@@ -1,6 +1,8 @@
-"""The end-of-run summary: what each operation answered, and what failed.
+"""The end-of-run summary: what each operation answered, what failed, and how old the recordings are.
 
-Verdicts travel on ``report.user_properties``, so the summary is complete under pytest-xdist too.
+Verdicts and each cassette's provenance travel on ``report.user_properties`` as JSON text, so the
+summary is complete under pytest-xdist too, and JUnit readers get JSON. Everything written (the
+terminal, ``--conformance-report`` JSON, ``--conformance-markdown``) is scrubbed first.
 """
 
 from __future__ import annotations
@@ -13,10 +15,31 @@ from typing import Any
 
 import pytest
 
-from conformance.core.scrub import Scrubber
-from conformance.spec.schemas import contract
+from conformance.core.provenance import Provenance
+from conformance.spec.schemas import active_dir, contract
 
+VERDICTS = "conformance"
+RECORDING = "conformance-recording"
+MAX_REASONS = 8
 MAX_LISTED = 12
+
+
+def _parse(value: object) -> Any:
+    """A property as the fixture wrote it (JSON text), or as older code did (a structure)."""
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return None
+    return value
+
+
+def shown_path(path: str) -> str:
+    """A path under the working folder relative to it (as a user would type it), any other as it is."""
+    try:
+        return Path(path).resolve().relative_to(Path.cwd()).as_posix()
+    except (ValueError, OSError):
+        return path
 
 
 class Summary:
@@ -30,18 +53,24 @@ class Summary:
         cassette_root: Path,
         kept: bool = True,
         scrub: Callable[[Any], Any] = lambda value: value,
+        scrub_text: Callable[[str], str] = lambda text: text,
+        max_age: float | None = None,
         notes: list[str] | None = None,
     ) -> None:
         self.config = config
-        # Applied to the JSON report as a whole before it is written.
+        # Applied to the JSON report as a whole before it is written, and to text.
         self.scrub = scrub
         # What happened to cassette files (kept, removed, left over), one line each.
         self.notes: list[str] = list(notes or [])
+        self.scrub_text = scrub_text
         self.recording = recording
         self.kept = kept
         self.cassette_root = cassette_root
+        self.max_age = max_age
         self.tests: dict[str, str] = {}
         self.verdicts: list[dict[str, Any]] = []
+        self.recordings: dict[str, Provenance] = {}  # test -> what its cassette says of its recording
+        self.headlines: dict[str, str] = {}  # failed test -> the first line of its failure
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if "conformance" not in report.keywords:
@@ -49,11 +78,15 @@ class Summary:
         # A teardown error must not hide a failed call.
         if (report.when == "call" or report.outcome != "passed") and self.tests.get(report.nodeid) != "failed":
             self.tests[report.nodeid] = "failed" if report.outcome == "failed" else report.outcome
+        if report.outcome == "failed" and report.nodeid not in self.headlines:
+            self.headlines[report.nodeid] = (report.longreprtext.strip().splitlines() or [""])[0][:200]
         if report.when == "teardown":
             for name, value in report.user_properties:
-                if name == "conformance":
-                    verdicts: list[dict[str, Any]] = value  # type: ignore[assignment]
-                    self.verdicts.extend({**verdict, "test": report.nodeid} for verdict in verdicts)
+                parsed = _parse(value)
+                if name == VERDICTS and isinstance(parsed, list):
+                    self.verdicts.extend({**verdict, "test": report.nodeid} for verdict in parsed)
+                elif name == RECORDING and isinstance(parsed, dict):
+                    self.recordings[report.nodeid] = Provenance.from_json(parsed)
                 elif name == "conformance-note":
                     self.notes.append(str(value))
 
@@ -65,6 +98,99 @@ class Summary:
             row["failed"] += 0 if verdict["ok"] else 1
             row["statuses"][verdict["status"]] += 1
         return dict(sorted(table.items()))
+
+    # -- recordings --------------------------------------------------------------------------
+
+    @property
+    def current_import(self) -> str:
+        return str(contract().index.get("importHash", ""))
+
+    def not_conforming(self) -> dict[str, list[str]]:
+        """Replayed recordings whose test failed: cassette -> why (each broken rule, or the failure)."""
+        if self.recording:
+            return {}
+        found: dict[str, list[str]] = {}
+        for test, outcome in sorted(self.tests.items()):
+            if outcome != "failed":
+                continue
+            cassette = self.recordings[test].cassette if test in self.recordings else test
+            # One line per broken rule, however many exchanges broke it.
+            reasons = Counter(
+                " ".join(
+                    str(part)
+                    for part in (failure["operation"], failure.get("status"), failure.get("pointer"), failure["rule"])
+                    if part
+                )
+                for verdict in self.verdicts
+                if verdict["test"] == test and not verdict["ok"]
+                for failure in verdict.get("failures") or []
+            )
+            shown = [reason + (f" ({count} exchanges)" if count > 1 else "") for reason, count in reasons.items()]
+            found[shown_path(cassette)] = shown or [self.headlines.get(test, "the test failed")]
+        return found
+
+    def oldest(self) -> Provenance | None:
+        dated = [p for p in self.recordings.values() if p.recorded_at is not None]
+        return min(dated, key=lambda p: (p.recorded_at, p.cassette)) if dated else None
+
+    def undated(self) -> list[Provenance]:
+        return sorted((p for p in self.recordings.values() if p.recorded_at is None), key=lambda p: p.cassette)
+
+    def other_import(self) -> list[Provenance]:
+        """Cassettes recorded under another import of the contract than the one checked against now."""
+        current = self.current_import
+        found = [p for p in self.recordings.values() if p.import_hash and p.import_hash != current]
+        return sorted(found, key=lambda p: p.cassette)
+
+    def stale(self) -> list[Provenance]:
+        if self.max_age is None:
+            return []
+        days = self.max_age
+        return sorted(
+            (p for p in self.recordings.values() if (p.age_days() is None or (p.age_days() or 0) > days)),
+            key=lambda p: p.cassette,
+        )
+
+    def recording_lines(self) -> list[str]:
+        out: list[str] = []
+        oldest = self.oldest()
+        if oldest is not None and oldest.recorded_at is not None:
+            out.append(
+                f"oldest cassette: {shown_path(oldest.cassette)}, recorded {oldest.recorded_at:%Y-%m-%d %H:%M} UTC "
+                f"({oldest.age_days() or 0:.0f} days ago) against {oldest.host or '?'}, "
+                f"spec {oldest.spec_version or '?'}"
+            )
+        undated = self.undated()
+        if undated:
+            out.append(
+                f"{len(undated)} cassette(s) do not say when or under which import they were recorded "
+                f"(recorded before cassettes kept it), e.g. {shown_path(undated[0].cassette)}"
+            )
+        other = self.other_import()
+        if other:
+            out.append(
+                f"recorded under an earlier import of the contract than {shown_path(str(active_dir()))} "
+                f"(import {self.current_import[:12]}): re-record them"
+            )
+            out += [
+                f"  {shown_path(p.cassette)} (import {p.import_hash[:12]}, spec {p.spec_version or '?'})" for p in other
+            ]
+        stale = self.stale()
+        if stale and self.max_age is not None:
+            out.append(f"cassettes older than --max-cassette-age {self.max_age:g} days: {len(stale)}")
+            out += [f"  {shown_path(p.cassette)}" for p in stale]
+        conforming = self.not_conforming()
+        if conforming:
+            against = shown_path(str(active_dir()))
+            out.append(f"recordings that no longer conform ({len(conforming)}), checked against {against}:")
+            for cassette, reasons in conforming.items():
+                out.append(f"  {cassette}")
+                out += [f"    {reason}" for reason in reasons[:MAX_REASONS]]
+                if len(reasons) > MAX_REASONS:
+                    out.append(f"    … {len(reasons) - MAX_REASONS} more")
+        return out
+
+    # -- output ------------------------------------------------------------------------------
 
     def lines(self) -> list[str]:
         if not self.kept:
@@ -89,6 +215,7 @@ class Summary:
                 shown = ", ".join(f"{op} {status}x{count}" for (op, status), count in sorted(counts.items()))
                 out.append(f"statuses the documentation does not list, {label}: {shown}")
         out.extend(f"cassettes: {note}" for note in self.notes)
+        out += self.recording_lines()
         out.extend(self.not_exercised())
         outcomes = Counter(self.tests.values())
         out.append(
@@ -97,21 +224,25 @@ class Summary:
         )
         return out
 
+    def undocumented(self) -> Counter[tuple[str, int]]:
+        return Counter((v["operation"], v["status"]) for v in self.verdicts if not v.get("documented", True))
+
     def not_exercised(self) -> list[str]:
         """The contract's operations no exchange of this run called (all but a few on a partial run)."""
         called = {verdict["operation"] for verdict in self.verdicts}
         missing = sorted(set(contract().operations) - called)
         if not missing:
             return [f"every one of the contract's {len(contract().operations)} operations was exercised"]
-        shown = ", ".join(missing[:MAX_LISTED]) + (
-            f", … {len(missing) - MAX_LISTED} more" if len(missing) > MAX_LISTED else ""
-        )
+        more = f", … {len(missing) - MAX_LISTED} more" if len(missing) > MAX_LISTED else ""
+        shown = ", ".join(missing[:MAX_LISTED]) + more
         return [f"operations this run did not exercise ({len(missing)} of {len(contract().operations)}): {shown}"]
 
     def as_json(self) -> dict[str, Any]:
+        oldest = self.oldest()
         return {
             "mode": ("record" if self.kept else "live") if self.recording else "replay",
             "cassettes": str(self.cassette_root),
+            "contract": {"schemaDir": str(active_dir()), "importHash": self.current_import},
             "tests": self.tests,
             "operations": {
                 name: {**row, "statuses": {str(k): v for k, v in row["statuses"].items()}}
@@ -119,47 +250,79 @@ class Summary:
             },
             "verdicts": self.verdicts,
             "notes": self.notes,
+            "recordings": {
+                "oldest": oldest.as_json() if oldest else None,
+                "undated": [p.cassette for p in self.undated()],
+                "otherImport": [p.as_json() for p in self.other_import()],
+                "maxAgeDays": self.max_age,
+                "stale": [p.cassette for p in self.stale()],
+                "notConforming": self.not_conforming(),
+            },
         }
+
+    def markdown(self) -> str:
+        data: dict[str, Any] = self.scrub(self.as_json())
+        return markdown(data, self.lines()[-1])
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         if self.tests or self.notes:
             terminalreporter.write_sep("=", "conformance summary")
             for line in self.lines():
-                terminalreporter.write_line(line)
-        path = self.config.getoption("--conformance-report")
-        if path:
-            Path(path).write_text(json.dumps(self.scrub(self.as_json()), indent=2, sort_keys=True), encoding="utf-8")
+                terminalreporter.write_line(self.scrub_text(line))
+        for option in ("--conformance-report", "--conformance-markdown"):
+            path = self.config.getoption(option)
+            if not path:
+                continue
+            if option == "--conformance-report":
+                text = json.dumps(self.scrub(self.as_json()), indent=2, sort_keys=True)
+            else:
+                text = self.scrub_text(self.markdown())
+            Path(path).write_text(text, encoding="utf-8")
             terminalreporter.write_line(f"conformance report written to {path}")
 
 
-class ReportScrubber:
-    """Scrubs each report before the terminal, JUnit, the summary or an xdist controller sees it."""
-
-    def __init__(self, scrubber: Scrubber) -> None:
-        self.scrubber = scrubber
-
-    @pytest.hookimpl(tryfirst=True)
-    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        scrub_report(report, self.scrubber)
-
-    @pytest.hookimpl(tryfirst=True)
-    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
-        scrub_report(report, self.scrubber)
+def _cell(value: Any) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    return " ".join(str(text).split()).replace("|", "\\|")
 
 
-def scrub_report(report: pytest.TestReport | pytest.CollectReport, scrubber: Scrubber) -> None:
-    """Failure text, tracebacks, captured output and properties lose every known secret."""
-    if not scrubber.values:
-        return
-    longrepr = report.longrepr
-    if isinstance(longrepr, tuple):  # a skip: (path, line, reason)
-        report.longrepr = (longrepr[0], longrepr[1], scrubber.text(longrepr[2]))
-    elif longrepr is not None:
-        text = str(longrepr)
-        cleaned = scrubber.text(text)
-        # Kept as pytest made it (colours and all) unless it held a secret.
-        if cleaned != text:
-            report.longrepr = cleaned
-    report.sections = [(title, scrubber.text(content)) for title, content in report.sections]
-    if isinstance(report, pytest.TestReport):
-        report.user_properties = [(name, scrubber.report_value(value)) for name, value in report.user_properties]
+def markdown(data: dict[str, Any], outcome: str) -> str:
+    """The summary as Markdown, from the (scrubbed) JSON report: a CI job summary."""
+    mode = {"record": "recorded live into", "live": "ran live against", "replay": "replayed offline from"}[data["mode"]]
+    lines = ["# Conformance summary", "", f"{outcome}; {mode} `{data['cassettes']}`.", ""]
+    lines += ["| operation | exchanges | passed | failed | statuses |", "|---|---:|---:|---:|---|"]
+    for name, row in data["operations"].items():
+        statuses = ", ".join(f"{status}x{count}" for status, count in sorted(row["statuses"].items()))
+        passed = row["exchanges"] - row["failed"]
+        lines.append(f"| {name} | {row['exchanges']} | {passed} | {row['failed']} | {statuses} |")
+    failures = [(v, f) for v in data["verdicts"] if not v["ok"] for f in v.get("failures") or []]
+    if failures:
+        lines += ["", "## Failures", "", "| test | operation | status | pointer | rule | expected | actual |"]
+        lines.append("|---|---|---:|---|---|---|---|")
+        for verdict, failure in failures:
+            lines.append(
+                f"| `{_cell(verdict['test'])}` | {_cell(failure['operation'])} | {failure.get('status') or ''} | "
+                f"`{_cell(failure.get('pointer') or '')}` | {_cell(failure['rule'])} | "
+                f"{_cell(failure.get('expected'))} | {_cell(failure.get('actual'))} |"
+            )
+    recordings = data["recordings"]
+    if recordings["notConforming"]:
+        lines += ["", "## Recordings that no longer conform", ""]
+        for cassette, reasons in recordings["notConforming"].items():
+            lines.append(f"- `{cassette}`")
+            lines += [f"  - {_cell(reason)}" for reason in reasons]
+    notes = []
+    if recordings["oldest"]:
+        oldest = recordings["oldest"]
+        notes.append(f"Oldest cassette: `{oldest['cassette']}`, recorded {oldest['recordedAt']} at {oldest['host']}.")
+    if recordings["undated"]:
+        notes.append(f"{len(recordings['undated'])} cassette(s) do not say when they were recorded.")
+    if recordings["otherImport"]:
+        shown = ", ".join(f"`{p['cassette']}`" for p in recordings["otherImport"])
+        notes.append(f"Recorded under an earlier import of the contract: {shown}.")
+    if recordings["stale"]:
+        shown = ", ".join(f"`{c}`" for c in recordings["stale"])
+        notes.append(f"Older than --max-cassette-age {recordings['maxAgeDays']:g} days: {shown}.")
+    if notes:
+        lines += ["", "## Recordings", ""] + [f"- {note}" for note in notes]
+    return "\n".join(lines) + "\n"

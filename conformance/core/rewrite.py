@@ -9,6 +9,7 @@ its verdicts with the recording's. Only a recording that passes both replaces th
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -176,3 +177,19 @@ def does_not_replay(
         next_step=f"the scrubber or the persister changed what was recorded: compare {kept_at} with what "
         f"the test sends, fix it, then re-record: {record_command}",
     )
+
+
+def test_call(item: Any, fixture: str) -> Callable[[ConformanceSession], object]:
+    """The test function again, with a replay session in place of the recording one."""
+    function: Any = getattr(item, "obj", None)
+    funcargs: dict[str, Any] = dict(getattr(item, "funcargs", {}) or {})
+    parameters = inspect.signature(function).parameters if function else {}
+    # As pytest does, an argument with a default is not a fixture: it keeps its default.
+    names = [n for n, p in parameters.items() if n == fixture or n in funcargs or p.default is inspect.Parameter.empty]
+
+    def call(session: ConformanceSession) -> object:
+        if function is None:
+            raise TypeError(f"{item.nodeid} is not a test function, so it cannot be replayed in-process")
+        return function(**{name: session if name == fixture else funcargs[name] for name in names})
+
+    return call

@@ -6,6 +6,7 @@ settings at all and always re-sends exactly what was recorded.
 
 from __future__ import annotations
 
+import copy
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
@@ -16,6 +17,7 @@ import requests
 from hypothesis import strategies as st
 from vcr.errors import CannotOverwriteExistingCassetteException
 
+from conformance.core import provenance
 from conformance.core.checks import check_exchange, state_failure
 from conformance.core.client import Client
 from conformance.core.explain import nearest
@@ -75,6 +77,7 @@ class ConformanceSession:
         seed: int = 0,
         cassette_file: str | None = None,
         progress: Callable[[str], None] | None = None,
+        reuse: Mapping[str, Any] | None = None,
     ) -> None:
         self.cassette = cassette
         self.cassette_file = cassette_file
@@ -89,6 +92,8 @@ class ConformanceSession:
         self.nodeid = nodeid
         self.record_command = record_command
         self.seed = seed
+        # --variants-from: the pins of an earlier recording whose variants are sent again
+        self.reuse = reuse
         self.failures: list[ConformanceFailure] = []
         self.verdicts: list[Verdict] = []
         self._pins: dict[str, Any] | None = None
@@ -125,12 +130,29 @@ class ConformanceSession:
                     "auth": self._settings.auth,
                     "scope": self._settings.scope,
                 }
-                default = {"format": PIN_FORMAT, "target": target, "seed": self.seed, "variants": {}}
+                default = {
+                    "format": PIN_FORMAT,
+                    "target": target,
+                    "seed": self.seed,
+                    provenance.RECORDING_KEY: provenance.recording(self._settings.api_url),
+                    "variants": {},
+                    provenance.EXCHANGES_KEY: [],
+                }
+                if self.reuse is not None:
+                    # Asked for on purpose: the earlier recording's variants go live again, as pinned.
+                    default["seed"] = self.reuse.get("seed", self.seed)
+                    default["variants"] = copy.deepcopy(dict(self.reuse.get("variants") or {}))
                 # Without a cassette (--disable-recording) the variants are drawn and sent, not kept.
                 self._pins = default if self.cassette is None else self.cassette.get_metadata(METADATA_KEY, default)
                 if self.redraw and self._pins is not default:
                     # "all" re-records every request: pinned (scrubbed) bodies must not go live.
                     self.cassette._metadata[METADATA_KEY] = self._pins = default
+                    self.cassette.dirty = True
+                if self._pins is not default:
+                    # An earlier recording being extended (new_episodes): its list of exchanges no
+                    # longer matches its interactions, so it goes; readers fall back to the requests.
+                    self._pins.pop(provenance.EXCHANGES_KEY, None)
+                elif self.cassette is not None and default["variants"]:
                     self.cassette.dirty = True
             else:
                 self._pins = self._load_pins()
@@ -200,7 +222,8 @@ class ConformanceSession:
                 actual=f"groups {sorted(pins['variants'])}",
                 next_step=f"the test changed since it was recorded; re-record: {self.record_command}",
             )
-        return unpin(pins["variants"][group])
+        pinned = unpin(pins["variants"][group])
+        return [self._with_channel(v) for v in pinned] if self.recording and self.reuse is not None else pinned
 
     def _with_channel(self, variant: Variant) -> Variant:
         """A body that must be accepted gets the user's real settings for its channel, if any."""
@@ -237,6 +260,7 @@ class ConformanceSession:
         except requests.RequestException as error:
             raise self._unreachable(operation_id, error) from None
         expected = variant.expect if variant is not None else expect
+        self._note(operation_id, variant, exchange)
         self.last_exchange = exchange
         found = check_exchange(exchange, expected, variant.id if variant else None)
         self._keep(exchange, variant.id if variant else None, found, expected)
@@ -294,6 +318,19 @@ class ConformanceSession:
     def _retrying(self, op: Operation, attempt: int, wait: float) -> None:
         limit = self.client.retry.max_attempts
         self._say(f"{op.operation_id} answered 429; retry {attempt + 1} of {limit} in {wait:.1f} s")
+
+    def _note(self, operation_id: str, variant: Variant | None, exchange: Exchange) -> None:
+        """While recording, which variant and operation each exchange is, and how many attempts it took."""
+        if not self.recording:
+            return
+        noted = self.pins().get(provenance.EXCHANGES_KEY)
+        if isinstance(noted, list):
+            noted.append(provenance.exchange(operation_id, variant.id if variant else None, exchange.attempts))
+
+    def recorded(self) -> provenance.Provenance:
+        """What the cassette says of its recording (replay), or of this one (recording)."""
+        pins = getattr(self.cassette, "_metadata", {}).get(METADATA_KEY) if self.cassette is not None else None
+        return provenance.Provenance.from_pins(self.cassette_path, pins or self._pins)
 
     def expect_state(self, exchange: Exchange | None, ok: bool, **details: Any) -> None:
         """Record a stateful expectation (e.g. the list contains what was created)."""

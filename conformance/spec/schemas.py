@@ -432,10 +432,31 @@ class Contract:
         return merged
 
 
+_active = {"directory": SCHEMA_DIR}
+
+
+def use(directory: Path) -> None:
+    """Make ``directory`` (an import-spec output) the contract every lookup below uses (``--schema-dir``).
+
+    Called once, before any lookup: what was derived from the previous contract is forgotten.
+    """
+    _active["directory"] = Path(directory).resolve()
+    for cached in (_load, write_only_fields, read_only_fields, declared_fields):
+        cached.cache_clear()
+
+
+def active_dir() -> Path:
+    return _active["directory"]
+
+
 @cache
-def contract(directory: Path = SCHEMA_DIR) -> Contract:
-    """The project's contract, as imported into ``schemas/``."""
+def _load(directory: Path) -> Contract:
     return Contract.from_dir(directory)
+
+
+def contract(directory: Path | None = None) -> Contract:
+    """The project's contract, as imported into ``schemas/`` (or the folder :func:`use` chose)."""
+    return _load(directory or _active["directory"])
 
 
 # Shorthands over the project's contract, for the many call sites that need just one lookup.
