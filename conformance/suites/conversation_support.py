@@ -28,7 +28,10 @@ def make_users(sunco: ConformanceSession, count: int, label: str = "members") ->
     # An externalId always, so a participant can be named either way.
     hints = hints_for(USER.name).merged(Hints(always=frozenset({"externalId"})))
     bodies = st.lists(
-        flows.valid_bodies(USER, hints=hints), min_size=count, max_size=count, unique_by=lambda body: body.get("externalId")
+        flows.valid_bodies(USER, hints=hints),
+        min_size=count,
+        max_size=count,
+        unique_by=lambda body: body.get("externalId"),
     )
     variants = sunco.variants(
         f"users-{label}",
