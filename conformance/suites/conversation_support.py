@@ -21,6 +21,7 @@ from conformance.spec.resources import resource
 CONVERSATION = resource("conversation")
 USER = resource("user")
 Test = Callable[[ConformanceSession], None]
+MAX_PAGES = 50
 
 
 def make_users(sunco: ConformanceSession, count: int, label: str = "members") -> list[dict[str, str]]:
@@ -108,3 +109,28 @@ def record_of(exchange: Exchange, envelope: str) -> dict[str, Any]:
     body = exchange.body if isinstance(exchange.body, dict) else {}
     found = body.get(envelope)
     return found if isinstance(found, dict) else {}
+
+
+def walk(
+    sunco: ConformanceSession,
+    operation_id: str,
+    path_params: dict[str, str],
+    collection: str,
+    query: dict[str, str],
+    *,
+    before: str | None = None,
+) -> list[str]:
+    """Every id a paginated list shows, following ``page[after]`` (or ``page[before]`` from ``before``)."""
+    direction = "before" if before else "after"
+    current = {**query, "page[before]": before} if before else dict(query)
+    seen: list[str] = [before] if before else []
+    for _ in range(MAX_PAGES):
+        page = sunco.call(operation_id, path_params=path_params, query=current, expect=Expect(200))
+        ids = listed_ids(page, collection)
+        seen = [*ids, *seen] if before else [*seen, *ids]
+        meta = page.body.get("meta") or {} if isinstance(page.body, dict) else {}
+        cursor = meta.get(f"{direction}Cursor")
+        if not meta.get("hasMore") or not cursor:
+            break
+        current = {**query, f"page[{direction}]": str(cursor)}
+    return seen
