@@ -40,6 +40,7 @@ def test_a_list_by_participant_is_asked_with_the_created_bodys_participant() -> 
     by_external_id = {"type": "sdkGroup", "participants": [{"userExternalId": "x", "subscribeSDKClient": True}]}
     assert required_filters(CONVERSATION, by_id) == {"filter[userId]": "a"}
     assert required_filters(CONVERSATION, by_external_id) == {"filter[userExternalId]": "x"}
+    assert required_filters(CONVERSATION, {"type": "sdkGroup"}) == {}
     assert required_filters(resource("user"), {"profile": {"email": "e@example.com"}}) == {
         "filter[identities.email]": "e@example.com"
     }
