@@ -17,6 +17,7 @@ from conformance.definitions import hints_for
 from conformance.definitions.conversations import member
 from conformance.flows import Records
 from conformance.spec.resources import resource
+from conformance.suites.crud import echo_pairs
 
 CONVERSATION = resource("conversation")
 USER = resource("user")
@@ -72,9 +73,12 @@ def group_body(*users: dict[str, str], subscribe: bool = False, by: str = "userI
     }
 
 
-def created(label: str, body: Any) -> Variant:
-    from conformance.suites.crud import echo_pairs
+def state(sunco: ConformanceSession, ok: bool, what: str, pointer: str, expected: Any, actual: Any) -> None:
+    """A stateful expectation on the last exchange; ``what`` completes its title and is its rule."""
+    sunco.expect_state(None, ok, title=what, pointer=pointer, rule=what, expected=expected, actual=actual)
 
+
+def created(label: str, body: Any) -> Variant:
     return Variant(label, body, Expect(201, echo=echo_pairs(CONVERSATION, body)))
 
 

@@ -23,16 +23,13 @@ from conformance.suites.conversation_support import (
     make_user,
     on,
     record_of,
+    state,
     unknown,
 )
 
 BAD = Expect(400, "bad_request")
 ACTIVITY = "components/activityPost.json"
 KINDS = ("typing:start", "typing:stop", "conversation:read")
-
-
-def _state(sunco: ConformanceSession, ok: bool, what: str, pointer: str, expected: Any, actual: Any) -> None:
-    sunco.expect_state(None, ok, title=what, pointer=pointer, rule=what, expected=expected, actual=actual)
 
 
 def _business() -> st.SearchStrategy[dict[str, Any]]:
@@ -71,7 +68,7 @@ def test_post_activity_accepts_typing_and_reads(sunco: ConformanceSession) -> No
         on(sunco, "PostActivity", conversation_id, variant)
     fetched = sunco.call("GetConversation", path_params={"conversationId": conversation_id}, expect=Expect(200))
     read = record_of(fetched, "conversation").get("businessLastRead")
-    _state(
+    state(
         sunco,
         isinstance(read, str),
         "did not mark the conversation read by the business.",

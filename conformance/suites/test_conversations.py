@@ -27,6 +27,7 @@ from conformance.suites.conversation_support import (
     make_users,
     on,
     record_of,
+    state,
     unknown,
     with_member,
 )
@@ -36,10 +37,6 @@ globals().update({name: with_member(test) for name, test in generate_tests("conv
 
 BAD = Expect(400, "bad_request")
 METADATA_LIMIT = 4096
-
-
-def _state(sunco: ConformanceSession, ok: bool, what: str, pointer: str, expected: Any, actual: Any) -> None:
-    sunco.expect_state(None, ok, title=what, pointer=pointer, rule=what, expected=expected, actual=actual)
 
 
 def test_create_conversation_personal_has_one_participant_and_the_first_is_the_default(
@@ -68,7 +65,7 @@ def test_create_conversation_personal_has_one_participant_and_the_first_is_the_d
     )
     first_id = sunco.require(records.create(first), "the user's first personal conversation", first)
     made = record_of(sunco.last_exchange, "conversation")  # type: ignore[arg-type]
-    _state(
+    state(
         sunco,
         made.get("isDefault") is True,
         "made a user's first personal conversation not its default.",
@@ -78,7 +75,7 @@ def test_create_conversation_personal_has_one_participant_and_the_first_is_the_d
     )
     second_id = sunco.require(records.create(second), "the user's second personal conversation", second)
     again = record_of(sunco.last_exchange, "conversation")  # type: ignore[arg-type]
-    _state(
+    state(
         sunco,
         again.get("isDefault") is False,
         "made a second personal conversation the default too.",
@@ -145,7 +142,7 @@ def test_list_conversations_filters_by_participant(sunco: ConformanceSession) ->
     for key, (value, expected) in asked.items():
         listed = sunco.call("ListConversations", query={key: value, "page[size]": "100"}, expect=Expect(200))
         found = set(listed_ids(listed, "conversations"))
-        _state(
+        state(
             sunco,
             found == expected,
             f"listed other conversations than {key} names the participant of.",
@@ -299,7 +296,7 @@ def test_post_conversion_events_counts_what_each_channel_received(sunco: Conform
         exchange = on(sunco, "PostConversionEvents", conversation_id, variant)
         sent = next(iter(variant.body.values()))["payload"]["data"]
         got = record_of(exchange, "conversionEvents").get("eventsReceived")
-        _state(
+        state(
             sunco,
             got == len(sent),
             "did not count the conversion events it was sent.",
@@ -357,7 +354,7 @@ def test_conversation_operations_require_credentials(sunco: ConformanceSession) 
     # Nothing changed: the conversation is still there, named as before.
     fetched = sunco.call("GetConversation", path_params=path, expect=Expect(200))
     name = record_of(fetched, "conversation").get("displayName")
-    _state(
+    state(
         sunco,
         name == "conformance group",
         "changed a conversation for a request without credentials.",

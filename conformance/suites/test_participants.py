@@ -25,6 +25,7 @@ from conformance.suites.conversation_support import (
     make_users,
     on,
     record_of,
+    state,
     unknown,
     walk,
 )
@@ -34,10 +35,6 @@ NOT_A_PARTICIPANT = Expect(404, "not_found")
 JOIN_BODY = "components/participantJoinBody.json"
 LEAVE_BODY = "components/participantLeaveBody.json"
 PAGE_SIZE = 2
-
-
-def _state(sunco: ConformanceSession, ok: bool, what: str, pointer: str, expected: Any, actual: Any) -> None:
-    sunco.expect_state(None, ok, title=what, pointer=pointer, rule=what, expected=expected, actual=actual)
 
 
 def _participants(sunco: ConformanceSession, conversation_id: str) -> list[dict[str, Any]]:
@@ -77,7 +74,7 @@ def test_conversation_with_participants_joining_and_leaving_and_an_activity(sunc
     )
     joined = [record_of(on(sunco, "JoinConversation", conversation_id, v), "participant") for v in joins]
     kinds = [a.get("type") for a in joined[0].get("clientAssociations") or [] if isinstance(a, dict)]
-    _state(
+    state(
         sunco,
         "sdk" in kinds,
         "did not associate the SDK client of a participant who subscribed it.",
@@ -87,7 +84,7 @@ def test_conversation_with_participants_joining_and_leaving_and_an_activity(sunc
     )
     members = {p.get("userId") for p in _participants(sunco, conversation_id)}
     everyone = {first["id"], second["id"], third["id"]}
-    _state(
+    state(
         sunco,
         members == everyone,
         "does not list the participants who joined.",
@@ -95,7 +92,7 @@ def test_conversation_with_participants_joining_and_leaving_and_an_activity(sunc
         sorted(everyone),
         sorted(str(m) for m in members),
     )
-    _state(
+    state(
         sunco,
         conversation_id in _listed_in(sunco, second["id"]),
         "does not list a conversation for a user who joined it.",
@@ -122,7 +119,7 @@ def test_conversation_with_participants_joining_and_leaving_and_an_activity(sunc
         on(sunco, "PostActivity", conversation_id, variant)
     fetched = sunco.call("GetConversation", path_params={"conversationId": conversation_id}, expect=Expect(200))
     read = record_of(fetched, "conversation").get("businessLastRead")
-    _state(
+    state(
         sunco,
         isinstance(read, str),
         "did not mark the conversation read by the business.",
@@ -131,7 +128,7 @@ def test_conversation_with_participants_joining_and_leaving_and_an_activity(sunc
         read,
     )
     reader = next((p for p in _participants(sunco, conversation_id) if p.get("userId") == first["id"]), {})
-    _state(
+    state(
         sunco,
         isinstance(reader.get("lastRead"), str) and reader.get("unreadCount") == 0,
         "did not mark the conversation read by the participant who read it.",
@@ -153,8 +150,8 @@ def test_conversation_with_participants_joining_and_leaving_and_an_activity(sunc
     ):
         on(sunco, "LeaveConversation", conversation_id, variant)
     left = _participants(sunco, conversation_id)
-    _state(sunco, left == [], "still lists participants who left.", "/participants", [], left)
-    _state(
+    state(sunco, left == [], "still lists participants who left.", "/participants", [], left)
+    state(
         sunco,
         conversation_id not in _listed_in(sunco, second["id"]),
         "still lists a conversation for a user who left it.",
@@ -278,7 +275,7 @@ def test_leave_conversation_refuses_who_is_not_a_participant(sunco: ConformanceS
         sunco.call("LeaveConversation", variant=variant)
     # The participant is still there.
     members = [p.get("userId") for p in _participants(sunco, conversation_id)]
-    _state(
+    state(
         sunco,
         members == [member["id"]],
         "lost a participant to a refused leave.",
@@ -296,7 +293,7 @@ def test_list_participants_paginates_forwards_and_backwards(sunco: ConformanceSe
     query = {"page[size]": str(PAGE_SIZE)}
     forwards = walk(sunco, "ListParticipants", path, "participants", query)
     listed = [p.get("userId") for p in _participants(sunco, conversation_id)]
-    _state(
+    state(
         sunco,
         len(forwards) == len(set(forwards)) == len(users),
         "paging forwards missed or repeated participants.",
@@ -304,7 +301,7 @@ def test_list_participants_paginates_forwards_and_backwards(sunco: ConformanceSe
         len(users),
         forwards,
     )
-    _state(
+    state(
         sunco,
         sorted(str(u) for u in listed) == sorted(u["id"] for u in users),
         "does not list the conversation's participants.",
@@ -313,7 +310,7 @@ def test_list_participants_paginates_forwards_and_backwards(sunco: ConformanceSe
         listed,
     )
     backwards = walk(sunco, "ListParticipants", path, "participants", query, before=forwards[-1]) if forwards else []
-    _state(
+    state(
         sunco,
         backwards == forwards,
         "paging backwards did not give the same participants in the same order.",
