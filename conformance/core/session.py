@@ -271,10 +271,10 @@ class ConformanceSession:
         self,
         value: T | None,
         needed: str,
+        variant: Variant | None = None,
         *,
         exchange: Exchange | None = None,
         pointer: str = "",
-        variant: Variant | None = None,
     ) -> T:
         """``value``, or a failure that ends the test: the rest of it cannot run without it."""
         if value is not None:

@@ -8,6 +8,7 @@ import random
 import secrets
 import threading
 from collections.abc import Callable, Hashable, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 from urllib.parse import urlencode
 
@@ -52,6 +53,27 @@ class Tokens:
         return self.hex(12)
 
 
+class Clock:
+    """Timestamps as the API writes them (``2026-01-01T00:00:00.000Z``): the time now, or, for a seed,
+    a fixed start that moves one millisecond per reading, so re-recordings stay byte-identical."""
+
+    START = datetime(2026, 1, 1, tzinfo=UTC)
+
+    def __init__(self, seed: int | None = None) -> None:
+        self._seeded = seed is not None
+        self._ticks = 0
+        self._lock = threading.Lock()
+
+    def now(self) -> str:
+        if self._seeded:
+            with self._lock:
+                self._ticks += 1
+                moment = self.START + timedelta(milliseconds=self._ticks)
+        else:
+            moment = datetime.now(UTC)
+        return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
 class Store:
     """Collections of records keyed by id, each collection named by any hashable key.
 
@@ -67,6 +89,7 @@ class Store:
         self._positions: dict[Hashable, dict[str, int]] = {}
         self._inserted = 0
         self.tokens = Tokens(seed)
+        self.clock = Clock(seed)
         # Events webhooks may subscribe to, in the order they happened (see events.py).
         self.events: list[dict[str, Any]] = []
 

@@ -191,8 +191,18 @@ RESOURCES: tuple[Resource, ...] = (
         envelope="conversation",
         collection="conversations",
         not_found="conversation_not_found",
-        server_fields=("id", "activeSwitchboardIntegration", "pendingSwitchboardIntegration", "isDefault"),
-        filters={"filter[userId]": "participants.userId"},
+        server_fields=(
+            "id",
+            "activeSwitchboardIntegration",
+            "pendingSwitchboardIntegration",
+            "isDefault",
+            "businessLastRead",
+            "lastUpdatedAt",
+            "createdAt",
+        ),
+        # Conversations are listed for one participant. The create body names participants; the
+        # record does not show them (the sandbox keeps them as participant records).
+        filters={"filter[userId]": "participants.userId", "filter[userExternalId]": "participants.userExternalId"},
         tag_field="displayName",
     ),
     # -- messages and attachments ----------------------------------------------------------------------
@@ -221,6 +231,18 @@ def dotted(record: Mapping[str, object], path: str) -> object:
     for part in path.split("."):
         value = value.get(part) if isinstance(value, Mapping) else None
     return value
+
+
+def dotted_all(record: object, path: str) -> list[object]:
+    """Every value at a dotted path, through lists too (``participants.userId``: each participant's)."""
+    values: list[object] = [record]
+    for part in path.split("."):
+        found: list[object] = []
+        for value in values:
+            items = value if isinstance(value, list) else [value]
+            found += [item[part] for item in items if isinstance(item, Mapping) and item.get(part) is not None]
+        values = found
+    return values
 
 
 def chain(item: Resource) -> list[Resource]:

@@ -190,6 +190,15 @@ def _same_domain(validator: Any, rule: Any, instance: Any, schema: Any) -> Itera
         )
 
 
+def _max_json_bytes(validator: Any, limit: Any, instance: Any, schema: Any) -> Iterator[jsonschema.ValidationError]:
+    """``x-conformance-maxJsonBytes: 4096``: the instance, as compact UTF-8 JSON, is at most that many bytes."""
+    if instance is None or not isinstance(limit, int):
+        return
+    size = len(json.dumps(instance, separators=(",", ":"), ensure_ascii=False).encode("utf-8", "surrogatepass"))
+    if size > limit:
+        yield jsonschema.ValidationError(f"is {size} bytes as JSON, more than the {limit} allowed")
+
+
 def _validator_class(view: View) -> Any:
     return jsonschema_validators.extend(  # type: ignore[no-untyped-call]
         jsonschema.Draft202012Validator,
@@ -197,6 +206,7 @@ def _validator_class(view: View) -> Any:
             "required": _view_required(view),
             "dependentRequired": _view_dependent_required(view),
             "x-conformance-sameDomain": _same_domain,
+            "x-conformance-maxJsonBytes": _max_json_bytes,
         },
     )
 
