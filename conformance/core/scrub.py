@@ -45,6 +45,8 @@ UNMARKED_CREDENTIALS = frozenset(
         "authenticationMessageSecret",
     }
 )
+# Write-only for another reason than secrecy (the API renders it into another field).
+NOT_SECRET = frozenset({"markdownText"})
 DROPPED_HEADERS = ("cookie", "set-cookie", "x-api-key")
 # Shorter secrets (or ones inside an API word) are replaced in text only as whole words.
 DISTINCT = 8
@@ -60,7 +62,7 @@ def credential_fields() -> frozenset[str]:
     for op in load_index().values():
         if op.request:
             names |= write_only_fields(op.request)
-    return frozenset(names | UNMARKED_CREDENTIALS | RESPONSE_SECRET_FIELDS)
+    return frozenset((names - NOT_SECRET) | UNMARKED_CREDENTIALS | RESPONSE_SECRET_FIELDS)
 
 
 def canonical(value: object) -> str | None:

@@ -81,6 +81,11 @@ class ConformanceSession:
         self.last_exchange: Exchange | None = None
 
     @property
+    def settings(self) -> Settings | None:
+        """The live settings while recording; None in replay, where everything comes from the cassette."""
+        return self._settings if self.recording else None
+
+    @property
     def cassette_path(self) -> str:
         return str(getattr(self.cassette, "_path", "(no cassette: recording disabled)"))
 
