@@ -74,7 +74,7 @@ def _boundary(text: str, content_type: str) -> str | None:
 
 
 def canonical_multipart(text: str, content_type: str = "") -> str | None:
-    """``multipart:`` and each part's name, file name, media type and content (a digest when long)."""
+    """``multipart:`` and each part's name, file name, media type and content (a digest when long), by name."""
     boundary = _boundary(text, content_type)
     if boundary is None:
         return None
@@ -96,6 +96,8 @@ def canonical_multipart(text: str, content_type: str = "") -> str | None:
                 "content": shown if shown is not None else "sha256:" + hashlib.sha256(data).hexdigest(),
             }
         )
+    # Clients order the parts as they like (fields first, or files); parts of one name keep theirs.
+    parts.sort(key=lambda part: str(part["name"]))
     return "multipart:" + json.dumps(parts, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
