@@ -10,6 +10,7 @@ import requests
 from sandbox_support import Api, checked, codes, titles
 
 from conformance.sandbox import Sandbox
+from conformance.sandbox.behaviours import attachments
 
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4  # binary, not UTF-8
 TEXT = {"author": {"type": "business"}, "content": {"type": "text", "text": "Hello"}}
@@ -137,3 +138,12 @@ def test_attachment_operations_need_credentials(api: Api) -> None:
     assert (status, codes(answer)) == (401, ["unauthorized"])
     status, answer = api.call("DeleteAttachment", body={"mediaUrl": "https://x.example/a.png"}, auth=None)
     assert (status, codes(answer)) == (401, ["unauthorized"])
+
+
+def test_a_file_over_the_documented_50mb_is_refused(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert attachments.MAX_FILE == 50 * 1024 * 1024
+    monkeypatch.setattr(attachments, "MAX_FILE", len(PNG) - 1)
+    status, answer, _ = upload(api)
+    assert (status, codes(answer)) == (413, ["payload_too_large"])
+    monkeypatch.setattr(attachments, "MAX_FILE", len(PNG))
+    assert upload(api)[0] == 201

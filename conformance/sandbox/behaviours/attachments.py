@@ -21,6 +21,8 @@ PURPOSES = ("message",)
 # Executables and scripts: the sandbox's stand-in for the file validation guide the spec links to.
 BLOCKED = frozenset({"bat", "cmd", "com", "dll", "exe", "msi", "scr", "vbs"})
 OCTET_STREAM = "application/octet-stream"
+# The documented file upload limit (the body around the file may be a little larger).
+MAX_FILE = 50 * 1024 * 1024
 
 
 def _key(request: Request, conversation_id: str | None) -> tuple[str, ...]:
@@ -93,6 +95,8 @@ def upload_attachment(request: Request) -> Response:
     name = (source.filename or "file").replace("/", "_")
     if not data:
         raise bad_request(f"source {name!r} is empty")
+    if len(data) > MAX_FILE:
+        raise ApiError(413, "payload_too_large", f"source {name!r} exceeds {MAX_FILE // (1024 * 1024)}mb")
     extension = name.rsplit(".", 1)[-1].lower() if "." in name else ""
     if extension in BLOCKED:
         raise bad_request(f"source {name!r}: files of type .{extension} cannot be uploaded")
