@@ -3,6 +3,7 @@ states in prose, newest-first pages, a full conversation (423), and deleting one
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -11,6 +12,7 @@ from hypothesis import strategies as st
 from conformance.core import negative
 from conformance.core.model import Exchange, Expect, Variant
 from conformance.core.session import ConformanceSession
+from conformance.core.strategies import hex_id
 from conformance.definitions import messages as defs
 from conformance.flows import Records, setup_variants
 from conformance.spec.resources import resource
@@ -74,7 +76,11 @@ def test_post_message_accepts_every_content_type(sunco: ConformanceSession) -> N
     """One message of each content type a client may send, from the business and from a user."""
     records = Records(sunco, MESSAGE)
     users = Records.of(sunco, "user")
-    user = sunco.variants("setup-user", setup_variants(resource("user")), 1)[0]
+    # An externalId always, so the user can also be named by it.
+    named = st.tuples(setup_variants(resource("user")), hex_id()).map(
+        lambda found: replace(found[0], body={"externalId": f"conformance-{found[1]}", **found[0].body})
+    )
+    user = sunco.variants("setup-user", named, 1)[0]
     user_id = sunco.require(users.create(user), "a user to author messages", user)
     for variant in sunco.variants("every-type", every_type(), len(defs.SENDABLE)):
         records.create(variant)
@@ -164,7 +170,7 @@ def test_post_message_rejects_bodies_breaking_prose_rules(sunco: ConformanceSess
     rules = st.tuples(defs.bodies("text"), defs.bodies("form")).map(lambda found: _prose(*found))
     for variant in sunco.variants("prose-rules", rules, 10):
         records.create(variant)
-    unknown = st.tuples(defs.bodies("text"), st.text("0123456789abcdef", min_size=24, max_size=24)).map(
+    unknown = st.tuples(defs.bodies("text"), hex_id()).map(
         lambda found: Variant(
             "a user author naming a user the app does not have",
             {**found[0], "author": {"type": "user", "userId": found[1]}},
@@ -301,7 +307,7 @@ def test_post_message_answers_423_when_the_conversation_is_full(sunco: Conforman
 def test_message_operations_answer_404_for_an_unknown_conversation(sunco: ConformanceSession) -> None:
     unknown = sunco.variants(
         "unknown-conversation",
-        st.text("0123456789abcdef", min_size=24, max_size=24).map(
+        hex_id().map(
             lambda value: Variant(
                 "unknown conversationId",
                 None,
