@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from hypothesis import strategies as st
 
+from conformance import pointer as pointers
 from conformance.core.model import Exchange, Expect, Variant
 from conformance.core.strategies import Generator, Hints, branch_ref, safe_text
 from conformance.definitions import hints_for
@@ -26,7 +27,7 @@ CREATED = 201
 
 def created_id(exchange: Exchange, item: Resource) -> str | None:
     if exchange.status == CREATED and isinstance(exchange.body, dict):
-        record = exchange.body.get(item.envelope)
+        record = pointers.resolve(exchange.body, item.record_pointer)
         if isinstance(record, dict) and record.get("id"):
             return str(record["id"])
     return None
@@ -161,5 +162,5 @@ def setup_variants(item: Resource, for_child: str | None = None) -> st.SearchStr
     """A valid create body for a record another test needs to exist."""
     hints = hints_for(item.name, for_child=for_child)
     return valid_bodies(item, hints=hints).map(
-        lambda body: Variant(f"setup {item.name}", body, Expect(CREATED, defaults_at="/" + item.envelope))
+        lambda body: Variant(f"setup {item.name}", body, Expect(CREATED, defaults_at=item.record_pointer))
     )

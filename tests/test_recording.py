@@ -173,3 +173,66 @@ def test_scrubber_also_covers_credentials_the_spec_does_not_mark_write_only():
     assert stored == {"type": "line", "channelSecret": PLACEHOLDER, "channelAccessToken": PLACEHOLDER, "channelId": "1"}
     answer = response(201, {"integration": {"type": "line", "channelSecret": "cs"}})
     assert json.loads(Scrubber().response(answer)["body"]["string"])["integration"]["channelSecret"] == PLACEHOLDER
+
+
+def multipart(boundary: str, parts: list[tuple[str, str | None, str | None, bytes]]) -> bytes:
+    chunks = []
+    for name, filename, media, content in parts:
+        disposition = f'form-data; name="{name}"' + (f'; filename="{filename}"' if filename else "")
+        head = f"--{boundary}\r\nContent-Disposition: {disposition}\r\n"
+        head += f"Content-Type: {media}\r\n" if media else ""
+        chunks.append(head.encode() + b"\r\n" + content + b"\r\n")
+    return b"".join(chunks) + f"--{boundary}--\r\n".encode()
+
+
+PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256))
+UPLOAD = BASE.replace("/integrations", "/attachments?access=public")
+
+
+def upload_req(boundary: str, parts: list[tuple[str, str | None, str | None, bytes]], quoted: bool = False) -> Request:
+    shown = f'"{boundary}"' if quoted else boundary
+    headers = {"content-type": f"multipart/form-data; boundary={shown}"}
+    return req(uri=UPLOAD, body=multipart(boundary, parts), headers=headers)
+
+
+def test_multipart_bodies_match_whatever_boundary_the_client_chose():
+    import requests
+
+    ours = upload_req("conformance-0123abcd", [("source", "a.png", "image/png", PNG), ("note", None, None, b"hi")])
+    quoted = upload_req("x-Other_Boundary", [("source", "a.png", "image/png", PNG), ("note", None, None, b"hi")], True)
+    prepared = requests.Request(
+        "POST", UPLOAD, files={"source": ("a.png", PNG, "image/png")}, data={"note": "hi"}
+    ).prepare()
+    theirs = Request("POST", prepared.url, prepared.body, dict(prepared.headers))
+    # requests also writes the fields before the files.
+    assert request_key(ours) == request_key(quoted) == request_key(theirs)
+    scrub = Scrubber([SECRET])
+    assert request_key(scrub.request(ours)) == request_key(scrub.request(quoted)) == request_key(ours)
+    match_requests(ours, quoted)
+
+
+def test_multipart_bodies_differ_by_their_parts():
+    base = [("source", "a.png", "image/png", PNG)]
+    key = request_key(upload_req("b1", base))
+    for changed in (
+        [("source", "b.png", "image/png", PNG)],
+        [("source", "a.png", "image/gif", PNG)],
+        [("source", "a.png", "image/png", PNG + b"!")],
+        [("file", "a.png", "image/png", PNG)],
+        [*base, ("note", None, None, b"x")],
+    ):
+        assert request_key(upload_req("b2", changed)) != key, changed
+
+
+def test_a_recorded_multipart_body_without_its_header_still_matches():
+    parts = [("source", "a.png", "image/png", PNG)]
+    sent = upload_req("conformance-77", parts)
+    recorded = req(uri=UPLOAD, body=multipart("conformance-77", parts))
+    assert request_key(recorded) == request_key(sent)
+
+
+def test_nearest_names_the_multipart_part_that_differs():
+    recorded = [upload_req("b1", [("source", "a.png", "image/png", b"one")])]
+    found = nearest(recorded, upload_req("b2", [("source", "a.png", "image/png", b"two")]))
+    assert found is not None
+    assert found.differences == ['body /multipart/0/content: recorded "one", sent "two"']

@@ -17,6 +17,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from conformance.tools.record_sandbox import LIMITS
+
 PROJECT = Path(__file__).resolve().parent.parent
 KEY_ID = "app_0123456789abcdef01234567"
 KEY_SECRET = "known-secret-Zx9QvLr2pT7mW4kB8nC1"
@@ -39,6 +41,9 @@ def live_env(url: str, **extra: str) -> dict[str, str]:
         "SUNCO_KEY_SECRET": KEY_SECRET,
         "SUNCO_ACCOUNT_KEY_ID": ACCOUNT_KEY_ID,
         "SUNCO_ACCOUNT_KEY_SECRET": ACCOUNT_KEY_SECRET,
+        # The sandbox below lowers these limits as record-sandbox does, so tests reach them.
+        "SUNCO_MAX_MESSAGES": str(LIMITS["max_messages"]),
+        "SUNCO_MESSAGE_PAGE_SIZE": str(LIMITS["message_page_size"]),
         **extra,
     }
 
@@ -63,6 +68,7 @@ class SandboxProcess:
                 ACCOUNT_KEY_ID,
                 "--account-key-secret",
                 ACCOUNT_KEY_SECRET,
+                *(f"--{name.replace('_', '-')}={value}" for name, value in LIMITS.items()),
             ],
             cwd=PROJECT,
             stdout=subprocess.PIPE,

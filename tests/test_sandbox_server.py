@@ -158,6 +158,8 @@ def test_cli_serves_until_signalled(stop_signal: signal.Signals) -> None:
         (("--app-id", "xyz"), "--app-id"),
         (("--key-id", "a b"), "--key-id"),
         (("--throttle-every", "-1"), "--throttle-every"),
+        (("--max-messages", "0"), "--max-messages"),
+        (("--message-page-size", "ten"), "--message-page-size"),
     ],
 )
 def test_cli_rejects_invalid_options(args: tuple[str, ...], named: str) -> None:

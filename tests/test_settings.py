@@ -51,6 +51,8 @@ def test_api_url_accepts_any_region_or_url(env, expected):
         ({"SUNCO_KEY_SECRET": "has space"}, "SUNCO_KEY_SECRET"),
         ({"SUNCO_AUTH": "oauth"}, "SUNCO_AUTH"),
         ({"SUNCO_JWT_SCOPE": "user"}, "SUNCO_JWT_SCOPE"),
+        ({"SUNCO_MAX_MESSAGES": "0"}, "SUNCO_MAX_MESSAGES"),
+        ({"SUNCO_MESSAGE_PAGE_SIZE": "many"}, "SUNCO_MESSAGE_PAGE_SIZE"),
     ],
 )
 def test_bad_setting_is_one_line_naming_the_variable(change, names):
@@ -92,3 +94,10 @@ def test_bad_channel_settings_are_one_line_errors(tmp_path, content, message):
         Settings.from_env({**GOOD, "SUNCO_CHANNELS": str(path)}, channel_types=("android", "apple", "web"))
     assert message in str(caught.value)
     assert "\n" not in str(caught.value)
+
+
+def test_message_limits_default_to_the_documented_ones_and_can_be_lowered():
+    default = Settings.from_env(GOOD)
+    assert (default.max_messages, default.message_page_size) == (30_000, 100)
+    lowered = Settings.from_env({**GOOD, "SUNCO_MAX_MESSAGES": "15", "SUNCO_MESSAGE_PAGE_SIZE": " 5 "})
+    assert (lowered.max_messages, lowered.message_page_size) == (15, 5)

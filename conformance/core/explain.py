@@ -29,6 +29,8 @@ def json_diff(recorded: Any, sent: Any, pointer: str = "") -> Iterator[tuple[str
 def _parse(body: str) -> Any:
     if body.startswith("raw:"):
         return body[4:]
+    if body.startswith("multipart:"):
+        return {"multipart": json.loads(body.removeprefix("multipart:"))}
     return json.loads(body) if body else MISSING
 
 

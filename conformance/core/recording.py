@@ -3,7 +3,8 @@
 Three things are added to stock vcrpy, through pytest-recording's ``pytest_recording_configure``
 hook rather than a fork of either:
 
-* a canonical request key (method, path, sorted query, JSON body with keys sorted), used both as
+* a canonical request key (method, path, sorted query, JSON body with keys sorted, multipart body
+  by its parts whatever the boundary), used both as
   the registered ``conformance`` matcher and as a hash index, so finding a recorded response costs
   the same at 10 interactions as at 10,000 (stock vcrpy scans every interaction per request);
 * a persister that refuses to let a known secret reach the disk, writes only whole files, and
@@ -14,8 +15,11 @@ hook rather than a fork of either:
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 from collections.abc import Iterator
+from email import policy
+from email.parser import BytesParser
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -31,6 +35,8 @@ from conformance.core import cassettes
 from conformance.core.scrub import Scrubber
 
 MATCHER = "conformance"
+MULTIPART = "multipart/form-data"
+MAX_SHOWN_PART = 256
 SKIPPED_PATCHERS = ("boto3", "httplib2", "tornado", "aiohttp", "httpx", "httpx2")
 RequestKey = tuple[str, str, tuple[tuple[str, str], ...], str]
 
@@ -41,21 +47,75 @@ def _body_text(body: bytes | str | None) -> str:
     return body.decode("utf-8", "replace") if isinstance(body, bytes) else body
 
 
-def canonical_body(body: bytes | str | None) -> str:
-    """JSON bodies compare by value (key order and spacing ignored); anything else as text."""
+def canonical_body(body: bytes | str | None, content_type: str = "") -> str:
+    """JSON bodies compare by value (key order and spacing ignored), multipart bodies by their parts
+    (whatever boundary the client chose); anything else as text."""
     text = _body_text(body)
     if not text:
         return ""
+    multipart = canonical_multipart(text, content_type)
+    if multipart is not None:
+        return multipart
     try:
         return json.dumps(json.loads(text), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     except ValueError:
         return "raw:" + text
 
 
+def _boundary(text: str, content_type: str) -> str | None:
+    media, _, params = content_type.partition(";")
+    if media.strip().lower() == MULTIPART:
+        for param in params.split(";"):
+            name, _, value = param.strip().partition("=")
+            if name.strip().lower() == "boundary" and value.strip().strip('"'):
+                return value.strip().strip('"')
+    # Without the header (an old recording), a body that opens with a delimiter line names its boundary.
+    first = text.split("\r\n", 1)[0]
+    if not content_type and first.startswith("--") and 2 < len(first) <= 72 and text.rstrip().endswith(first + "--"):
+        return first[2:]
+    return None
+
+
+def canonical_multipart(text: str, content_type: str = "") -> str | None:
+    """``multipart:`` and each part's name, file name, media type and content (a digest when long), by name."""
+    boundary = _boundary(text, content_type)
+    if boundary is None:
+        return None
+    head = f'Content-Type: {MULTIPART}; boundary="{boundary}"\r\n\r\n'.encode()
+    message = BytesParser(policy=policy.HTTP).parsebytes(head + text.encode("utf-8", "surrogateescape"))
+    if not message.is_multipart():
+        return None
+    parts = []
+    for part in message.iter_parts():
+        content = part.get_payload(decode=True)
+        data = content if isinstance(content, bytes) else b""
+        shown = data.decode("utf-8", "replace") if len(data) <= MAX_SHOWN_PART else None
+        parts.append(
+            {
+                "name": part.get_param("name", header="content-disposition"),
+                "filename": part.get_filename(),
+                # RFC 7578: a part without a Content-Type is text/plain.
+                "type": part.get_content_type() if "content-type" in part else "text/plain",
+                "content": shown if shown is not None else "sha256:" + hashlib.sha256(data).hexdigest(),
+            }
+        )
+    # Clients order the parts as they like (fields first, or files); parts of one name keep theirs.
+    parts.sort(key=lambda part: str(part["name"]))
+    return "multipart:" + json.dumps(parts, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def _content_type(request: Request) -> str:
+    # Scrubbed requests carry a plain dict of headers: look the name up in any case.
+    for name, value in (request.headers or {}).items():
+        if str(name).lower() == "content-type":
+            return str(value[0] if isinstance(value, list) and value else value)
+    return ""
+
+
 def request_key(request: Request) -> RequestKey:
     parts = urlsplit(request.uri)
     query = tuple(sorted(parse_qsl(parts.query, keep_blank_values=True)))
-    return (request.method.upper(), parts.path or "/", query, canonical_body(request.body))
+    return (request.method.upper(), parts.path or "/", query, canonical_body(request.body, _content_type(request)))
 
 
 def match_requests(r1: Request, r2: Request) -> None:

@@ -48,6 +48,8 @@ UNMARKED_CREDENTIALS = frozenset(
 # writeOnly because a response does not repeat them, not because they are secret: they name records
 # (a participant's user, a brand, a quoted message), and a test may need them again to list or find.
 WRITE_ONLY_IDENTIFIERS = frozenset({"userExternalId", "brandId", "quotedMessageId", "defaultResponderId"})
+# Write-only for another reason than secrecy (the API renders it into another field).
+NOT_SECRET = frozenset({"markdownText"})
 DROPPED_HEADERS = ("cookie", "set-cookie", "x-api-key")
 # Shorter secrets (or ones inside an API word) are replaced in text only as whole words.
 DISTINCT = 8
@@ -63,7 +65,7 @@ def credential_fields() -> frozenset[str]:
     for op in load_index().values():
         if op.request:
             names |= write_only_fields(op.request)
-    return frozenset((names - WRITE_ONLY_IDENTIFIERS) | UNMARKED_CREDENTIALS | RESPONSE_SECRET_FIELDS)
+    return frozenset((names - WRITE_ONLY_IDENTIFIERS - NOT_SECRET) | UNMARKED_CREDENTIALS | RESPONSE_SECRET_FIELDS)
 
 
 def canonical(value: object) -> str | None:

@@ -103,6 +103,11 @@ class ConformanceSession:
         self.last_exchange: Exchange | None = None
 
     @property
+    def settings(self) -> Settings | None:
+        """The live settings while recording; None in replay, where everything comes from the cassette."""
+        return self._settings if self.recording else None
+
+    @property
     def cassette_path(self) -> str:
         if self.cassette_file:
             return self.cassette_file

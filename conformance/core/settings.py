@@ -50,6 +50,9 @@ class Settings:
     # Real channel settings per integration type, merged into the bodies that must be accepted.
     channels: Mapping[str, Mapping[str, Any]] = field(default_factory=dict, repr=False)
     timeout: tuple[float, float] = DEFAULT_TIMEOUT
+    # The target's documented limits, lower on a sandbox started with --max-messages/--message-page-size.
+    max_messages: int = 30_000
+    message_page_size: int = 100
 
     @property
     def secrets(self) -> tuple[str | int | float, ...]:
@@ -94,6 +97,8 @@ class Settings:
             scope=_choice(env, "SUNCO_JWT_SCOPE", JWT_SCOPES, "app"),
             channels=channels_from_env(env, channel_types),
             timeout=timeout_from_env(env),
+            max_messages=_positive(env, "SUNCO_MAX_MESSAGES", 30_000, "the messages a conversation may hold"),
+            message_page_size=_positive(env, "SUNCO_MESSAGE_PAGE_SIZE", 100, "the messages per List Messages page"),
             **account_key_from_env(env),
         )
 
@@ -142,6 +147,15 @@ def _utf8(name: str, value: str, meaning: str) -> None:
         raise ConfigError(
             f"{name} is not valid UTF-8 text (a stray byte at position {error.start}): set it to {meaning}"
         ) from None
+
+
+def _positive(env: Mapping[str, str], name: str, default: int, meaning: str) -> int:
+    value = env.get(name, "").strip()
+    if not value:
+        return default
+    if not (value.isascii() and value.isdigit() and len(value) < 10 and int(value) > 0):
+        raise ConfigError(f"{name}={value!r} is not allowed: set it to a positive integer, {meaning}")
+    return int(value)
 
 
 def _key_id(env: Mapping[str, str]) -> str:

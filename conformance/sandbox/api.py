@@ -62,6 +62,8 @@ class Request:
     media_type: str = ""
     form: MultiDict[str, str] = field(default_factory=_fields)
     files: MultiDict[str, FileStorage] = field(default_factory=_files)
+    # the sandbox's limits (``max_messages``, ``message_page_size``), lowered so tests can reach them
+    limits: Mapping[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -19,10 +19,15 @@ from conformance.sandbox.server import (
     DEFAULT_APP_ID,
     DEFAULT_KEY_ID,
     DEFAULT_KEY_SECRET,
+    DEFAULT_LIMITS,
     Sandbox,
 )
 
 _NO_SPACE = re.compile(r"^\S+$")
+LIMIT_OPTIONS = {
+    "max_messages": "messages a conversation holds; one more answers 423",
+    "message_page_size": "messages per page of List Messages",
+}
 
 
 class UsageError(Exception):
@@ -54,6 +59,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--throttle-every", default="0", metavar="N", help="answer every Nth request with 429 (default: 0, never)"
     )
+    for name, meaning in LIMIT_OPTIONS.items():
+        default = DEFAULT_LIMITS[name]
+        parser.add_argument(
+            f"--{name.replace('_', '-')}",
+            default=str(default),
+            metavar="N",
+            help=f"{meaning} (default: {default}, as documented; lower it so tests can reach it)",
+        )
 
 
 def _digits(text: str) -> bool:
@@ -100,6 +113,13 @@ def _checked(args: argparse.Namespace) -> Sandbox:
     seed = str(getattr(args, "seed", "")).strip()
     if seed and not _digits(seed):
         raise UsageError(f"--seed {seed!r} is not allowed: use a non-negative integer")
+    limits: dict[str, int] = {}
+    for name in LIMIT_OPTIONS:
+        text = str(getattr(args, name, DEFAULT_LIMITS[name])).strip()
+        if not _digits(text) or int(text) < 1:
+            option = "--" + name.replace("_", "-")
+            raise UsageError(f"{option} {text!r} is not allowed: use a positive integer")
+        limits[name] = int(text)
     return Sandbox(
         host,
         port,
@@ -110,6 +130,7 @@ def _checked(args: argparse.Namespace) -> Sandbox:
         seed=int(seed) if seed else None,
         account_key_id=account_key_id,
         account_key_secret=account_secret,
+        limits=limits,
     )
 
 
@@ -146,6 +167,11 @@ def _announce(sandbox: Sandbox) -> None:
         f"  account key id:     {sandbox.account_key_id}",
         f"  account key secret: {sandbox.account_key_secret}",
         *([f"  every {sandbox.throttle_every} requests one answers 429"] if sandbox.throttle_every else []),
+        *[
+            f"  {name.replace('_', ' ')}: {value} (lowered from {DEFAULT_LIMITS[name]})"
+            for name, value in sandbox.limits.items()
+            if value != DEFAULT_LIMITS[name]
+        ],
         "point the suite at it with:",
         f"  export SUNCO_API_URL={quote(sandbox.url)} SUNCO_APP_ID={quote(sandbox.app_id)}",
         f"  export SUNCO_KEY_ID={quote(sandbox.key_id)} SUNCO_KEY_SECRET={quote(sandbox.key_secret)}",

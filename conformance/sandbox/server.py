@@ -39,6 +39,11 @@ DEFAULT_ACCOUNT_KEY_SECRET = "sandbox-account-secret-do-not-use-in-production"  
 APP_ID = re.compile(r"^[0-9a-f]{24}$")
 JSON_MEDIA_TYPE = "application/json"
 DEFAULT_READ_TIMEOUT = 10
+# Documented limits a test cannot reach as they are, so a sandbox may lower them.
+DEFAULT_LIMITS = {
+    "max_messages": 30_000,  # messages a conversation holds before a post answers 423
+    "message_page_size": 100,  # messages per page of List Messages (page[size] does not apply)
+}
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +69,7 @@ class Sandbox:
         account_key_id: str = DEFAULT_ACCOUNT_KEY_ID,
         account_key_secret: str = DEFAULT_ACCOUNT_KEY_SECRET,
         read_timeout: int = DEFAULT_READ_TIMEOUT,
+        limits: Mapping[str, int] | None = None,
     ) -> None:
         if not APP_ID.match(app_id):
             raise ValueError(f"app_id must be 24 lowercase hexadecimal characters, got {app_id!r}")
@@ -94,6 +100,13 @@ class Sandbox:
         if throttle_every < 0:
             raise ValueError(f"throttle_every must be 0 (off) or a positive count, got {throttle_every}")
         self.throttle_every = throttle_every
+        unknown = sorted(set(limits or {}) - set(DEFAULT_LIMITS))
+        if unknown:
+            raise ValueError(f"unknown limits {unknown}; known limits: {', '.join(DEFAULT_LIMITS)}")
+        self.limits = {**DEFAULT_LIMITS, **(limits or {})}
+        for limit, amount in self.limits.items():
+            if isinstance(amount, bool) or not isinstance(amount, int) or amount < 1:
+                raise ValueError(f"limit {limit} must be a positive integer, got {amount!r}")
         self._requests = 0
         self._count_lock = threading.Lock()
 
@@ -202,6 +215,8 @@ class Sandbox:
         if credential is not None:
             authorize(credential, op.scopes, app_id)
         body = self._body(op, incoming) if op.request else None
+        if op.request_content and not op.request:
+            self._form(op, incoming)
         query = read_query(op, query_text)
         handler = self.handlers.get(op.operation_id)
         if handler is None:
@@ -220,6 +235,7 @@ class Sandbox:
             incoming.media_type,
             incoming.form,
             incoming.files,
+            self.limits,
         )
         response = handler(request)
         if response.content_type is not None:
@@ -237,6 +253,22 @@ class Sandbox:
         if error is not None:
             raise error
         return body
+
+    def _form(self, op: Operation, incoming: Incoming) -> None:
+        """A body of another media type than JSON (a multipart upload): its type, then its fields and files."""
+        allowed = tuple(op.request_content)
+        sent = incoming.media_type or ("a body without Content-Type" if incoming.body else "")
+        if sent and sent not in allowed:
+            shown = " or ".join(allowed)
+            raise ApiError(415, "unsupported_media_type", f"{op.operation_id} takes {shown}, not {sent}")
+        ref = op.request_content.get(sent) or next(iter(op.request_content.values()))
+        if ref is None:
+            return
+        # Files stand as their file names: the schema says only that they are (binary) strings.
+        instance = {**incoming.form.to_dict(), **{name: f.filename or "" for name, f in incoming.files.items()}}
+        error = schema_error(validator(ref, "request"), instance, titles=self.titles.get(op.operation_id))
+        if error is not None:
+            raise error
 
 
 def _split(target: str) -> tuple[str, str]:

@@ -16,6 +16,7 @@ from conformance.sandbox.errors import bad_request
 
 Record = dict[str, Any]
 
+SEEDED_EPOCH = datetime(2024, 1, 1, tzinfo=UTC)
 DEFAULT_PAGE_SIZE = 25
 MAX_PAGE_SIZE = 100
 PAGE_SIZE_TITLE = f"page[size] must be an integer from 1 to {MAX_PAGE_SIZE}"
@@ -42,6 +43,7 @@ class Tokens:
     def __init__(self, seed: int | None = None) -> None:
         self._random = random.Random(seed) if seed is not None else None
         self._lock = threading.Lock()
+        self._ticks = 0
 
     def hex(self, nbytes: int) -> str:
         if self._random is None:
@@ -51,6 +53,17 @@ class Tokens:
 
     def new_id(self) -> str:
         return self.hex(12)
+
+    def now(self) -> str:
+        """An ISO 8601 timestamp in UTC with milliseconds: the wall clock, or for a seed a fixed
+        start advanced one second per call, so a re-recording shows the same times."""
+        if self._random is None:
+            moment = datetime.now(UTC)
+        else:
+            with self._lock:
+                self._ticks += 1
+                moment = SEEDED_EPOCH + timedelta(seconds=self._ticks)
+        return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
 class Clock:
@@ -142,12 +155,16 @@ class Store:
         base_url: str,
         path: str,
         keep: Callable[[Record], bool] | None = None,
+        size: int | None = None,
+        newest_first: bool = False,
     ) -> Page:
         """One page of the records ``keep`` accepts; a cursor naming a deleted record pages from where it was."""
         with self._lock:
             positions = dict(self._positions.get(collection, {}))
             records = self.records(collection, keep)
-        return paginate(records, query, base_url=base_url, path=path, positions=positions)
+        return paginate(
+            records, query, base_url=base_url, path=path, positions=positions, size=size, newest_first=newest_first
+        )
 
     def clear(self) -> None:
         with self._lock:
@@ -179,18 +196,21 @@ def paginate(
     base_url: str,
     path: str,
     positions: Mapping[str, int] | None = None,
+    size: int | None = None,
+    newest_first: bool = False,
 ) -> Page:
     """One page of ``records`` (already filtered, in order) as ``page[after]``/``page[before]`` ask.
 
     ``positions`` (each id's place in insertion order, deleted ids included) lets a cursor that
     is no longer in ``records`` page from where its record was. ``links`` repeat the request's
     other query parameters (``page[size]``, ``filter[...]``), so following them keeps the same
-    page size and filter.
+    page size and filter. A fixed ``size`` ignores ``page[size]``; ``newest_first`` answers the
+    last page when no cursor is given, and its ``hasMore`` then looks backwards (messages).
     """
     after, before = query.get("page[after]"), query.get("page[before]")
     if after is not None and before is not None:
         raise bad_request("Only one of page[after] or page[before] may be provided")
-    size = page_size(query)
+    size = page_size(query) if size is None else size
     ids = [record["id"] for record in records]
     if after is not None:
         start = _cut(ids, after, "page[after]", positions, after=True)
@@ -198,11 +218,14 @@ def paginate(
     elif before is not None:
         end = _cut(ids, before, "page[before]", positions, after=False)
         start = max(end - size, 0)
+    elif newest_first:
+        start, end = max(len(records) - size, 0), len(records)
     else:
         start, end = 0, min(size, len(records))
     items = [copy.deepcopy(record) for record in records[start:end]]
     more_after, more_before = end < len(records), start > 0
-    meta: dict[str, Any] = {"hasMore": more_before if before is not None else more_after}
+    backwards = before is not None or (newest_first and after is None)
+    meta: dict[str, Any] = {"hasMore": more_before if backwards else more_after}
     links: dict[str, str] = {}
     if items and more_after:
         meta["afterCursor"] = items[-1]["id"]

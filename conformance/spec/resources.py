@@ -54,6 +54,12 @@ class Resource:
     scope: str = "app"
     # a text field every record a run creates starts with RUN_TAG, so cleanup finds leftovers
     tag_field: str | None = None
+    # create answers the new record as the one item of a list under the envelope (PostMessage)
+    created_in_list: bool = False
+    # objects the server completes with read-only members (a message's content): echoed member by member
+    completed: tuple[str, ...] = ()
+    # False when the list ignores page[size] (messages: fixed pages, newest first)
+    sized_pages: bool = True
 
     def op(self, role: str) -> Operation | None:
         operation_id = self.operations.get(role)
@@ -80,6 +86,11 @@ class Resource:
     def label(self) -> str:
         return self.name
 
+    @property
+    def record_pointer(self) -> str:
+        """Where a create response holds the new record: ``/integration``, or ``/messages/0``."""
+        return f"/{self.envelope}/0" if self.created_in_list else f"/{self.envelope}"
+
     @cached_property
     def shapes(self) -> tuple[str, ...]:
         """The discriminator's values a create body may take (every integration type)."""
@@ -100,6 +111,8 @@ class Resource:
             for name, sub, base in contract().top_properties(ref):
                 if name != self.envelope or not isinstance(sub, dict):
                     continue
+                if self.created_in_list and isinstance(sub.get("items"), dict):
+                    sub = sub["items"]
                 members = sub.get("allOf") or []
                 if isinstance(sub.get("$ref"), str):
                     return urljoin(base, str(sub["$ref"]))
@@ -206,6 +219,19 @@ RESOURCES: tuple[Resource, ...] = (
         tag_field="displayName",
     ),
     # -- messages and attachments ----------------------------------------------------------------------
+    Resource(
+        name="message",
+        operations={"create": "PostMessage", "list": "ListMessages", "delete": "DeleteMessage"},
+        id_param="messageId",
+        envelope="messages",
+        collection="messages",
+        parent="conversation",
+        not_found="not_found",
+        server_fields=("id", "received", "source", "deleted", "quotedMessage", "references", "activity"),
+        created_in_list=True,
+        completed=("author", "content", "metadata"),
+        sized_pages=False,
+    ),
     # -- switchboards and switchboard integrations -----------------------------------------------------
 )
 

@@ -315,11 +315,18 @@ class Contract:
                 seen.add(target)
                 yield from self._walk(self.resolve(target), target.split("#")[0], seen, flag)
         for name, sub in (schema.get("properties") or {}).items():
-            if isinstance(sub, dict) and sub.get(flag) is True:
+            if isinstance(sub, dict) and self._flagged(sub, base, flag):
                 yield name
         for key, value in schema.items():
             if key not in ("$ref", "const", "enum", "default", "examples"):
                 yield from self._walk(value, base, seen, flag)
+
+    def _flagged(self, sub: dict[str, Any], base: str, flag: str) -> bool:
+        """A property carries ``flag`` itself or through the schema it references (``markdownText``)."""
+        if sub.get(flag) is True:
+            return True
+        resolved = self.deref(sub, base)[0] if isinstance(sub.get("$ref"), str) else None
+        return isinstance(resolved, dict) and resolved.get(flag) is True
 
     def flagged_fields(self, ref: str, flag: str) -> frozenset[str]:
         return frozenset(self._walk(self.resolve(ref), schema_uri(ref).split("#")[0], set(), flag))
@@ -355,7 +362,7 @@ class Contract:
             for name, sub in (schema.get("properties") or {}).items():
                 if name in instance and isinstance(sub, dict):
                     here = pointers.child(at, name)
-                    if sub.get(flag) is True:
+                    if self._flagged(sub, base, flag):
                         found.append(here)
                     self._annotate(sub, base, instance[name], here, flag, found, depth + 1)
         if isinstance(instance, list) and isinstance(schema.get("items"), dict):

@@ -15,13 +15,14 @@ from typing import Any
 from hypothesis import strategies as st
 
 from conformance import flows
+from conformance import pointer as pointers
 from conformance.core import negative
 from conformance.core.model import Expect, RawBody, Variant
 from conformance.core.session import ConformanceSession
 from conformance.core.strategies import hex_id, types_of
 from conformance.flows import Records
 from conformance.spec.resources import Resource, resource
-from conformance.spec.schemas import contract
+from conformance.spec.schemas import annotated_pointers, contract
 
 Test = Callable[[ConformanceSession], None]
 MAX_NEGATIVE = 24
@@ -46,12 +47,30 @@ def echo_pairs(item: Resource, body: Any) -> tuple[tuple[str, str], ...]:
             continue
         if isinstance(value, list) and any(isinstance(v, dict) for v in value):
             continue  # items the server completes (ids, secrets) are not echoes
-        pairs.append((f"/{name}", f"/{item.envelope}/{name}"))
+        if name in item.completed and isinstance(value, dict) and record:
+            hidden = set(annotated_pointers(record, {name: value}, "writeOnly"))
+            pairs.extend(_member_pairs(f"/{name}", value, item.record_pointer, hidden))
+            continue
+        pairs.append((f"/{name}", f"{item.record_pointer}/{name}"))
     return tuple(pairs)
 
 
+def _member_pairs(at: str, value: dict[str, Any], record_at: str, hidden: set[str]) -> list[tuple[str, str]]:
+    """An object the server completes is echoed member by member; write-only members are not echoes."""
+    pairs: list[tuple[str, str]] = []
+    for name, member in value.items():
+        here = pointers.child(at, name)
+        if here in hidden or member is None or (isinstance(member, list) and any(isinstance(v, dict) for v in member)):
+            continue
+        if isinstance(member, dict) and member:
+            pairs.extend(_member_pairs(here, member, record_at, hidden))
+        else:
+            pairs.append((here, record_at + here))
+    return pairs
+
+
 def created(item: Resource, body: Any, label: str) -> Variant:
-    return Variant(label, body, Expect(201, echo=echo_pairs(item, body), defaults_at=f"/{item.envelope}"))
+    return Variant(label, body, Expect(201, echo=echo_pairs(item, body), defaults_at=item.record_pointer))
 
 
 def _features(item: Resource, role: str) -> set[str]:

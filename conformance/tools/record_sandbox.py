@@ -15,6 +15,8 @@ from conformance.sandbox import Sandbox
 
 PROJECT = Path(__file__).resolve().parents[2]
 RECORDING_PORT = 47151
+# Limits lowered so that tests reach them: a full conversation, and message lists of several pages.
+LIMITS = {"max_messages": 15, "message_page_size": 5}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -47,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
     port = int(text)
     # A fixed port and seed make a re-recording of unchanged behaviour byte-identical: never fall back.
-    sandbox = Sandbox(port=port, seed=0)
+    sandbox = Sandbox(port=port, seed=0, limits=LIMITS)
     try:
         sandbox.start()
     except OSError as error:
@@ -68,6 +70,8 @@ def run(args: argparse.Namespace) -> int:
             "SUNCO_ACCOUNT_KEY_ID": sandbox.account_key_id,
             "SUNCO_ACCOUNT_KEY_SECRET": sandbox.account_key_secret,
             "SUNCO_AUTH": args.auth,
+            "SUNCO_MAX_MESSAGES": str(LIMITS["max_messages"]),
+            "SUNCO_MESSAGE_PAGE_SIZE": str(LIMITS["message_page_size"]),
         }
         print(f"recording against the sandbox at {sandbox.url} into {args.cassette_dir}", flush=True)
         command = [
