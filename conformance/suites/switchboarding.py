@@ -63,7 +63,6 @@ def member_templates() -> st.SearchStrategy[list[Variant]]:
 class Member:
     id: str
     name: str
-    integration_id: str
 
 
 class Switchboarding:
@@ -97,7 +96,7 @@ class Switchboarding:
         found = self.sunco.require(record_id, f"the {template.label} switchboard integration", template)
         self.sunco.ledger.forget(MEMBER, self.members.path(found))
         self.labels[found] = template.label
-        return Member(found, str(body["name"]), str(body.get("integrationId", "")))
+        return Member(found, str(body["name"]))
 
     def link_next(self, member: Member, following: Member) -> Exchange:
         body = {"nextSwitchboardIntegrationId": following.id}
