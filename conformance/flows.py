@@ -60,6 +60,8 @@ def valid_bodies(item: Resource, role: str = "create", hints: Hints | None = Non
     """Bodies the contract accepts for a resource's create (or update) operation."""
     op = item.op(role)
     ref = op.request if op is not None else None
+    if ref is None and role == "create" and op is not None:
+        return st.none()  # a create that takes no body (switchboards)
     assert ref is not None, f"{item.name} has no {role} body"
     validator = contract().validator(ref, "request")
     chosen = hints or hints_for(item.name)
@@ -69,6 +71,13 @@ def valid_bodies(item: Resource, role: str = "create", hints: Hints | None = Non
         chosen = tagged.merged(chosen).merged(Hints(always=frozenset({item.tag_field})))
     generator = Generator(chosen)
     return generator.for_ref(ref).filter(validator.is_valid)
+
+
+def distinct_bodies(item: Resource, count: int) -> st.SearchStrategy[list[Any]]:
+    """``count`` different valid create bodies (or ``count`` times no body, for a create without one)."""
+    op = item.op("create")
+    unique = repr if op is not None and op.request is not None else None
+    return st.lists(valid_bodies(item), min_size=count, max_size=count, unique_by=unique)
 
 
 def bodies_per_shape(item: Resource, hints: Hints | None = None) -> st.SearchStrategy[list[Any]]:

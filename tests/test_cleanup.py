@@ -36,7 +36,7 @@ def test_a_failing_test_still_deletes_what_it_created(tmp_path: Path) -> None:
 
     with sandbox(handlers={"GetIntegration": broken_get}) as running:
         result = pytest_run(
-            "conformance", "-k", "integration_lifecycle", "--record-mode=rewrite",
+            "conformance", "-k", "test_integration_lifecycle", "--record-mode=rewrite",
             f"--cassette-dir={tmp_path}", env=live_env(running.url),
         )  # fmt: skip
         left = integrations(running)

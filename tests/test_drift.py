@@ -22,7 +22,7 @@ handlers = all_handlers(BEHAVIOURS)
 get_integration = handlers["GetIntegration"]
 
 PROJECT = Path(__file__).resolve().parent.parent
-SUBSET = "integration_lifecycle or create_integration_rejects_values_outside_enums"
+SUBSET = "test_integration_lifecycle or create_integration_rejects_values_outside_enums"
 LIFECYCLE = "test_integrations/test_integration_lifecycle.yaml"
 ENUMS = "test_integrations/test_create_integration_rejects_values_outside_enums.yaml"
 

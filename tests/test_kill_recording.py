@@ -43,7 +43,7 @@ from conformance.suites import test_integrations as suite
 
 SUBSET = (
     "create_integration_rejects_empty_object or create_integration_rejects_values_outside_enums"
-    " or create_integration_rejects_body_that_is_not_json or integration_lifecycle"
+    " or create_integration_rejects_body_that_is_not_json or test_integration_lifecycle"
     " or list_integrations_rejects_invalid_page_parameters"
 )
 SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGKILL)
@@ -227,7 +227,7 @@ def test_ctrl_c_inside_a_test_keeps_the_previous_cassette_and_says_so(tmp_path):
         account_key_secret=ACCOUNT_KEY_SECRET,
         handlers={"GetIntegration": slow_get},
     )
-    record = ("conformance", "-k", "integration_lifecycle", "--record-mode=rewrite", f"--cassette-dir={cassettes}")
+    record = ("conformance", "-k", "test_integration_lifecycle", "--record-mode=rewrite", f"--cassette-dir={cassettes}")
     with sandbox:
         release.set()
         zygote = Zygote(live_env(sandbox.url), tmp_path)

@@ -216,7 +216,7 @@ def test_recording_shows_progress_and_each_429_wait_without_s(tmp_path):
         recorded = pytest_run(
             "conformance",
             "-k",
-            "integration_lifecycle",
+            "test_integration_lifecycle",
             "--record-mode=rewrite",
             f"--cassette-dir={tmp_path}",
             env=live_env(running.url),
@@ -229,7 +229,7 @@ def test_recording_shows_progress_and_each_429_wait_without_s(tmp_path):
     waits = [line for line in lines if "answered 429; retry" in line]
     assert waits, recorded.stdout
     assert all(line.endswith("in 0.0 s") and " of 5 " in line for line in waits)
-    replayed = pytest_run("conformance", "-k", "integration_lifecycle", f"--cassette-dir={tmp_path}")
+    replayed = pytest_run("conformance", "-k", "test_integration_lifecycle", f"--cassette-dir={tmp_path}")
     assert replayed.returncode == 0
     assert "[recording]" not in replayed.stdout
 

@@ -23,7 +23,7 @@ from conformance.core.session import ConformanceSession
 from conformance.sandbox import Sandbox
 from conformance.sandbox.api import Request, Response
 
-BASELINE = "accepts_valid_bodies or empty_object or integration_lifecycle or outside_enums"
+BASELINE = "accepts_valid_bodies or empty_object or test_integration_lifecycle or outside_enums"
 MODULE = "test_integrations"
 EVERY_TYPE = "test_create_integration_accepts_valid_bodies"
 LIFECYCLE = "test_integration_lifecycle"
@@ -177,7 +177,7 @@ def test_a_recording_that_does_not_replay_fails_the_run_and_keeps_the_previous_c
         result = pytest_run(
             "conformance",
             "-k",
-            "integration_lifecycle",
+            "test_integration_lifecycle",
             "-p",
             "injected",
             "--record-mode=rewrite",
@@ -244,7 +244,7 @@ def test_a_create_without_an_id_fails_the_lifecycle_test_instead_of_passing(fold
         interactions[0]["response"]["body"]["string"] = json.dumps(body)
 
     edit_interactions(folder / MODULE / f"{LIFECYCLE}.yaml", drop_id)
-    result = pytest_run("conformance", "-k", "integration_lifecycle", f"--cassette-dir={folder}")
+    result = pytest_run("conformance", "-k", "test_integration_lifecycle", f"--cassette-dir={folder}")
     assert result.returncode == 1
     assert (
         "CreateIntegration (POST /v2/apps/{appId}/integrations) answered 201 without the created integration's id"
@@ -314,12 +314,12 @@ def test_record_mode_all_leaves_no_exchange_of_the_old_draw_behind(folder):
         recorded = pytest_run(
             "conformance",
             "-k",
-            "integration_lifecycle",
+            "test_integration_lifecycle",
             "--record-mode=all",
             f"--cassette-dir={folder}",
             env=live_env(running.url),
         )
     assert recorded.returncode == 0, recorded.stdout[-2000:]
-    replayed = pytest_run("conformance", "-k", "integration_lifecycle", f"--cassette-dir={folder}")
+    replayed = pytest_run("conformance", "-k", "test_integration_lifecycle", f"--cassette-dir={folder}")
     assert replayed.returncode == 0, replayed.stdout[-3000:]
     assert len(yaml.safe_load((folder / MODULE / f"{LIFECYCLE}.yaml").read_text())["interactions"]) == 7

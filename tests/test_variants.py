@@ -20,8 +20,13 @@ CREATE = contract().validator("components/integration.json", "request")
 
 @pytest.mark.parametrize("item", [r for r in RESOURCES if r.has("create")], ids=lambda r: r.name)
 def test_valid_bodies_are_valid_for_every_resource(item):
-    validator = contract().validator(str(item.op("create").request), "request")
-    for body in draw(flows.bodies_per_shape(item), 16, seed=1):
+    request = item.op("create").request
+    bodies = draw(flows.bodies_per_shape(item), 16, seed=1)
+    if request is None:  # a create that takes no body (switchboards) sends none
+        assert bodies == [None]
+        return
+    validator = contract().validator(str(request), "request")
+    for body in bodies:
         assert validator.is_valid(body), [e.message for e in validator.iter_errors(body)]
 
 

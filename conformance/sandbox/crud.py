@@ -32,6 +32,8 @@ class Behaviour:
     on_create: Hook | None = None
     # check or adjust an update before it is applied
     on_update: Hook | None = None
+    # check a delete before it happens (raise ApiError to refuse it), or undo what the record set up
+    on_delete: Hook | None = None
     # build the stored record from the body, when the body is not the record's shape
     build: Callable[[dict[str, Any], Request], Record] | None = None
     # the id of a new record (default: 24 hexadecimal characters)
@@ -215,6 +217,8 @@ def handlers_for(item: Resource, behaviour: Behaviour) -> dict[str, Handler]:
 
     def delete(request: Request) -> Response:
         key, found = current(request)
+        if behaviour.on_delete:
+            behaviour.on_delete(found, {}, request)
         request.store.delete(key, str(found["id"]))
         request.store.drop_children((*key[1:], str(found["id"])))
         return Response(200, {})

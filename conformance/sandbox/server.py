@@ -243,6 +243,8 @@ class Sandbox:
         return Response(response.status, _without_write_only(op, response), response.headers)
 
     def _body(self, op: Operation, incoming: Incoming) -> Any:
+        if not incoming.body and not op.request_required:
+            return None  # an optional body left out (Release Control)
         sent = incoming.media_type or ("a body without Content-Type" if incoming.body else "")
         if sent and sent != JSON_MEDIA_TYPE:
             raise ApiError(415, "unsupported_media_type", f"{op.operation_id} takes {JSON_MEDIA_TYPE}, not {sent}")

@@ -233,6 +233,29 @@ RESOURCES: tuple[Resource, ...] = (
         sized_pages=False,
     ),
     # -- switchboards and switchboard integrations -----------------------------------------------------
+    Resource(
+        name="switchboard",
+        # No Get: a switchboard is read through its list.
+        operations=crud("Switchboard", roles=("create", "list", "update", "delete")),
+        id_param="switchboardId",
+        envelope="switchboard",
+        collection="switchboards",
+        not_found="switchboard_not_found",
+        # One switchboard per app.
+        limit=1,
+        limit_error=(400, "bad_request"),
+    ),
+    Resource(
+        name="switchboardIntegration",
+        operations=crud("SwitchboardIntegration", roles=("create", "list", "update", "delete")),
+        id_param="switchboardIntegrationId",
+        envelope="switchboardIntegration",
+        collection="switchboardIntegrations",
+        parent="switchboard",
+        not_found="switchboard_integration_not_found",
+        limit=10,
+        limit_error=(400, "too_many_switchboard_integrations"),
+    ),
 )
 
 

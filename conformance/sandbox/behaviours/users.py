@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from conformance.sandbox.api import Request
+from conformance.sandbox.behaviours.conversations import forget_user
 from conformance.sandbox.crud import Behaviour, stored_fields
 from conformance.sandbox.store import Record
 from conformance.spec.resources import resource
@@ -29,7 +30,12 @@ def _client(body: dict[str, Any], request: Request) -> Record:
     }
 
 
+def _user_deleted(record: Record, body: dict[str, Any], request: Request) -> None:
+    # Deleting a user takes its personal conversations with it, and its place in the others.
+    forget_user(request.store, str(request.params["appId"]), str(record["id"]))
+
+
 BEHAVIOURS: dict[str, Behaviour] = {
-    "user": Behaviour(on_create=_user_created),
+    "user": Behaviour(on_create=_user_created, on_delete=_user_deleted),
     "client": Behaviour(build=_client),
 }
