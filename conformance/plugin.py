@@ -80,8 +80,9 @@ def pytest_configure(config: pytest.Config) -> None:
             raise pytest.UsageError(f"a live run needs the SUNCO_* settings: {error}") from None
     if settings is not None and config.getoption("--disable-recording"):
         # A live run with nothing recorded must reach the API even when --block-network is on.
-        host = re.escape(urlsplit(settings.api_url).hostname or "")
-        config.option.allowed_hosts = ",".join(filter(None, [config.getoption("--allowed-hosts"), host]))
+        hosts = {urlsplit(url).hostname or "" for url in (settings.api_url, settings.oauth_url or "")}
+        allowed = [config.getoption("--allowed-hosts"), *sorted(re.escape(host) for host in hosts)]
+        config.option.allowed_hosts = ",".join(filter(None, allowed))
     config.stash[_settings_key] = settings
     scrubber = config.stash[_scrubber_key] = (
         Scrubber(settings.secrets, public=settings.public) if settings else Scrubber()

@@ -129,6 +129,10 @@ class ContentTypeMismatch(ConformanceFailure):
     kind = "content-type"
 
 
+class BrokenRedirect(ConformanceFailure):
+    kind = "redirect"
+
+
 class WriteOnlyLeak(ConformanceFailure):
     kind = "write-only-leak"
 

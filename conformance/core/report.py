@@ -34,6 +34,8 @@ class Summary:
         self.cassette_root = cassette_root
         self.tests: dict[str, str] = {}
         self.verdicts: list[dict[str, Any]] = []
+        # Skipped tests and why (a live run without a setting names the variable that enables it).
+        self.not_run: dict[str, str] = {}
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if "conformance" not in report.keywords:
@@ -41,6 +43,8 @@ class Summary:
         # A teardown error must not hide a failed call.
         if (report.when == "call" or report.outcome != "passed") and self.tests.get(report.nodeid) != "failed":
             self.tests[report.nodeid] = "failed" if report.outcome == "failed" else report.outcome
+        if report.skipped and isinstance(report.longrepr, tuple):
+            self.not_run[report.nodeid] = str(report.longrepr[2]).removeprefix("Skipped: ")
         if report.when == "teardown":
             for name, value in report.user_properties:
                 if name == "conformance":
@@ -81,6 +85,11 @@ class Summary:
             f"conformance tests: {outcomes.get('passed', 0)} passed, {outcomes.get('failed', 0)} failed"
             + (f", {outcomes['skipped']} skipped" if outcomes.get("skipped") else "")
         )
+        by_reason: dict[str, list[str]] = defaultdict(list)
+        for nodeid, reason in sorted(self.not_run.items()):
+            by_reason[reason].append(nodeid.rsplit("::", 1)[-1])
+        for reason, names in sorted(by_reason.items()):
+            out.append(f"{reason} ({len(names)}): {', '.join(names)}")
         return out
 
     def as_json(self) -> dict[str, Any]:
@@ -88,6 +97,7 @@ class Summary:
             "mode": ("record" if self.kept else "live") if self.recording else "replay",
             "cassettes": str(self.cassette_root),
             "tests": self.tests,
+            "notRun": self.not_run,
             "operations": {
                 name: {**row, "statuses": {str(k): v for k, v in row["statuses"].items()}}
                 for name, row in self.by_operation().items()

@@ -11,7 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conformance.sandbox import Sandbox
+from conformance.sandbox import Sandbox, seeded
 
 PROJECT = Path(__file__).resolve().parents[2]
 RECORDING_PORT = 47151
@@ -49,6 +49,8 @@ def run(args: argparse.Namespace) -> int:
             "SUNCO_ACCOUNT_KEY_ID": sandbox.account_key_id,
             "SUNCO_ACCOUNT_KEY_SECRET": sandbox.account_key_secret,
             "SUNCO_AUTH": args.auth,
+            # What the sandbox seeds: an SDK user with devices, a Zendesk-linked user, an OAuth client.
+            **seeded.live_settings(),
         }
         print(f"recording against the sandbox at {sandbox.url} into {args.cassette_dir}", flush=True)
         command = [
