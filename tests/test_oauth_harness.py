@@ -92,7 +92,8 @@ def test_secrets_handed_out_are_learned_and_leave_free_text() -> None:
     assert found == {TOKEN, CODE}
     scrub.learn(found)
     text = scrub.text(f"the token {TOKEN} and the code {CODE} leaked")
-    assert TOKEN not in text and f" {CODE} " not in text
+    assert TOKEN not in text
+    assert f" {CODE} " not in text
     scrub.learn(["<scrubbed>"])  # placeholders met in replay are not secrets
     assert "<scrubbed>" not in scrub.values
 
@@ -145,7 +146,8 @@ def test_a_malformed_optional_setting_is_one_line_naming_it(change: dict[str, st
     with pytest.raises(ConfigError) as caught:
         Settings.from_env({**GOOD, **OAUTH, **change})
     message = str(caught.value)
-    assert named in message and "\n" not in message
+    assert named in message
+    assert "\n" not in message
 
 
 # -- redirects -------------------------------------------------------------------------------------
@@ -156,7 +158,8 @@ def test_the_client_reads_a_redirect_instead_of_following_it() -> None:
         settings = Settings(sandbox.url, sandbox.app_id, sandbox.key_id, sandbox.key_secret)
         query = {"client_id": seeded.OAUTH_CLIENT_ID, "response_type": "code", "state": "s"}
         exchange = Client(settings).call("Authorize", query=query, authenticate=False)
-    assert exchange.status == 302 and exchange.media_type == "text/plain"
+    assert exchange.status == 302
+    assert exchange.media_type == "text/plain"
     assert exchange.headers["Location"].startswith(seeded.OAUTH_REDIRECT_URI + "?code=")
     assert check_exchange(exchange, Expect(302)) == []
     assert accepted(operation("Authorize")) == "application/json, text/plain"
@@ -171,5 +174,16 @@ def redirect(headers: dict[str, str]) -> Exchange:
 def test_a_redirect_without_a_location_is_a_failure_naming_the_rule() -> None:
     (failure,) = check_exchange(redirect({"Content-Type": "text/plain"}), Expect(302))
     assert isinstance(failure, BrokenRedirect)
-    assert "without a Location header" in failure.title and "RFC 9110" in failure.rule
+    assert "without a Location header" in failure.title
+    assert "RFC 9110" in failure.rule
     assert check_exchange(redirect({"Content-Type": "text/plain", "Location": "https://p.example.com/cb"})) == []
+
+
+def test_the_oauth_endpoints_go_to_the_oauth_url_and_the_rest_to_the_api_url() -> None:
+    with Sandbox() as bridge:
+        settings = Settings("http://127.0.0.1:9", bridge.app_id, bridge.key_id, bridge.key_secret, oauth_url=bridge.url)
+        client = Client(settings)
+        exchange = client.call("GetTokenInfo", authenticate=False)
+        assert exchange.url == f"{bridge.url}/v2/tokenInfo"
+        assert exchange.status == 401
+    assert client.settings.base_url(operation("GetUser").tag) == "http://127.0.0.1:9"

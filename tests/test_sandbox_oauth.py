@@ -71,10 +71,12 @@ def test_authorize_redirects_to_the_redirect_uri_with_a_code_and_the_state(sandb
     other = seeded.OAUTH_REDIRECT_URIS[1]
     target, params = redirected(authorize(sandbox, **CLIENT, state="s 1/é", redirect_uri=other))
     assert target == other
-    assert params["state"] == "s 1/é" and len(params["code"]) == 32
+    assert params["state"] == "s 1/é"
+    assert len(params["code"]) == 32
     # Without a redirect_uri, the client's first registered one; without a state, none comes back.
     target, params = redirected(authorize(sandbox, **CLIENT))
-    assert target == seeded.OAUTH_REDIRECT_URI and set(params) == {"code"}
+    assert target == seeded.OAUTH_REDIRECT_URI
+    assert set(params) == {"code"}
 
 
 def test_authorize_redirects_an_unsupported_response_type_with_an_error_and_no_code(sandbox: Sandbox) -> None:
@@ -176,7 +178,8 @@ def test_the_token_reads_its_app_and_works_on_users_but_not_on_apps(sandbox: San
         {"app": {"id": sandbox.app_id, "displayName": "Sandbox app", "subdomain": "sandbox"}},
     )
     status, answer = api.call("GetUser", headers=bearer(access), auth=None, userIdOrExternalId=seeded.SDK_USER_ID)
-    assert status == 200 and answer["user"]["id"] == seeded.SDK_USER_ID
+    assert status == 200
+    assert answer["user"]["id"] == seeded.SDK_USER_ID
     status, answer = api.call("GetApp", headers=bearer(access), auth=None)
     assert (status, codes(answer)) == (403, ["forbidden"])
 

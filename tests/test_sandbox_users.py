@@ -51,7 +51,8 @@ def test_deleting_personal_information_clears_profile_metadata_identities_and_cl
     api: Api, sandbox: Sandbox
 ) -> None:
     status, synced = api.call("SyncUser", zendeskId=seeded.ZENDESK_ID)
-    assert status == 200 and synced["user"]["identities"], "the sync gives the user an email identity"
+    assert status == 200
+    assert synced["user"]["identities"], "the sync gives the user an email identity"
     status, answer = api.call("DeleteUserPersonalInformation", userIdOrExternalId=seeded.SDK_USER_ID)
     assert status == 200
     user = answer["user"]
@@ -69,8 +70,10 @@ def test_deleting_personal_information_clears_profile_metadata_identities_and_cl
 def test_deleting_personal_information_finds_the_user_by_external_id_and_404s_for_nobody(api: Api) -> None:
     user = create_user(api, externalId="pi-user", profile={"givenName": "Grace", "email": "g@example.com"})
     status, answer = api.call("DeleteUserPersonalInformation", userIdOrExternalId="pi-user")
-    assert status == 200 and answer["user"]["id"] == user["id"]
-    assert answer["user"]["profile"] == {} and answer["user"]["externalId"] == "pi-user"
+    assert status == 200
+    assert answer["user"]["id"] == user["id"]
+    assert answer["user"]["profile"] == {}
+    assert answer["user"]["externalId"] == "pi-user"
     status, answer = api.call("DeleteUserPersonalInformation", userIdOrExternalId=OTHER_ID)
     assert (status, codes(answer)) == (404, ["user_not_found"])
 
@@ -86,7 +89,8 @@ def test_sync_takes_the_zendesk_users_names_external_id_and_primary_email(api: A
         )
         assert status == 200
         user = answer["user"]
-        assert user["id"] == seeded.SDK_USER_ID and user["externalId"] == person["externalId"]
+        assert user["id"] == seeded.SDK_USER_ID
+        assert user["externalId"] == person["externalId"]
         assert (user["profile"]["givenName"], user["profile"]["surname"]) == (person["givenName"], person["surname"])
         assert "email" not in user["profile"]  # the email goes on the identities, not the profile
         assert user["identities"] == [{"type": "email", "value": person["email"], "verification": "verified"}]
@@ -119,7 +123,8 @@ def test_a_surviving_zendesk_id_merges_the_outgoing_user_into_the_survivor(api: 
     (merged,) = events(sandbox, "user:merge")
     assert merged["mergedUsers"]["surviving"]["id"] == seeded.OTHER_USER_ID
     assert merged["mergedUsers"]["discarded"]["id"] == seeded.SDK_USER_ID
-    assert merged["discardedMetadata"] == {"plan": "premium"} and merged["reason"] == "api"
+    assert merged["discardedMetadata"] == {"plan": "premium"}
+    assert merged["reason"] == "api"
 
 
 def test_a_surviving_zendesk_id_without_a_messaging_user_relinks_the_user(api: Api, sandbox: Sandbox) -> None:
@@ -139,7 +144,8 @@ def test_sync_merges_an_unlinked_user_holding_the_external_id_and_strips_a_linke
     person = seeded.ZENDESK_USERS[seeded.ZENDESK_ID]
     stray = create_user(api, externalId=person["externalId"], metadata={"source": "web"})
     status, answer = api.call("SyncUser", zendeskId=seeded.ZENDESK_ID)
-    assert status == 200 and answer["user"]["externalId"] == person["externalId"]
+    assert status == 200
+    assert answer["user"]["externalId"] == person["externalId"]
     assert api.call("GetUser", userIdOrExternalId=stray["id"])[0] == 404
     (merged,) = events(sandbox, "user:merge")
     assert merged["mergedUsers"]["discarded"]["id"] == stray["id"]
@@ -148,10 +154,12 @@ def test_sync_merges_an_unlinked_user_holding_the_external_id_and_strips_a_linke
     other = seeded.ZENDESK_USERS[seeded.OTHER_ZENDESK_ID]
     sandbox.store.update(seeded.ZENDESK_DIRECTORY, seeded.OTHER_ZENDESK_ID, lambda r: {**r, **person})
     status, answer = api.call("SyncUser", zendeskId=seeded.OTHER_ZENDESK_ID)
-    assert status == 200 and answer["user"]["id"] == seeded.OTHER_USER_ID
+    assert status == 200
+    assert answer["user"]["id"] == seeded.OTHER_USER_ID
     assert other["externalId"] != answer["user"]["externalId"] == person["externalId"]
     _, first = api.call("GetUser", userIdOrExternalId=seeded.SDK_USER_ID)
-    assert first["user"]["externalId"] is None and first["user"]["identities"] == []
+    assert first["user"]["externalId"] is None
+    assert first["user"]["identities"] == []
     assert len(events(sandbox, "user:merge")) == 1
 
 
@@ -184,7 +192,8 @@ def test_an_sdk_client_cannot_be_removed_but_a_linked_one_can(api: Api, sandbox:
         {"errors": [{"code": "bad_request", "title": "Cannot remove a client of type 'sdk'"}]},
     )
     status, created = api.call("CreateClient", body=CLIENT_BODY, userIdOrExternalId=seeded.SDK_USER_ID)
-    assert status == 201 and created["client"]["status"] == "pending"
+    assert status == 201
+    assert created["client"]["status"] == "pending"
     (added,) = events(sandbox, "client:add")
     assert (added["client"], added["reason"], added["user"]["id"]) == (
         created["client"],

@@ -62,7 +62,7 @@ def test_with_every_setting_all_run_and_replay_to_the_same_verdicts(with_setting
     folder, recorded = with_settings
     assert not recorded["notRun"]
     assert {recorded["tests"][t] for t in recorded["tests"] if t.rsplit("::", 1)[-1] in NEEDS_SETTINGS} == {"passed"}
-    out, replayed = replay(folder)
+    _out, replayed = replay(folder)
     assert replayed["tests"] == recorded["tests"]
     key = sorted((v["test"], v["operation"], v["status"], v["ok"]) for v in recorded["verdicts"])
     assert sorted((v["test"], v["operation"], v["status"], v["ok"]) for v in replayed["verdicts"]) == key
@@ -75,8 +75,10 @@ def test_no_token_code_or_client_secret_reaches_a_cassette(with_settings: tuple[
     folder, _ = with_settings
     texts = {path: path.read_text() for path in folder.rglob("*.yaml")}
     oauth = "\n".join(text for path, text in texts.items() if "test_oauth" in str(path))
-    assert "Bearer <scrubbed>" in oauth and '"access_token":"<scrubbed>"' in oauth
-    assert "code=<scrubbed>" in oauth and "code=%3Cscrubbed%3E" in oauth  # a Location, and a form body
+    assert "Bearer <scrubbed>" in oauth
+    assert '"access_token":"<scrubbed>"' in oauth
+    assert "code=<scrubbed>" in oauth
+    assert "code=%3Cscrubbed%3E" in oauth
     for path, text in texts.items():
         assert seeded.OAUTH_CLIENT_SECRET not in text, path
         assert "eyJ" not in text, path  # no JWT: neither an access token nor its header

@@ -66,16 +66,19 @@ class Summary:
         else:
             mode = "recorded live into" if self.recording else "replayed offline from"
             out = [f"{mode} {self.cassette_root}"]
-        header = f"{'operation':<24}{'exchanges':>10}{'passed':>8}{'failed':>8}  statuses"
+        table = self.by_operation()
+        # Wide enough for the longest operation id (DeleteUserPersonalInformation).
+        width = max([24, *(len(name) + 1 for name in table)])
+        header = f"{'operation':<{width}}{'exchanges':>10}{'passed':>8}{'failed':>8}  statuses"
         out.append(header)
         total = failed = 0
-        for name, row in self.by_operation().items():
+        for name, row in table.items():
             statuses = ", ".join(f"{status}x{count}" for status, count in sorted(row["statuses"].items()))
             passed = row["exchanges"] - row["failed"]
-            out.append(f"{name:<24}{row['exchanges']:>10}{passed:>8}{row['failed']:>8}  {statuses}")
+            out.append(f"{name:<{width}}{row['exchanges']:>10}{passed:>8}{row['failed']:>8}  {statuses}")
             total += row["exchanges"]
             failed += row["failed"]
-        out.append(f"{'all operations':<24}{total:>10}{total - failed:>8}{failed:>8}")
+        out.append(f"{'all operations':<{width}}{total:>10}{total - failed:>8}{failed:>8}")
         undocumented = Counter((v["operation"], v["status"]) for v in self.verdicts if not v.get("documented", True))
         if undocumented:
             shown = ", ".join(f"{op} {status}x{count}" for (op, status), count in sorted(undocumented.items()))
