@@ -141,8 +141,9 @@ def pytest_configure(config: pytest.Config) -> None:
             raise pytest.UsageError(f"a live run needs the SUNCO_* settings: {error}") from None
     if settings is not None and config.getoption("--disable-recording"):
         # A live run with nothing recorded must reach the API even when --block-network is on.
-        host = re.escape(urlsplit(settings.api_url).hostname or "")
-        config.option.allowed_hosts = ",".join(filter(None, [config.getoption("--allowed-hosts"), host]))
+        hosts = {urlsplit(url).hostname or "" for url in (settings.api_url, settings.oauth_url or "")}
+        allowed = [config.getoption("--allowed-hosts"), *sorted(re.escape(host) for host in hosts)]
+        config.option.allowed_hosts = ",".join(filter(None, allowed))
     config.stash[_settings_key] = settings
     scrubber = config.stash[_scrubber_key] = (
         Scrubber(settings.secrets, public=settings.public) if settings else Scrubber()
@@ -367,7 +368,8 @@ def _settle(item: pytest.Item) -> None:
     if not recorded.is_file():
         return
     session = item.stash.get(_session_key, None)
-    reason = rewrite.keep_reason(item.stash.get(_outcome_key, rewrite.Outcome("not run")), session)
+    outcome = item.stash.get(_outcome_key, rewrite.Outcome("not run"))
+    reason = rewrite.keep_reason(outcome, session, previous=cassette.is_file())
     if reason is not None or session is None:
         recorded.unlink()
         kept = "kept the previous cassette" if cassette.is_file() else "wrote no cassette"

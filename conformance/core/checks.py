@@ -12,6 +12,7 @@ import jsonschema
 
 from conformance import pointer as pointers
 from conformance.core.failures import (
+    BrokenRedirect,
     ConformanceFailure,
     ContentTypeMismatch,
     SchemaViolation,
@@ -85,6 +86,24 @@ def check_content_type(exchange: Exchange, variant: str | None) -> Iterator[Conf
             rule=f"the operation documents {shown} for {exchange.status}",
             expected=shown,
             actual=f"{exchange.content_type or '(no Content-Type)'}: {exchange.text[:80]!r}",
+            **_common(exchange, variant),
+        )
+
+
+REDIRECTS = (301, 302, 303, 307, 308)
+
+
+def check_redirect(exchange: Exchange, variant: str | None) -> Iterator[ConformanceFailure]:
+    """A redirect names where to go; without a Location it sends the client nowhere."""
+    if exchange.status not in REDIRECTS:
+        return
+    location = next((v for k, v in exchange.headers.items() if k.lower() == "location"), "")
+    if not str(location).strip():
+        yield BrokenRedirect(
+            title=f"{where(exchange)} answered {exchange.status} without a Location header.",
+            rule=f"a {exchange.status} redirect carries a Location header (RFC 9110 section 15.4)",
+            expected="a Location header naming the redirect target",
+            actual="no Location header",
             **_common(exchange, variant),
         )
 
@@ -206,6 +225,7 @@ def check_exchange(
     exchange: Exchange, expect: Expect | None = None, variant: str | None = None
 ) -> list[ConformanceFailure]:
     failures = list(check_status(exchange, expect, variant))
+    failures += check_redirect(exchange, variant)
     if exchange.status != 204:
         content = list(check_content_type(exchange, variant))
         failures += content

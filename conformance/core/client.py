@@ -100,12 +100,16 @@ class Client:
         query: Mapping[str, str] | None = None,
         body: Any = None,
         authenticate: bool = True,
+        authorization: str | None = None,
     ) -> Exchange:
+        """One request. ``authorization`` replaces the settings' credentials (an OAuth access token)."""
         op = operation(operation_id)
         path = self.path_for(op, path_params or {})
-        url = self.settings.api_url + path
-        headers = {"Accept": JSON_TYPE}
-        if authenticate:
+        url = self.settings.base_url(op.tag) + path
+        headers = {"Accept": accepted(op)}
+        if authorization is not None:
+            headers["Authorization"] = authorization
+        elif authenticate:
             headers["Authorization"] = self.authorization(op, (path_params or {}).get("appId"))
         data, content_type = encode_body(body)
         if content_type:
@@ -114,8 +118,15 @@ class Client:
         attempt = 0
         while True:
             attempt += 1
+            # A redirect is the answer under test (OAuth authorize), never a place to go.
             response = self.session.request(
-                op.method, url, params=dict(query or {}), data=data, headers=headers, timeout=self.timeout
+                op.method,
+                url,
+                params=dict(query or {}),
+                data=data,
+                headers=headers,
+                timeout=self.timeout,
+                allow_redirects=False,
             )
             if response.status_code != 429 or attempt >= self.retry.max_attempts:
                 break
@@ -127,6 +138,12 @@ class Client:
             self.sleep(wait)
             waited += wait
         return _exchange(op, response, path, body, attempt)
+
+
+def accepted(op: Operation) -> str:
+    """The Accept header: the media types the operation documents (JSON for errors), JSON first."""
+    documented = {media for status in op.documented_statuses for media in op.response_media(status)}
+    return ", ".join([JSON_TYPE, *sorted(documented - {JSON_TYPE})])
 
 
 def needs_account(op: Operation) -> bool:

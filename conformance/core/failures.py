@@ -143,6 +143,10 @@ class ContentTypeMismatch(ConformanceFailure):
     kind = "content-type"
 
 
+class BrokenRedirect(ConformanceFailure):
+    kind = "redirect"
+
+
 class WriteOnlyLeak(ConformanceFailure):
     kind = "write-only-leak"
 

@@ -108,6 +108,11 @@ def body_as_json(body: Body, scrub: Callable[[Any], Any]) -> dict[str, Any]:
     if isinstance(body, RawBody):
         return {"raw": scrub(body.text), "contentType": body.content_type}
     if isinstance(body, FormBody):
+        names = [name for name, _ in body.fields]
+        if len(set(names)) == len(names):
+            # Scrubbed as the object the fields stand for, so a field is judged by its name too.
+            fields = scrub(dict(body.fields))
+            return {"form": [[name, fields[name]] for name in names]}
         return {"form": [[name, scrub(value)] for name, value in body.fields]}
     if isinstance(body, MultipartBody):
         return {

@@ -71,6 +71,8 @@ class Summary:
         self.verdicts: list[dict[str, Any]] = []
         self.recordings: dict[str, Provenance] = {}  # test -> what its cassette says of its recording
         self.headlines: dict[str, str] = {}  # failed test -> the first line of its failure
+        # Skipped tests and why (a live run without a setting names the variable that enables it).
+        self.not_run: dict[str, str] = {}
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if "conformance" not in report.keywords:
@@ -80,6 +82,8 @@ class Summary:
             self.tests[report.nodeid] = "failed" if report.outcome == "failed" else report.outcome
         if report.outcome == "failed" and report.nodeid not in self.headlines:
             self.headlines[report.nodeid] = (report.longreprtext.strip().splitlines() or [""])[0][:200]
+        if report.skipped and isinstance(report.longrepr, tuple):
+            self.not_run[report.nodeid] = str(report.longrepr[2]).removeprefix("Skipped: ")
         if report.when == "teardown":
             for name, value in report.user_properties:
                 parsed = _parse(value)
@@ -198,16 +202,19 @@ class Summary:
         else:
             mode = "recorded live into" if self.recording else "replayed offline from"
             out = [f"{mode} {self.cassette_root}"]
-        header = f"{'operation':<24}{'exchanges':>10}{'passed':>8}{'failed':>8}  statuses"
+        table = self.by_operation()
+        # Wide enough for the longest operation id (DeleteUserPersonalInformation).
+        width = max([24, *(len(name) + 1 for name in table)])
+        header = f"{'operation':<{width}}{'exchanges':>10}{'passed':>8}{'failed':>8}  statuses"
         out.append(header)
         total = failed = 0
-        for name, row in self.by_operation().items():
+        for name, row in table.items():
             statuses = ", ".join(f"{status}x{count}" for status, count in sorted(row["statuses"].items()))
             passed = row["exchanges"] - row["failed"]
-            out.append(f"{name:<24}{row['exchanges']:>10}{passed:>8}{row['failed']:>8}  {statuses}")
+            out.append(f"{name:<{width}}{row['exchanges']:>10}{passed:>8}{row['failed']:>8}  {statuses}")
             total += row["exchanges"]
             failed += row["failed"]
-        out.append(f"{'all operations':<24}{total:>10}{total - failed:>8}{failed:>8}")
+        out.append(f"{'all operations':<{width}}{total:>10}{total - failed:>8}{failed:>8}")
         undocumented = [v for v in self.verdicts if not v.get("documented", True)]
         for wanted, label in ((True, "expected by the test"), (False, "that nothing expected")):
             counts = Counter((v["operation"], v["status"]) for v in undocumented if v.get("expected", False) == wanted)
@@ -222,6 +229,11 @@ class Summary:
             f"conformance tests: {outcomes.get('passed', 0)} passed, {outcomes.get('failed', 0)} failed"
             + (f", {outcomes['skipped']} skipped" if outcomes.get("skipped") else "")
         )
+        by_reason: dict[str, list[str]] = defaultdict(list)
+        for nodeid, reason in sorted(self.not_run.items()):
+            by_reason[reason].append(nodeid.rsplit("::", 1)[-1])
+        for reason, names in sorted(by_reason.items()):
+            out.append(f"{reason} ({len(names)}): {', '.join(names)}")
         return out
 
     def undocumented(self) -> Counter[tuple[str, int]]:
@@ -244,6 +256,7 @@ class Summary:
             "cassettes": str(self.cassette_root),
             "contract": {"schemaDir": str(active_dir()), "importHash": self.current_import},
             "tests": self.tests,
+            "notRun": self.not_run,
             "operations": {
                 name: {**row, "statuses": {str(k): v for k, v in row["statuses"].items()}}
                 for name, row in self.by_operation().items()

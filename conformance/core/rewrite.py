@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from conformance.core.cassettes import CorruptCassette
 from conformance.core.failures import (
     ConformanceFailure,
@@ -53,10 +55,12 @@ def outcome_of(error: BaseException | None, skipped: bool) -> Outcome:
     return Outcome("crashed", " <- ".join(cause_chain(error)))
 
 
-def keep_reason(outcome: Outcome, session: ConformanceSession | None) -> str | None:
+def keep_reason(outcome: Outcome, session: ConformanceSession | None, *, previous: bool = False) -> str | None:
     """Why the previous cassette must stay, or None when the new recording may replace it."""
     if outcome.kind == "not run":
         return "the test did not run to its end"
+    if outcome.kind == "skipped" and session is not None and session.not_run_reason and not previous:
+        return None  # the cassette says why the live run skipped, so replay skips for the same reason
     if outcome.kind == "skipped":
         return "the test was skipped"
     if outcome.kind == "unreachable":
@@ -117,6 +121,8 @@ def replay(path: Path, make_session: Callable[[Any], ConformanceSession], test: 
             result.failures = [failure]
         except AssertionError:
             pass  # a plain assert: the verdicts say whether recording and replay agree
+        except pytest.skip.Exception:
+            pass  # a recording that says why it did not run replays as a skip
         except Exception as error:  # any crash of the replay is a finding, not ours to hide
             result.crash = " <- ".join(cause_chain(error))
     return result

@@ -22,7 +22,7 @@ import json
 import re
 from collections.abc import Iterable
 from typing import Any
-from urllib.parse import quote, quote_plus, unquote, unquote_plus, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, quote_plus, unquote, unquote_plus, urlencode, urlsplit, urlunsplit
 
 from vcr.request import Request
 from vcr.serialize import CASSETTE_FORMAT_VERSION
@@ -34,7 +34,13 @@ from conformance.spec.schemas import load_index, write_only_fields
 __all__ = ["PLACEHOLDER", "SECRET_PLACEHOLDER", "Scrubber", "credential_fields"]
 
 # Server-generated secrets: read-only, so not in the writeOnly set, yet still credentials.
-RESPONSE_SECRET_FIELDS = frozenset({"secret", "webhookSecret"})
+RESPONSE_SECRET_FIELDS = frozenset({"secret", "webhookSecret", "access_token", "refresh_token"})
+# In an OAuth token request (an object with grant_type) these are credentials too; "code" is
+# one only there, since the error envelope has a "code" of its own.
+TOKEN_REQUEST_SECRETS = frozenset({"code", "code_verifier", "refresh_token", "client_secret"})
+# Query (or fragment) parameters of a redirect's Location that carry a credential.
+REDIRECT_SECRETS = frozenset({"code", "access_token", "id_token", "refresh_token"})
+FORM_TYPE = "application/x-www-form-urlencoded"
 # Credentials the documentation does not mark writeOnly (so the API may even return them).
 UNMARKED_CREDENTIALS = frozenset(
     {
@@ -66,6 +72,12 @@ def credential_fields() -> frozenset[str]:
         if op.request:
             names |= write_only_fields(op.request)
     return frozenset((names - WRITE_ONLY_IDENTIFIERS - NOT_SECRET) | UNMARKED_CREDENTIALS | RESPONSE_SECRET_FIELDS)
+
+
+def _replace_in(body: bytes | str, old: str, new: str) -> bytes | str:
+    if isinstance(body, bytes):
+        return body.replace(old.encode(), new.encode())
+    return body.replace(old, new)
 
 
 def canonical(value: object) -> str | None:
@@ -108,9 +120,19 @@ class Scrubber:
         A key id is often minted beside its app id and shares a long run of characters with it.
         """
         self.fields = credential_fields() if fields is None else fields
+        self._public = tuple(public)
+        self._build({text for text in map(canonical, secrets) if text is not None})
+
+    def learn(self, secrets: Iterable[object]) -> None:
+        """Secrets met during the run (an access token the API handed out): scrubbed from now on, by value."""
+        new = {text for text in map(canonical, secrets) if text is not None and not text.startswith("<scrubbed")}
+        if not new <= self.values:
+            self._build(set(self.values) | new)
+
+    def _build(self, secrets: set[str]) -> None:
         words = vocabulary()
-        within = "\n".join([*words, *public])
-        known = {text for text in map(canonical, secrets) if text is not None} - words
+        within = "\n".join([*words, *self._public])
+        known = secrets - words
         self.values = frozenset(known)
         anywhere = {form for value in known for form in encoded_forms(value) if len(form) >= DISTINCT}
         anywhere = {form for form in anywhere if form not in within}
@@ -183,7 +205,8 @@ class Scrubber:
 
     def _walk(self, value: Any, name: str | None, item: bool, hidden: bool) -> Any:
         if isinstance(value, dict):
-            return {key: self._walk(sub, key, False, hidden or key in self.fields) for key, sub in value.items()}
+            fields = self.fields | TOKEN_REQUEST_SECRETS if "grant_type" in value else self.fields
+            return {key: self._walk(sub, key, False, hidden or key in fields) for key, sub in value.items()}
         if isinstance(value, list | tuple):
             return [self._walk(sub, name, True, hidden) for sub in value]
         if isinstance(value, str):
@@ -207,6 +230,24 @@ class Scrubber:
         else:
             cleaned = json.dumps(self.json_value(parsed), ensure_ascii=False, separators=(",", ":"))
         return cleaned.encode() if isinstance(raw, bytes) else cleaned
+
+    def form(self, raw: bytes | str) -> bytes | str:
+        """A form-encoded body: its fields scrubbed as the JSON object they stand for."""
+        text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
+        try:
+            pairs = parse_qsl(text, keep_blank_values=True, strict_parsing=True)
+        except ValueError:
+            scrubbed_text = self.body(raw)
+            return raw if scrubbed_text is None else scrubbed_text
+        scrubbed = self.form_fields(pairs)
+        cleaned = text if scrubbed == pairs else urlencode(scrubbed)
+        return cleaned.encode() if isinstance(raw, bytes) else cleaned
+
+    def form_fields(self, pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
+        if len({name for name, _ in pairs}) == len(pairs):
+            fields = self.json_value(dict(pairs))
+            return [(name, str(fields[name])) for name, _ in pairs]
+        return [(name, str(self.json_value(value))) for name, value in pairs]
 
     def variant_body(self, body: Any) -> Any:
         return self.json_value(body)
@@ -255,21 +296,71 @@ class Scrubber:
             else:
                 request.headers[name] = self._exact(str(request.headers[name]))
         request.uri = self.uri(request.uri)
-        request.body = self.body(request.body)
+        media = next((str(v) for k, v in request.headers.items() if k.lower() == "content-type"), "")
+        is_form = media.split(";")[0].strip().lower() == FORM_TYPE and request.body
+        request.body = self.form(request.body) if is_form else self.body(request.body)
         return request
 
     def response(self, response: dict[str, Any]) -> dict[str, Any]:
         """vcrpy's ``before_record_response`` (it receives a copy already)."""
         headers = response.get("headers", {})
+        carried: set[str] = set()
         for name in list(headers):
             if name.lower() in DROPPED_HEADERS:
                 del headers[name]
+            elif name.lower() == "location":
+                headers[name] = [self.location(str(value), carried) for value in headers[name]]
             else:
                 headers[name] = [self._exact(str(value)) for value in headers[name]]
         body = response.get("body", {})
         if "string" in body:
             body["string"] = self.body(body["string"])
+            # A redirect's body may repeat its Location ("Found. Redirecting to …").
+            for secret in sorted(carried, key=len, reverse=True):
+                body["string"] = _replace_in(body["string"], secret, SECRET_PLACEHOLDER)
         return response
+
+    def location(self, uri: str, carried: set[str] | None = None) -> str:
+        """A redirect target: credentials in its query or fragment (an OAuth code) become placeholders.
+
+        What was replaced is added to ``carried``, so the same values can go from the body too.
+        """
+        parts = urlsplit(self.uri(uri))
+
+        def clean(text: str) -> str:
+            if not text or "=" not in text:
+                return text
+            pairs = parse_qsl(text, keep_blank_values=True)
+            kept = []
+            for name, value in pairs:
+                if name in REDIRECT_SECRETS and value != placeholder(name, "string"):
+                    if carried is not None:
+                        carried.add(value)
+                    value = placeholder(name, "string")
+                kept.append((name, value))
+            return text if kept == pairs else urlencode(kept, safe="<>")
+
+        return urlunsplit((parts.scheme, parts.netloc, parts.path, clean(parts.query), clean(parts.fragment)))
+
+    def secrets_in(self, body: Any, headers: Any = None) -> set[str]:
+        """Credentials a response hands out (an access token, a key secret, a code in a redirect)."""
+        found: set[str] = set()
+
+        def walk(value: Any) -> None:
+            if isinstance(value, dict):
+                for key, sub in value.items():
+                    if key in RESPONSE_SECRET_FIELDS and isinstance(sub, str):
+                        found.add(sub)
+                    walk(sub)
+            elif isinstance(value, list):
+                for sub in value:
+                    walk(sub)
+
+        walk(body)
+        for name, value in dict(headers or {}).items():
+            if str(name).lower() == "location":
+                self.location(str(value), found)
+        return found
 
     def cassette_text(self, cassette_dict: dict[str, Any], serializer: Any) -> str:
         """vcrpy's serialization, with the last guard on every value (never on a key) on the way."""

@@ -10,7 +10,7 @@ import copy
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import pytest
 import requests
@@ -100,6 +100,8 @@ class ConformanceSession:
         self._settings = settings
         self._client: Client | None = None
         self.ledger = Ledger()
+        # Why the test did not run live (a missing setting), kept in the cassette for replay.
+        self.not_run_reason: str | None = None
         self.last_exchange: Exchange | None = None
 
     @property
@@ -135,6 +137,8 @@ class ConformanceSession:
                     "auth": self._settings.auth,
                     "scope": self._settings.scope,
                 }
+                if self._settings.oauth_url:
+                    target["oauthUrl"] = self._settings.oauth_url
                 default = {
                     "format": PIN_FORMAT,
                     "target": target,
@@ -204,6 +208,7 @@ class ConformanceSession:
                     scope=target.get("scope", "app"),
                     account_key_id=PLACEHOLDER + "-account",
                     account_key_secret=REPLAY_SECRET,
+                    oauth_url=target.get("oauthUrl"),
                 )
                 # Replay answers instantly; waiting out a recorded Retry-After would only slow CI.
                 self._client = Client(settings, sleep=lambda _seconds: None)
@@ -249,21 +254,33 @@ class ConformanceSession:
         path_params: Mapping[str, str] | None = None,
         query: Mapping[str, str] | None = None,
         authenticate: bool = True,
+        authorization: str | None = None,
         expect: Expect | None = None,
     ) -> Exchange:
-        """Send one request, check the exchange, and keep the verdict."""
+        """Send one request, check the exchange, and keep the verdict.
+
+        ``authorization`` is sent instead of the settings' credentials (an OAuth access token).
+        """
         request_body = variant.body if variant is not None else body
         if variant is not None:
             path_params = {**(path_params or {}), **variant.params.get("path", {})}
             query = {**(query or {}), **variant.params.get("query", {})}
         try:
             exchange = self.client.call(
-                operation_id, path_params=path_params, query=query, body=request_body, authenticate=authenticate
+                operation_id,
+                path_params=path_params,
+                query=query,
+                body=request_body,
+                authenticate=authenticate,
+                authorization=authorization,
             )
         except CannotOverwriteExistingCassetteException as error:
             raise self._unmatched(operation_id, error) from None
         except requests.RequestException as error:
             raise self._unreachable(operation_id, error) from None
+        if self.recording:
+            # A token or key the API just handed out is kept out of failure text and reports too.
+            self.scrubber.learn(self.scrubber.secrets_in(exchange.body, exchange.headers))
         expected = variant.expect if variant is not None else expect
         self._note(operation_id, variant, exchange)
         self.last_exchange = exchange
@@ -414,7 +431,33 @@ class ConformanceSession:
     def require_account(self) -> None:
         """Skip a live run that has no account-scope key; replay always runs from the cassette."""
         if self.recording and self._settings is not None and not self._settings.account_key_id:
-            pytest.skip("not run live: needs an account-scope key (SUNCO_ACCOUNT_KEY_ID, SUNCO_ACCOUNT_KEY_SECRET)")
+            self.not_run("not run live: needs an account-scope key (SUNCO_ACCOUNT_KEY_ID, SUNCO_ACCOUNT_KEY_SECRET)")
+        self._replay_not_run()
+
+    def live_setting(self, name: str, variables: str) -> Any:
+        """An optional setting a test needs live (``oauth``, ``sdk_user_id``…); without it a live run
+        skips the test, naming the variables that would enable it. Replay needs none: it is None there,
+        and the test reads what it needs from its pinned variants."""
+        if not self.recording:
+            self._replay_not_run()
+            return None
+        value = getattr(self._settings, name, None) if self._settings is not None else None
+        if value is None:
+            self.not_run(f"not run live: needs {variables}")
+        return value
+
+    def not_run(self, reason: str) -> NoReturn:
+        """Skip the test; a recording keeps the reason, so its replay skips for the same one."""
+        self.not_run_reason = reason
+        if self.recording and self.cassette is not None:
+            self.pins()["notRun"] = reason
+            self.cassette.dirty = True
+        pytest.skip(reason)
+
+    def _replay_not_run(self) -> None:
+        pins = getattr(self.cassette, "_metadata", {}).get(METADATA_KEY) if not self.recording else None
+        if isinstance(pins, dict) and pins.get("notRun"):
+            pytest.skip(f"{pins['notRun']} (replaying a recording made without it)")
 
     def cleanup(self) -> None:
         """Delete what the test created and did not delete itself, newest first."""

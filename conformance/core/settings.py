@@ -33,6 +33,18 @@ _SUBDOMAIN = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 DEFAULT_TIMEOUT = (10.0, 30.0)
 MAX_TIMEOUT = 600.0
 TIMEOUT_FORM = "seconds, e.g. 10, or connect,read seconds, e.g. 5,30 (each above 0 and at most 600)"
+# The documentation serves these from its OAuth bridge (SUNCO_OAUTH_URL), not from the app's API URL.
+OAUTH_TAG = "OAuth Endpoints"
+OAUTH_VARIABLES = ("SUNCO_OAUTH_CLIENT_ID", "SUNCO_OAUTH_CLIENT_SECRET", "SUNCO_OAUTH_REDIRECT_URI")
+
+
+@dataclass(frozen=True)
+class OAuthClient:
+    """A partner integration's OAuth client: what Authorize and Get Token are called with."""
+
+    client_id: str
+    client_secret: str = field(repr=False)
+    redirect_uri: str
 
 
 @dataclass(frozen=True)
@@ -53,6 +65,11 @@ class Settings:
     # The target's documented limits, lower on a sandbox started with --max-messages/--message-page-size.
     max_messages: int = 30_000
     message_page_size: int = 100
+    # Optional, each enabling tests a live run skips without it (the summary names the variable).
+    oauth: OAuthClient | None = field(default=None, repr=False)
+    oauth_url: str | None = None
+    sdk_user_id: str | None = None
+    zendesk_id: str | None = None
 
     @property
     def secrets(self) -> tuple[str | int | float, ...]:
@@ -60,8 +77,14 @@ class Settings:
         keys = [self.key_id, self.key_secret, self.authorization().split(" ", 1)[-1]]
         if self.account_key_id and self.account_key_secret:
             keys += [self.account_key_id, self.account_key_secret, self.authorization(account=True).split(" ", 1)[-1]]
+        if self.oauth is not None:
+            keys.append(self.oauth.client_secret)
         leaves = (value for fields in self.channels.values() for value in _leaves(fields))
         return tuple(value for value in (*keys, *leaves) if value != "")
+
+    def base_url(self, tag: str = "") -> str:
+        """Where an operation of ``tag`` is served: the OAuth endpoints may have a host of their own."""
+        return (self.oauth_url or self.api_url) if tag == OAUTH_TAG else self.api_url
 
     @property
     def public(self) -> tuple[str, ...]:
@@ -88,6 +111,7 @@ class Settings:
     @classmethod
     def from_env(cls, env: Mapping[str, str], channel_types: Collection[str] = ()) -> Settings:
         """Settings from ``SUNCO_*`` variables; ``channel_types`` are the names SUNCO_CHANNELS may use."""
+        extra: dict[str, Any] = {**account_key_from_env(env), **optional_from_env(env)}
         return cls(
             api_url=api_url_from_env(env),
             app_id=_app_id(env),
@@ -99,7 +123,7 @@ class Settings:
             timeout=timeout_from_env(env),
             max_messages=_positive(env, "SUNCO_MAX_MESSAGES", 30_000, "the messages a conversation may hold"),
             message_page_size=_positive(env, "SUNCO_MESSAGE_PAGE_SIZE", 100, "the messages per List Messages page"),
-            **account_key_from_env(env),
+            **extra,
         )
 
 
@@ -115,6 +139,55 @@ def account_key_from_env(env: Mapping[str, str]) -> dict[str, str]:
         "account_key_id": _required(env, "SUNCO_ACCOUNT_KEY_ID", "the account key id, e.g. act_5f0c…"),
         "account_key_secret": _required(env, "SUNCO_ACCOUNT_KEY_SECRET", "the account key secret"),
     }
+
+
+def optional_from_env(env: Mapping[str, str]) -> dict[str, Any]:
+    """The settings only some tests need: an OAuth client, an SDK user, a Zendesk-linked user."""
+    found: dict[str, Any] = {}
+    given = [name for name in OAUTH_VARIABLES if env.get(name, "").strip()]
+    if given and len(given) < len(OAUTH_VARIABLES):
+        missing = next(name for name in OAUTH_VARIABLES if name not in given)
+        raise ConfigError(f"{missing} is not set: an OAuth client needs {', '.join(OAUTH_VARIABLES)} together")
+    if given:
+        found["oauth"] = OAuthClient(
+            client_id=_required(env, "SUNCO_OAUTH_CLIENT_ID", "your OAuth client id"),
+            client_secret=_required(env, "SUNCO_OAUTH_CLIENT_SECRET", "your OAuth client secret"),
+            redirect_uri=_redirect_uri(env),
+        )
+    if env.get("SUNCO_OAUTH_URL", "").strip():
+        found["oauth_url"] = _http_url(env, "SUNCO_OAUTH_URL", "e.g. https://oauth-bridge.zendesk.com/sc")
+    if env.get("SUNCO_SDK_USER_ID", "").strip():
+        meaning = "the id or externalId of a user who has signed in through an SDK (so has devices)"
+        found["sdk_user_id"] = _required(env, "SUNCO_SDK_USER_ID", meaning)
+    zendesk_id = env.get("SUNCO_ZENDESK_ID", "").strip()
+    if zendesk_id:
+        if not (zendesk_id.isascii() and zendesk_id.isdigit()):
+            raise ConfigError(
+                f"SUNCO_ZENDESK_ID={zendesk_id[:40]!r} is malformed: use the digits of a Zendesk Support user id"
+            )
+        found["zendesk_id"] = zendesk_id
+    return found
+
+
+def _redirect_uri(env: Mapping[str, str]) -> str:
+    value = _required(env, "SUNCO_OAUTH_REDIRECT_URI", "a redirect URI registered for your OAuth client")
+    parts = urlsplit(value)
+    # RFC 6749 section 3.1.2: an absolute URI without a fragment.
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.fragment:
+        raise ConfigError(
+            f"SUNCO_OAUTH_REDIRECT_URI={value[:80]!r} is not allowed: use an absolute http(s) URI without a fragment"
+        )
+    return value
+
+
+def _http_url(env: Mapping[str, str], name: str, example: str) -> str:
+    raw = env.get(name, "").strip()
+    parts = urlsplit(raw)
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+        raise ConfigError(
+            f"{name}={raw[:80]!r} is not allowed: use an http(s) URL without query or fragment, {example}"
+        )
+    return raw.rstrip("/")
 
 
 def _leaves(value: Any) -> Iterator[Any]:

@@ -12,6 +12,8 @@ import jwt
 from conformance.sandbox.errors import ApiError
 
 SCOPES = ("app", "account", "integration")
+# The store collection of keys handlers mint at run time (OAuth access tokens), by key id.
+MINTED_KEYS = ("credential",)
 MISSING_TITLE = "Authorization is required"
 INVALID_TITLE = "Invalid credentials"
 

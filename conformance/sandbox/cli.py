@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from shlex import quote
 from types import FrameType
 
+from conformance.sandbox import seeded
 from conformance.sandbox.auth import check_key
 from conformance.sandbox.server import (
     APP_ID,
@@ -177,6 +178,7 @@ def _announce(sandbox: Sandbox) -> None:
         f"  export SUNCO_KEY_ID={quote(sandbox.key_id)} SUNCO_KEY_SECRET={quote(sandbox.key_secret)}",
         f"  export SUNCO_ACCOUNT_KEY_ID={quote(sandbox.account_key_id)}"
         f" SUNCO_ACCOUNT_KEY_SECRET={quote(sandbox.account_key_secret)}",
+        *(f"  export {name}={quote(value)}" for name, value in seeded.live_settings().items()),
         "press Ctrl-C to stop",
     ]
     print("\n".join(lines), flush=True)

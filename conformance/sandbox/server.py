@@ -17,8 +17,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from conformance.sandbox.api import Handler, Incoming, Request, Response
-from conformance.sandbox.auth import Credential, authenticate, authorize, check_key
-from conformance.sandbox.behaviours import BEHAVIOURS, HANDLERS
+from conformance.sandbox.auth import MINTED_KEYS, Credential, authenticate, authorize, check_key
+from conformance.sandbox.behaviours import BEHAVIOURS, HANDLERS, SEEDS
 from conformance.sandbox.crud import all_handlers
 from conformance.sandbox.crud import titles as behaviour_titles
 from conformance.sandbox.errors import ApiError, bad_request, envelope, schema_error
@@ -38,6 +38,7 @@ DEFAULT_ACCOUNT_KEY_ID = "act_5a4db0c5a4db0c5a4db0c5a6"
 DEFAULT_ACCOUNT_KEY_SECRET = "sandbox-account-secret-do-not-use-in-production"  # noqa: S105 - a fixed, public test value
 APP_ID = re.compile(r"^[0-9a-f]{24}$")
 JSON_MEDIA_TYPE = "application/json"
+FORM_MEDIA_TYPE = "application/x-www-form-urlencoded"
 DEFAULT_READ_TIMEOUT = 10
 # Documented limits a test cannot reach as they are, so a sandbox may lower them.
 DEFAULT_LIMITS = {
@@ -113,9 +114,11 @@ class Sandbox:
     # -- state -------------------------------------------------------------------------------
 
     def reset(self) -> None:
-        """Forget everything but the app the sandbox serves."""
+        """Forget everything but the app the sandbox serves and what the behaviours seed into it."""
         self.store.clear()
         self.store.insert(("app",), {"id": self.app_id, "displayName": "Sandbox app"})
+        for seed in SEEDS:
+            seed(self.store, self.app_id)
 
     def credential(self, key_id: str) -> Credential | None:
         """The key with that id: the sandbox's own app and account keys, or an app key created through the API."""
@@ -127,6 +130,11 @@ class Sandbox:
             for key in self.store.records(("appKey", str(app["id"]))):
                 if key.get("id") == key_id and isinstance(key.get("secret"), str):
                     return Credential(key_id, key["secret"], "app", str(app["id"]))
+        minted = self.store.get(MINTED_KEYS, key_id)
+        if minted is not None:
+            return Credential(
+                key_id, minted["secret"], minted["scope"], minted.get("appId"), minted.get("integrationId")
+            )
         return None
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -246,12 +254,21 @@ class Sandbox:
         if not incoming.body and not op.request_required:
             return None  # an optional body left out (Release Control)
         sent = incoming.media_type or ("a body without Content-Type" if incoming.body else "")
-        if sent and sent != JSON_MEDIA_TYPE:
-            raise ApiError(415, "unsupported_media_type", f"{op.operation_id} takes {JSON_MEDIA_TYPE}, not {sent}")
-        body = load_json(incoming.body)
+        if not op.request_required and not incoming.body and not incoming.form:
+            return None  # an optional body, not sent
+        ref = op.request
+        if sent == FORM_MEDIA_TYPE and sent in op.request_content:
+            # A form-encoded body is the object of its fields (OAuth token requests).
+            body: Any = _form_object(incoming)
+            ref = op.request_content[sent]
+        elif sent and sent != JSON_MEDIA_TYPE:
+            takes = " or ".join(media for media in op.request_content if media in (JSON_MEDIA_TYPE, FORM_MEDIA_TYPE))
+            raise ApiError(415, "unsupported_media_type", f"{op.operation_id} takes {takes}, not {sent}")
+        else:
+            body = load_json(incoming.body)
         if not isinstance(body, dict):
             raise bad_request("Request body must be a JSON object")
-        error = schema_error(validator(str(op.request), "request"), body, titles=self.titles.get(op.operation_id))
+        error = schema_error(validator(str(ref), "request"), body, titles=self.titles.get(op.operation_id))
         if error is not None:
             raise error
         return body
@@ -271,6 +288,16 @@ class Sandbox:
         error = schema_error(validator(ref, "request"), instance, titles=self.titles.get(op.operation_id))
         if error is not None:
             raise error
+
+
+def _form_object(incoming: Incoming) -> dict[str, str]:
+    """The fields of a form-encoded body; a field given twice is a 400 (which one would count?)."""
+    fields: dict[str, str] = {}
+    for name, values in incoming.form.lists():
+        if len(values) > 1:
+            raise bad_request(f"{name[:40]} is given more than once")
+        fields[name] = values[0]
+    return fields
 
 
 def _split(target: str) -> tuple[str, str]:

@@ -196,6 +196,18 @@ RESOURCES: tuple[Resource, ...] = (
         not_found="client_not_found",
         server_fields=("id", "status", "type", "integrationId", "externalId", "lastSeen", "linkedAt"),
     ),
+    # Devices come from SDK logins, never from the API: no create, so tests find them on a user
+    # who has signed in through an SDK (SUNCO_SDK_USER_ID; the sandbox seeds one).
+    Resource(
+        name="device",
+        operations={"list": "ListDevices", "get": "GetDevice"},
+        id_param="deviceId",
+        envelope="device",
+        collection="devices",
+        parent="user",
+        not_found="device_not_found",
+        server_fields=("id", "guid", "clientId", "integrationId", "status", "type", "lastSeen"),
+    ),
     # -- conversations and participants ---------------------------------------------------------------
     Resource(
         name="conversation",

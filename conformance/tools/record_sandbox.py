@@ -11,7 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conformance.sandbox import Sandbox
+from conformance.sandbox import Sandbox, seeded
 
 PROJECT = Path(__file__).resolve().parents[2]
 RECORDING_PORT = 47151
@@ -72,6 +72,8 @@ def run(args: argparse.Namespace) -> int:
             "SUNCO_AUTH": args.auth,
             "SUNCO_MAX_MESSAGES": str(LIMITS["max_messages"]),
             "SUNCO_MESSAGE_PAGE_SIZE": str(LIMITS["message_page_size"]),
+            # What the sandbox seeds: an SDK user with devices, a Zendesk-linked user, an OAuth client.
+            **seeded.live_settings(),
         }
         print(f"recording against the sandbox at {sandbox.url} into {args.cassette_dir}", flush=True)
         command = [

@@ -2,10 +2,11 @@
 
 Each module holds ``BEHAVIOURS`` (resource name -> :class:`~conformance.sandbox.crud.Behaviour`,
 hooks on the generic handlers) and may hold ``HANDLERS`` (operationId -> handler) for operations
-the resource table has no role for (join, pass control, upload). Every module in this package is
-collected; a new group is a new module, and nothing else changes. Two modules may hook the same
-resource (a new conversation matters to conversations and to switchboards): their hooks both run,
-in module order.
+the resource table has no role for (join, pass control, upload), and may hold ``SEED`` (store,
+app id) for what a fresh sandbox holds that the API cannot create (an SDK user's devices). Every
+module in this package is collected; a new group is a new module, and nothing else changes. Two
+modules may hook the same resource (a new conversation matters to conversations and to
+switchboards): their hooks both run, in module order.
 """
 
 from __future__ import annotations
@@ -18,10 +19,11 @@ from typing import Any
 
 from conformance.sandbox.api import Handler, Request
 from conformance.sandbox.crud import Behaviour, Hook
-from conformance.sandbox.store import Record
+from conformance.sandbox.store import Record, Store
 
 BEHAVIOURS: dict[str, Behaviour] = {}
 HANDLERS: dict[str, Handler] = {}
+SEEDS: list[Callable[[Store, str], None]] = []
 
 
 def _chain(first: Hook, second: Hook) -> Hook:
@@ -54,6 +56,8 @@ def _collect(register: Callable[[str, Behaviour], None]) -> None:
         for name, behaviour in getattr(loaded, "BEHAVIOURS", {}).items():
             register(name, behaviour)
         HANDLERS.update(getattr(loaded, "HANDLERS", {}))
+        if hasattr(loaded, "SEED"):
+            SEEDS.append(loaded.SEED)
 
 
 def _register(name: str, behaviour: Behaviour) -> None:

@@ -1,14 +1,31 @@
-"""Users and clients: what the API fills in on a new user, and a client made from match criteria."""
+"""Users, clients and devices: what the API fills in, what it refuses, and the events it fires.
+
+The generic handlers do the storing; the ones here add what the documentation states beside
+them: ``user:update`` on a change, ``user:remove`` on deletion, ``client:add`` when a client is
+linked and ``client:remove`` when it is removed, no removing an ``sdk`` client, devices listed by
+last seen, and personal-information deletion. Devices and sdk clients come from SDK logins,
+which have no API operation: a fresh sandbox seeds a signed-in user (see ``seeded.py``).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
-from conformance.sandbox.api import Request
+from conformance.sandbox import seeded
+from conformance.sandbox.api import Handler, Request, Response
 from conformance.sandbox.behaviours.conversations import forget_user
-from conformance.sandbox.crud import Behaviour, stored_fields
+from conformance.sandbox.crud import Behaviour, collection_key, find, handlers_for, not_found, stored_fields
+from conformance.sandbox.errors import bad_request
+from conformance.sandbox.events import emit
 from conformance.sandbox.store import Record
 from conformance.spec.resources import resource
+
+USER, CLIENT, DEVICE = resource("user"), resource("client"), resource("device")
+# What DeleteUserPersonalInformation clears: documented profile fields, and per client these.
+PERSONAL_PROFILE = ("givenName", "surname", "email", "avatarUrl")
+PERSONAL_CLIENT = ("displayName", "avatarUrl", "info", "raw")
+TRUNCATED_USER = ("id", "authenticated", "externalId", "zendeskId", "brandId")
 
 
 def _user_created(record: Record, body: dict[str, Any], request: Request) -> None:
@@ -39,3 +56,129 @@ BEHAVIOURS: dict[str, Behaviour] = {
     "user": Behaviour(on_create=_user_created, on_delete=_user_deleted),
     "client": Behaviour(build=_client),
 }
+_GENERIC: dict[str, Handler] = {
+    **handlers_for(USER, BEHAVIOURS["user"]),
+    **handlers_for(CLIENT, BEHAVIOURS["client"]),
+    **handlers_for(DEVICE, Behaviour()),
+}
+
+
+def truncated(user: Mapping[str, Any]) -> dict[str, Any]:
+    """A user as events show it (userTruncated)."""
+    return {name: user[name] for name in TRUNCATED_USER if name in user}
+
+
+def app_of(request: Request) -> str:
+    return str(request.params["appId"])
+
+
+def find_user(request: Request) -> Record:
+    """The user the path names (id or externalId); 404 user_not_found."""
+    found = find(request.store, USER, {"appId": app_of(request)}, request.params["userIdOrExternalId"])
+    if found is None:
+        raise not_found(USER)
+    return found
+
+
+def clients_key(app_id: str, user_id: str) -> tuple[str, ...]:
+    return collection_key(CLIENT, {"appId": app_id, "userIdOrExternalId": user_id})
+
+
+def _conversation(request: Request, conversation_id: Any) -> dict[str, Any] | None:
+    """The conversation a client was linked for, as events show it, if the app has it."""
+    if not isinstance(conversation_id, str):
+        return None
+    stored = request.store.get(("conversation", app_of(request)), conversation_id)
+    return {"id": conversation_id, "type": stored.get("type", "personal")} if stored else None
+
+
+# -- users ---------------------------------------------------------------------------------------
+
+
+def update_user(request: Request) -> Response:
+    answer = _GENERIC["UpdateUser"](request)
+    emit(request, "user:update", {"user": answer.body["user"]})
+    return answer
+
+
+def delete_user(request: Request) -> Response:
+    user = find_user(request)
+    answer = _GENERIC["DeleteUser"](request)
+    emit(request, "user:remove", {"user": truncated(user)})
+    return answer
+
+
+def delete_personal_information(request: Request) -> Response:
+    """Profile names, email and avatar, custom properties and identities go; the user stays.
+
+    Each of the user's clients loses its display name, avatar and channel details.
+    """
+    user = find_user(request)
+    app_id, user_id = app_of(request), str(user["id"])
+
+    def clear(record: Record) -> Record:
+        profile = {k: v for k, v in (record.get("profile") or {}).items() if k not in PERSONAL_PROFILE}
+        return {**record, "profile": profile, "metadata": {}, "identities": []}
+
+    def clear_client(record: Record) -> Record:
+        return {k: v for k, v in record.items() if k not in PERSONAL_CLIENT}
+
+    cleared = request.store.update(("user", app_id), user_id, clear)
+    if cleared is None:
+        raise not_found(USER)
+    for client in request.store.records(clients_key(app_id, user_id)):
+        request.store.update(clients_key(app_id, user_id), str(client["id"]), clear_client)
+    emit(request, "user:update", {"user": cleared})
+    return Response(200, {"user": cleared})
+
+
+# -- clients -------------------------------------------------------------------------------------
+
+
+def create_client(request: Request) -> Response:
+    answer = _GENERIC["CreateClient"](request)
+    user = find_user(request)
+    target = (request.body or {}).get("target") or {}
+    payload = {
+        "conversation": _conversation(request, target.get("conversationId")),
+        "user": truncated(user),
+        "client": answer.body["client"],
+        "reason": "channelLinking",
+    }
+    emit(request, "client:add", payload)
+    return answer
+
+
+def remove_client(request: Request) -> Response:
+    user = find_user(request)
+    client = request.store.get(clients_key(app_of(request), str(user["id"])), request.params["clientId"])
+    if client is None:
+        raise not_found(CLIENT)
+    if client.get("type") == "sdk":
+        # SDK clients go with their device's logout, never through the API.
+        raise bad_request("Cannot remove a client of type 'sdk'")
+    answer = _GENERIC["RemoveClient"](request)
+    emit(request, "client:remove", {"conversation": None, "user": truncated(user), "client": client, "reason": "api"})
+    return answer
+
+
+# -- devices -------------------------------------------------------------------------------------
+
+
+def list_devices(request: Request) -> Response:
+    """A user's devices, most recently seen first (the documented order)."""
+    answer = _GENERIC["ListDevices"](request)
+    devices = sorted(answer.body["devices"], key=lambda d: str(d.get("lastSeen") or ""), reverse=True)
+    return Response(200, {**answer.body, "devices": devices})
+
+
+HANDLERS: dict[str, Handler] = {
+    "UpdateUser": update_user,
+    "DeleteUser": delete_user,
+    "DeleteUserPersonalInformation": delete_personal_information,
+    "CreateClient": create_client,
+    "RemoveClient": remove_client,
+    "ListDevices": list_devices,
+}
+
+SEED = seeded.seed_users
