@@ -251,11 +251,9 @@ class Sandbox:
         return Response(response.status, _without_write_only(op, response), response.headers)
 
     def _body(self, op: Operation, incoming: Incoming) -> Any:
-        if not incoming.body and not op.request_required:
-            return None  # an optional body left out (Release Control)
         sent = incoming.media_type or ("a body without Content-Type" if incoming.body else "")
         if not op.request_required and not incoming.body and not incoming.form:
-            return None  # an optional body, not sent
+            return None  # an optional body left out (Release Control, Sync User)
         ref = op.request
         if sent == FORM_MEDIA_TYPE and sent in op.request_content:
             # A form-encoded body is the object of its fields (OAuth token requests).
