@@ -20,6 +20,7 @@ from pytest_recording.plugin import get_default_cassette_name
 from vcr import VCR
 
 from conformance.core.failures import ConfigError, ConformanceFailure, FailureGroup, Unreachable, raise_if_any
+from conformance.core.receiver import Receiver
 from conformance.core.recording import configure_vcr, vcr_options
 from conformance.core.report import Summary
 from conformance.core.scrub import Scrubber
@@ -31,6 +32,7 @@ FIXTURE = "sunco"
 _settings_key = pytest.StashKey[Settings | None]()
 _scrubber_key = pytest.StashKey[Scrubber]()
 _unreachable_key = pytest.StashKey[bool]()
+_receiver_key = pytest.StashKey[Receiver]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -99,6 +101,27 @@ def pytest_configure(config: pytest.Config) -> None:
     config.pluginmanager.register(ReportScrubber(scrubber), "conformance-scrubber")
 
 
+def pytest_unconfigure(config: pytest.Config) -> None:
+    receiver = config.stash.get(_receiver_key, None)
+    if receiver is not None:
+        receiver.stop()
+
+
+def receiver(config: pytest.Config) -> Receiver:
+    """The run's webhook receiver on 127.0.0.1 (SUNCO_WEBHOOK_PORT, or a free port), started when first asked for."""
+    if _receiver_key not in config.stash:
+        settings = config.stash[_settings_key]
+        port = settings.webhook_port if settings else 0
+        try:
+            config.stash[_receiver_key] = Receiver(port).start()
+        except OSError as error:
+            raise pytest.UsageError(
+                f"the webhook receiver cannot listen on 127.0.0.1 port {port}: {error.strerror or error}; "
+                "set SUNCO_WEBHOOK_PORT to a free port, or 0"
+            ) from None
+    return config.stash[_receiver_key]
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     suite = [item for item in items if FIXTURE in getattr(item, "fixturenames", ())]
     for item in suite:
@@ -147,6 +170,7 @@ def sunco(request: pytest.FixtureRequest, vcr: Any) -> Iterator[ConformanceSessi
         nodeid=request.node.nodeid,
         record_command=record_command(config, request.node.nodeid),
         seed=config.getoption("--variant-seed"),
+        receiver=lambda: receiver(config),
     )
     try:
         yield session

@@ -96,13 +96,15 @@ class Client:
         query: Mapping[str, str] | None = None,
         body: Any = None,
         authenticate: bool = True,
+        authorization: str | None = None,
     ) -> Exchange:
+        """Call an operation; ``authorization`` replaces the configured key's header (a key a test made)."""
         op = operation(operation_id)
         path = self.path_for(op, path_params or {})
         url = self.settings.api_url + path
         headers = {"Accept": JSON_TYPE}
         if authenticate:
-            headers["Authorization"] = self.authorization(op, (path_params or {}).get("appId"))
+            headers["Authorization"] = authorization or self.authorization(op, (path_params or {}).get("appId"))
         data, content_type = encode_body(body)
         if content_type:
             headers["Content-Type"] = content_type

@@ -13,6 +13,9 @@ from typing import Any
 
 import pytest
 
+# How a test says it was skipped for want of a setting ("not run live: needs SUNCO_…").
+NOT_RUN = "not run live"
+
 
 class Summary:
     """Registered as a plugin object; collects verdicts as test reports arrive."""
@@ -34,6 +37,8 @@ class Summary:
         self.cassette_root = cassette_root
         self.tests: dict[str, str] = {}
         self.verdicts: list[dict[str, Any]] = []
+        # Tests skipped for want of a setting, by node id: what would let them run.
+        self.not_run: dict[str, str] = {}
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if "conformance" not in report.keywords:
@@ -41,6 +46,10 @@ class Summary:
         # A teardown error must not hide a failed call.
         if (report.when == "call" or report.outcome != "passed") and self.tests.get(report.nodeid) != "failed":
             self.tests[report.nodeid] = "failed" if report.outcome == "failed" else report.outcome
+        if report.skipped and isinstance(report.longrepr, tuple):
+            reason = str(report.longrepr[2]).removeprefix("Skipped: ")
+            if reason.startswith(NOT_RUN):
+                self.not_run[report.nodeid] = reason.removeprefix(NOT_RUN).lstrip(": ")
         if report.when == "teardown":
             for name, value in report.user_properties:
                 if name == "conformance":
@@ -76,6 +85,11 @@ class Summary:
         if undocumented:
             shown = ", ".join(f"{op} {status}x{count}" for (op, status), count in sorted(undocumented.items()))
             out.append(f"statuses the documentation does not list (expected by a variant): {shown}")
+        by_reason: dict[str, list[str]] = defaultdict(list)
+        for nodeid, reason in sorted(self.not_run.items()):
+            by_reason[reason].append(nodeid.rsplit("::", 1)[-1])
+        for reason, names in sorted(by_reason.items()):
+            out.append(f"{NOT_RUN} ({len(names)}), {reason}: {', '.join(names)}")
         outcomes = Counter(self.tests.values())
         out.append(
             f"conformance tests: {outcomes.get('passed', 0)} passed, {outcomes.get('failed', 0)} failed"
@@ -93,6 +107,7 @@ class Summary:
                 for name, row in self.by_operation().items()
             },
             "verdicts": self.verdicts,
+            "notRun": self.not_run,
         }
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:

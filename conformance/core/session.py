@@ -6,7 +6,7 @@ settings at all and always re-sends exactly what was recorded.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
@@ -17,6 +17,7 @@ from vcr.errors import CannotOverwriteExistingCassetteException
 
 from conformance.core.checks import check_exchange, state_failure
 from conformance.core.client import Client
+from conformance.core.deliveries import ENABLE, Inbox
 from conformance.core.explain import nearest
 from conformance.core.failures import (
     ConformanceFailure,
@@ -28,6 +29,7 @@ from conformance.core.failures import (
 )
 from conformance.core.ledger import Ledger
 from conformance.core.model import Exchange, Expect, Variant
+from conformance.core.receiver import Receiver
 from conformance.core.scrub import PLACEHOLDER, Scrubber
 from conformance.core.settings import Settings
 from conformance.core.variants import PIN_FORMAT, draw, number, pin, unpin
@@ -64,6 +66,7 @@ class ConformanceSession:
         nodeid: str,
         record_command: str,
         seed: int = 0,
+        receiver: Callable[[], Receiver] | None = None,
     ) -> None:
         self.cassette = cassette
         self.recording = recording
@@ -79,6 +82,9 @@ class ConformanceSession:
         self._client: Client | None = None
         self.ledger = Ledger()
         self.last_exchange: Exchange | None = None
+        # The run's webhook receiver, started the first time a test waits for deliveries.
+        self._receiver = receiver
+        self._inbox: Inbox | None = None
 
     @property
     def cassette_path(self) -> str:
@@ -198,15 +204,25 @@ class ConformanceSession:
         query: Mapping[str, str] | None = None,
         authenticate: bool = True,
         expect: Expect | None = None,
+        key: tuple[str, str, str] | None = None,
     ) -> Exchange:
-        """Send one request, check the exchange, and keep the verdict."""
+        """Send one request, check the exchange, and keep the verdict.
+
+        ``key`` (id, secret, scope) authenticates with a key the test created instead of the configured one.
+        """
         request_body = variant.body if variant is not None else body
         if variant is not None:
             path_params = {**(path_params or {}), **variant.params.get("path", {})}
             query = {**(query or {}), **variant.params.get("query", {})}
+        authorization = self.client.settings.authorization_with(*key) if key else None
         try:
             exchange = self.client.call(
-                operation_id, path_params=path_params, query=query, body=request_body, authenticate=authenticate
+                operation_id,
+                path_params=path_params,
+                query=query,
+                body=request_body,
+                authenticate=authenticate,
+                authorization=authorization,
             )
         except CannotOverwriteExistingCassetteException as error:
             raise self._unmatched(operation_id, error) from None
@@ -217,6 +233,38 @@ class ConformanceSession:
         found = check_exchange(exchange, expected, variant.id if variant else None)
         self._keep(exchange, variant.id if variant else None, found)
         return exchange
+
+    @property
+    def app_id(self) -> str:
+        return self.client.settings.app_id
+
+    @property
+    def webhooks(self) -> Inbox:
+        """Deliveries to the webhooks this test creates; a live run the API cannot deliver to is not run."""
+        if self._inbox is None:
+            settings = self._settings
+            if not self.recording:
+                self._inbox = Inbox(self, None, None)
+            elif settings is None or not settings.webhooks_reachable:
+                pytest.skip(f"not run live: needs {ENABLE}")
+            else:
+                receiver = self._receiver() if self._receiver else Receiver().start()
+                self._inbox = Inbox(self, receiver, settings.webhook_url or receiver.url)
+        return self._inbox
+
+    def keep_result(self, operation_id: str, status: int, found: list[ConformanceFailure]) -> None:
+        """The verdict of something checked outside an exchange (a webhook delivery)."""
+        for failure in found:
+            failure.with_context(cassette=self.cassette_path, next_step=self._next_step())
+        self.failures.extend(found)
+        self.verdicts.append(Verdict(operation_id, status, None, not found, True, [f.as_dict() for f in found]))
+
+    def fail(self, failure: ConformanceFailure, *, verdict: bool = False) -> None:
+        """Keep a failure found outside an exchange; ``verdict`` marks the last verdict failed with it."""
+        self.failures.append(failure.with_context(cassette=self.cassette_path, next_step=self._next_step()))
+        if verdict and self.verdicts:
+            self.verdicts[-1].ok = False
+            self.verdicts[-1].failures.append(failure.as_dict())
 
     def expect_state(self, exchange: Exchange | None, ok: bool, **details: Any) -> None:
         """Record a stateful expectation (e.g. the list contains what was created)."""
@@ -310,6 +358,8 @@ class ConformanceSession:
 
     def cleanup(self) -> None:
         """Delete what the test created and did not delete itself, newest first."""
+        if self._inbox is not None:
+            self._inbox.close()
         for item, path in self.ledger.drain():
             op_id = item.operations.get("delete")
             if op_id is None:

@@ -9,6 +9,7 @@ from typing import Any
 from werkzeug.datastructures import FileStorage, Headers, MultiDict
 
 from conformance.sandbox.auth import Credential
+from conformance.sandbox.delivery import Outbox
 from conformance.sandbox.store import Store
 from conformance.spec.schemas import Operation
 
@@ -62,6 +63,8 @@ class Request:
     media_type: str = ""
     form: MultiDict[str, str] = field(default_factory=_fields)
     files: MultiDict[str, FileStorage] = field(default_factory=_files)
+    # where webhook deliveries of the events this request causes go (see events.emit)
+    outbox: Outbox | None = None
 
 
 @dataclass(frozen=True)

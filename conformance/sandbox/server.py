@@ -18,9 +18,11 @@ from urllib.parse import urlsplit
 
 from conformance.sandbox.api import Handler, Incoming, Request, Response
 from conformance.sandbox.auth import Credential, authenticate, authorize, check_key
-from conformance.sandbox.behaviours import BEHAVIOURS, HANDLERS
+from conformance.sandbox.behaviours import BEHAVIOURS, HANDLERS, wrapped
+from conformance.sandbox.behaviours.webhooks import integration_key
 from conformance.sandbox.crud import all_handlers
 from conformance.sandbox.crud import titles as behaviour_titles
+from conformance.sandbox.delivery import DeliveryPolicy, Outbox
 from conformance.sandbox.errors import ApiError, bad_request, envelope, schema_error
 from conformance.sandbox.fields import strip_write_only
 from conformance.sandbox.params import read_query
@@ -44,7 +46,7 @@ log = logging.getLogger(__name__)
 
 
 def _registered() -> tuple[dict[str, Handler], dict[str, dict[str, str]]]:
-    return {**all_handlers(BEHAVIOURS), **HANDLERS}, behaviour_titles(BEHAVIOURS)
+    return wrapped({**all_handlers(BEHAVIOURS), **HANDLERS}), behaviour_titles(BEHAVIOURS)
 
 
 class Sandbox:
@@ -64,6 +66,7 @@ class Sandbox:
         account_key_id: str = DEFAULT_ACCOUNT_KEY_ID,
         account_key_secret: str = DEFAULT_ACCOUNT_KEY_SECRET,
         read_timeout: int = DEFAULT_READ_TIMEOUT,
+        delivery: DeliveryPolicy | None = None,
     ) -> None:
         if not APP_ID.match(app_id):
             raise ValueError(f"app_id must be 24 lowercase hexadecimal characters, got {app_id!r}")
@@ -76,6 +79,8 @@ class Sandbox:
         self._port = port
         self.account_key_id, self.account_key_secret = account_key_id, account_key_secret
         self.store = Store(seed)
+        # Webhook deliveries of the events requests cause, made from threads of their own.
+        self.outbox = Outbox(delivery)
         self.reset()
         # Seeded: same ids, and no Date header, so re-recording unchanged behaviour changes nothing.
         self.deterministic = seed is not None
@@ -105,7 +110,8 @@ class Sandbox:
         self.store.insert(("app",), {"id": self.app_id, "displayName": "Sandbox app"})
 
     def credential(self, key_id: str) -> Credential | None:
-        """The key with that id: the sandbox's own app and account keys, or an app key created through the API."""
+        """The key with that id: the sandbox's own app and account keys, or an app or integration key created
+        through the API."""
         if key_id == self.key_id:
             return Credential(self.key_id, self.key_secret, "app", self.app_id)
         if key_id == self.account_key_id:
@@ -114,6 +120,10 @@ class Sandbox:
             for key in self.store.records(("appKey", str(app["id"]))):
                 if key.get("id") == key_id and isinstance(key.get("secret"), str):
                     return Credential(key_id, key["secret"], "app", str(app["id"]))
+        found = integration_key(self.store, key_id)
+        if found is not None and isinstance(found[2].get("secret"), str):
+            app_id, integration_id, key = found
+            return Credential(key_id, key["secret"], "integration", app_id, integration_id)
         return None
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -132,12 +142,14 @@ class Sandbox:
         except BaseException:
             sock.close()
             raise
+        self.outbox.start()
         return self
 
     def stop(self) -> None:
         serving, self._serving = self._serving, None
         if serving is not None:
             serving.stop()
+        self.outbox.stop()
 
     def __enter__(self) -> Sandbox:
         return self.start()
@@ -220,6 +232,7 @@ class Sandbox:
             incoming.media_type,
             incoming.form,
             incoming.files,
+            self.outbox,
         )
         response = handler(request)
         if response.content_type is not None:

@@ -8,6 +8,7 @@ import random
 import secrets
 import threading
 from collections.abc import Callable, Hashable, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 from urllib.parse import urlencode
 
@@ -17,6 +18,8 @@ Record = dict[str, Any]
 
 DEFAULT_PAGE_SIZE = 25
 MAX_PAGE_SIZE = 100
+# Where a seeded sandbox's clock starts, so re-recorded times do not change.
+SEEDED_EPOCH = datetime(2024, 1, 1, tzinfo=UTC)
 PAGE_SIZE_TITLE = f"page[size] must be an integer from 1 to {MAX_PAGE_SIZE}"
 # Titles for the generic query validation of any paginated operation, keyed by JSON pointer.
 PAGE_TITLES = {
@@ -41,6 +44,7 @@ class Tokens:
     def __init__(self, seed: int | None = None) -> None:
         self._random = random.Random(seed) if seed is not None else None
         self._lock = threading.Lock()
+        self._ticks = 0
 
     def hex(self, nbytes: int) -> str:
         if self._random is None:
@@ -50,6 +54,16 @@ class Tokens:
 
     def new_id(self) -> str:
         return self.hex(12)
+
+    def timestamp(self) -> str:
+        """A UTC time as the API writes it (``2024-01-01T00:00:00.000Z``): now, or for a seed one second per call."""
+        if self._random is None:
+            when = datetime.now(UTC)
+        else:
+            with self._lock:
+                self._ticks += 1
+                when = SEEDED_EPOCH + timedelta(seconds=self._ticks)
+        return when.strftime("%Y-%m-%dT%H:%M:%S.") + f"{when.microsecond // 1000:03d}Z"
 
 
 class Store:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -15,6 +16,8 @@ from conformance.sandbox import Sandbox
 
 PROJECT = Path(__file__).resolve().parents[2]
 RECORDING_PORT = 47151
+# The webhook receiver's port: fixed too, since the webhooks the suite creates name it.
+RECEIVER_PORT = 47152
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -38,6 +41,15 @@ def _sandbox() -> Sandbox:
         return Sandbox(seed=0).start()
 
 
+def _receiver_port() -> int:
+    """The fixed receiver port when it is free now, else 0 (any free port: the cassettes then name another)."""
+    try:
+        with socket.create_server(("127.0.0.1", RECEIVER_PORT)):
+            return RECEIVER_PORT
+    except OSError:
+        return 0
+
+
 def run(args: argparse.Namespace) -> int:
     with _sandbox() as sandbox:
         env = {
@@ -49,7 +61,9 @@ def run(args: argparse.Namespace) -> int:
             "SUNCO_ACCOUNT_KEY_ID": sandbox.account_key_id,
             "SUNCO_ACCOUNT_KEY_SECRET": sandbox.account_key_secret,
             "SUNCO_AUTH": args.auth,
+            "SUNCO_WEBHOOK_PORT": str(_receiver_port()),
         }
+        env.pop("SUNCO_WEBHOOK_URL", None)
         print(f"recording against the sandbox at {sandbox.url} into {args.cassette_dir}", flush=True)
         command = [
             sys.executable,
