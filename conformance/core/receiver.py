@@ -17,6 +17,8 @@ from typing import Any
 HOST = "127.0.0.1"
 MAX_BODY = 1024 * 1024
 MAX_KEPT = 500
+# How often the serving thread looks for a stop request (seconds).
+POLL = 0.05
 
 
 @dataclass(frozen=True)
@@ -81,7 +83,9 @@ class Receiver:
             server = _Server((HOST, self._requested_port), _Handler)
             server.owner = self
             self._server = server
-            self._thread = threading.Thread(target=server.serve_forever, name="webhook-receiver", daemon=True)
+            self._thread = threading.Thread(
+                target=server.serve_forever, args=(POLL,), name="webhook-receiver", daemon=True
+            )
             self._thread.start()
         return self
 
