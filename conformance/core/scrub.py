@@ -20,7 +20,7 @@ import base64
 import copy
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 from urllib.parse import quote, quote_plus, unquote, unquote_plus, urlsplit, urlunsplit
 
@@ -63,6 +63,18 @@ def credential_fields() -> frozenset[str]:
     return frozenset(names | UNMARKED_CREDENTIALS | RESPONSE_SECRET_FIELDS)
 
 
+def credential_values(value: Any, fields: frozenset[str], hidden: bool = False) -> Iterator[object]:
+    """Every value a JSON value holds under a credential field's name, at any depth."""
+    if isinstance(value, dict):
+        for key, sub in value.items():
+            yield from credential_values(sub, fields, hidden or key in fields)
+    elif isinstance(value, list):
+        for sub in value:
+            yield from credential_values(sub, fields, hidden)
+    elif hidden:
+        yield value
+
+
 def canonical(value: object) -> str | None:
     """How a known secret is compared: text as it is, numbers as JSON; other values hold no secret."""
     if isinstance(value, bool) or value is None:
@@ -103,9 +115,19 @@ class Scrubber:
         A key id is often minted beside its app id and shares a long run of characters with it.
         """
         self.fields = credential_fields() if fields is None else fields
-        words = vocabulary()
-        within = "\n".join([*words, *public])
-        known = {text for text in map(canonical, secrets) if text is not None} - words
+        self._words = vocabulary()
+        self._within = "\n".join([*self._words, *public])
+        self._compile({text for text in map(canonical, secrets) if text is not None} - self._words)
+
+    def learn(self, secrets: Iterable[object]) -> None:
+        """Add secrets met while running (a key or webhook secret the API just handed out)."""
+        found = {text for text in map(canonical, secrets) if text is not None and not text.startswith(PLACEHOLDER[:-1])}
+        new = found - self._words - self.values
+        if new:
+            self._compile(set(self.values) | new)
+
+    def _compile(self, known: set[str]) -> None:
+        within = self._within
         self.values = frozenset(known)
         anywhere = {form for value in known for form in encoded_forms(value) if len(form) >= DISTINCT}
         anywhere = {form for form in anywhere if form not in within}

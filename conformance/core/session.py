@@ -30,7 +30,7 @@ from conformance.core.failures import (
 from conformance.core.ledger import Ledger
 from conformance.core.model import Exchange, Expect, Variant
 from conformance.core.receiver import Receiver
-from conformance.core.scrub import PLACEHOLDER, Scrubber
+from conformance.core.scrub import PLACEHOLDER, Scrubber, credential_values
 from conformance.core.settings import Settings
 from conformance.core.variants import PIN_FORMAT, draw, number, pin, unpin
 from conformance.spec.schemas import operation
@@ -228,6 +228,9 @@ class ConformanceSession:
             raise self._unmatched(operation_id, error) from None
         except requests.RequestException as error:
             raise self._unreachable(operation_id, error) from None
+        if self.recording:
+            # A secret the API just handed out (a key's, a webhook's) must not reach any report either.
+            self.scrubber.learn(credential_values(exchange.body, self.scrubber.fields))
         expected = variant.expect if variant is not None else expect
         self.last_exchange = exchange
         found = check_exchange(exchange, expected, variant.id if variant else None)

@@ -14,6 +14,7 @@ from typing import Any
 from hypothesis import strategies as st
 
 from conformance import flows
+from conformance.core import negative
 from conformance.core.deliveries import Inbox, webhooks_in
 from conformance.core.model import Exchange, Expect, Variant
 from conformance.core.session import ConformanceSession
@@ -276,4 +277,39 @@ def test_webhooks_deliver_the_events_they_subscribe_to(sunco: ConformanceSession
         actual=_user_seen(removed).get("id"),
         pointer="/events/0/payload/user/id",
     )
+    sunco.finish()
+
+
+def test_webhook_and_key_operations_require_credentials(sunco: ConformanceSession) -> None:
+    """Each operation on webhooks and keys answers 401 to a request without credentials."""
+    hooks = Records(sunco, WEBHOOK)
+    integration_id = hooks.parents()["integrationId"]
+    keys = Records(sunco, KEY, parents={"integrationId": integration_id})
+    key_variant = sunco.variants("key", flows.setup_variants(KEY), 1)[0]
+    key_id = sunco.require(keys.create(key_variant), "an integration key", key_variant)
+    hook_id = sunco.require(next(iter(_ids(hooks.call("list", expect=Expect(200)), "webhooks")), None), "a webhook")
+    hook = sunco.variants("webhook", flows.setup_variants(WEBHOOK), 1)[0]
+    unauthorized = Expect(401, "unauthorized")
+    calls: list[tuple[str, Any, dict[str, str]]] = [
+        ("ListWebhooks", None, {}),
+        ("CreateWebhook", hook.body, {}),
+        ("GetWebhook", None, {"webhookId": hook_id}),
+        ("UpdateWebhook", {"triggers": ["client:add"]}, {"webhookId": hook_id}),
+        ("DeleteWebhook", None, {"webhookId": hook_id}),
+        ("ListCustomIntegrationKeys", None, {}),
+        ("CreateCustomIntegrationKey", key_variant.body, {}),
+        ("GetCustomIntegrationKey", None, {"keyId": key_id}),
+        ("DeleteCustomIntegrationKey", None, {"keyId": key_id}),
+    ]
+    for operation_id, body, ids in calls:
+        path = {"integrationId": integration_id, **ids}
+        sunco.call(operation_id, body=body, path_params=path, authenticate=False, expect=unauthorized)
+    sunco.finish()
+
+
+def test_lists_return_404_for_an_unknown_integration(sunco: ConformanceSession) -> None:
+    """Listing the webhooks or keys of an integration that does not exist: integration_not_found."""
+    for variant in sunco.variants("unknown", negative.unknown_ids("integrationId", INTEGRATION.not_found), 1):
+        for operation_id in ("ListWebhooks", "ListCustomIntegrationKeys"):
+            sunco.call(operation_id, path_params=dict(variant.params["path"]), expect=variant.expect)
     sunco.finish()

@@ -17,7 +17,7 @@ from conformance.sandbox import Sandbox
 PROJECT = Path(__file__).resolve().parents[2]
 RECORDING_PORT = 47151
 # The webhook receiver's port: fixed too, since the webhooks the suite creates name it.
-RECEIVER_PORT = 47152
+RECEIVER_PORT = 47159
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
