@@ -18,7 +18,7 @@ import pytest
 import requests
 import yaml
 
-from conformance.core.deliveries import api_key_verdict, check_delivery, webhooks_in
+from conformance.core.deliveries import api_key_verdict, check_delivery, replays_deliveries, webhooks_in
 from conformance.core.failures import SchemaViolation, StateMismatch
 from conformance.core.receiver import Received, Receiver
 from conformance.sandbox import Sandbox
@@ -112,6 +112,21 @@ def test_webhooks_in_reads_every_response_shape():
     assert webhooks_in({"webhooks": [hook, {"no": "id"}]}) == [hook]
     assert webhooks_in({"integration": {"type": "custom", "webhooks": [hook]}}) == [hook]
     assert webhooks_in(None) == []
+
+
+class Tape:
+    def __init__(self, metadata: dict[str, Any], rewound: bool, record_mode: str) -> None:
+        self._metadata, self.rewound, self.record_mode = metadata, rewound, record_mode
+
+
+def test_a_cassette_played_back_while_recording_replays_its_deliveries_too():
+    held = {"webhooks": {"format": 1, "deliveries": []}}
+    assert replays_deliveries(Tape(held, True, "once"))
+    assert replays_deliveries(Tape(held, True, "new_episodes"))
+    assert not replays_deliveries(Tape(held, True, "all")), "all re-sends every request: deliveries come live"
+    assert not replays_deliveries(Tape({}, True, "once")), "a recording without deliveries receives them"
+    assert not replays_deliveries(Tape(held, False, "once")), "a fresh cassette receives them"
+    assert not replays_deliveries(None)
 
 
 # -- the receiver --------------------------------------------------------------------------------

@@ -9,6 +9,8 @@ import pytest
 from test_settings import GOOD
 
 from conformance.core.failures import ConfigError
+from conformance.core.scrub import Scrubber
+from conformance.core.session import ConformanceSession
 from conformance.core.settings import Settings
 
 SECRET = "an-integration-key-secret-of-32-bytes-or-more"
@@ -52,3 +54,23 @@ def test_a_key_a_test_made_signs_as_the_configured_mode_does():
     token = bearer.removeprefix("Bearer ")
     assert jwt.get_unverified_header(token)["kid"] == "int_abc"
     assert jwt.decode(token, SECRET, algorithms=["HS256"]) == {"scope": "integration"}
+
+
+def scoped_session(env: dict[str, str], *, recording: bool = True) -> ConformanceSession:
+    return ConformanceSession(
+        cassette=None,
+        recording=recording,
+        settings=Settings.from_env({**GOOD, **env}),
+        scrubber=Scrubber(),
+        nodeid="t::x",
+        record_command="pytest",
+    )
+
+
+def test_an_account_scope_token_does_not_run_webhook_tests_live():
+    account = scoped_session({"SUNCO_AUTH": "jwt", "SUNCO_JWT_SCOPE": "account"})
+    with pytest.raises(pytest.skip.Exception, match="not run live: needs a key of app or integration scope"):
+        account.require_scope("CreateUser", "CreateWebhook")
+    account.require_scope("CreateUser", "CreateApp", "ListCustomIntegrationKeys")  # these take account keys
+    scoped_session({"SUNCO_AUTH": "jwt"}).require_scope("CreateWebhook")
+    scoped_session({}).require_scope("CreateWebhook")

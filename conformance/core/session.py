@@ -16,8 +16,8 @@ from hypothesis import strategies as st
 from vcr.errors import CannotOverwriteExistingCassetteException
 
 from conformance.core.checks import check_exchange, state_failure
-from conformance.core.client import Client
-from conformance.core.deliveries import ENABLE, Inbox
+from conformance.core.client import Client, needs_account
+from conformance.core.deliveries import ENABLE, Inbox, replays_deliveries
 from conformance.core.explain import nearest
 from conformance.core.failures import (
     ConformanceFailure,
@@ -246,7 +246,7 @@ class ConformanceSession:
         """Deliveries to the webhooks this test creates; a live run the API cannot deliver to is not run."""
         if self._inbox is None:
             settings = self._settings
-            if not self.recording:
+            if not self.recording or replays_deliveries(self.cassette):
                 self._inbox = Inbox(self, None, None)
             elif settings is None or not settings.webhooks_reachable:
                 pytest.skip(f"not run live: needs {ENABLE}")
@@ -358,6 +358,20 @@ class ConformanceSession:
         """Skip a live run that has no account-scope key; replay always runs from the cassette."""
         if self.recording and self._settings is not None and not self._settings.account_key_id:
             pytest.skip("not run live: needs an account-scope key (SUNCO_ACCOUNT_KEY_ID, SUNCO_ACCOUNT_KEY_SECRET)")
+
+    def require_scope(self, *operation_ids: str) -> None:
+        """Skip a live run whose key signs with a scope these operations refuse (an account-scope token
+        on webhooks, which take app and integration keys only); replay always runs from the cassette."""
+        settings = self._settings
+        if not self.recording or settings is None or settings.auth != "jwt":
+            return
+        for operation_id in operation_ids:
+            op = operation(operation_id)
+            if op.scopes and settings.scope not in op.scopes and not needs_account(op):
+                pytest.skip(
+                    f"not run live: needs a key of {' or '.join(sorted(op.scopes))} scope for {operation_id} "
+                    f"(SUNCO_JWT_SCOPE={settings.scope} signs every call with {settings.scope} scope)"
+                )
 
     def cleanup(self) -> None:
         """Delete what the test created and did not delete itself, newest first."""

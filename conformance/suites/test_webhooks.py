@@ -70,6 +70,7 @@ def _contains(sunco: ConformanceSession, exchange: Exchange, collection: str, wa
 
 def test_custom_integration_with_webhooks_and_keys(sunco: ConformanceSession) -> None:
     """A custom integration's webhooks and keys: created, listed and fetched, the webhook's secret kept."""
+    sunco.require_scope(*WEBHOOK.operations.values())
     hooks = Records(sunco, WEBHOOK)
     integration_id = hooks.parents()[WEBHOOK.parent_params[-1]]
     made = sunco.variants("webhook", flows.valid_bodies(WEBHOOK).map(lambda b: created(WEBHOOK, b, "webhook")), 1)[0]
@@ -98,6 +99,7 @@ def test_custom_integration_with_webhooks_and_keys(sunco: ConformanceSession) ->
 
 def test_integration_key_reaches_only_its_own_integration(sunco: ConformanceSession) -> None:
     """An integration key has integration scope: its own integration's webhooks (also as ``me``), nothing else."""
+    sunco.require_scope(*WEBHOOK.operations.values())
     hooks = Records(sunco, WEBHOOK)
     own = hooks.parents()["integrationId"]
     keys = Records(sunco, KEY, parents={"integrationId": own})
@@ -152,6 +154,7 @@ def _webhooks_held(sunco: ConformanceSession) -> int:
 
 def test_create_webhook_refuses_the_11th_webhook_of_an_app(sunco: ConformanceSession) -> None:
     """An app holds at most 10 webhooks, across its integrations: the one beyond is refused."""
+    sunco.require_scope(*WEBHOOK.operations.values())
     hooks = Records(sunco, WEBHOOK)
     hooks.parents()
     room = max(WEBHOOKS_PER_APP - _webhooks_held(sunco), 0)
@@ -171,6 +174,7 @@ def test_create_webhook_refuses_the_11th_webhook_of_an_app(sunco: ConformanceSes
 
 def test_webhooks_and_keys_belong_to_custom_integrations(sunco: ConformanceSession) -> None:
     """Another type's integration has no webhooks (403, documented) and no keys (400, documented for List)."""
+    sunco.require_scope(*WEBHOOK.operations.values())
     records = Records(sunco, INTEGRATION)
     web = sunco.variants(
         "web",
@@ -192,6 +196,7 @@ def test_webhooks_and_keys_belong_to_custom_integrations(sunco: ConformanceSessi
 
 def test_create_webhook_rejects_undocumented_triggers(sunco: ConformanceSession) -> None:
     """Triggers come from the documented list, case included."""
+    sunco.require_scope(*WEBHOOK.operations.values())
     hooks = Records(sunco, WEBHOOK)
     bodies = flows.valid_bodies(WEBHOOK).map(
         lambda b: [
@@ -237,6 +242,7 @@ def _delivered_user(inbox: Inbox, event: dict[str, Any] | None, *, full: bool) -
 
 def test_webhooks_deliver_the_events_they_subscribe_to(sunco: ConformanceSession) -> None:
     """Client and user events reach the webhooks subscribed to them, valid, with the webhook's secret."""
+    sunco.require_scope(*WEBHOOK.operations.values())
     inbox = sunco.webhooks
     slim_hook = {"target": inbox.target, "triggers": ["client:add", "client:remove", "user:remove"]}
     integration_id, exchange = _custom(sunco, "custom", slim_hook)
@@ -282,6 +288,7 @@ def test_webhooks_deliver_the_events_they_subscribe_to(sunco: ConformanceSession
 
 def test_webhook_and_key_operations_require_credentials(sunco: ConformanceSession) -> None:
     """Each operation on webhooks and keys answers 401 to a request without credentials."""
+    sunco.require_scope(*WEBHOOK.operations.values())
     hooks = Records(sunco, WEBHOOK)
     integration_id = hooks.parents()["integrationId"]
     keys = Records(sunco, KEY, parents={"integrationId": integration_id})
@@ -309,6 +316,7 @@ def test_webhook_and_key_operations_require_credentials(sunco: ConformanceSessio
 
 def test_lists_return_404_for_an_unknown_integration(sunco: ConformanceSession) -> None:
     """Listing the webhooks or keys of an integration that does not exist: integration_not_found."""
+    sunco.require_scope(*WEBHOOK.operations.values())
     for variant in sunco.variants("unknown", negative.unknown_ids("integrationId", INTEGRATION.not_found), 1):
         for operation_id in ("ListWebhooks", "ListCustomIntegrationKeys"):
             sunco.call(operation_id, path_params=dict(variant.params["path"]), expect=variant.expect)
