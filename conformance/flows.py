@@ -7,6 +7,7 @@ from the ledger.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from hypothesis import strategies as st
@@ -110,10 +111,11 @@ def update_bodies(item: Resource, stored_shape: str | None, hints: Hints | None 
 class Records:
     """Create, find and delete one resource's records through a session."""
 
-    def __init__(self, sunco: ConformanceSession, item: Resource) -> None:
+    def __init__(self, sunco: ConformanceSession, item: Resource, parents: Mapping[str, str] | None = None) -> None:
+        """``parents`` names existing parents (a custom integration a flow made itself); else they are created."""
         self.sunco = sunco
         self.item = item
-        self._parents: dict[str, str] | None = None
+        self._parents: dict[str, str] | None = dict(parents) if parents is not None else None
 
     @classmethod
     def of(cls, sunco: ConformanceSession, name: str) -> Records:

@@ -33,6 +33,7 @@ from conformance.core.failures import (
 )
 from conformance.core.preflight import check_access
 from conformance.core.provenance import read_pins, stale_failure
+from conformance.core.receiver import Receiver
 from conformance.core.recording import configure_vcr, vcr_options
 from conformance.core.redact import ReportScrubber
 from conformance.core.report import RECORDING, VERDICTS, Summary
@@ -52,6 +53,7 @@ _unreachable_key = pytest.StashKey[int]()
 _session_key = pytest.StashKey[ConformanceSession]()
 _outcome_key = pytest.StashKey[rewrite.Outcome]()
 _stale_key = pytest.StashKey[ConformanceFailure]()
+_receiver_key = pytest.StashKey[Receiver]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -169,6 +171,27 @@ def pytest_configure(config: pytest.Config) -> None:
     config.pluginmanager.register(ReportScrubber(scrubber), "conformance-scrubber")
 
 
+def pytest_unconfigure(config: pytest.Config) -> None:
+    receiver = config.stash.get(_receiver_key, None)
+    if receiver is not None:
+        receiver.stop()
+
+
+def receiver(config: pytest.Config) -> Receiver:
+    """The run's webhook receiver on 127.0.0.1 (SUNCO_WEBHOOK_PORT, or a free port), started when first asked for."""
+    if _receiver_key not in config.stash:
+        settings = config.stash[_settings_key]
+        port = settings.webhook_port if settings else 0
+        try:
+            config.stash[_receiver_key] = Receiver(port).start()
+        except OSError as error:
+            raise pytest.UsageError(
+                f"the webhook receiver cannot listen on 127.0.0.1 port {port}: {error.strerror or error}; "
+                "set SUNCO_WEBHOOK_PORT to a free port, or 0"
+            ) from None
+    return config.stash[_receiver_key]
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     suite = [item for item in items if FIXTURE in getattr(item, "fixturenames", ())]
     for item in suite:
@@ -278,6 +301,7 @@ def _session(item: pytest.Item, cassette: Any, *, recording: bool) -> Conformanc
         cassette_file=None if config.getoption("--disable-recording") else str(cassette_file(item)),
         progress=_progress(config) if recording else None,
         reuse=_reused_pins(item) if recording else None,
+        receiver=lambda: receiver(config),
     )
 
 

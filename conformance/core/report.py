@@ -42,6 +42,10 @@ def shown_path(path: str) -> str:
         return path
 
 
+# How a test says it was skipped for want of a setting ("not run live: needs SUNCO_…").
+NOT_RUN = "not run live"
+
+
 class Summary:
     """Registered as a plugin object; collects verdicts as test reports arrive."""
 
@@ -71,7 +75,7 @@ class Summary:
         self.verdicts: list[dict[str, Any]] = []
         self.recordings: dict[str, Provenance] = {}  # test -> what its cassette says of its recording
         self.headlines: dict[str, str] = {}  # failed test -> the first line of its failure
-        # Skipped tests and why (a live run without a setting names the variable that enables it).
+        # Tests skipped for want of a setting, by node id: what would let them run.
         self.not_run: dict[str, str] = {}
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:

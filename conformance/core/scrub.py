@@ -20,7 +20,7 @@ import base64
 import copy
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 from urllib.parse import parse_qsl, quote, quote_plus, unquote, unquote_plus, urlencode, urlsplit, urlunsplit
 
@@ -80,6 +80,18 @@ def _replace_in(body: bytes | str, old: str, new: str) -> bytes | str:
     return body.replace(old, new)
 
 
+def credential_values(value: Any, fields: frozenset[str], hidden: bool = False) -> Iterator[object]:
+    """Every value a JSON value holds under a credential field's name, at any depth."""
+    if isinstance(value, dict):
+        for key, sub in value.items():
+            yield from credential_values(sub, fields, hidden or key in fields)
+    elif isinstance(value, list):
+        for sub in value:
+            yield from credential_values(sub, fields, hidden)
+    elif hidden:
+        yield value
+
+
 def canonical(value: object) -> str | None:
     """How a known secret is compared: text as it is, numbers as JSON; other values hold no secret."""
     if isinstance(value, bool) or value is None:
@@ -121,16 +133,19 @@ class Scrubber:
         """
         self.fields = credential_fields() if fields is None else fields
         self._public = tuple(public)
+        self._words = vocabulary()
         self._build({text for text in map(canonical, secrets) if text is not None})
 
     def learn(self, secrets: Iterable[object]) -> None:
-        """Secrets met during the run (an access token the API handed out): scrubbed from now on, by value."""
-        new = {text for text in map(canonical, secrets) if text is not None and not text.startswith("<scrubbed")}
-        if not new <= self.values:
+        """Secrets met during the run (an access token, a key or webhook secret the API just handed out):
+        scrubbed from now on, by value."""
+        found = {text for text in map(canonical, secrets) if text is not None and not text.startswith("<scrubbed")}
+        new = found - self._words - self.values
+        if new:
             self._build(set(self.values) | new)
 
     def _build(self, secrets: set[str]) -> None:
-        words = vocabulary()
+        words = self._words
         within = "\n".join([*words, *self._public])
         known = secrets - words
         self.values = frozenset(known)

@@ -19,7 +19,8 @@ from vcr.errors import CannotOverwriteExistingCassetteException
 
 from conformance.core import provenance
 from conformance.core.checks import check_exchange, state_failure
-from conformance.core.client import Client
+from conformance.core.client import Client, needs_account
+from conformance.core.deliveries import ENABLE, Inbox, replays_deliveries
 from conformance.core.explain import nearest
 from conformance.core.failures import (
     CannotContinue,
@@ -34,7 +35,8 @@ from conformance.core.failures import (
 )
 from conformance.core.ledger import Ledger
 from conformance.core.model import Exchange, Expect, Variant
-from conformance.core.scrub import PLACEHOLDER, Scrubber
+from conformance.core.receiver import Receiver
+from conformance.core.scrub import PLACEHOLDER, Scrubber, credential_values
 from conformance.core.settings import Settings
 from conformance.core.variants import PIN_FORMAT, draw, number, pin, unpin
 from conformance.spec.schemas import Operation, load_index, operation
@@ -78,6 +80,7 @@ class ConformanceSession:
         cassette_file: str | None = None,
         progress: Callable[[str], None] | None = None,
         reuse: Mapping[str, Any] | None = None,
+        receiver: Callable[[], Receiver] | None = None,
     ) -> None:
         self.cassette = cassette
         self.cassette_file = cassette_file
@@ -103,6 +106,9 @@ class ConformanceSession:
         # Why the test did not run live (a missing setting), kept in the cassette for replay.
         self.not_run_reason: str | None = None
         self.last_exchange: Exchange | None = None
+        # The run's webhook receiver, started the first time a test waits for deliveries.
+        self._receiver = receiver
+        self._inbox: Inbox | None = None
 
     @property
     def settings(self) -> Settings | None:
@@ -256,15 +262,19 @@ class ConformanceSession:
         authenticate: bool = True,
         authorization: str | None = None,
         expect: Expect | None = None,
+        key: tuple[str, str, str] | None = None,
     ) -> Exchange:
         """Send one request, check the exchange, and keep the verdict.
 
         ``authorization`` is sent instead of the settings' credentials (an OAuth access token).
+        ``key`` (id, secret, scope) authenticates with a key the test created instead of the configured one.
         """
         request_body = variant.body if variant is not None else body
         if variant is not None:
             path_params = {**(path_params or {}), **variant.params.get("path", {})}
             query = {**(query or {}), **variant.params.get("query", {})}
+        if key is not None:
+            authorization = self.client.settings.authorization_with(*key)
         try:
             exchange = self.client.call(
                 operation_id,
@@ -279,8 +289,9 @@ class ConformanceSession:
         except requests.RequestException as error:
             raise self._unreachable(operation_id, error) from None
         if self.recording:
-            # A token or key the API just handed out is kept out of failure text and reports too.
-            self.scrubber.learn(self.scrubber.secrets_in(exchange.body, exchange.headers))
+            # A token, key or webhook secret the API just handed out is kept out of failure text and reports too.
+            learned = self.scrubber.secrets_in(exchange.body, exchange.headers)
+            self.scrubber.learn([*learned, *credential_values(exchange.body, self.scrubber.fields)])
         expected = variant.expect if variant is not None else expect
         self._note(operation_id, variant, exchange)
         self.last_exchange = exchange
@@ -353,6 +364,38 @@ class ConformanceSession:
         """What the cassette says of its recording (replay), or of this one (recording)."""
         pins = getattr(self.cassette, "_metadata", {}).get(METADATA_KEY) if self.cassette is not None else None
         return provenance.Provenance.from_pins(self.cassette_path, pins or self._pins)
+
+    @property
+    def app_id(self) -> str:
+        return self.client.settings.app_id
+
+    @property
+    def webhooks(self) -> Inbox:
+        """Deliveries to the webhooks this test creates; a live run the API cannot deliver to is not run."""
+        if self._inbox is None:
+            settings = self._settings
+            if not self.recording or replays_deliveries(self.cassette):
+                self._inbox = Inbox(self, None, None)
+            elif settings is None or not settings.webhooks_reachable:
+                pytest.skip(f"not run live: needs {ENABLE}")
+            else:
+                receiver = self._receiver() if self._receiver else Receiver().start()
+                self._inbox = Inbox(self, receiver, settings.webhook_url or receiver.url)
+        return self._inbox
+
+    def keep_result(self, operation_id: str, status: int, found: list[ConformanceFailure]) -> None:
+        """The verdict of something checked outside an exchange (a webhook delivery)."""
+        for failure in found:
+            failure.with_context(cassette=self.cassette_path, next_step=self._next_step())
+        self.failures.extend(found)
+        self.verdicts.append(Verdict(operation_id, status, None, not found, True, [f.as_dict() for f in found]))
+
+    def fail(self, failure: ConformanceFailure, *, verdict: bool = False) -> None:
+        """Keep a failure found outside an exchange; ``verdict`` marks the last verdict failed with it."""
+        self.failures.append(failure.with_context(cassette=self.cassette_path, next_step=self._next_step()))
+        if verdict and self.verdicts:
+            self.verdicts[-1].ok = False
+            self.verdicts[-1].failures.append(failure.as_dict())
 
     def expect_state(self, exchange: Exchange | None, ok: bool, **details: Any) -> None:
         """Record a stateful expectation (e.g. the list contains what was created)."""
@@ -459,8 +502,24 @@ class ConformanceSession:
         if isinstance(pins, dict) and pins.get("notRun"):
             pytest.skip(f"{pins['notRun']} (replaying a recording made without it)")
 
+    def require_scope(self, *operation_ids: str) -> None:
+        """Skip a live run whose key signs with a scope these operations refuse (an account-scope token
+        on webhooks, which take app and integration keys only); replay always runs from the cassette."""
+        settings = self._settings
+        if not self.recording or settings is None or settings.auth != "jwt":
+            return
+        for operation_id in operation_ids:
+            op = operation(operation_id)
+            if op.scopes and settings.scope not in op.scopes and not needs_account(op):
+                pytest.skip(
+                    f"not run live: needs a key of {' or '.join(sorted(op.scopes))} scope for {operation_id} "
+                    f"(SUNCO_JWT_SCOPE={settings.scope} signs every call with {settings.scope} scope)"
+                )
+
     def cleanup(self) -> None:
         """Delete what the test created and did not delete itself, newest first."""
+        if self._inbox is not None:
+            self._inbox.close()
         for item, path in self.ledger.drain():
             op_id = item.operations.get("delete")
             if op_id is None:

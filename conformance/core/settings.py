@@ -27,6 +27,7 @@ REGIONS = {
     "us": "https://api.smooch.io",
     "eu-1": "https://api.eu-1.smooch.io",
 }
+LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 _HEX24 = re.compile(r"^[0-9a-f]{24}$")
 _SUBDOMAIN = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 # (connect, read) seconds: a host that never answers costs this, not forever.
@@ -70,6 +71,9 @@ class Settings:
     oauth_url: str | None = None
     sdk_user_id: str | None = None
     zendesk_id: str | None = None
+    # A public URL that forwards to the webhook receiver, and the local port the receiver listens on.
+    webhook_url: str | None = None
+    webhook_port: int = 0
 
     @property
     def secrets(self) -> tuple[str | int | float, ...]:
@@ -91,6 +95,11 @@ class Settings:
         """Values pinned in every cassette, so never scrubbed: the API URL and the app id."""
         return (self.api_url, self.app_id)
 
+    @property
+    def webhooks_reachable(self) -> bool:
+        """Whether the API can reach the webhook receiver: through SUNCO_WEBHOOK_URL, or on this machine."""
+        return bool(self.webhook_url) or (urlsplit(self.api_url).hostname or "") in LOOPBACK
+
     def authorization(self, *, account: bool = False) -> str:
         """The Authorization header: Basic over the UTF-8 bytes of ``id:secret``, or an HS256 JWT.
 
@@ -99,6 +108,10 @@ class Settings:
         key_id, secret, scope = self.key_id, self.key_secret, self.scope
         if account and self.account_key_id:
             key_id, secret, scope = self.account_key_id, self.account_key_secret or "", "account"
+        return self.authorization_with(key_id, secret, scope)
+
+    def authorization_with(self, key_id: str, secret: str, scope: str) -> str:
+        """The Authorization header for another key (an integration key a test created), in the same mode."""
         if self.auth == "jwt":
             with warnings.catch_warnings():
                 # PyJWT's advice on short HMAC keys is the key owner's business, not the suite's.
@@ -123,8 +136,32 @@ class Settings:
             timeout=timeout_from_env(env),
             max_messages=_positive(env, "SUNCO_MAX_MESSAGES", 30_000, "the messages a conversation may hold"),
             message_page_size=_positive(env, "SUNCO_MESSAGE_PAGE_SIZE", 100, "the messages per List Messages page"),
+            webhook_url=webhook_url_from_env(env),
+            webhook_port=webhook_port_from_env(env),
             **extra,
         )
+
+
+def webhook_url_from_env(env: Mapping[str, str]) -> str | None:
+    """``SUNCO_WEBHOOK_URL``: a public http(s) URL that forwards to the webhook receiver."""
+    raw = env.get("SUNCO_WEBHOOK_URL", "").strip()
+    if not raw:
+        return None
+    parts = urlsplit(raw)
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.fragment:
+        raise ConfigError(
+            f"SUNCO_WEBHOOK_URL={raw!r} is not an http(s) URL: use the public URL that forwards to "
+            "the receiver's SUNCO_WEBHOOK_PORT, e.g. https://abc.example-tunnel.io/webhooks"
+        )
+    return raw
+
+
+def webhook_port_from_env(env: Mapping[str, str]) -> int:
+    """``SUNCO_WEBHOOK_PORT``: the port the webhook receiver listens on (127.0.0.1); 0 picks a free one."""
+    raw = env.get("SUNCO_WEBHOOK_PORT", "").strip() or "0"
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 5 and int(raw) <= 65535):
+        raise ConfigError(f"SUNCO_WEBHOOK_PORT={raw!r} is not allowed: use a port from 0 to 65535 (0 picks a free one)")
+    return int(raw)
 
 
 def account_key_from_env(env: Mapping[str, str]) -> dict[str, str]:

@@ -9,6 +9,7 @@ from typing import Any
 from werkzeug.datastructures import FileStorage, Headers, MultiDict
 
 from conformance.sandbox.auth import Credential
+from conformance.sandbox.delivery import Outbox
 from conformance.sandbox.store import Store
 from conformance.spec.schemas import Operation
 
@@ -64,6 +65,8 @@ class Request:
     files: MultiDict[str, FileStorage] = field(default_factory=_files)
     # the sandbox's limits (``max_messages``, ``message_page_size``), lowered so tests can reach them
     limits: Mapping[str, int] = field(default_factory=dict)
+    # where webhook deliveries of the events this request causes go (see events.emit)
+    outbox: Outbox | None = None
 
 
 @dataclass(frozen=True)

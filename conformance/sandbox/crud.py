@@ -204,6 +204,8 @@ def handlers_for(item: Resource, behaviour: Behaviour) -> dict[str, Handler]:
 
         def apply(record: Record) -> Record:
             for name, value in body.items():
+                if name in item.server_fields:
+                    continue  # the server's to set, whatever a body says
                 if value is None:
                     record.pop(name, None)  # null unsets a field
                 elif name in kept:

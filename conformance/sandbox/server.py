@@ -18,9 +18,11 @@ from urllib.parse import urlsplit
 
 from conformance.sandbox.api import Handler, Incoming, Request, Response
 from conformance.sandbox.auth import MINTED_KEYS, Credential, authenticate, authorize, check_key
-from conformance.sandbox.behaviours import BEHAVIOURS, HANDLERS, SEEDS
+from conformance.sandbox.behaviours import BEHAVIOURS, HANDLERS, SEEDS, wrapped
+from conformance.sandbox.behaviours.webhooks import integration_key
 from conformance.sandbox.crud import all_handlers
 from conformance.sandbox.crud import titles as behaviour_titles
+from conformance.sandbox.delivery import DeliveryPolicy, Outbox
 from conformance.sandbox.errors import ApiError, bad_request, envelope, schema_error
 from conformance.sandbox.fields import strip_write_only
 from conformance.sandbox.params import read_query
@@ -50,7 +52,7 @@ log = logging.getLogger(__name__)
 
 
 def _registered() -> tuple[dict[str, Handler], dict[str, dict[str, str]]]:
-    return {**all_handlers(BEHAVIOURS), **HANDLERS}, behaviour_titles(BEHAVIOURS)
+    return wrapped({**all_handlers(BEHAVIOURS), **HANDLERS}), behaviour_titles(BEHAVIOURS)
 
 
 class Sandbox:
@@ -71,6 +73,7 @@ class Sandbox:
         account_key_secret: str = DEFAULT_ACCOUNT_KEY_SECRET,
         read_timeout: int = DEFAULT_READ_TIMEOUT,
         limits: Mapping[str, int] | None = None,
+        delivery: DeliveryPolicy | None = None,
     ) -> None:
         if not APP_ID.match(app_id):
             raise ValueError(f"app_id must be 24 lowercase hexadecimal characters, got {app_id!r}")
@@ -83,6 +86,8 @@ class Sandbox:
         self._port = port
         self.account_key_id, self.account_key_secret = account_key_id, account_key_secret
         self.store = Store(seed)
+        # Webhook deliveries of the events requests cause, made from threads of their own.
+        self.outbox = Outbox(delivery)
         self.reset()
         # Seeded: same ids, and no Date header, so re-recording unchanged behaviour changes nothing.
         self.deterministic = seed is not None
@@ -121,7 +126,8 @@ class Sandbox:
             seed(self.store, self.app_id)
 
     def credential(self, key_id: str) -> Credential | None:
-        """The key with that id: the sandbox's own app and account keys, or an app key created through the API."""
+        """The key with that id: the sandbox's own app and account keys, or an app or integration key created
+        through the API."""
         if key_id == self.key_id:
             return Credential(self.key_id, self.key_secret, "app", self.app_id)
         if key_id == self.account_key_id:
@@ -135,6 +141,10 @@ class Sandbox:
             return Credential(
                 key_id, minted["secret"], minted["scope"], minted.get("appId"), minted.get("integrationId")
             )
+        found = integration_key(self.store, key_id)
+        if found is not None and isinstance(found[2].get("secret"), str):
+            app_id, integration_id, key = found
+            return Credential(key_id, key["secret"], "integration", app_id, integration_id)
         return None
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -153,12 +163,14 @@ class Sandbox:
         except BaseException:
             sock.close()
             raise
+        self.outbox.start()
         return self
 
     def stop(self) -> None:
         serving, self._serving = self._serving, None
         if serving is not None:
             serving.stop()
+        self.outbox.stop()
 
     def __enter__(self) -> Sandbox:
         return self.start()
@@ -244,6 +256,7 @@ class Sandbox:
             incoming.form,
             incoming.files,
             self.limits,
+            self.outbox,
         )
         response = handler(request)
         if response.content_type is not None:

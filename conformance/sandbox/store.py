@@ -19,6 +19,8 @@ Record = dict[str, Any]
 SEEDED_EPOCH = datetime(2024, 1, 1, tzinfo=UTC)
 DEFAULT_PAGE_SIZE = 25
 MAX_PAGE_SIZE = 100
+# Where a seeded sandbox's clock starts, so re-recorded times do not change.
+SEEDED_EPOCH = datetime(2024, 1, 1, tzinfo=UTC)
 PAGE_SIZE_TITLE = f"page[size] must be an integer from 1 to {MAX_PAGE_SIZE}"
 # Titles for the generic query validation of any paginated operation, keyed by JSON pointer.
 PAGE_TITLES = {

@@ -172,6 +172,30 @@ RESOURCES: tuple[Resource, ...] = (
         tag_field="displayName",
     ),
     # -- webhooks and custom integration API keys ----------------------------------------------------
+    # Both live under a custom integration. The 10-webhook limit is per app, across integrations,
+    # so the sandbox's behaviour enforces it, not the table's per-parent limit.
+    Resource(
+        name="webhook",
+        operations=crud("Webhook"),
+        id_param="webhookId",
+        envelope="webhook",
+        collection="webhooks",
+        parent="integration",
+        not_found="not_found",
+        server_fields=("id", "version", "secret"),
+    ),
+    Resource(
+        name="integrationKey",
+        operations=crud("CustomIntegrationKey", roles=("create", "list", "get", "delete")),
+        id_param="keyId",
+        envelope="key",
+        collection="keys",
+        parent="integration",
+        not_found="not_found",
+        server_fields=("id", "secret"),
+        limit=10,
+        tag_field="displayName",
+    ),
     # -- users, clients and devices ------------------------------------------------------------------
     Resource(
         name="user",

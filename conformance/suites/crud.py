@@ -128,6 +128,7 @@ def generate_tests(name: str) -> dict[str, Test]:
     def start(sunco: ConformanceSession) -> Records:
         if item.scope == "account":
             sunco.require_account()
+        sunco.require_scope(*item.operations.values())
         return Records(sunco, item)
 
     if item.has("create"):

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -17,6 +18,8 @@ PROJECT = Path(__file__).resolve().parents[2]
 RECORDING_PORT = 47151
 # Limits lowered so that tests reach them: a full conversation, and message lists of several pages.
 LIMITS = {"max_messages": 15, "message_page_size": 5}
+# The webhook receiver's port: fixed too, since the webhooks the suite creates name it.
+RECEIVER_PORT = 47159
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -37,6 +40,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "shipped cassettes byte for byte",
     )
     parser.add_argument("pytest_args", nargs="*", help="extra arguments for pytest (after --)")
+
+
+def _receiver_port() -> int:
+    """The fixed receiver port when it is free now, else 0 (any free port: the cassettes then name another)."""
+    try:
+        with socket.create_server(("127.0.0.1", RECEIVER_PORT)):
+            return RECEIVER_PORT
+    except OSError:
+        return 0
 
 
 def run(args: argparse.Namespace) -> int:
@@ -74,7 +86,9 @@ def run(args: argparse.Namespace) -> int:
             "SUNCO_MESSAGE_PAGE_SIZE": str(LIMITS["message_page_size"]),
             # What the sandbox seeds: an SDK user with devices, a Zendesk-linked user, an OAuth client.
             **seeded.live_settings(),
+            "SUNCO_WEBHOOK_PORT": str(_receiver_port()),
         }
+        env.pop("SUNCO_WEBHOOK_URL", None)
         print(f"recording against the sandbox at {sandbox.url} into {args.cassette_dir}", flush=True)
         command = [
             sys.executable,

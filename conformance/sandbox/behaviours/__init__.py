@@ -2,11 +2,12 @@
 
 Each module holds ``BEHAVIOURS`` (resource name -> :class:`~conformance.sandbox.crud.Behaviour`,
 hooks on the generic handlers) and may hold ``HANDLERS`` (operationId -> handler) for operations
-the resource table has no role for (join, pass control, upload), and may hold ``SEED`` (store,
-app id) for what a fresh sandbox holds that the API cannot create (an SDK user's devices). Every
-module in this package is collected; a new group is a new module, and nothing else changes. Two
-modules may hook the same resource (a new conversation matters to conversations and to
-switchboards): their hooks both run, in module order.
+the resource table has no role for (join, pass control, upload), ``WRAPPERS`` (operationId -> a
+function that wraps whatever handler answers it: the events an operation of another group causes),
+and ``SEED`` (store, app id) for what a fresh sandbox holds that the API cannot create (an SDK
+user's devices). Every module in this package is collected; a new group is a new module, and
+nothing else changes. Two modules may hook the same resource (a new conversation matters to
+conversations and to switchboards): their hooks both run, in module order.
 """
 
 from __future__ import annotations
@@ -21,9 +22,11 @@ from conformance.sandbox.api import Handler, Request
 from conformance.sandbox.crud import Behaviour, Hook
 from conformance.sandbox.store import Record, Store
 
+Wrapper = Callable[[Handler], Handler]
 BEHAVIOURS: dict[str, Behaviour] = {}
 HANDLERS: dict[str, Handler] = {}
 SEEDS: list[Callable[[Store, str], None]] = []
+WRAPPERS: dict[str, list[Wrapper]] = {}
 
 
 def _chain(first: Hook, second: Hook) -> Hook:
@@ -58,6 +61,8 @@ def _collect(register: Callable[[str, Behaviour], None]) -> None:
         HANDLERS.update(getattr(loaded, "HANDLERS", {}))
         if hasattr(loaded, "SEED"):
             SEEDS.append(loaded.SEED)
+        for operation_id, wrapper in getattr(loaded, "WRAPPERS", {}).items():
+            WRAPPERS.setdefault(operation_id, []).append(wrapper)
 
 
 def _register(name: str, behaviour: Behaviour) -> None:
@@ -65,3 +70,13 @@ def _register(name: str, behaviour: Behaviour) -> None:
 
 
 _collect(_register)
+
+
+def wrapped(handlers: dict[str, Handler]) -> dict[str, Handler]:
+    """``handlers`` with every registered wrapper applied, in module order."""
+    out = dict(handlers)
+    for operation_id, wrappers in WRAPPERS.items():
+        for wrap in wrappers:
+            if operation_id in out:
+                out[operation_id] = wrap(out[operation_id])
+    return out

@@ -1,15 +1,14 @@
 """Users, clients and devices: what the API fills in, what it refuses, and the events it fires.
 
 The generic handlers do the storing; the ones here add what the documentation states beside
-them: ``user:update`` on a change, ``user:remove`` on deletion, ``client:add`` when a client is
-linked and ``client:remove`` when it is removed, no removing an ``sdk`` client, devices listed by
-last seen, and personal-information deletion. Devices and sdk clients come from SDK logins,
-which have no API operation: a fresh sandbox seeds a signed-in user (see ``seeded.py``).
+them: no removing an ``sdk`` client, devices listed by last seen, and personal-information
+deletion (with its ``user:update``); the other user and client events are in ``user_events.py``.
+Devices and sdk clients come from SDK logins, which have no API operation: a fresh sandbox seeds
+a signed-in user (see ``seeded.py``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 from conformance.sandbox import seeded
@@ -25,7 +24,6 @@ USER, CLIENT, DEVICE = resource("user"), resource("client"), resource("device")
 # What DeleteUserPersonalInformation clears: documented profile fields, and per client these.
 PERSONAL_PROFILE = ("givenName", "surname", "email", "avatarUrl")
 PERSONAL_CLIENT = ("displayName", "avatarUrl", "info", "raw")
-TRUNCATED_USER = ("id", "authenticated", "externalId", "zendeskId", "brandId")
 
 
 def _user_created(record: Record, body: dict[str, Any], request: Request) -> None:
@@ -63,11 +61,6 @@ _GENERIC: dict[str, Handler] = {
 }
 
 
-def truncated(user: Mapping[str, Any]) -> dict[str, Any]:
-    """A user as events show it (userTruncated)."""
-    return {name: user[name] for name in TRUNCATED_USER if name in user}
-
-
 def app_of(request: Request) -> str:
     return str(request.params["appId"])
 
@@ -84,28 +77,7 @@ def clients_key(app_id: str, user_id: str) -> tuple[str, ...]:
     return collection_key(CLIENT, {"appId": app_id, "userIdOrExternalId": user_id})
 
 
-def _conversation(request: Request, conversation_id: Any) -> dict[str, Any] | None:
-    """The conversation a client was linked for, as events show it, if the app has it."""
-    if not isinstance(conversation_id, str):
-        return None
-    stored = request.store.get(("conversation", app_of(request)), conversation_id)
-    return {"id": conversation_id, "type": stored.get("type", "personal")} if stored else None
-
-
 # -- users ---------------------------------------------------------------------------------------
-
-
-def update_user(request: Request) -> Response:
-    answer = _GENERIC["UpdateUser"](request)
-    emit(request, "user:update", {"user": answer.body["user"]})
-    return answer
-
-
-def delete_user(request: Request) -> Response:
-    user = find_user(request)
-    answer = _GENERIC["DeleteUser"](request)
-    emit(request, "user:remove", {"user": truncated(user)})
-    return answer
 
 
 def delete_personal_information(request: Request) -> Response:
@@ -135,20 +107,6 @@ def delete_personal_information(request: Request) -> Response:
 # -- clients -------------------------------------------------------------------------------------
 
 
-def create_client(request: Request) -> Response:
-    answer = _GENERIC["CreateClient"](request)
-    user = find_user(request)
-    target = (request.body or {}).get("target") or {}
-    payload = {
-        "conversation": _conversation(request, target.get("conversationId")),
-        "user": truncated(user),
-        "client": answer.body["client"],
-        "reason": "channelLinking",
-    }
-    emit(request, "client:add", payload)
-    return answer
-
-
 def remove_client(request: Request) -> Response:
     user = find_user(request)
     client = request.store.get(clients_key(app_of(request), str(user["id"])), request.params["clientId"])
@@ -157,9 +115,7 @@ def remove_client(request: Request) -> Response:
     if client.get("type") == "sdk":
         # SDK clients go with their device's logout, never through the API.
         raise bad_request("Cannot remove a client of type 'sdk'")
-    answer = _GENERIC["RemoveClient"](request)
-    emit(request, "client:remove", {"conversation": None, "user": truncated(user), "client": client, "reason": "api"})
-    return answer
+    return _GENERIC["RemoveClient"](request)
 
 
 # -- devices -------------------------------------------------------------------------------------
@@ -173,10 +129,7 @@ def list_devices(request: Request) -> Response:
 
 
 HANDLERS: dict[str, Handler] = {
-    "UpdateUser": update_user,
-    "DeleteUser": delete_user,
     "DeleteUserPersonalInformation": delete_personal_information,
-    "CreateClient": create_client,
     "RemoveClient": remove_client,
     "ListDevices": list_devices,
 }
