@@ -23,7 +23,14 @@ from vcr import VCR
 
 from conformance.core import cassettes, rewrite
 from conformance.core.cassettes import CorruptCassette
-from conformance.core.failures import ConfigError, ConformanceFailure, FailureGroup, Unreachable, raise_if_any
+from conformance.core.failures import (
+    ConfigError,
+    ConformanceFailure,
+    FailureGroup,
+    Unreachable,
+    fault_outcome,
+    raise_if_any,
+)
 from conformance.core.preflight import check_access
 from conformance.core.recording import configure_vcr, vcr_options
 from conformance.core.report import ReportScrubber, Summary
@@ -296,6 +303,10 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         report.longrepr = str(error)
     if isinstance(error, CorruptCassette):
         report.longrepr = error.describe(record_command(item.config, item.nodeid))
+    fault = fault_outcome(error) if item.get_closest_marker("conformance") else None
+    if fault is not None:
+        # The summary counts tests the server failed apart from tests that found the API at fault.
+        report.user_properties.append(("conformance-outcome", fault))
     if call.when == "call" and item.get_closest_marker("conformance"):
         item.stash[_outcome_key] = rewrite.outcome_of(error, report.skipped)
         _count_unreachable(item, error)
@@ -336,7 +347,8 @@ def _settle(item: pytest.Item) -> None:
     if not recorded.is_file():
         return
     session = item.stash.get(_session_key, None)
-    reason = rewrite.keep_reason(item.stash.get(_outcome_key, rewrite.Outcome("not run")), session)
+    outcome = item.stash.get(_outcome_key, rewrite.Outcome("not run"))
+    reason = rewrite.keep_reason(outcome, session, previous=cassette.is_file())
     if reason is not None or session is None:
         recorded.unlink()
         kept = "kept the previous cassette" if cassette.is_file() else "wrote no cassette"

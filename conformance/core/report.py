@@ -17,6 +17,8 @@ from conformance.core.scrub import Scrubber
 from conformance.spec.schemas import contract
 
 MAX_LISTED = 12
+# Outcomes of tests that the server or its rate limit stopped, rather than the API's conformance.
+FAULTED = ("server-fault", "rate-limited")
 
 
 class Summary:
@@ -46,9 +48,13 @@ class Summary:
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if "conformance" not in report.keywords:
             return
-        # A teardown error must not hide a failed call.
+        # A teardown error must not hide a failed call; a test the API failed outranks one the server failed.
         if (report.when == "call" or report.outcome != "passed") and self.tests.get(report.nodeid) != "failed":
-            self.tests[report.nodeid] = "failed" if report.outcome == "failed" else report.outcome
+            outcome: str = report.outcome
+            if outcome == "failed":
+                outcome = next((str(v) for n, v in report.user_properties if n == "conformance-outcome"), "failed")
+            if self.tests.get(report.nodeid) not in FAULTED or outcome == "failed":
+                self.tests[report.nodeid] = outcome
         if report.when == "teardown":
             for name, value in report.user_properties:
                 if name == "conformance":
@@ -58,13 +64,28 @@ class Summary:
                     self.notes.append(str(value))
 
     def by_operation(self) -> dict[str, dict[str, Any]]:
-        table: dict[str, dict[str, Any]] = defaultdict(lambda: {"exchanges": 0, "failed": 0, "statuses": Counter()})
+        """Per operation: exchanges, conformance failures, faults (server or rate limit), statuses."""
+        table: dict[str, dict[str, Any]] = defaultdict(
+            lambda: {"exchanges": 0, "failed": 0, "faults": 0, "statuses": Counter()}
+        )
         for verdict in self.verdicts:
             row = table[verdict["operation"]]
             row["exchanges"] += 1
-            row["failed"] += 0 if verdict["ok"] else 1
-            row["statuses"][verdict["status"]] += 1
+            if verdict.get("fault"):
+                row["faults"] += 1
+            elif not verdict["ok"]:
+                row["failed"] += 1
+            row["statuses"][verdict["status"] or "none"] += 1
         return dict(sorted(table.items()))
+
+    def faults(self) -> dict[str, Any]:
+        """Faults that failed exchanges, by kind and what happened; retried attempts, by what they got."""
+        kinds: Counter[str] = Counter(v["fault"] for v in self.verdicts if v.get("fault"))
+        what: Counter[str] = Counter(
+            f"{v['operation']} {v['status'] or 'broken off'}" for v in self.verdicts if v.get("fault")
+        )
+        retried: Counter[str] = Counter(got.split(" (")[0] for v in self.verdicts for got in v.get("retried", []))
+        return {"kinds": dict(kinds), "exchanges": dict(sorted(what.items())), "retried": dict(sorted(retried.items()))}
 
     def lines(self) -> list[str]:
         if not self.kept:
@@ -72,16 +93,18 @@ class Summary:
         else:
             mode = "recorded live into" if self.recording else "replayed offline from"
             out = [f"{mode} {self.cassette_root}"]
-        header = f"{'operation':<24}{'exchanges':>10}{'passed':>8}{'failed':>8}  statuses"
+        header = f"{'operation':<24}{'exchanges':>10}{'passed':>8}{'failed':>8}{'faults':>8}  statuses"
         out.append(header)
-        total = failed = 0
+        total = failed = faulted = 0
         for name, row in self.by_operation().items():
-            statuses = ", ".join(f"{status}x{count}" for status, count in sorted(row["statuses"].items()))
-            passed = row["exchanges"] - row["failed"]
-            out.append(f"{name:<24}{row['exchanges']:>10}{passed:>8}{row['failed']:>8}  {statuses}")
+            statuses = ", ".join(f"{status}x{count}" for status, count in sorted(row["statuses"].items(), key=str))
+            passed = row["exchanges"] - row["failed"] - row["faults"]
+            out.append(f"{name:<24}{row['exchanges']:>10}{passed:>8}{row['failed']:>8}{row['faults']:>8}  {statuses}")
             total += row["exchanges"]
             failed += row["failed"]
-        out.append(f"{'all operations':<24}{total:>10}{total - failed:>8}{failed:>8}")
+            faulted += row["faults"]
+        out.append(f"{'all operations':<24}{total:>10}{total - failed - faulted:>8}{failed:>8}{faulted:>8}")
+        out.extend(self.fault_lines())
         undocumented = [v for v in self.verdicts if not v.get("documented", True)]
         for wanted, label in ((True, "expected by the test"), (False, "that nothing expected")):
             counts = Counter((v["operation"], v["status"]) for v in undocumented if v.get("expected", False) == wanted)
@@ -93,8 +116,25 @@ class Summary:
         outcomes = Counter(self.tests.values())
         out.append(
             f"conformance tests: {outcomes.get('passed', 0)} passed, {outcomes.get('failed', 0)} failed"
+            + (f", {outcomes['server-fault']} stopped by a server fault" if outcomes.get("server-fault") else "")
+            + (f", {outcomes['rate-limited']} stopped by the rate limit" if outcomes.get("rate-limited") else "")
             + (f", {outcomes['skipped']} skipped" if outcomes.get("skipped") else "")
         )
+        return out
+
+    def fault_lines(self) -> list[str]:
+        found = self.faults()
+        out = []
+        if found["exchanges"]:
+            shown = ", ".join(f"{what}x{count}" for what, count in found["exchanges"].items())
+            kinds = found["kinds"]
+            out.append(
+                f"faults, not verdicts on the contract: {kinds.get('server-fault', 0)} server fault(s), "
+                f"{kinds.get('rate-limited', 0)} rate limited: {shown}"
+            )
+        if found["retried"]:
+            shown = ", ".join(f"{what} x{count}" for what, count in found["retried"].items())
+            out.append(f"retried attempts (kept in the recordings): {shown}")
         return out
 
     def not_exercised(self) -> list[str]:
@@ -118,6 +158,7 @@ class Summary:
                 for name, row in self.by_operation().items()
             },
             "verdicts": self.verdicts,
+            "faults": self.faults(),
             "notes": self.notes,
         }
 

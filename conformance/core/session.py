@@ -6,7 +6,6 @@ settings at all and always re-sends exactly what was recorded.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
@@ -16,18 +15,17 @@ import requests
 from hypothesis import strategies as st
 from vcr.errors import CannotOverwriteExistingCassetteException
 
+from conformance.core import faults, unanswered
 from conformance.core.checks import check_exchange, state_failure
-from conformance.core.client import Client
-from conformance.core.explain import nearest
+from conformance.core.client import Broken, BrokenExchange, Client
 from conformance.core.failures import (
+    FAULT_KINDS,
     CannotContinue,
     ConformanceFailure,
     FailureGroup,
     MissingRecording,
     UnmatchedRequest,
-    UnplayedInteractions,
     Unreachable,
-    cause_chain,
     raise_if_any,
 )
 from conformance.core.ledger import Ledger
@@ -35,7 +33,7 @@ from conformance.core.model import Exchange, Expect, Variant
 from conformance.core.scrub import PLACEHOLDER, Scrubber
 from conformance.core.settings import Settings
 from conformance.core.variants import PIN_FORMAT, draw, number, pin, unpin
-from conformance.spec.schemas import Operation, load_index, operation
+from conformance.spec.schemas import Operation, operation
 
 METADATA_KEY = "conformance"
 F = TypeVar("F", bound=ConformanceFailure)
@@ -59,6 +57,10 @@ class Verdict:
     failures: list[dict[str, Any]] = field(default_factory=list)
     # The test (a variant, or an explicit expect) asked for exactly this status.
     expected: bool = False
+    # "server-fault" or "rate-limited" when the answer was a fault rather than a verdict (status 0: none came).
+    fault: str | None = None
+    # What earlier attempts of the exchange got, each retried.
+    retried: list[str] = field(default_factory=list)
 
 
 class ConformanceSession:
@@ -165,7 +167,7 @@ class ConformanceSession:
         if self._client is None:
             if self.recording:
                 assert self._settings is not None
-                self._client = Client(self._settings, on_retry=self._retrying)
+                self._client = Client(self._settings, on_retry=self._retrying, on_broken=self._record_broken)
             else:
                 target = self.pins()["target"]
                 settings = Settings(
@@ -179,7 +181,7 @@ class ConformanceSession:
                     account_key_secret=REPLAY_SECRET,
                 )
                 # Replay answers instantly; waiting out a recorded Retry-After would only slow CI.
-                self._client = Client(settings, sleep=lambda _seconds: None)
+                self._client = Client(settings, sleep=lambda _seconds: None, replaying=True)
         return self._client
 
     def variants(
@@ -234,13 +236,25 @@ class ConformanceSession:
             )
         except CannotOverwriteExistingCassetteException as error:
             raise self._unmatched(operation_id, error) from None
+        except BrokenExchange as error:
+            raise self._broken(error, variant) from None
         except requests.RequestException as error:
             raise self._unreachable(operation_id, error) from None
         expected = variant.expect if variant is not None else expect
         self.last_exchange = exchange
-        found = check_exchange(exchange, expected, variant.id if variant else None)
-        self._keep(exchange, variant.id if variant else None, found, expected)
-        self._say(f"{operation_id} answered {exchange.status} (exchange {self.exchanges})")
+        variant_id = variant.id if variant else None
+        fault = faults.classify(
+            exchange, expected, variant_id, recording=self.recording, record_command=self.record_command
+        )
+        found = [fault] if fault is not None else check_exchange(exchange, expected, variant_id)
+        self._keep(exchange, variant_id, found, expected)
+        said = f": a {fault.kind.replace('-', ' ')}, the test stops" if fault is not None else ""
+        self._say(f"{operation_id} answered {exchange.status}{said} (exchange {self.exchanges})")
+        if fault is not None:
+            if exchange.method == "DELETE" and exchange.broken_attempts:
+                self._forget(exchange.path)  # the broken-off attempt most likely deleted it
+            # What follows would be judged against a state the fault left unknown.
+            raise self._stop()
         return exchange
 
     def require(
@@ -291,9 +305,37 @@ class ConformanceSession:
         if self.progress is not None:
             self.progress(f"{self.nodeid.rpartition('::')[2]}: {line}")
 
-    def _retrying(self, op: Operation, attempt: int, wait: float) -> None:
+    def _retrying(self, op: Operation, attempt: int, wait: float, got: str) -> None:
         limit = self.client.retry.max_attempts
-        self._say(f"{op.operation_id} answered 429; retry {attempt + 1} of {limit} in {wait:.1f} s")
+        said = got if got.startswith("answered") else f"got no whole answer: {got}"
+        self._say(f"{op.operation_id} {said}; retry {attempt + 1} of {limit} in {wait:.1f} s")
+
+    def _record_broken(self, sent: requests.PreparedRequest, broken: Broken) -> None:
+        if self.cassette is not None:
+            faults.record_broken(self.cassette, sent, broken)
+
+    def _broken(self, error: BrokenExchange, variant: Variant | None) -> AssertionError:
+        variant_id = variant.id if variant else None
+        failure = faults.broken(error, variant_id, recording=self.recording, record_command=self.record_command)
+        failure.with_context(cassette=self.cassette_path, next_step=None)
+        self.failures.append(failure)
+        self.exchanges += 1
+        verdict = Verdict(error.operation.operation_id, 0, variant_id, False, failures=[failure.as_dict()])
+        verdict.fault, verdict.retried = failure.kind, list(error.retried)
+        self.verdicts.append(verdict)
+        self._say(f"{error.operation.operation_id}: {error.broken.what}: a server fault, the test stops "
+                  f"(exchange {self.exchanges})")  # fmt: skip
+        return self._stop()
+
+    def _forget(self, path: str) -> None:
+        for item, params in list(self.ledger.entries):
+            delete = item.operations.get("delete")
+            if delete and self.client.path_for(operation(delete), params) == path:
+                self.ledger.forget(item, params)
+
+    def _stop(self) -> AssertionError:
+        """What ends the test: everything it found so far."""
+        return FailureGroup(self.failures) if len(self.failures) > 1 else self.failures[0]
 
     def expect_state(self, exchange: Exchange | None, ok: bool, **details: Any) -> None:
         """Record a stateful expectation (e.g. the list contains what was created)."""
@@ -317,6 +359,7 @@ class ConformanceSession:
         self.exchanges += 1
         if not wanted and _refused(exchange):
             self.refusals += 1
+        fault = next((failure.kind for failure in found if failure.kind in FAULT_KINDS), None)
         self.verdicts.append(
             Verdict(
                 exchange.operation.operation_id,
@@ -326,48 +369,18 @@ class ConformanceSession:
                 documented,
                 [failure.as_dict() for failure in found],
                 wanted,
+                fault,
+                list(exchange.retried),
             )
         )
 
     def _unmatched(self, operation_id: str, error: CannotOverwriteExistingCassetteException) -> UnmatchedRequest:
-        recorded = [request for request, _ in getattr(self.cassette, "data", [])]
         sent = self.scrubber.request(error.failed_request)
-        found = nearest(recorded, sent)
-        return self._transport_failure(
-            UnmatchedRequest,
-            operation_id,
-            title=f"sent a request that {self.cassette_path} does not hold.",
-            rule="replay answers only requests recorded in the cassette (method, path, query, JSON body)",
-            expected="a recorded request with the same method, path, query and body",
-            actual=f"{sent.method} {sent.uri}",
-            notes=[found.describe()] if found else ["the cassette holds no requests at all"],
-            next_step=f"re-record this test: {self.record_command}",
-        )
+        return unanswered.unmatched(self.cassette, self.cassette_path, operation_id, sent, self.record_command)
 
     def _unreachable(self, operation_id: str, error: requests.RequestException) -> Unreachable:
-        return self._transport_failure(
-            Unreachable,
-            operation_id,
-            title=f"got no answer from {self.client.settings.api_url}.",
-            rule="the API answers every request",
-            expected="an HTTP response",
-            actual=self.scrubber.text(f"{type(error).__name__}: {error}"),
-            notes=[f"cause: {self.scrubber.text(line)}" for line in cause_chain(error)],
-            next_step="check SUNCO_API_URL and that the host is reachable from here (SUNCO_TIMEOUT sets how long "
-            "to wait), then record again",
-        )
-
-    def _transport_failure(self, kind: type[F], operation_id: str, *, title: str, **details: Any) -> F:
-        """A failure with no exchange to check: the request never got a (recorded) answer."""
-        op = operation(operation_id)
-        return kind(
-            operation=op.operation_id,
-            method=op.method,
-            path=op.path,
-            title=f"{op.label} {title}",
-            cassette=self.cassette_path,
-            **details,
-        )
+        url = self.client.settings.api_url
+        return unanswered.unreachable(url, self.cassette_path, operation_id, error, self.scrubber.text)
 
     def require_account(self) -> None:
         """Skip a live run that has no account-scope key; replay always runs from the cassette."""
@@ -382,8 +395,11 @@ class ConformanceSession:
                 continue
             try:
                 self.call(op_id, path_params=path, expect=Expect(200))
+            except FailureGroup:
+                pass  # a broken-off delete: its failure is among the session's already
             except ConformanceFailure as failure:
-                self.failures.append(failure)
+                if failure not in self.failures:
+                    self.failures.append(failure)
 
     def finish(self) -> None:
         """The end of a test's body: everything it found so far fails it."""
@@ -394,43 +410,8 @@ class ConformanceSession:
         """Teardown: delete what the test left, then (in replay) check every recorded exchange was played."""
         self.cleanup()
         if not self.recording and self.cassette is not None:
-            self.failures.extend(self._unplayed())
-
-    def _unplayed(self) -> list[ConformanceFailure]:
-        """One failure naming the recorded exchanges that replay never asked for."""
-        data = getattr(self.cassette, "data", [])
-        counts = getattr(self.cassette, "play_counts", {})
-        left = [index for index in range(len(data)) if not counts.get(index)]
-        if not left:
-            return []
-        first = data[left[0]][0]
-        op = _operation_of(first.method, first.path)
-        shown = [f"#{i + 1} {data[i][0].method} {data[i][0].path} -> {data[i][1]['status']['code']}" for i in left]
-        return [
-            UnplayedInteractions(
-                operation=op.operation_id if op else "(unknown)",
-                method=first.method,
-                path=op.path if op else first.path,
-                title=f"{op.label if op else first.method + ' ' + first.path} was recorded but never replayed: "
-                f"{len(left)} of {len(data)} recorded exchanges were left unplayed.",
-                rule="replay plays every recorded exchange; a test that stops early or sends less fails",
-                expected=f"all {len(data)} recorded exchanges played",
-                actual=f"{len(data) - len(left)} played",
-                notes=shown[:10] + ([f"... and {len(shown) - 10} more"] if len(shown) > 10 else []),
-                cassette=self.cassette_path,
-                next_step=f"if the test changed on purpose, re-record: {self.record_command}",
-            )
-        ]
+            self.failures.extend(unanswered.unplayed(self.cassette, self.cassette_path, self.record_command))
 
 
 def _refused(exchange: Exchange) -> bool:
     return exchange.status in REFUSED_STATUSES or any(code in REFUSED_CODES for code in exchange.error_codes)
-
-
-def _operation_of(method: str, path: str) -> Operation | None:
-    """The index's operation whose path template ends the request's path (a base URL may add a prefix)."""
-    for op in load_index().values():
-        pattern = re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(op.path))
-        if op.method == method.upper() and re.search(pattern + "$", path):
-            return op
-    return None

@@ -12,6 +12,7 @@ from shlex import quote
 from types import FrameType
 
 from conformance.sandbox.auth import check_key
+from conformance.sandbox.faults import PROFILES
 from conformance.sandbox.server import (
     APP_ID,
     DEFAULT_ACCOUNT_KEY_ID,
@@ -53,6 +54,28 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--throttle-every", default="0", metavar="N", help="answer every Nth request with 429 (default: 0, never)"
+    )
+    parser.add_argument(
+        "--faults",
+        default="",
+        metavar="PROFILE",
+        help=f"inject faults to rehearse them, the same ones for the same --seed (0 when none); one of: "
+        f"{', '.join(PROFILES)} (each described below)",
+    )
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    parser.epilog = fault_profiles_text()
+
+
+def fault_profiles_text() -> str:
+    """The profiles, one a line, for --help (the README has the same table)."""
+    width = max(map(len, PROFILES))
+    rows = [f"  {name.ljust(width)}  {profile.summary}" for name, profile in PROFILES.items()]
+    return "\n".join(
+        [
+            "fault profiles (--faults): a fault before the request acts leaves the sandbox as if it never came;",
+            "a truncated or non-JSON answer comes after the request took effect.",
+            *rows,
+        ]
     )
 
 
@@ -100,6 +123,9 @@ def _checked(args: argparse.Namespace) -> Sandbox:
     seed = str(getattr(args, "seed", "")).strip()
     if seed and not _digits(seed):
         raise UsageError(f"--seed {seed!r} is not allowed: use a non-negative integer")
+    faults = str(getattr(args, "faults", "") or "").strip()
+    if faults and faults not in PROFILES:
+        raise UsageError(f"--faults {faults!r} is not allowed: use one of {', '.join(PROFILES)}")
     return Sandbox(
         host,
         port,
@@ -110,6 +136,7 @@ def _checked(args: argparse.Namespace) -> Sandbox:
         seed=int(seed) if seed else None,
         account_key_id=account_key_id,
         account_key_secret=account_secret,
+        faults=faults or None,
     )
 
 
@@ -146,6 +173,11 @@ def _announce(sandbox: Sandbox) -> None:
         f"  account key id:     {sandbox.account_key_id}",
         f"  account key secret: {sandbox.account_key_secret}",
         *([f"  every {sandbox.throttle_every} requests one answers 429"] if sandbox.throttle_every else []),
+        *(
+            [f"  faults: {sandbox.faults.profile} (seed {sandbox.faults.seed}): {sandbox.faults.summary}"]
+            if sandbox.faults
+            else []
+        ),
         "point the suite at it with:",
         f"  export SUNCO_API_URL={quote(sandbox.url)} SUNCO_APP_ID={quote(sandbox.app_id)}",
         f"  export SUNCO_KEY_ID={quote(sandbox.key_id)} SUNCO_KEY_SECRET={quote(sandbox.key_secret)}",

@@ -22,6 +22,7 @@ from conformance.sandbox.behaviours import BEHAVIOURS, HANDLERS
 from conformance.sandbox.crud import all_handlers
 from conformance.sandbox.crud import titles as behaviour_titles
 from conformance.sandbox.errors import ApiError, bad_request, envelope, schema_error
+from conformance.sandbox.faults import FaultPlan
 from conformance.sandbox.fields import strip_write_only
 from conformance.sandbox.params import read_query
 from conformance.sandbox.parsing import load_json
@@ -64,6 +65,7 @@ class Sandbox:
         account_key_id: str = DEFAULT_ACCOUNT_KEY_ID,
         account_key_secret: str = DEFAULT_ACCOUNT_KEY_SECRET,
         read_timeout: int = DEFAULT_READ_TIMEOUT,
+        faults: str | None = None,
     ) -> None:
         if not APP_ID.match(app_id):
             raise ValueError(f"app_id must be 24 lowercase hexadecimal characters, got {app_id!r}")
@@ -94,6 +96,8 @@ class Sandbox:
         if throttle_every < 0:
             raise ValueError(f"throttle_every must be 0 (off) or a positive count, got {throttle_every}")
         self.throttle_every = throttle_every
+        # Injected faults (sandbox/faults.py), repeatable for the seed (0 when unseeded).
+        self.faults = FaultPlan(faults, seed or 0) if faults else None
         self._requests = 0
         self._count_lock = threading.Lock()
 
@@ -127,7 +131,7 @@ class Sandbox:
         self._port = int(sock.getsockname()[1])
         try:
             self._serving = Serving(
-                application(self), sock, deterministic=self.deterministic, read_timeout=self.read_timeout
+                application(self, self.faults), sock, deterministic=self.deterministic, read_timeout=self.read_timeout
             )
         except BaseException:
             sock.close()

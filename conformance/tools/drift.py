@@ -1,8 +1,9 @@
 """``python -m conformance drift``: compare two recordings of the same variants, field by field.
 
 Record a baseline, record again later (after an API upgrade, say) with the same
-``--variant-seed``, then compare. Exchanges are paired in order within each cassette; values that
-differ between any two recordings by nature (record ids, hosts, dates) are normalised first.
+``--variant-seed``, then compare. Exchanges are paired in order within each cassette, each by its
+last attempt (retried attempts are left out); values that differ between any two recordings by
+nature (record ids, hosts, dates) are normalised first.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from conformance.core.cassettes import CorruptCassette, load_file
+from conformance.core.client import IDEMPOTENT, recorded_break, retryable
 from conformance.core.explain import json_diff
 from conformance.core.recording import canonical_body
 from conformance.pointer import MISSING
@@ -55,6 +57,8 @@ class Change:
 @dataclass
 class DriftReport:
     compared: int = 0
+    # Retried attempts left out of the pairing (a 429, a 5xx or a broken-off GET before its retry).
+    retried: int = 0
     changes: list[Change] = field(default_factory=list)
     not_comparable: list[str] = field(default_factory=list)
 
@@ -63,7 +67,12 @@ class DriftReport:
             return "(absent)" if value is MISSING else value
 
         changes = [{**asdict(c), "baseline": plain(c.baseline), "candidate": plain(c.candidate)} for c in self.changes]
-        return {"compared": self.compared, "changes": changes, "notComparable": self.not_comparable}
+        return {
+            "compared": self.compared,
+            "retried": self.retried,
+            "changes": changes,
+            "notComparable": self.not_comparable,
+        }
 
 
 def _show(value: Any) -> str:
@@ -76,6 +85,34 @@ def _load(path: Path) -> list[dict[str, Any]]:
     return interactions
 
 
+def _retried(interaction: dict[str, Any]) -> bool:
+    """An attempt the client retried: a 429, or a 5xx or broken-off exchange of an idempotent request."""
+    method = str(interaction["request"]["method"]).upper()
+    response = interaction["response"]
+    if recorded_break(response) is not None:
+        return method in IDEMPOTENT
+    return retryable(method, int(response["status"]["code"]))
+
+
+def final_attempts(interactions: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], int]:
+    """Each exchange's last attempt, and how many retried attempts were left out.
+
+    The client retries by its own policy (``retryable``); a retried attempt is followed by the same
+    request, so two recordings pair by what each exchange finally got, however often it was retried.
+    """
+    kept: list[dict[str, Any]] = []
+    for interaction in interactions:
+        if (
+            kept
+            and _retried(kept[-1])
+            and _request_shape(kept[-1]["request"]) == _request_shape(interaction["request"])
+        ):
+            kept[-1] = interaction
+        else:
+            kept.append(interaction)
+    return kept, len(interactions) - len(kept)
+
+
 def _request_label(request: dict[str, Any]) -> str:
     return f"{request['method']} {normalise(request['uri'])}"
 
@@ -85,6 +122,9 @@ def _request_shape(request: dict[str, Any]) -> tuple[str, str]:
 
 
 def _body(response: dict[str, Any]) -> Any:
+    broken = recorded_break(response)
+    if broken is not None:
+        return f"(no whole answer: {broken.kind})"
     text = response.get("body", {}).get("string") or ""
     try:
         return _normalise_json(json.loads(text))
@@ -95,6 +135,9 @@ def _body(response: dict[str, Any]) -> Any:
 def compare_cassette(
     name: str, baseline: list[dict[str, Any]], candidate: list[dict[str, Any]], report: DriftReport
 ) -> None:
+    baseline, left_out = final_attempts(baseline)
+    candidate, more = final_attempts(candidate)
+    report.retried += left_out + more
     if [_request_shape(i["request"]) for i in baseline] != [_request_shape(i["request"]) for i in candidate]:
         report.not_comparable.append(
             f"{name}: the two recordings sent different requests (record both "
@@ -160,6 +203,7 @@ def run(args: argparse.Namespace) -> int:
     print(
         f"drift: {len(report.changes)} change(s) in {report.compared} paired exchange(s), "
         f"{len(report.not_comparable)} cassette(s) not comparable"
+        + (f", {report.retried} retried attempt(s) left out" if report.retried else "")
     )
     if args.json:
         args.json.write_text(json.dumps(report.as_json(), indent=2), encoding="utf-8")

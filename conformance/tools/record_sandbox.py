@@ -12,15 +12,17 @@ import sys
 from pathlib import Path
 
 from conformance.sandbox import Sandbox
+from conformance.sandbox.faults import PROFILES
 
 PROJECT = Path(__file__).resolve().parents[2]
 RECORDING_PORT = 47151
+SHIPPED = (PROJECT / "cassettes").resolve()
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--cassette-dir",
-        default=str(PROJECT / "cassettes"),
+        default=str(SHIPPED),
         metavar="DIR",
         help="where to write the cassettes (default: the shipped cassettes/)",
     )
@@ -34,6 +36,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"the sandbox's port; the URL is recorded, so only the default ({RECORDING_PORT}) reproduces the "
         "shipped cassettes byte for byte",
     )
+    parser.add_argument(
+        "--faults",
+        default="",
+        metavar="PROFILE",
+        help=f"record against a sandbox that injects these faults (see `sandbox --help`): {', '.join(PROFILES)}; "
+        "needs --cassette-dir, since the shipped cassettes record the documented behaviour",
+    )
     parser.add_argument("pytest_args", nargs="*", help="extra arguments for pytest (after --)")
 
 
@@ -46,8 +55,21 @@ def run(args: argparse.Namespace) -> int:
         )
         return 2
     port = int(text)
+    faults = str(getattr(args, "faults", "") or "").strip() or None
+    if faults is not None and faults not in PROFILES:
+        print(f"record-sandbox: error: --faults {faults!r} is not allowed: use one of {', '.join(PROFILES)}",
+              file=sys.stderr)  # fmt: skip
+        return 2
+    if faults is not None and Path(args.cassette_dir).resolve() == SHIPPED:
+        print(
+            "record-sandbox: error: --faults needs --cassette-dir DIR: the shipped cassettes record the documented "
+            "behaviour, not a rehearsal of faults",
+            file=sys.stderr,
+        )
+        return 2
     # A fixed port and seed make a re-recording of unchanged behaviour byte-identical: never fall back.
-    sandbox = Sandbox(port=port, seed=0)
+    # The faults follow the same seed, so a rehearsal repeats too.
+    sandbox = Sandbox(port=port, seed=0, faults=faults)
     try:
         sandbox.start()
     except OSError as error:
@@ -69,7 +91,8 @@ def run(args: argparse.Namespace) -> int:
             "SUNCO_ACCOUNT_KEY_SECRET": sandbox.account_key_secret,
             "SUNCO_AUTH": args.auth,
         }
-        print(f"recording against the sandbox at {sandbox.url} into {args.cassette_dir}", flush=True)
+        rehearsal = f", with the {faults} faults (seed 0)" if faults else ""
+        print(f"recording against the sandbox at {sandbox.url}{rehearsal} into {args.cassette_dir}", flush=True)
         command = [
             sys.executable,
             "-m",
