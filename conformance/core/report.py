@@ -75,7 +75,7 @@ class Summary:
                 row["faults"] += 1
             elif not verdict["ok"]:
                 row["failed"] += 1
-            row["statuses"][verdict["status"] or "none"] += 1
+            row["statuses"][verdict["status"] or "broken"] += 1
         return dict(sorted(table.items()))
 
     def faults(self) -> dict[str, Any]:
@@ -97,7 +97,8 @@ class Summary:
         out.append(header)
         total = failed = faulted = 0
         for name, row in self.by_operation().items():
-            statuses = ", ".join(f"{status}x{count}" for status, count in sorted(row["statuses"].items(), key=str))
+            counted = sorted(row["statuses"].items(), key=lambda item: str(item[0]))
+            statuses = ", ".join(f"{status}x{count}" for status, count in counted)
             passed = row["exchanges"] - row["failed"] - row["faults"]
             out.append(f"{name:<24}{row['exchanges']:>10}{passed:>8}{row['failed']:>8}{row['faults']:>8}  {statuses}")
             total += row["exchanges"]

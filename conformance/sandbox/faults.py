@@ -30,7 +30,7 @@ BLOCK = 8
 BURST_CHANCE = 0.5
 MIXED_BURST_CHANCE = 0.1
 RETRY_AFTER = "1"
-LATENCY = (0.02, 0.25)
+LATENCY = (0.01, 0.15)
 HTML_TYPE = "text/html; charset=utf-8"
 # (status, code) of each injected error answer.
 ERRORS = {
@@ -95,7 +95,7 @@ class Profile:
 
 
 PROFILES: dict[str, Profile] = {
-    "latency": Profile("every answer comes 20 to 250 ms late; nothing else changes", latency=1.0),
+    "latency": Profile("every answer comes 10 to 150 ms late; nothing else changes", latency=1.0),
     "http-500": Profile(f"one request in {RATE} answers 500 internal_error before acting", (("status", 500, None),)),
     "http-502": Profile(f"one request in {RATE} answers 502 bad_gateway before acting", (("status", 502, None),)),
     "http-503": Profile(
@@ -171,13 +171,14 @@ def decide(name: str, seed: int, number: int) -> Fault | None:
 
 
 def _in_burst(name: str, seed: int, number: int, chance: float) -> bool:
-    """Requests are taken in blocks; a block holds at most one burst, so bursts never run together."""
+    """Requests are taken in blocks; a block holds at most one burst and ends with a request outside
+    it, so bursts never run together and the client's attempts always outlast one."""
     block, offset = divmod(number - 1, BLOCK)
     draw = random.Random(f"{name}:{seed}:burst:{block}")
     if draw.random() >= chance:
         return False
     length = draw.choice((2, 3))
-    start = draw.randrange(BLOCK - length + 1)
+    start = draw.randrange(BLOCK - length)
     return start <= offset < start + length
 
 
