@@ -218,8 +218,10 @@ def test_faults_are_counted_apart_in_the_summary_table(profile, tmp_path_factory
 def test_a_rehearsal_with_the_same_seed_records_the_same_cassettes(tmp_path):
     selection = "integration_lifecycle or user_lifecycle or unknown_id"
     first, second = tmp_path / "first", tmp_path / "second"
-    record(first, selection, "mixed", seed=3)
-    record(second, selection, "mixed", seed=3)
+    _, injected = record(first, selection, "mixed", seed=3)
+    _, again = record(second, selection, "mixed", seed=3)
+    assert injected == again
+    assert {fault.kind for _, fault in injected} - {"latency"}, injected
     files = sorted(p.relative_to(first) for p in first.rglob("*.yaml"))
     assert files == sorted(p.relative_to(second) for p in second.rglob("*.yaml"))
     assert files
@@ -303,3 +305,32 @@ def test_coverage_counts_no_status_for_a_broken_off_exchange(tmp_path_factory):
     assert sum(found["brokenExchanges"].values()) == broken_off
     assert "0" not in {entry["status"] for entry in found["undocumented"]}
     assert "recorded exchanges the server broke off" in result.stdout
+
+
+def test_no_secret_reaches_a_rehearsal(rehearsal):
+    folder = rehearsal["folder"].parent
+    written = [path for path in folder.rglob("*") if path.is_file()]
+    assert any(path.suffix == ".yaml" for path in written)
+    for text in [*(path.read_text(errors="replace") for path in written), rehearsal["recorded"].stdout]:
+        assert KEY_SECRET not in text
+        assert ACCOUNT_KEY_SECRET not in text
+
+
+def test_record_sandbox_rehearses_a_profile_into_the_folder_given(tmp_path):
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    folder = tmp_path / "rehearsal"
+    result = subprocess.run(  # noqa: S603 - our own interpreter
+        [sys.executable, "-m", "conformance", "record-sandbox", "--faults", "http-503", "--port", str(port),
+         "--cassette-dir", str(folder), "--", "-k", "integration_lifecycle", "-p", "no:cacheprovider"],
+        cwd=PROJECT, capture_output=True, text=True, env=clean_env(), timeout=300,
+    )  # fmt: skip
+    assert f"recording against the sandbox at http://127.0.0.1:{port}, with the http-503 faults (seed 0)" in (
+        result.stdout
+    )
+    assert result.returncode in (0, 1), result.stdout[-2000:] + result.stderr[-2000:]
+    assert [path.name for path in folder.rglob("*.yaml")] == ["test_integration_lifecycle.yaml"]
+    assert replay(folder, "integration_lifecycle").returncode == result.returncode

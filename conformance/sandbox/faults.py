@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import random
 import threading
+from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from http import HTTPStatus
@@ -32,6 +33,7 @@ MIXED_BURST_CHANCE = 0.1
 RETRY_AFTER = "1"
 LATENCY = (0.01, 0.15)
 HTML_TYPE = "text/html; charset=utf-8"
+KEPT = 1000
 # (status, code) of each injected error answer.
 ERRORS = {
     429: "too_many_requests",
@@ -71,14 +73,6 @@ class Fault:
 
     def headers(self) -> dict[str, str]:
         return {"Retry-After": self.retry_after} if self.retry_after is not None else {}
-
-    def describe(self) -> str:
-        if self.kind == "status":
-            after = f" with Retry-After: {self.retry_after}" if self.retry_after is not None else ""
-            return f"{self.status}{after}"
-        if self.kind == "latency":
-            return f"a wait of {self.delay * 1000:.0f} ms"
-        return self.kind
 
 
 @dataclass(frozen=True)
@@ -122,7 +116,7 @@ PROFILES: dict[str, Profile] = {
         (("non-json", 0, None),),
     ),
     "mixed": Profile(
-        f"all of the above, each to one request in {MIXED_RATE} (429 bursts in one block in "
+        f"the faults of every other profile, each to one request in {MIXED_RATE} (429 bursts in one block in "
         f"{round(1 / MIXED_BURST_CHANCE)}), and one request in 10 late",
         (
             ("status", 500, None),
@@ -149,10 +143,6 @@ def check_profile(name: str) -> str:
     if name not in PROFILES:
         raise ValueError(f"no fault profile {name!r}: use one of {', '.join(PROFILES)}")
     return name
-
-
-def profiles_help() -> str:
-    return "; ".join(f"{name}: {profile.summary}" for name, profile in PROFILES.items())
 
 
 def decide(name: str, seed: int, number: int) -> Fault | None:
@@ -190,8 +180,8 @@ class FaultPlan:
         self.seed = seed
         self._count = 0
         self._lock = threading.Lock()
-        # What was injected, by description (for tests and the curious).
-        self.injected: list[tuple[int, Fault]] = []
+        # (request number, fault) of the latest faults injected, for tests and the curious.
+        self.injected: deque[tuple[int, Fault]] = deque(maxlen=KEPT)
 
     def next(self) -> Fault | None:
         with self._lock:
@@ -219,16 +209,9 @@ def html_page(status: int, profile: str) -> bytes:
     ).encode()
 
 
-def cut(data: bytes) -> tuple[bytes, bytes]:
-    """The part of a body sent before the connection closes, and the part never sent."""
-    keep = len(data) // 2
-    return data[:keep], data[keep:]
-
-
 def truncated(chunks: Iterable[bytes], stop: Exception) -> Iterator[bytes]:
     """The first half of a body, then ``stop`` raised where the rest would be."""
     data = b"".join(chunks)
-    first, _ = cut(data)
-    if first:
-        yield first
+    if data[: len(data) // 2]:
+        yield data[: len(data) // 2]
     raise stop
