@@ -247,3 +247,9 @@ def test_the_sandbox_announces_its_faults_and_seed():
         process.terminate()
         process.wait(timeout=10)
     assert f"  faults: http-503 (seed 9): {PROFILES['http-503'].summary}\n" in lines
+
+
+def test_the_readme_documents_every_profile():
+    readme = (ROOT / "README.md").read_text()
+    rows = {line.split("|")[1].strip(" `") for line in readme.splitlines() if line.startswith("| `")}
+    assert set(PROFILES) <= rows
