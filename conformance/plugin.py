@@ -29,6 +29,7 @@ from conformance.core.failures import (
     ConformanceFailure,
     FailureGroup,
     Unreachable,
+    fault_outcome,
     raise_if_any,
 )
 from conformance.core.preflight import check_access
@@ -352,6 +353,10 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         report.longrepr = str(error)
     if isinstance(error, CorruptCassette):
         report.longrepr = error.describe(record_command(item.config, item.nodeid))
+    fault = fault_outcome(error) if item.get_closest_marker("conformance") else None
+    if fault is not None:
+        # The summary counts tests the server failed apart from tests that found the API at fault.
+        report.user_properties.append(("conformance-outcome", fault))
     if call.when == "call" and item.get_closest_marker("conformance"):
         item.stash[_outcome_key] = rewrite.outcome_of(error, report.skipped)
         _count_unreachable(item, error)

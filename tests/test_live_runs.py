@@ -348,3 +348,29 @@ def test_the_cause_of_no_answer_is_shown_whole_and_scrubbed():
     assert notes[0].startswith("cause: requests.exceptions.ConnectionError: no connection for <scrubbed")
     assert notes[1].startswith("cause: ConnectionRefusedError: [Errno 111] refused while sending <scrubbed")
     assert secret not in failure.render()
+
+
+# -- an app that already holds the one switchboard it may ----------------------------------------
+
+
+def test_switchboard_tests_skip_live_on_an_app_that_has_one_and_leave_it_alone(sandbox, tmp_path):
+    url = f"{sandbox.url}/v2/apps/{APP_ID}/switchboards"
+    made = requests.post(url, json={"enabled": True}, auth=(KEY_ID, KEY_SECRET), timeout=10)
+    assert made.status_code == 201, made.text
+    theirs = made.json()["switchboard"]["id"]
+    result = pytest_run(
+        "conformance/suites/test_switchboards.py",
+        "-k",
+        "test_switchboard_lifecycle or test_create_switchboard_accepts_valid_bodies",
+        "--record-mode=rewrite",
+        f"--cassette-dir={tmp_path}",
+        "-rs",
+        env=live_env(sandbox.url),
+    )
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert "2 skipped" in result.stdout
+    assert f"not run live: needs an app without a switchboard (an app holds at most 1; this one has {theirs})" in (
+        result.stdout
+    )
+    listed = requests.get(url, auth=(KEY_ID, KEY_SECRET), timeout=10).json()["switchboards"]
+    assert [board["id"] for board in listed] == [theirs]

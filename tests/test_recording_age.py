@@ -165,7 +165,7 @@ def test_the_markdown_report_has_the_summary_table(recorded, tmp_path):
     assert result.returncode == 0
     text = (tmp_path / "r.md").read_text()
     assert text.startswith("# Conformance summary\n\nconformance tests: 3 passed, 0 failed; replayed offline from")
-    assert "| CreateParcel | 4 | 4 | 0 | 201x3, 400x1 |" in text
+    assert "| CreateParcel | 4 | 4 | 0 | 0 | 201x3, 400x1 |" in text
     assert "## Recordings" in text
 
 

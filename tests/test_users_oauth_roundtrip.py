@@ -97,5 +97,5 @@ def test_without_the_settings_the_tests_are_not_run_and_the_summary_says_which_v
     assert "not run live: needs SUNCO_ZENDESK_ID" in out  # the summary lists them, with the variable
     out, replayed = replay(tmp_path)
     assert replayed["tests"] == recorded["tests"]
-    assert all("replaying a recording made without it" in r for r in replayed["notRun"].values())
+    assert all("replaying a recording that did not run live" in r for r in replayed["notRun"].values())
     assert sorted(t.rsplit("::", 1)[-1] for t in replayed["notRun"]) == sorted(NEEDS_SETTINGS)

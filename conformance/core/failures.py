@@ -195,6 +195,22 @@ class StaleRecording(ConformanceFailure):
     kind = "stale-recording"
 
 
+class ServerFault(ConformanceFailure):
+    """The server failed (a 5xx, a reset connection, a cut-off answer): not a verdict on the contract."""
+
+    kind = "server-fault"
+
+
+class RateLimited(ConformanceFailure):
+    """Still 429 once the retries ran out: the account's rate limit, not a verdict on the contract."""
+
+    kind = "rate-limited"
+
+
+# Failures that say the server or its limits failed the test, counted apart from conformance failures.
+FAULT_KINDS = (ServerFault.kind, RateLimited.kind)
+
+
 class FailureGroup(AssertionError):
     """Several failures from one test, shown together so one run reveals them all."""
 
@@ -203,6 +219,19 @@ class FailureGroup(AssertionError):
         head = f"{len(self.failures)} conformance failures"
         body = "\n\n".join(f"[{number}] {failure.render()}" for number, failure in enumerate(self.failures, 1))
         super().__init__(f"{head}\n\n{body}")
+
+
+def fault_outcome(error: BaseException | None) -> str | None:
+    """``server-fault`` or ``rate-limited`` when every failure ``error`` holds is one; None otherwise."""
+    if isinstance(error, FailureGroup):
+        kinds = {failure.kind for failure in error.failures}
+    elif isinstance(error, ConformanceFailure):
+        kinds = {error.kind}
+    else:
+        return None
+    if not kinds or not kinds <= set(FAULT_KINDS):
+        return None
+    return ServerFault.kind if ServerFault.kind in kinds else RateLimited.kind
 
 
 def raise_if_any(failures: Sequence[ConformanceFailure]) -> None:

@@ -3,8 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
 
-from conformance.spec.resources import Resource
+from conformance.spec.resources import RESOURCES, RUN_TAG, Resource
+
+
+@dataclass(frozen=True)
+class Unconfirmed:
+    """A create whose answer never came whole: the record may exist, its id unknown, its tag known."""
+
+    item: Resource
+    parents: dict[str, str]
+    tag: str
 
 
 class Ledger:
@@ -12,6 +23,7 @@ class Ledger:
 
     def __init__(self) -> None:
         self.entries: list[tuple[Resource, dict[str, str]]] = []
+        self.unconfirmed: list[Unconfirmed] = []
 
     def add(self, item: Resource, path: Mapping[str, str]) -> None:
         self.entries.append((item, dict(path)))
@@ -26,3 +38,17 @@ class Ledger:
     def drain(self) -> list[tuple[Resource, dict[str, str]]]:
         entries, self.entries = self.entries[::-1], []
         return entries
+
+    def maybe_created(self, operation_id: str, path: Mapping[str, str], body: Any) -> None:
+        """A create that met a server fault may have taken effect: find it at teardown by its run tag."""
+        item = next((r for r in RESOURCES if r.operations.get("create") == operation_id and r.tag_field), None)
+        if item is None or item.tag_field is None or not isinstance(body, dict):
+            return
+        tag = body.get(item.tag_field)
+        if isinstance(tag, str) and tag.startswith(RUN_TAG):
+            parents = {name: value for name, value in path.items() if name != item.id_param}
+            self.unconfirmed.append(Unconfirmed(item, parents, tag))
+
+    def drain_unconfirmed(self) -> list[Unconfirmed]:
+        found, self.unconfirmed = self.unconfirmed, []
+        return found

@@ -215,6 +215,10 @@ class Exchange:
     attempts: int = 1
     body: Any = None
     body_is_json: bool = False
+    # What each earlier attempt got ("answered 503", "the answer was cut off (…)"), oldest first.
+    retried: list[str] = field(default_factory=list)
+    # How many earlier attempts the server broke off: a retry after one may find the request already acted.
+    broken_attempts: int = 0
 
     @property
     def content_type(self) -> str:

@@ -164,8 +164,13 @@ class IndexedCassette(Cassette):
         filtered, key = self._filtered(request)
         if not filtered or key is None:
             return
+        # While recording, only what the file held: an answer recorded in this session (a 429 or a 503
+        # before its retry, under new_episodes) must not answer the retry in the server's place.
+        recording = self.record_mode != RecordMode.NONE
+        loaded = getattr(self, "_loaded_count", len(self.data)) if recording else len(self.data)
         for index in self._index.get(key, ()):
-            yield index, self.data[index][1]
+            if index < loaded:
+                yield index, self.data[index][1]
 
 
 class IndexedVCR(VCR):

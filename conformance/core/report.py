@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from conformance.core.markdown import markdown
 from conformance.core.provenance import Provenance
 from conformance.spec.schemas import active_dir, contract
 
@@ -22,6 +23,8 @@ VERDICTS = "conformance"
 RECORDING = "conformance-recording"
 MAX_REASONS = 8
 MAX_LISTED = 12
+# Outcomes of tests that the server or its rate limit stopped, rather than the API's conformance.
+FAULTED = ("server-fault", "rate-limited")
 
 
 def _parse(value: object) -> Any:
@@ -81,9 +84,13 @@ class Summary:
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if "conformance" not in report.keywords:
             return
-        # A teardown error must not hide a failed call.
+        # A teardown error must not hide a failed call; a test the API failed outranks one the server failed.
         if (report.when == "call" or report.outcome != "passed") and self.tests.get(report.nodeid) != "failed":
-            self.tests[report.nodeid] = "failed" if report.outcome == "failed" else report.outcome
+            outcome: str = report.outcome
+            if outcome == "failed":
+                outcome = next((str(v) for n, v in report.user_properties if n == "conformance-outcome"), "failed")
+            if self.tests.get(report.nodeid) not in FAULTED or outcome == "failed":
+                self.tests[report.nodeid] = outcome
         if report.outcome == "failed" and report.nodeid not in self.headlines:
             self.headlines[report.nodeid] = (report.longreprtext.strip().splitlines() or [""])[0][:200]
         if report.skipped and isinstance(report.longrepr, tuple):
@@ -99,13 +106,28 @@ class Summary:
                     self.notes.append(str(value))
 
     def by_operation(self) -> dict[str, dict[str, Any]]:
-        table: dict[str, dict[str, Any]] = defaultdict(lambda: {"exchanges": 0, "failed": 0, "statuses": Counter()})
+        """Per operation: exchanges, conformance failures, faults (server or rate limit), statuses."""
+        table: dict[str, dict[str, Any]] = defaultdict(
+            lambda: {"exchanges": 0, "failed": 0, "faults": 0, "statuses": Counter()}
+        )
         for verdict in self.verdicts:
             row = table[verdict["operation"]]
             row["exchanges"] += 1
-            row["failed"] += 0 if verdict["ok"] else 1
-            row["statuses"][verdict["status"]] += 1
+            if verdict.get("fault"):
+                row["faults"] += 1
+            elif not verdict["ok"]:
+                row["failed"] += 1
+            row["statuses"][verdict["status"] or "broken"] += 1
         return dict(sorted(table.items()))
+
+    def faults(self) -> dict[str, Any]:
+        """Faults that failed exchanges, by kind and what happened; retried attempts, by what they got."""
+        kinds: Counter[str] = Counter(v["fault"] for v in self.verdicts if v.get("fault"))
+        what: Counter[str] = Counter(
+            f"{v['operation']} {v['status'] or 'broken off'}" for v in self.verdicts if v.get("fault")
+        )
+        retried: Counter[str] = Counter(got.split(" (")[0] for v in self.verdicts for got in v.get("retried", []))
+        return {"kinds": dict(kinds), "exchanges": dict(sorted(what.items())), "retried": dict(sorted(retried.items()))}
 
     # -- recordings --------------------------------------------------------------------------
 
@@ -209,16 +231,20 @@ class Summary:
         table = self.by_operation()
         # Wide enough for the longest operation id (DeleteUserPersonalInformation).
         width = max([24, *(len(name) + 1 for name in table)])
-        header = f"{'operation':<{width}}{'exchanges':>10}{'passed':>8}{'failed':>8}  statuses"
+        header = f"{'operation':<{width}}{'exchanges':>10}{'passed':>8}{'failed':>8}{'faults':>8}  statuses"
         out.append(header)
-        total = failed = 0
+        total = failed = faulted = 0
         for name, row in table.items():
-            statuses = ", ".join(f"{status}x{count}" for status, count in sorted(row["statuses"].items()))
-            passed = row["exchanges"] - row["failed"]
-            out.append(f"{name:<{width}}{row['exchanges']:>10}{passed:>8}{row['failed']:>8}  {statuses}")
+            counted = sorted(row["statuses"].items(), key=lambda item: str(item[0]))
+            statuses = ", ".join(f"{status}x{count}" for status, count in counted)
+            passed = row["exchanges"] - row["failed"] - row["faults"]
+            numbers = f"{row['exchanges']:>10}{passed:>8}{row['failed']:>8}{row['faults']:>8}"
+            out.append(f"{name:<{width}}{numbers}  {statuses}")
             total += row["exchanges"]
             failed += row["failed"]
-        out.append(f"{'all operations':<{width}}{total:>10}{total - failed:>8}{failed:>8}")
+            faulted += row["faults"]
+        out.append(f"{'all operations':<{width}}{total:>10}{total - failed - faulted:>8}{failed:>8}{faulted:>8}")
+        out.extend(self.fault_lines())
         undocumented = [v for v in self.verdicts if not v.get("documented", True)]
         for wanted, label in ((True, "expected by the test"), (False, "that nothing expected")):
             counts = Counter((v["operation"], v["status"]) for v in undocumented if v.get("expected", False) == wanted)
@@ -228,20 +254,43 @@ class Summary:
         out.extend(f"cassettes: {note}" for note in self.notes)
         out += self.recording_lines()
         out.extend(self.not_exercised())
+        out.append(self.outcome_line())
+        out += [f"{reason} ({len(names)}): {', '.join(names)}" for reason, names in self.not_run_by_reason().items()]
+        return out
+
+    def outcome_line(self) -> str:
         outcomes = Counter(self.tests.values())
-        out.append(
+        return (
             f"conformance tests: {outcomes.get('passed', 0)} passed, {outcomes.get('failed', 0)} failed"
+            + (f", {outcomes['server-fault']} stopped by a server fault" if outcomes.get("server-fault") else "")
+            + (f", {outcomes['rate-limited']} stopped by the rate limit" if outcomes.get("rate-limited") else "")
             + (f", {outcomes['skipped']} skipped" if outcomes.get("skipped") else "")
         )
+
+    def not_run_by_reason(self) -> dict[str, list[str]]:
+        """Tests skipped for want of a setting, by the reason they gave."""
         by_reason: dict[str, list[str]] = defaultdict(list)
         for nodeid, reason in sorted(self.not_run.items()):
             by_reason[reason].append(nodeid.rsplit("::", 1)[-1])
-        for reason, names in sorted(by_reason.items()):
-            out.append(f"{reason} ({len(names)}): {', '.join(names)}")
-        return out
+        return dict(sorted(by_reason.items()))
 
     def undocumented(self) -> Counter[tuple[str, int]]:
         return Counter((v["operation"], v["status"]) for v in self.verdicts if not v.get("documented", True))
+
+    def fault_lines(self) -> list[str]:
+        found = self.faults()
+        out = []
+        if found["exchanges"]:
+            shown = ", ".join(f"{what}x{count}" for what, count in found["exchanges"].items())
+            kinds = found["kinds"]
+            out.append(
+                f"faults, not verdicts on the contract: {kinds.get('server-fault', 0)} server fault(s), "
+                f"{kinds.get('rate-limited', 0)} rate limited: {shown}"
+            )
+        if found["retried"]:
+            shown = ", ".join(f"{what} x{count}" for what, count in found["retried"].items())
+            out.append(f"retried attempts (kept in the recordings): {shown}")
+        return out
 
     def not_exercised(self) -> list[str]:
         """The contract's operations no exchange of this run called (all but a few on a partial run)."""
@@ -266,6 +315,7 @@ class Summary:
                 for name, row in self.by_operation().items()
             },
             "verdicts": self.verdicts,
+            "faults": self.faults(),
             "notes": self.notes,
             "recordings": {
                 "oldest": oldest.as_json() if oldest else None,
@@ -279,7 +329,7 @@ class Summary:
 
     def markdown(self) -> str:
         data: dict[str, Any] = self.scrub(self.as_json())
-        return markdown(data, self.lines()[-1])
+        return markdown(data, self.outcome_line())
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         if self.tests or self.notes:
@@ -296,50 +346,3 @@ class Summary:
                 text = self.scrub_text(self.markdown())
             Path(path).write_text(text, encoding="utf-8")
             terminalreporter.write_line(f"conformance report written to {path}")
-
-
-def _cell(value: Any) -> str:
-    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
-    return " ".join(str(text).split()).replace("|", "\\|")
-
-
-def markdown(data: dict[str, Any], outcome: str) -> str:
-    """The summary as Markdown, from the (scrubbed) JSON report: a CI job summary."""
-    mode = {"record": "recorded live into", "live": "ran live against", "replay": "replayed offline from"}[data["mode"]]
-    lines = ["# Conformance summary", "", f"{outcome}; {mode} `{data['cassettes']}`.", ""]
-    lines += ["| operation | exchanges | passed | failed | statuses |", "|---|---:|---:|---:|---|"]
-    for name, row in data["operations"].items():
-        statuses = ", ".join(f"{status}x{count}" for status, count in sorted(row["statuses"].items()))
-        passed = row["exchanges"] - row["failed"]
-        lines.append(f"| {name} | {row['exchanges']} | {passed} | {row['failed']} | {statuses} |")
-    failures = [(v, f) for v in data["verdicts"] if not v["ok"] for f in v.get("failures") or []]
-    if failures:
-        lines += ["", "## Failures", "", "| test | operation | status | pointer | rule | expected | actual |"]
-        lines.append("|---|---|---:|---|---|---|---|")
-        for verdict, failure in failures:
-            lines.append(
-                f"| `{_cell(verdict['test'])}` | {_cell(failure['operation'])} | {failure.get('status') or ''} | "
-                f"`{_cell(failure.get('pointer') or '')}` | {_cell(failure['rule'])} | "
-                f"{_cell(failure.get('expected'))} | {_cell(failure.get('actual'))} |"
-            )
-    recordings = data["recordings"]
-    if recordings["notConforming"]:
-        lines += ["", "## Recordings that no longer conform", ""]
-        for cassette, reasons in recordings["notConforming"].items():
-            lines.append(f"- `{cassette}`")
-            lines += [f"  - {_cell(reason)}" for reason in reasons]
-    notes = []
-    if recordings["oldest"]:
-        oldest = recordings["oldest"]
-        notes.append(f"Oldest cassette: `{oldest['cassette']}`, recorded {oldest['recordedAt']} at {oldest['host']}.")
-    if recordings["undated"]:
-        notes.append(f"{len(recordings['undated'])} cassette(s) do not say when they were recorded.")
-    if recordings["otherImport"]:
-        shown = ", ".join(f"`{p['cassette']}`" for p in recordings["otherImport"])
-        notes.append(f"Recorded under an earlier import of the contract: {shown}.")
-    if recordings["stale"]:
-        shown = ", ".join(f"`{c}`" for c in recordings["stale"])
-        notes.append(f"Older than --max-cassette-age {recordings['maxAgeDays']:g} days: {shown}.")
-    if notes:
-        lines += ["", "## Recordings", ""] + [f"- {note}" for note in notes]
-    return "\n".join(lines) + "\n"

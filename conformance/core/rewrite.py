@@ -56,7 +56,11 @@ def outcome_of(error: BaseException | None, skipped: bool) -> Outcome:
 
 
 def keep_reason(outcome: Outcome, session: ConformanceSession | None, *, previous: bool = False) -> str | None:
-    """Why the previous cassette must stay, or None when the new recording may replace it."""
+    """Why the previous cassette must stay, or None when the new recording may replace it.
+
+    A recording that met a server fault or a rate limit is kept only where no cassette was: it
+    replays as it happened, but a good cassette is worth more than a record of a bad day.
+    """
     if outcome.kind == "not run":
         return "the test did not run to its end"
     if outcome.kind == "skipped" and session is not None and session.not_run_reason and not previous:
@@ -69,6 +73,13 @@ def keep_reason(outcome: Outcome, session: ConformanceSession | None, *, previou
         return f"the test crashed: {outcome.detail}"
     if session is None or session.exchanges == 0:
         return "the test recorded no exchange"
+    faulted = next((verdict for verdict in session.verdicts if verdict.fault), None)
+    if faulted is not None and previous:
+        answer = f"answered {faulted.status}" if faulted.status else "got no whole answer"
+        return (
+            f"{faulted.operation} {answer} (a {str(faulted.fault).replace('-', ' ')}), and a recording with a fault "
+            "never replaces a cassette; record the test again when the server is well"
+        )
     if session.refused_everything:
         return (
             f"all {session.exchanges} exchanges were refused (401, 403 or app_not_found) and no variant expected "

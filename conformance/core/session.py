@@ -7,9 +7,9 @@ settings at all and always re-sends exactly what was recorded.
 from __future__ import annotations
 
 import copy
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import Any, NoReturn, TypeVar
 
 import pytest
@@ -17,29 +17,27 @@ import requests
 from hypothesis import strategies as st
 from vcr.errors import CannotOverwriteExistingCassetteException
 
-from conformance.core import provenance
+from conformance.core import faults, provenance, unanswered
 from conformance.core.checks import check_exchange, state_failure
-from conformance.core.client import Client, needs_account
+from conformance.core.client import Broken, BrokenExchange, Client, needs_account
 from conformance.core.deliveries import ENABLE, Inbox, replays_deliveries
-from conformance.core.explain import nearest
 from conformance.core.failures import (
+    FAULT_KINDS,
     CannotContinue,
     ConformanceFailure,
     FailureGroup,
     MissingRecording,
     UnmatchedRequest,
-    UnplayedInteractions,
     Unreachable,
-    cause_chain,
     raise_if_any,
 )
-from conformance.core.ledger import Ledger
+from conformance.core.ledger import Ledger, Unconfirmed
 from conformance.core.model import Exchange, Expect, Variant
 from conformance.core.receiver import Receiver
 from conformance.core.scrub import PLACEHOLDER, Scrubber, credential_values
 from conformance.core.settings import Settings
 from conformance.core.variants import PIN_FORMAT, draw, number, pin, unpin
-from conformance.spec.schemas import Operation, load_index, operation
+from conformance.spec.schemas import Operation, operation
 
 METADATA_KEY = "conformance"
 F = TypeVar("F", bound=ConformanceFailure)
@@ -63,6 +61,10 @@ class Verdict:
     failures: list[dict[str, Any]] = field(default_factory=list)
     # The test (a variant, or an explicit expect) asked for exactly this status.
     expected: bool = False
+    # "server-fault" or "rate-limited" when the answer was a fault rather than a verdict (status 0: none came).
+    fault: str | None = None
+    # What earlier attempts of the exchange got, each retried.
+    retried: list[str] = field(default_factory=list)
 
 
 class ConformanceSession:
@@ -105,6 +107,8 @@ class ConformanceSession:
         self.ledger = Ledger()
         # Why the test did not run live (a missing setting), kept in the cassette for replay.
         self.not_run_reason: str | None = None
+        # Preconditions a flow checked once in this test (``Records.room_for_one``).
+        self.checked: set[tuple[Any, ...]] = set()
         self.last_exchange: Exchange | None = None
         # The run's webhook receiver, started the first time a test waits for deliveries.
         self._receiver = receiver
@@ -202,7 +206,7 @@ class ConformanceSession:
         if self._client is None:
             if self.recording:
                 assert self._settings is not None
-                self._client = Client(self._settings, on_retry=self._retrying)
+                self._client = Client(self._settings, on_retry=self._retrying, on_broken=self._record_broken)
             else:
                 target = self.pins()["target"]
                 settings = Settings(
@@ -217,7 +221,7 @@ class ConformanceSession:
                     oauth_url=target.get("oauthUrl"),
                 )
                 # Replay answers instantly; waiting out a recorded Retry-After would only slow CI.
-                self._client = Client(settings, sleep=lambda _seconds: None)
+                self._client = Client(settings, sleep=lambda _seconds: None, replaying=True)
         return self._client
 
     def variants(
@@ -286,6 +290,10 @@ class ConformanceSession:
             )
         except CannotOverwriteExistingCassetteException as error:
             raise self._unmatched(operation_id, error) from None
+        except BrokenExchange as error:
+            if error.operation.method == "POST":
+                self.ledger.maybe_created(operation_id, path_params or {}, request_body)
+            raise self._broken(error, variant) from None
         except requests.RequestException as error:
             raise self._unreachable(operation_id, error) from None
         if self.recording:
@@ -295,9 +303,21 @@ class ConformanceSession:
         expected = variant.expect if variant is not None else expect
         self._note(operation_id, variant, exchange)
         self.last_exchange = exchange
-        found = check_exchange(exchange, expected, variant.id if variant else None)
-        self._keep(exchange, variant.id if variant else None, found, expected)
-        self._say(f"{operation_id} answered {exchange.status} (exchange {self.exchanges})")
+        variant_id = variant.id if variant else None
+        fault = faults.classify(
+            exchange, expected, variant_id, recording=self.recording, record_command=self.record_command
+        )
+        found = [fault] if fault is not None else check_exchange(exchange, expected, variant_id)
+        self._keep(exchange, variant_id, found, expected)
+        said = f": a {fault.kind.replace('-', ' ')}, the test stops" if fault is not None else ""
+        self._say(f"{operation_id} answered {exchange.status}{said} (exchange {self.exchanges})")
+        if fault is not None:
+            if exchange.method == "DELETE" and exchange.broken_attempts:
+                self._forget(exchange.path)  # the broken-off attempt most likely deleted it
+            if exchange.method == "POST":
+                self.ledger.maybe_created(operation_id, path_params or {}, request_body)
+            # What follows would be judged against a state the fault left unknown.
+            raise self._stop()
         return exchange
 
     def require(
@@ -348,9 +368,37 @@ class ConformanceSession:
         if self.progress is not None:
             self.progress(f"{self.nodeid.rpartition('::')[2]}: {line}")
 
-    def _retrying(self, op: Operation, attempt: int, wait: float) -> None:
+    def _retrying(self, op: Operation, attempt: int, wait: float, got: str) -> None:
         limit = self.client.retry.max_attempts
-        self._say(f"{op.operation_id} answered 429; retry {attempt + 1} of {limit} in {wait:.1f} s")
+        said = got if got.startswith("answered") else f"got no whole answer: {got}"
+        self._say(f"{op.operation_id} {said}; retry {attempt + 1} of {limit} in {wait:.1f} s")
+
+    def _record_broken(self, sent: requests.PreparedRequest, broken: Broken) -> None:
+        if self.cassette is not None:
+            faults.record_broken(self.cassette, sent, broken)
+
+    def _broken(self, error: BrokenExchange, variant: Variant | None) -> AssertionError:
+        variant_id = variant.id if variant else None
+        failure = faults.broken(error, variant_id, recording=self.recording, record_command=self.record_command)
+        failure.with_context(cassette=self.cassette_path, next_step=None)
+        self.failures.append(failure)
+        self.exchanges += 1
+        verdict = Verdict(error.operation.operation_id, 0, variant_id, False, failures=[failure.as_dict()])
+        verdict.fault, verdict.retried = failure.kind, list(error.retried)
+        self.verdicts.append(verdict)
+        self._say(f"{error.operation.operation_id}: {error.broken.what}: a server fault, the test stops "
+                  f"(exchange {self.exchanges})")  # fmt: skip
+        return self._stop()
+
+    def _forget(self, path: str) -> None:
+        for item, params in list(self.ledger.entries):
+            delete = item.operations.get("delete")
+            if delete and self.client.path_for(operation(delete), params) == path:
+                self.ledger.forget(item, params)
+
+    def _stop(self) -> AssertionError:
+        """What ends the test: everything it found so far."""
+        return FailureGroup(self.failures) if len(self.failures) > 1 else self.failures[0]
 
     def _note(self, operation_id: str, variant: Variant | None, exchange: Exchange) -> None:
         """While recording, which variant and operation each exchange is, and how many attempts it took."""
@@ -419,6 +467,7 @@ class ConformanceSession:
         self.exchanges += 1
         if not wanted and _refused(exchange):
             self.refusals += 1
+        fault = next((failure.kind for failure in found if failure.kind in FAULT_KINDS), None)
         self.verdicts.append(
             Verdict(
                 exchange.operation.operation_id,
@@ -428,61 +477,31 @@ class ConformanceSession:
                 documented,
                 [failure.as_dict() for failure in found],
                 wanted,
+                fault,
+                list(exchange.retried),
             )
         )
 
     def _unmatched(self, operation_id: str, error: CannotOverwriteExistingCassetteException) -> UnmatchedRequest:
-        recorded = [request for request, _ in getattr(self.cassette, "data", [])]
         sent = self.scrubber.request(error.failed_request)
-        found = nearest(recorded, sent)
-        return self._transport_failure(
-            UnmatchedRequest,
-            operation_id,
-            title=f"sent a request that {self.cassette_path} does not hold.",
-            rule="replay answers only requests recorded in the cassette (method, path, query, JSON body)",
-            expected="a recorded request with the same method, path, query and body",
-            actual=f"{sent.method} {sent.uri}",
-            notes=[found.describe()] if found else ["the cassette holds no requests at all"],
-            next_step=f"re-record this test: {self.record_command}",
-        )
+        return unanswered.unmatched(self.cassette, self.cassette_path, operation_id, sent, self.record_command)
 
     def _unreachable(self, operation_id: str, error: requests.RequestException) -> Unreachable:
-        return self._transport_failure(
-            Unreachable,
-            operation_id,
-            title=f"got no answer from {self.client.settings.api_url}.",
-            rule="the API answers every request",
-            expected="an HTTP response",
-            actual=self.scrubber.text(f"{type(error).__name__}: {error}"),
-            notes=[f"cause: {self.scrubber.text(line)}" for line in cause_chain(error)],
-            next_step="check SUNCO_API_URL and that the host is reachable from here (SUNCO_TIMEOUT sets how long "
-            "to wait), then record again",
-        )
-
-    def _transport_failure(self, kind: type[F], operation_id: str, *, title: str, **details: Any) -> F:
-        """A failure with no exchange to check: the request never got a (recorded) answer."""
-        op = operation(operation_id)
-        return kind(
-            operation=op.operation_id,
-            method=op.method,
-            path=op.path,
-            title=f"{op.label} {title}",
-            cassette=self.cassette_path,
-            **details,
-        )
+        url = self.client.settings.api_url
+        return unanswered.unreachable(url, self.cassette_path, operation_id, error, self.scrubber.text)
 
     def require_account(self) -> None:
         """Skip a live run that has no account-scope key; replay always runs from the cassette."""
         if self.recording and self._settings is not None and not self._settings.account_key_id:
             self.not_run("not run live: needs an account-scope key (SUNCO_ACCOUNT_KEY_ID, SUNCO_ACCOUNT_KEY_SECRET)")
-        self._replay_not_run()
+        self.replay_not_run()
 
     def live_setting(self, name: str, variables: str) -> Any:
         """An optional setting a test needs live (``oauth``, ``sdk_user_id``…); without it a live run
         skips the test, naming the variables that would enable it. Replay needs none: it is None there,
         and the test reads what it needs from its pinned variants."""
         if not self.recording:
-            self._replay_not_run()
+            self.replay_not_run()
             return None
         value = getattr(self._settings, name, None) if self._settings is not None else None
         if value is None:
@@ -497,10 +516,11 @@ class ConformanceSession:
             self.cassette.dirty = True
         pytest.skip(reason)
 
-    def _replay_not_run(self) -> None:
+    def replay_not_run(self) -> None:
+        """In replay, skip for the reason the recording gave for not running live, if it gave one."""
         pins = getattr(self.cassette, "_metadata", {}).get(METADATA_KEY) if not self.recording else None
         if isinstance(pins, dict) and pins.get("notRun"):
-            pytest.skip(f"{pins['notRun']} (replaying a recording made without it)")
+            pytest.skip(f"{pins['notRun']} (replaying a recording that did not run live)")
 
     def require_scope(self, *operation_ids: str) -> None:
         """Skip a live run whose key signs with a scope these operations refuse (an account-scope token
@@ -520,14 +540,44 @@ class ConformanceSession:
         """Delete what the test created and did not delete itself, newest first."""
         if self._inbox is not None:
             self._inbox.close()
+        for unconfirmed in self.ledger.drain_unconfirmed():
+            self._quietly(partial(self._sweep, unconfirmed))
         for item, path in self.ledger.drain():
             op_id = item.operations.get("delete")
-            if op_id is None:
-                continue
-            try:
-                self.call(op_id, path_params=path, expect=Expect(200))
-            except ConformanceFailure as failure:
+            if op_id is not None:
+                self._quietly(partial(self.call, op_id, path_params=path, expect=Expect(200)))
+
+    def _quietly(self, step: Callable[[], Any]) -> None:
+        """A teardown step: what it finds joins the test's failures, once."""
+        try:
+            step()
+        except FailureGroup:
+            pass  # a broken-off exchange: its failure is among the session's already
+        except ConformanceFailure as failure:
+            if failure not in self.failures:
                 self.failures.append(failure)
+
+    def _sweep(self, unconfirmed: Unconfirmed) -> None:
+        """Delete a record a cut-off create may have made: the one under its parents carrying its tag."""
+        item = unconfirmed.item
+        list_op, delete_op = item.operations.get("list"), item.operations.get("delete")
+        if delete_op is None or item.tag_field is None:
+            return
+        if item.tag_field in item.alternate_ids:
+            # The tag names the record in its path (a user's externalId): 200 if it was made, 404 if not.
+            self.call(delete_op, path_params={**unconfirmed.parents, item.id_param: unconfirmed.tag})
+            return
+        if list_op is None:
+            return
+        paged = operation(list_op).parameter("page", "query") is not None
+        listed = self.call(
+            list_op, path_params=unconfirmed.parents, query={"page[size]": "100"} if paged else None, expect=Expect(200)
+        )
+        records = listed.body.get(item.collection) if isinstance(listed.body, dict) else None
+        for record in records or []:
+            if isinstance(record, dict) and record.get(item.tag_field) == unconfirmed.tag and record.get("id"):
+                path = {**unconfirmed.parents, item.id_param: str(record["id"])}
+                self.call(delete_op, path_params=path, expect=Expect(200))
 
     def finish(self) -> None:
         """The end of a test's body: everything it found so far fails it."""
@@ -538,43 +588,8 @@ class ConformanceSession:
         """Teardown: delete what the test left, then (in replay) check every recorded exchange was played."""
         self.cleanup()
         if not self.recording and self.cassette is not None:
-            self.failures.extend(self._unplayed())
-
-    def _unplayed(self) -> list[ConformanceFailure]:
-        """One failure naming the recorded exchanges that replay never asked for."""
-        data = getattr(self.cassette, "data", [])
-        counts = getattr(self.cassette, "play_counts", {})
-        left = [index for index in range(len(data)) if not counts.get(index)]
-        if not left:
-            return []
-        first = data[left[0]][0]
-        op = _operation_of(first.method, first.path)
-        shown = [f"#{i + 1} {data[i][0].method} {data[i][0].path} -> {data[i][1]['status']['code']}" for i in left]
-        return [
-            UnplayedInteractions(
-                operation=op.operation_id if op else "(unknown)",
-                method=first.method,
-                path=op.path if op else first.path,
-                title=f"{op.label if op else first.method + ' ' + first.path} was recorded but never replayed: "
-                f"{len(left)} of {len(data)} recorded exchanges were left unplayed.",
-                rule="replay plays every recorded exchange; a test that stops early or sends less fails",
-                expected=f"all {len(data)} recorded exchanges played",
-                actual=f"{len(data) - len(left)} played",
-                notes=shown[:10] + ([f"... and {len(shown) - 10} more"] if len(shown) > 10 else []),
-                cassette=self.cassette_path,
-                next_step=f"if the test changed on purpose, re-record: {self.record_command}",
-            )
-        ]
+            self.failures.extend(unanswered.unplayed(self.cassette, self.cassette_path, self.record_command))
 
 
 def _refused(exchange: Exchange) -> bool:
     return exchange.status in REFUSED_STATUSES or any(code in REFUSED_CODES for code in exchange.error_codes)
-
-
-def _operation_of(method: str, path: str) -> Operation | None:
-    """The index's operation whose path template ends the request's path (a base URL may add a prefix)."""
-    for op in load_index().values():
-        pattern = re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(op.path))
-        if op.method == method.upper() and re.search(pattern + "$", path):
-            return op
-    return None

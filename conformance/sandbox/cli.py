@@ -13,6 +13,7 @@ from types import FrameType
 
 from conformance.sandbox import seeded
 from conformance.sandbox.auth import check_key
+from conformance.sandbox.faults import PROFILES
 from conformance.sandbox.server import (
     APP_ID,
     DEFAULT_ACCOUNT_KEY_ID,
@@ -68,6 +69,28 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
             metavar="N",
             help=f"{meaning} (default: {default}, as documented; lower it so tests can reach it)",
         )
+    parser.add_argument(
+        "--faults",
+        default="",
+        metavar="PROFILE",
+        help=f"inject faults to rehearse them, the same ones for the same --seed (0 when none); one of: "
+        f"{', '.join(PROFILES)} (each described below)",
+    )
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    parser.epilog = fault_profiles_text()
+
+
+def fault_profiles_text() -> str:
+    """The profiles, one a line, for --help (the README has the same table)."""
+    width = max(map(len, PROFILES))
+    rows = [f"  {name.ljust(width)}  {profile.summary}" for name, profile in PROFILES.items()]
+    return "\n".join(
+        [
+            "fault profiles (--faults): a fault before the request acts leaves the sandbox as if it never came;",
+            "a truncated or non-JSON answer comes after the request took effect.",
+            *rows,
+        ]
+    )
 
 
 def _digits(text: str) -> bool:
@@ -121,6 +144,9 @@ def _checked(args: argparse.Namespace) -> Sandbox:
             option = "--" + name.replace("_", "-")
             raise UsageError(f"{option} {text!r} is not allowed: use a positive integer")
         limits[name] = int(text)
+    faults = str(getattr(args, "faults", "") or "").strip()
+    if faults and faults not in PROFILES:
+        raise UsageError(f"--faults {faults!r} is not allowed: use one of {', '.join(PROFILES)}")
     return Sandbox(
         host,
         port,
@@ -132,6 +158,7 @@ def _checked(args: argparse.Namespace) -> Sandbox:
         account_key_id=account_key_id,
         account_key_secret=account_secret,
         limits=limits,
+        faults=faults or None,
     )
 
 
@@ -173,6 +200,11 @@ def _announce(sandbox: Sandbox) -> None:
             for name, value in sandbox.limits.items()
             if value != DEFAULT_LIMITS[name]
         ],
+        *(
+            [f"  faults: {sandbox.faults.profile} (seed {sandbox.faults.seed}): {sandbox.faults.summary}"]
+            if sandbox.faults
+            else []
+        ),
         "point the suite at it with:",
         f"  export SUNCO_API_URL={quote(sandbox.url)} SUNCO_APP_ID={quote(sandbox.app_id)}",
         f"  export SUNCO_KEY_ID={quote(sandbox.key_id)} SUNCO_KEY_SECRET={quote(sandbox.key_secret)}",

@@ -24,6 +24,7 @@ from conformance.sandbox.crud import all_handlers
 from conformance.sandbox.crud import titles as behaviour_titles
 from conformance.sandbox.delivery import DeliveryPolicy, Outbox
 from conformance.sandbox.errors import ApiError, bad_request, envelope, schema_error
+from conformance.sandbox.faults import FaultPlan
 from conformance.sandbox.fields import strip_write_only
 from conformance.sandbox.params import read_query
 from conformance.sandbox.parsing import load_json
@@ -74,6 +75,7 @@ class Sandbox:
         read_timeout: int = DEFAULT_READ_TIMEOUT,
         limits: Mapping[str, int] | None = None,
         delivery: DeliveryPolicy | None = None,
+        faults: str | None = None,
     ) -> None:
         if not APP_ID.match(app_id):
             raise ValueError(f"app_id must be 24 lowercase hexadecimal characters, got {app_id!r}")
@@ -113,6 +115,8 @@ class Sandbox:
         for limit, amount in self.limits.items():
             if isinstance(amount, bool) or not isinstance(amount, int) or amount < 1:
                 raise ValueError(f"limit {limit} must be a positive integer, got {amount!r}")
+        # Injected faults (sandbox/faults.py), repeatable for the seed (0 when unseeded).
+        self.faults = FaultPlan(faults, seed or 0) if faults else None
         self._requests = 0
         self._count_lock = threading.Lock()
 
@@ -158,7 +162,7 @@ class Sandbox:
         self._port = int(sock.getsockname()[1])
         try:
             self._serving = Serving(
-                application(self), sock, deterministic=self.deterministic, read_timeout=self.read_timeout
+                application(self, self.faults), sock, deterministic=self.deterministic, read_timeout=self.read_timeout
             )
         except BaseException:
             sock.close()

@@ -11,13 +11,14 @@ import contextlib
 import json
 import re
 import socket
+import struct
 import threading
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any, cast
 
 from waitress import wasyncore
 from waitress.adjustments import Adjustments
-from waitress.channel import HTTPChannel
+from waitress.channel import ClientDisconnected, HTTPChannel
 from waitress.parser import HTTPRequestParser, ParsingError
 from waitress.server import TcpWSGIServer
 from waitress.task import ErrorTask, Task, WSGITask
@@ -49,6 +50,18 @@ _WAITRESS_ERRORS: dict[int, tuple[int, str, str]] = {
     501: (400, "bad_request", "Transfer-Encoding must be chunked (or absent, with a Content-Length)"),
     500: (500, "internal_error", "The sandbox failed to handle the request"),
 }
+
+
+class DropConnection(Exception):
+    """Raised by the application to end the connection without (the rest of) an answer: an injected fault.
+
+    ``reset``: abort it (the peer gets a TCP reset) before anything is written; otherwise whatever
+    was written is flushed and the connection closes, cutting the answer short.
+    """
+
+    def __init__(self, *, reset: bool) -> None:
+        super().__init__("reset" if reset else "cut off")
+        self.reset = reset
 
 
 class RequestTimeout(Error):
@@ -89,6 +102,19 @@ class JsonErrorTask(ErrorTask):
 class StableTask(WSGITask):
     def build_response_header(self) -> bytes:
         return _stable_head(self, super().build_response_header())
+
+    def execute(self) -> None:
+        try:
+            super().execute()
+        except DropConnection as drop:
+            if drop.reset:
+                # Linger on, for 0 s: close() aborts the connection with a RST instead of a FIN.
+                with contextlib.suppress(OSError, AttributeError):
+                    cast(socket.socket, self.channel.socket).setsockopt(
+                        socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)
+                    )
+            # waitress then closes the connection once what was written is flushed, and writes nothing more.
+            raise ClientDisconnected(str(drop)) from None
 
 
 class SandboxParser(HTTPRequestParser):

@@ -16,7 +16,6 @@ from conformance.sandbox.errors import bad_request
 
 Record = dict[str, Any]
 
-SEEDED_EPOCH = datetime(2024, 1, 1, tzinfo=UTC)
 DEFAULT_PAGE_SIZE = 25
 MAX_PAGE_SIZE = 100
 # Where a seeded sandbox's clock starts, so re-recorded times do not change.
@@ -141,6 +140,11 @@ class Store:
         with self._lock:
             records = list(self._collections.get(collection, {}).values())
             return [copy.deepcopy(r) for r in records if keep is None or keep(r)]
+
+    def snapshot(self) -> dict[Hashable, list[Record]]:
+        """Every collection's records, copied: what the sandbox holds, for a test or a debugger."""
+        with self._lock:
+            return {key: [copy.deepcopy(r) for r in records.values()] for key, records in self._collections.items()}
 
     def drop_children(self, parents: tuple[str, ...]) -> None:
         """Forget every collection nested under the record named by ``parents`` (its ids, outermost first)."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Iterable
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Protocol
@@ -20,7 +21,8 @@ from werkzeug.wrappers import Response as WireResponse
 
 from conformance.sandbox.api import JSON_TYPE, Incoming, Response
 from conformance.sandbox.errors import ApiError, envelope
-from conformance.sandbox.serving import MAX_JSON_BODY, MAX_UPLOAD_BODY
+from conformance.sandbox.faults import HTML_TYPE, Fault, FaultPlan, html_page, truncated
+from conformance.sandbox.serving import MAX_JSON_BODY, MAX_UPLOAD_BODY, DropConnection
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -112,8 +114,14 @@ def _status_line(status: int) -> str | int:
         return status
 
 
-def application(pipeline: Pipeline) -> WSGIApplication:
+def application(pipeline: Pipeline, faults: FaultPlan | None = None) -> WSGIApplication:
     def app(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        fault = faults.next() if faults is not None else None
+        if fault is not None and fault.delay:
+            time.sleep(fault.delay)
+        if fault is not None and faults is not None and fault.before:
+            # Answered (or dropped) before the pipeline sees the request: it does nothing.
+            return injected(fault, faults.profile)(environ, start_response)
         request = SandboxRequest(environ)
         try:
             try:
@@ -123,8 +131,32 @@ def application(pipeline: Pipeline) -> WSGIApplication:
             except Exception:
                 log.exception("sandbox: unhandled error reading %s %s", request.method, request.path)
                 response = Response(500, envelope("internal_error", "The sandbox failed to handle the request"))
-            return render(response)(environ, start_response)
+            wire = render(response)
         finally:
             request.close()
+        if fault is not None and faults is not None and fault.after:
+            # The request has acted; only its answer is garbled.
+            return garbled(wire, fault, faults.profile, start_response)
+        return wire(environ, start_response)
 
     return app
+
+
+def injected(fault: Fault, profile: str) -> WireResponse:
+    """The answer of a fault that strikes before the request acts; a reset has none."""
+    if fault.kind == "reset":
+        raise DropConnection(reset=True)
+    return render(Response(fault.status, fault.error_body(profile), fault.headers()))
+
+
+def garbled(wire: WireResponse, fault: Fault, profile: str, start_response: StartResponse) -> Iterable[bytes]:
+    """A real answer cut off half-way (its Content-Length promises it all), or sent as an HTML page."""
+    headers = [(name, value) for name, value in wire.headers.items() if name.lower() != "content-length"]
+    if fault.kind == "non-json":
+        page = html_page(wire.status_code, profile)
+        headers = [(name, value) for name, value in headers if name.lower() != "content-type"]
+        start_response(wire.status, [*headers, ("Content-Type", HTML_TYPE), ("Content-Length", str(len(page)))])
+        return [page]
+    data = wire.get_data()
+    start_response(wire.status, [*headers, ("Content-Length", str(len(data)))])
+    return truncated([data], DropConnection(reset=False))

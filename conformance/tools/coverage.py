@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 from vcr.persisters.filesystem import FilesystemPersister
 from vcr.serializers import yamlserializer
 
+from conformance.core.client import recorded_break
 from conformance.spec.routing import Router
 from conformance.spec.schemas import SCHEMA_DIR, Contract, contract
 
@@ -37,6 +38,7 @@ class Coverage:
     exchanges: int = 0
     seen: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
     unmatched: Counter[str] = field(default_factory=Counter)
+    broken: Counter[str] = field(default_factory=Counter)
 
     def pairs(self) -> list[tuple[str, str, bool, bool]]:
         """(operation, status, exercised, documented by the vendor) for every documented pair."""
@@ -88,6 +90,7 @@ class Coverage:
             "undocumented": [{"operation": op, "status": s, "exchanges": n} for op, s, n in self.undocumented()],
             "notExercised": sorted(op for op in self.contract.operations if not sum(self.seen[op].values())),
             "unmatchedRequests": dict(self.unmatched),
+            "brokenExchanges": dict(self.broken),
         }
 
 
@@ -117,6 +120,9 @@ def measure(folder: Path, against: Contract | None = None) -> Coverage:
             op_id = _operation(router, request.method, urlsplit(request.uri).path)
             if op_id is None:
                 found.unmatched[f"{request.method} {urlsplit(request.uri).path}"] += 1
+                continue
+            if recorded_break(response) is not None:
+                found.broken[op_id] += 1  # a stand-in for an answer that never came whole: no status
                 continue
             found.seen[op_id][str(response["status"]["code"])] += 1
     return found
@@ -158,6 +164,9 @@ def lines(found: Coverage, folder: Path) -> list[str]:
     if undocumented:
         shown = ", ".join(f"{op} {status}x{n}" for op, status, n in undocumented)
         out.append(f"recorded statuses the contract does not document: {shown}")
+    if found.broken:
+        shown = ", ".join(f"{op} x{n}" for op, n in sorted(found.broken.items()))
+        out.append(f"recorded exchanges the server broke off (no status to count): {shown}")
     return out
 
 

@@ -3,7 +3,8 @@
 Record a baseline, then record again later (after an API upgrade, say) with the same variants
 (``--variants-from BASELINE``), then compare. Exchanges are paired by what they are: the pinned
 variant and operation each belongs to (kept in the cassette's metadata), and their order among
-exchanges of that same variant and operation; a 429 answered before a retry is left out. Cassettes
+exchanges of that same variant and operation; an attempt the client retried (a 429, a 5xx or a
+broken-off idempotent request) is left out. Cassettes
 recorded before that metadata existed are paired by request instead. Values that differ between
 any two recordings by nature (record ids, hosts) are normalised first.
 
@@ -25,6 +26,7 @@ from typing import Any
 
 from conformance.core import cassettes
 from conformance.core.cassettes import CorruptCassette
+from conformance.core.client import IDEMPOTENT, recorded_break, retryable
 from conformance.core.explain import json_diff
 from conformance.core.recording import canonical_body
 from conformance.pointer import MISSING
@@ -84,7 +86,8 @@ class Change:
 @dataclass
 class DriftReport:
     compared: int = 0
-    retried: int = 0  # 429 answers left out of the pairing
+    # Retried attempts left out of the pairing (a 429, a 5xx or a broken-off GET before its retry).
+    retried: int = 0
     changes: list[Change] = field(default_factory=list)
     not_comparable: list[str] = field(default_factory=list)
 
@@ -157,6 +160,34 @@ class Paired:
     variant: str | None = None
 
 
+def _retried(interaction: dict[str, Any]) -> bool:
+    """An attempt the client retried: a 429, or a 5xx or broken-off exchange of an idempotent request."""
+    method = str(interaction["request"]["method"]).upper()
+    response = interaction["response"]
+    if recorded_break(response) is not None:
+        return method in IDEMPOTENT
+    return retryable(method, int(response["status"]["code"]))
+
+
+def final_attempts(interactions: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], int]:
+    """Each exchange's last attempt, and how many retried attempts were left out.
+
+    The client retries by its own policy (``retryable``); a retried attempt is followed by the same
+    request, so two recordings pair by what each exchange finally got, however often it was retried.
+    """
+    kept: list[dict[str, Any]] = []
+    for interaction in interactions:
+        if (
+            kept
+            and _retried(kept[-1])
+            and _request_shape(kept[-1]["request"]) == _request_shape(interaction["request"])
+        ):
+            kept[-1] = interaction
+        else:
+            kept.append(interaction)
+    return kept, len(interactions) - len(kept)
+
+
 def _request_label(request: dict[str, Any]) -> str:
     return f"{request.get('method')} {normalise(str(request.get('uri')))}"
 
@@ -199,16 +230,8 @@ def exchanges(cassette: Cassette, by_metadata: bool) -> tuple[dict[Key, Paired],
             found[(*ident, seen[ident])] = Paired(label, final["request"], final["response"], variant)
             seen[ident] += 1
         return found, retried
-    items = cassette.interactions
-    for number, item in enumerate(items):
-        following = items[number + 1] if number + 1 < len(items) else None
-        if (
-            item["response"]["status"]["code"] == 429
-            and following is not None
-            and _request_shape(following["request"]) == _request_shape(item["request"])
-        ):
-            retried += 1  # answered again by the retry that follows
-            continue
+    items, retried = final_attempts(cassette.interactions)
+    for item in items:
         ident = _request_shape(item["request"])
         found[(*ident, seen[ident])] = Paired(ident[0], item["request"], item["response"])
         seen[ident] += 1
@@ -219,6 +242,9 @@ def exchanges(cassette: Cassette, by_metadata: bool) -> tuple[dict[Key, Paired],
 
 
 def _body(response: dict[str, Any]) -> Any:
+    broken = recorded_break(response)
+    if broken is not None:
+        return f"(no whole answer: {broken.kind})"
     text = (response.get("body") or {}).get("string") or ""
     if isinstance(text, bytes):
         text = text.decode("utf-8", "replace")

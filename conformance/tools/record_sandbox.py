@@ -13,9 +13,11 @@ import sys
 from pathlib import Path
 
 from conformance.sandbox import Sandbox, seeded
+from conformance.sandbox.faults import PROFILES
 
 PROJECT = Path(__file__).resolve().parents[2]
 RECORDING_PORT = 47151
+SHIPPED = (PROJECT / "cassettes").resolve()
 # Limits lowered so that tests reach them: a full conversation, and message lists of several pages.
 LIMITS = {"max_messages": 15, "message_page_size": 5}
 # The webhook receiver's port: fixed too, since the webhooks the suite creates name it.
@@ -25,7 +27,7 @@ RECEIVER_PORT = 47159
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--cassette-dir",
-        default=str(PROJECT / "cassettes"),
+        default=str(SHIPPED),
         metavar="DIR",
         help="where to write the cassettes (default: the shipped cassettes/)",
     )
@@ -38,6 +40,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="N",
         help=f"the sandbox's port; the URL is recorded, so only the default ({RECORDING_PORT}) reproduces the "
         "shipped cassettes byte for byte",
+    )
+    parser.add_argument(
+        "--faults",
+        default="",
+        metavar="PROFILE",
+        help=f"record against a sandbox that injects these faults (see `sandbox --help`): {', '.join(PROFILES)}; "
+        "needs --cassette-dir, since the shipped cassettes record the documented behaviour",
     )
     parser.add_argument("pytest_args", nargs="*", help="extra arguments for pytest (after --)")
 
@@ -60,8 +69,21 @@ def run(args: argparse.Namespace) -> int:
         )
         return 2
     port = int(text)
+    faults = str(getattr(args, "faults", "") or "").strip() or None
+    if faults is not None and faults not in PROFILES:
+        print(f"record-sandbox: error: --faults {faults!r} is not allowed: use one of {', '.join(PROFILES)}",
+              file=sys.stderr)  # fmt: skip
+        return 2
+    if faults is not None and Path(args.cassette_dir).resolve() == SHIPPED:
+        print(
+            "record-sandbox: error: --faults needs --cassette-dir DIR: the shipped cassettes record the documented "
+            "behaviour, not a rehearsal of faults",
+            file=sys.stderr,
+        )
+        return 2
     # A fixed port and seed make a re-recording of unchanged behaviour byte-identical: never fall back.
-    sandbox = Sandbox(port=port, seed=0, limits=LIMITS)
+    # The faults follow the same seed, so a rehearsal repeats too.
+    sandbox = Sandbox(port=port, seed=0, limits=LIMITS, faults=faults)
     try:
         sandbox.start()
     except OSError as error:
@@ -89,7 +111,8 @@ def run(args: argparse.Namespace) -> int:
             "SUNCO_WEBHOOK_PORT": str(_receiver_port()),
         }
         env.pop("SUNCO_WEBHOOK_URL", None)
-        print(f"recording against the sandbox at {sandbox.url} into {args.cassette_dir}", flush=True)
+        rehearsal = f", with the {faults} faults (seed 0)" if faults else ""
+        print(f"recording against the sandbox at {sandbox.url}{rehearsal} into {args.cassette_dir}", flush=True)
         command = [
             sys.executable,
             "-m",
