@@ -7,7 +7,6 @@ port), with the receiver on a free port too, then replay it offline, as it is an
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 import sys
@@ -18,6 +17,7 @@ from typing import Any
 import pytest
 import requests
 import yaml
+from run_support import clean_env
 
 from conformance.core.deliveries import api_key_verdict, check_delivery, replays_deliveries, webhooks_in
 from conformance.core.failures import SchemaViolation, StateMismatch
@@ -178,7 +178,7 @@ def run_pytest(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[s
 
 
 def base_env() -> dict[str, str]:
-    return {k: v for k, v in os.environ.items() if not k.startswith(("SUNCO_", "PYTEST_"))}
+    return clean_env()
 
 
 @pytest.fixture(scope="module")

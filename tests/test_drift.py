@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -11,6 +10,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from run_support import clean_env
 
 from conformance.sandbox import Sandbox
 from conformance.sandbox.api import Request, Response
@@ -28,7 +28,7 @@ ENUMS = "test_integrations/test_create_integration_rejects_values_outside_enums.
 
 
 def record(sandbox: Sandbox, folder: Path, *extra: str) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SUNCO_", "PYTEST_"))}
+    env = clean_env()
     env.update(
         SUNCO_API_URL=sandbox.url,
         SUNCO_APP_ID=sandbox.app_id,

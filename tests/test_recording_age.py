@@ -7,7 +7,6 @@ replays a copy, some with one cassette edited to look older or made under anothe
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -17,6 +16,7 @@ from xml.etree import ElementTree
 
 import pytest
 import yaml
+from run_support import clean_env
 from upgrade_support import ShopServer
 
 PROJECT = Path(__file__).resolve().parent.parent
@@ -26,7 +26,7 @@ LIST = "shop_suite/test_list_parcels_by_colour.yaml"
 
 
 def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("SUNCO_", "PYTEST_"))}
+    clean = clean_env()
     return subprocess.run(  # noqa: S603 - our own interpreter
         [sys.executable, *args], cwd=PROJECT, capture_output=True, text=True, timeout=300, env={**clean, **(env or {})}
     )

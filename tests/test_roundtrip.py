@@ -7,7 +7,6 @@ These run pytest in a subprocess, exactly as a user would, against a sandbox sta
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 import sys
@@ -16,6 +15,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from run_support import clean_env
 
 from conformance.tools.record_sandbox import LIMITS
 
@@ -25,10 +25,6 @@ KEY_SECRET = "known-secret-Zx9QvLr2pT7mW4kB8nC1"
 ACCOUNT_KEY_ID = "act_0123456789abcdef01234568"
 ACCOUNT_KEY_SECRET = "known-account-secret-Qw3rTy7uI9oP2"
 APP_ID = "0a1b2c3d4e5f60718293a4b5"
-
-
-def clean_env() -> dict[str, str]:
-    return {k: v for k, v in os.environ.items() if not k.startswith(("SUNCO_", "PYTEST_"))}
 
 
 def live_env(url: str, **extra: str) -> dict[str, str]:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from run_support import clean_env
 
 from conformance import flows
 from conformance.sandbox import DEFAULT_KEY_ID, DEFAULT_KEY_SECRET
@@ -103,7 +104,12 @@ sys.exit(pytest.main(["conformance", "-q", "-p", "no:cacheprovider"]))
 
 def test_replay_never_asks_hypothesis_for_variants():
     result = subprocess.run(  # noqa: S603 - our own interpreter
-        [sys.executable, "-c", REPLAY_WITHOUT_HYPOTHESIS], cwd=PROJECT, capture_output=True, text=True, timeout=300
+        [sys.executable, "-c", REPLAY_WITHOUT_HYPOTHESIS],
+        cwd=PROJECT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=clean_env(),
     )
     assert result.returncode == 0, result.stdout[-2000:]
     assert "replay asked Hypothesis" not in result.stdout

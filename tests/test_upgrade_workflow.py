@@ -16,7 +16,6 @@ Every command runs in a subprocess, as a user would run it; the shops run on 127
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -24,6 +23,7 @@ from typing import Any
 
 import pytest
 import yaml
+from run_support import clean_env
 from upgrade_support import KEY_SECRET, ShopServer
 
 PROJECT = Path(__file__).resolve().parent.parent
@@ -33,7 +33,7 @@ LIFECYCLE = "shop_suite/test_parcel_lifecycle.yaml"
 
 
 def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("SUNCO_", "PYTEST_"))}
+    clean = clean_env()
     return subprocess.run(  # noqa: S603 - our own interpreter
         [sys.executable, *args],
         cwd=PROJECT,

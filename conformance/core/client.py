@@ -200,7 +200,7 @@ class Client:
         replaying: bool = False,
     ) -> None:
         self.settings = settings
-        self.session = session or requests.Session()
+        self.session = session or _session(settings, replaying)
         self.retry = retry or RetryPolicy()
         self.sleep = sleep
         self.timeout = timeout or settings.timeout
@@ -308,6 +308,21 @@ class Client:
         self.sleep(wait)
         attempts.waited += bound
         return True
+
+
+def _session(settings: Settings, replaying: bool) -> requests.Session:
+    """A session that reads the environment's proxy and CA settings once, not on every request.
+
+    requests would look them up for each call (a scan of the environment, most of a replayed
+    exchange's cost); replay never leaves the process, so it needs none of them.
+    """
+    session = requests.Session()
+    if not replaying:
+        found = session.merge_environment_settings(settings.api_url, {}, None, None, None)
+        session.proxies.update(found.get("proxies") or {})
+        session.verify = found.get("verify", True)
+    session.trust_env = False
+    return session
 
 
 def accepted(op: Operation) -> str:

@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import importlib.util
 import json
+import sys
 from collections.abc import Iterator
 from email import policy
 from email.parser import BytesParser
@@ -214,8 +216,25 @@ class ScrubbingPersister(FilesystemPersister):
             cassettes.write_whole(Path(cassette_path), text)
 
 
+# Libraries vcrpy tries to import around every recorded request (vcr.patch.reset_patchers).
+OPTIONAL_HTTP_LIBRARIES = ("botocore", "httplib2", "tornado", "httpx", "httpx_curl_cffi", "httpx2")
+
+
+def mark_absent_http_libraries() -> None:
+    """Let an import of an HTTP library that is not installed fail at once, not after a path search.
+
+    vcrpy retries those imports for each request it records; a failed import is not cached, and
+    the searches were a tenth of a recording's time. ``None`` in ``sys.modules`` is Python's own
+    "known to be missing" mark; an installed library is left alone.
+    """
+    for name in OPTIONAL_HTTP_LIBRARIES:
+        if name not in sys.modules and importlib.util.find_spec(name) is None:
+            sys.modules[name] = None  # type: ignore[assignment]
+
+
 def configure_vcr(vcr: VCR, scrubber: Scrubber) -> None:
     """Called from ``pytest_recording_configure`` for every cassette a test opens."""
+    mark_absent_http_libraries()
     # pytest-recording builds a plain VCR; swapping its class keeps every setting it made and
     # changes only which cassette class gets opened.
     vcr.__class__ = IndexedVCR
@@ -228,8 +247,10 @@ def vcr_options(scrubber: Scrubber) -> dict[str, Any]:
     """What the plugin's ``vcr_config`` fixture returns."""
     return {
         "match_on": [MATCHER],
-        "before_record_request": scrubber.request,
-        "before_record_response": scrubber.response,
+        # Functions, not bound methods: pytest-recording deep-copies the options for each test, and a
+        # copy of the scrubber would miss the secrets it learns during the test.
+        "before_record_request": lambda request: scrubber.request(request),
+        "before_record_response": lambda response: scrubber.response(response),
         "decode_compressed_response": True,
         # The client speaks through requests/urllib3/http.client; patching other libraries on every
         # cassette open and close is pure overhead.
