@@ -7,7 +7,7 @@ import re
 import signal
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from shlex import quote
 from types import FrameType
 
@@ -178,8 +178,8 @@ def run(args: argparse.Namespace) -> int:
         )
         return 1
     try:
-        _announce(sandbox)
-        _wait_for_signal()
+        # Handlers go in before the banner: whoever reads "press Ctrl-C" may signal at once.
+        _wait_for_signal(announce=lambda: _announce(sandbox))
     finally:
         sandbox.stop()
     print("sandbox stopped", flush=True)
@@ -216,7 +216,7 @@ def _announce(sandbox: Sandbox) -> None:
     print("\n".join(lines), flush=True)
 
 
-def _wait_for_signal() -> None:
+def _wait_for_signal(announce: Callable[[], None]) -> None:
     stopped = threading.Event()
 
     def stop(signum: int, frame: FrameType | None) -> None:
@@ -228,6 +228,7 @@ def _wait_for_signal() -> None:
         # Not the main thread: signals stay with whoever owns them; Ctrl-C still ends the wait.
         previous = {}
     try:
+        announce()
         while not stopped.wait(0.5):
             pass
     except KeyboardInterrupt:
