@@ -1,0 +1,265 @@
+"""The :class:`Contract`: schema documents and the index in one ``referencing`` registry, with lookups over both.
+
+Every schema file carries an ``$id`` under :data:`BASE_URI`, so ``$ref`` between files resolves
+offline and nothing is fetched. A contract can also be built from files in memory (the importer
+checks the overlay's proofs that way, and tests use small fixture contracts).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+from urllib.parse import urljoin
+
+import referencing
+import referencing.jsonschema
+
+from conformance import pointer as pointers
+from conformance.spec._schemas_operation import Operation, operation_from_index
+from conformance.spec._schemas_validators import VALIDATORS, View
+from conformance.spec.importer import BASE_URI, INDEX_FILE
+
+REQUIRED = "\0required"  # where applicable_properties' walk collects required names
+
+
+def schema_uri(ref: str) -> str:
+    """``components/integration.json#/x`` -> its absolute URI under :data:`BASE_URI`."""
+    return ref if ref.startswith(("http://", "https://")) else BASE_URI + ref
+
+
+class Contract:
+    """Schema documents (by path relative to ``schemas/``) and the index, with lookups over both."""
+
+    def __init__(self, documents: Mapping[str, Any], index: Mapping[str, Any]) -> None:
+        # Without "$schema", jsonschema keeps our validator class when it follows a $ref into
+        # another file; with it, it would switch to the stock class and lose the views.
+        self.documents = {path: {k: v for k, v in doc.items() if k != "$schema"} for path, doc in documents.items()}
+        self.index = dict(index)
+        self._validators: dict[tuple[str, View], Any] = {}
+        self._subschemas: dict[tuple[int, str], tuple[Any, Any]] = {}
+
+    @classmethod
+    def from_files(cls, files: Mapping[str, str]) -> Contract:
+        documents = {path: json.loads(text) for path, text in files.items() if path != INDEX_FILE}
+        return cls(documents, json.loads(files[INDEX_FILE]))
+
+    @classmethod
+    def from_dir(cls, directory: Path) -> Contract:
+        index_path = directory / INDEX_FILE
+        if not index_path.is_file():
+            raise FileNotFoundError(f"{directory} holds no {INDEX_FILE}: run python -m conformance import-spec")
+        documents = {
+            path.relative_to(directory).as_posix(): json.loads(path.read_text(encoding="utf-8"))
+            for folder in ("components", "operations")
+            for path in sorted((directory / folder).glob("*.json"))
+        }
+        return cls(documents, json.loads(index_path.read_text(encoding="utf-8")))
+
+    # -- the index -------------------------------------------------------------------------
+
+    @cached_property
+    def operations(self) -> dict[str, Operation]:
+        return {op_id: operation_from_index(op_id, entry) for op_id, entry in self.index["operations"].items()}
+
+    @cached_property
+    def webhooks(self) -> dict[str, Operation]:
+        return {op_id: operation_from_index(op_id, entry) for op_id, entry in self.index.get("webhooks", {}).items()}
+
+    def operation(self, operation_id: str) -> Operation:
+        try:
+            return self.operations[operation_id]
+        except KeyError:
+            allowed = ", ".join(sorted(self.operations))
+            raise KeyError(f"unknown operation {operation_id!r}; known operations: {allowed}") from None
+
+    # -- schemas ---------------------------------------------------------------------------
+
+    @cached_property
+    def registry(self) -> referencing.Registry[Any]:
+        resources = [
+            (contents["$id"], referencing.jsonschema.DRAFT202012.create_resource(contents))
+            for contents in self.documents.values()
+        ]
+        return referencing.Registry().with_resources(resources)
+
+    def validator(self, ref: str, view: View = "response") -> Any:
+        """A validator for a schema file or a fragment of one (``file.json#/$defs/x``)."""
+        key = (ref, view)
+        found = self._validators.get(key)
+        if found is None:
+            cls = VALIDATORS[view]
+            found = cls({"$ref": schema_uri(ref)}, registry=self.registry, format_checker=cls.FORMAT_CHECKER)
+            self._validators[key] = found
+        return found
+
+    def resolve(self, ref: str) -> Any:
+        """The schema a reference points to, with its own references still in place."""
+        return self.registry.resolver().lookup(schema_uri(ref)).contents
+
+    def deref(self, schema: Any, base: str) -> tuple[Any, str]:
+        """Follow ``$ref`` until a schema with content, and the base URI its own references use."""
+        while isinstance(schema, dict) and isinstance(schema.get("$ref"), str):
+            target = urljoin(base, schema["$ref"])
+            schema, base = self.resolve(target), target.split("#")[0]
+        return schema, base
+
+    def is_valid(self, schema: Any, base: str, instance: Any, view: View = "response") -> bool:
+        # Subschemas come from the registry, so their identity is stable; one validator each.
+        key = (id(schema), base + view)
+        cached = self._subschemas.get(key)
+        if cached is None or cached[0] is not schema:
+            wrapped = schema if isinstance(schema, bool) or "$id" in schema else {**schema, "$id": base}
+            cached = (schema, VALIDATORS[view](wrapped, registry=self.registry))
+            self._subschemas[key] = cached
+        return bool(cached[1].is_valid(instance))
+
+    def _walk(self, schema: Any, base: str, seen: set[str], flag: str) -> Iterator[str]:
+        """Property names that carry ``flag`` (readOnly/writeOnly) anywhere below ``schema``."""
+        if isinstance(schema, list):
+            for item in schema:
+                yield from self._walk(item, base, seen, flag)
+            return
+        if not isinstance(schema, dict):
+            return
+        ref = schema.get("$ref")
+        if isinstance(ref, str):
+            target = urljoin(base, ref)
+            if target not in seen:
+                seen.add(target)
+                yield from self._walk(self.resolve(target), target.split("#")[0], seen, flag)
+        for name, sub in (schema.get("properties") or {}).items():
+            if isinstance(sub, dict) and self._flagged(sub, base, flag):
+                yield name
+        for key, value in schema.items():
+            if key not in ("$ref", "const", "enum", "default", "examples"):
+                yield from self._walk(value, base, seen, flag)
+
+    def _flagged(self, sub: dict[str, Any], base: str, flag: str) -> bool:
+        """A property carries ``flag`` itself or through the schema it references (``markdownText``)."""
+        if sub.get(flag) is True:
+            return True
+        resolved = self.deref(sub, base)[0] if isinstance(sub.get("$ref"), str) else None
+        return isinstance(resolved, dict) and resolved.get(flag) is True
+
+    def flagged_fields(self, ref: str, flag: str) -> frozenset[str]:
+        return frozenset(self._walk(self.resolve(ref), schema_uri(ref).split("#")[0], set(), flag))
+
+    def annotated_pointers(self, ref: str, instance: Any, flag: str = "writeOnly") -> list[str]:
+        """JSON pointers of the instance's properties whose applicable schema carries ``flag``.
+
+        Only the subschemas that apply to this instance count (an ``if`` that holds, an ``anyOf``
+        branch that matches), so a field that is write-only for one integration type and not for
+        another is judged by the type the instance has.
+        """
+        found: list[str] = []
+        self._annotate(self.resolve(ref), schema_uri(ref).split("#")[0], instance, "", flag, found, 0)
+        return sorted(set(found))
+
+    def _annotate(
+        self, schema: Any, base: str, instance: Any, at: str, flag: str, found: list[str], depth: int
+    ) -> None:
+        if not isinstance(schema, dict) or depth > 64:
+            return
+        if isinstance(schema.get("$ref"), str):
+            target = urljoin(base, schema["$ref"])
+            self._annotate(self.resolve(target), target.split("#")[0], instance, at, flag, found, depth + 1)
+        for sub in schema.get("allOf", []):
+            self._annotate(sub, base, instance, at, flag, found, depth + 1)
+        for key in ("anyOf", "oneOf"):
+            for sub in schema.get(key, []):
+                if self.is_valid(sub, base, instance):
+                    self._annotate(sub, base, instance, at, flag, found, depth + 1)
+        if "if" in schema and "then" in schema and self.is_valid(schema["if"], base, instance):
+            self._annotate(schema["then"], base, instance, at, flag, found, depth + 1)
+        if isinstance(instance, dict):
+            for name, sub in (schema.get("properties") or {}).items():
+                if name in instance and isinstance(sub, dict):
+                    here = pointers.child(at, name)
+                    if self._flagged(sub, base, flag):
+                        found.append(here)
+                    self._annotate(sub, base, instance[name], here, flag, found, depth + 1)
+        if isinstance(instance, list) and isinstance(schema.get("items"), dict):
+            for index, item in enumerate(instance):
+                self._annotate(schema["items"], base, item, pointers.child(at, index), flag, found, depth + 1)
+
+    def applicable_properties(self, ref: str, instance: Any, view: View = "request") -> dict[str, dict[str, Any]]:
+        """Top-level property schemas that apply to ``instance`` (branches it selects), merged by name.
+
+        Follows ``$ref`` and ``allOf``, an ``if`` that holds, and ``anyOf``/``oneOf`` branches the
+        instance is valid against, so a discriminated body gets its own type's fields and flags.
+        """
+        return self.applicable(self.resolve(ref), schema_uri(ref).split("#")[0], instance, view)[0]
+
+    def applicable_required(self, ref: str, instance: Any, view: View = "request") -> list[str]:
+        """Top-level names the applicable branches require (readOnly ones left out of requests)."""
+        return self.applicable(self.resolve(ref), schema_uri(ref).split("#")[0], instance, view)[1]
+
+    def applicable(
+        self, schema: Any, base: str, instance: Any, view: View = "request"
+    ) -> tuple[dict[str, dict[str, Any]], list[str]]:
+        """(property schemas, required names) of what applies to ``instance`` under ``schema``."""
+        found: dict[str, dict[str, Any]] = {}
+        self._applicable(schema, base, instance, view, found, 0)
+        names = found.pop(REQUIRED, {})
+        hidden = "readOnly" if view == "request" else "writeOnly"
+        return found, [name for name in names if not (found.get(name) or {}).get(hidden)]
+
+    def _applicable(
+        self, schema: Any, base: str, instance: Any, view: View, found: dict[str, dict[str, Any]], depth: int
+    ) -> None:
+        if not isinstance(schema, dict) or depth > 32:
+            return
+        if isinstance(schema.get("$ref"), str):
+            target = urljoin(base, schema["$ref"])
+            self._applicable(self.resolve(target), target.split("#")[0], instance, view, found, depth + 1)
+        for sub in schema.get("allOf", []):
+            self._applicable(sub, base, instance, view, found, depth + 1)
+        for key in ("anyOf", "oneOf"):
+            for sub in schema.get(key, []):
+                if self.is_valid(sub, base, instance, view):
+                    self._applicable(sub, base, instance, view, found, depth + 1)
+        if "if" in schema and "then" in schema and self.is_valid(schema["if"], base, instance, view):
+            self._applicable(schema["then"], base, instance, view, found, depth + 1)
+        for name in schema.get("required") or []:
+            found.setdefault(REQUIRED, {})[name] = {}
+        for name, sub in (schema.get("properties") or {}).items():
+            if isinstance(sub, dict):
+                resolved, _ = self.deref(sub, base)
+                flags = {k: v for k, v in sub.items() if k != "$ref"}
+                merged = {**(resolved if isinstance(resolved, dict) else {}), **flags}
+                found[name] = {**found.get(name, {}), **merged}
+
+    def top_properties(self, ref: str) -> Iterator[tuple[str, Any, str]]:
+        """(name, schema, base) of each top-level property, through ``$ref`` and ``allOf``."""
+        uri = schema_uri(ref)
+        yield from self._top(self.resolve(uri), uri.split("#")[0], set())
+
+    def _top(self, schema: Any, base: str, seen: set[str]) -> Iterator[tuple[str, Any, str]]:
+        if not isinstance(schema, dict):
+            return
+        for name, sub in (schema.get("properties") or {}).items():
+            yield name, sub, base
+        ref = schema.get("$ref")
+        if isinstance(ref, str):
+            target = urljoin(base, ref)
+            if target not in seen:
+                seen.add(target)
+                yield from self._top(self.resolve(target), target.split("#")[0], seen)
+        for sub in schema.get("allOf", []):
+            yield from self._top(sub, base, seen)
+
+    def declared_fields(self, ref: str) -> frozenset[str]:
+        return frozenset(name for name, _, _ in self.top_properties(ref))
+
+    def property_schema(self, ref: str, name: str) -> dict[str, Any]:
+        """The merged schema of one top-level property (its declarations, references followed)."""
+        merged: dict[str, Any] = {}
+        for found, sub, base in self.top_properties(ref):
+            if found == name and isinstance(sub, dict):
+                resolved, _ = self.deref(sub, base)
+                flags = {k: v for k, v in sub.items() if k != "$ref"}
+                merged = {**(resolved if isinstance(resolved, dict) else {}), **flags, **merged}
+        return merged
