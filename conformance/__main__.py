@@ -7,6 +7,8 @@ import importlib
 import sys
 from collections.abc import Sequence
 
+from conformance.tools.parser import OneLineParser
+
 # (command, module with add_arguments() and run(), help): one table, so a new command is one line.
 # Only the chosen command's module is imported, so one tool's dependencies never slow another.
 COMMANDS = (
@@ -36,7 +38,7 @@ def usage() -> str:
 def build_parser(name: str) -> argparse.ArgumentParser:
     module_name, summary = next((module, summary) for command, module, summary in COMMANDS if command == name)
     module = importlib.import_module(module_name)
-    parser = argparse.ArgumentParser(prog=f"{PROG} {name}", description=summary)
+    parser = OneLineParser(prog=f"{PROG} {name}", description=summary)
     module.add_arguments(parser)
     parser.set_defaults(run=module.run)
     return parser
@@ -44,10 +46,13 @@ def build_parser(name: str) -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
-    if not args or args[0] in ("-h", "--help"):
-        print(usage())
-        return 0 if args else 2
     names = [name for name, _, _ in COMMANDS]
+    if not args:
+        print(f"{PROG}: error: name a command: {', '.join(names)} (see {PROG} --help)", file=sys.stderr)
+        return 2
+    if args[0] in ("-h", "--help"):
+        print(usage())
+        return 0
     if args[0] not in names:
         print(f"{PROG}: error: unknown command {args[0]!r}; choose one of: {', '.join(names)}", file=sys.stderr)
         return 2

@@ -107,7 +107,8 @@ def broken(error: BrokenExchange, variant: str | None, *, recording: bool, recor
     notes = _retries(op.method, error.retried, op.method in IDEMPOTENT)
     if error.broken.kind == "truncated" and op.method not in ("GET", "HEAD"):
         notes.append(
-            "the request may have taken effect before its answer was cut off; what it created is not cleaned up"
+            "the request may have taken effect before its answer was cut off; teardown looks for what it created "
+            "by its run tag where the resource carries one"
         )
     return ServerFault(
         operation=op.operation_id,

@@ -24,6 +24,7 @@ from conformance.sandbox.server import (
     DEFAULT_LIMITS,
     Sandbox,
 )
+from conformance.tools.parser import OneLineParser
 
 _NO_SPACE = re.compile(r"^\S+$")
 LIMIT_OPTIONS = {
@@ -56,7 +57,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"the account-scope key secret (default: {DEFAULT_ACCOUNT_KEY_SECRET})",
     )
     parser.add_argument(
-        "--seed", default="", metavar="N", help="repeatable ids and no Date header, for stable recordings"
+        "--seed",
+        default="",
+        metavar="N",
+        help="repeatable ids, a fixed clock and no Date header, for stable recordings",
     )
     parser.add_argument(
         "--throttle-every", default="0", metavar="N", help="answer every Nth request with 429 (default: 0, never)"
@@ -239,7 +243,7 @@ def _wait_for_signal(announce: Callable[[], None]) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m conformance.sandbox.cli", description=__doc__)
+    parser = OneLineParser(prog="python -m conformance.sandbox.cli", description=__doc__)
     add_arguments(parser)
     return run(parser.parse_args(argv))
 

@@ -8,7 +8,8 @@ sync from, and one OAuth client. Ids are fixed, not drawn from the seeded id seq
 seeding never shifts the ids a recording sees.
 
 A live run names its own such things with ``SUNCO_SDK_USER_ID``, ``SUNCO_ZENDESK_ID`` and the
-``SUNCO_OAUTH_*`` settings; ``record-sandbox`` and ``python -m conformance sandbox`` print these.
+``SUNCO_OAUTH_*`` settings; ``python -m conformance sandbox`` prints this sandbox's values for them, and
+``record-sandbox`` passes them to the run it starts.
 """
 
 from __future__ import annotations

@@ -39,7 +39,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=str(RECORDING_PORT),
         metavar="N",
         help=f"the sandbox's port; the URL is recorded, so only the default ({RECORDING_PORT}) reproduces the "
-        "shipped cassettes byte for byte",
+        "shipped cassettes (identical but for each one's recordedAt)",
     )
     parser.add_argument(
         "--faults",
