@@ -15,10 +15,9 @@ from conformance.core.variants import draw
 from conformance.definitions.conversations import member
 from conformance.sandbox.behaviours.conversations import forget_user, participants_key
 from conformance.sandbox.store import Clock, Store
-from conformance.spec.resources import dotted_all, resource
+from conformance.spec.resources import dotted_all, needs_filter, required_filters, resource
 from conformance.spec.schemas import contract
 from conformance.suites.crud import generate_tests
-from conformance.suites.crud_more import needs_filter, required_filters
 
 CONVERSATION = resource("conversation")
 ALICE = {"id": "5963c0d619a30a2e00de36b8", "externalId": "alice-0001"}

@@ -23,6 +23,7 @@ from conformance.core.settings import Settings
 from conformance.flows import Records
 from conformance.sandbox import Sandbox
 from conformance.sandbox.faults import decide
+from conformance.spec.resources import RUN_TAG
 from conformance.spec.schemas import operation
 from conformance.tools.drift import final_attempts
 
@@ -299,3 +300,26 @@ def test_a_retry_under_new_episodes_is_sent_not_answered_from_the_attempt_just_r
     assert [(answer.status, answer.retried) for answer in answers] == [(200, []), (200, ["answered 503"])]
     statuses = [i["response"]["status"]["code"] for i in yaml.safe_load(cassette.read_text())["interactions"]]
     assert statuses == [200, 503, 200]
+
+
+def test_a_conversation_whose_create_was_cut_off_is_found_by_its_participant_and_tag_and_deleted():
+    # Request 1 makes a user; 2 makes the conversation but its answer is cut off. The conversation
+    # list answers only with a participant filter, which teardown takes from the create body.
+    seed = seed_where("truncated", [None, "truncated", None, None, None])
+    with Sandbox(faults="truncated", seed=seed) as sandbox:
+        settings = Settings(sandbox.url, sandbox.app_id, sandbox.key_id, sandbox.key_secret)
+        sunco = ConformanceSession(
+            cassette=None, recording=True, settings=settings, scrubber=Scrubber(), nodeid="t::x", record_command=COMMAND
+        )
+        user = Records.of(sunco, "user").create(Variant("user", {"externalId": f"{RUN_TAG}swept"}, Expect(201)))
+        body = {"type": "personal", "displayName": f"{RUN_TAG}cut-off", "participants": [{"userId": user}]}
+        with pytest.raises(ServerFault):
+            Records.of(sunco, "conversation").create(Variant("conversation", body, Expect(201)))
+        assert len(sandbox.store.records(("conversation", sandbox.app_id))) == 1
+        [unconfirmed] = sunco.ledger.unconfirmed
+        assert unconfirmed.query == {"filter[userId]": user}
+        sunco.cleanup()
+        assert sandbox.store.records(("conversation", sandbox.app_id)) == []
+        assert user not in [u["id"] for u in sandbox.store.records(("user", sandbox.app_id))]
+        listed = [v for v in sunco.verdicts if v.operation == "ListConversations"]
+        assert [v.status for v in listed] == [200]

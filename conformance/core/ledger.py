@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from conformance.spec.resources import RESOURCES, RUN_TAG, Resource
+from conformance.spec.resources import RESOURCES, RUN_TAG, Resource, needs_filter, required_filters
 
 
 @dataclass(frozen=True)
@@ -16,6 +16,13 @@ class Unconfirmed:
     item: Resource
     parents: dict[str, str]
     tag: str
+    # the filter its list needs (conversations by participant), from the create body
+    query: dict[str, str]
+
+    @property
+    def listable(self) -> bool:
+        """False when the list needs a filter the create body gives no value for."""
+        return bool(self.query) or not needs_filter(self.item)
 
 
 class Ledger:
@@ -47,7 +54,7 @@ class Ledger:
         tag = body.get(item.tag_field)
         if isinstance(tag, str) and tag.startswith(RUN_TAG):
             parents = {name: value for name, value in path.items() if name != item.id_param}
-            self.unconfirmed.append(Unconfirmed(item, parents, tag))
+            self.unconfirmed.append(Unconfirmed(item, parents, tag, required_filters(item, body)))
 
     def drain_unconfirmed(self) -> list[Unconfirmed]:
         found, self.unconfirmed = self.unconfirmed, []

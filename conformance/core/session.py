@@ -567,12 +567,11 @@ class ConformanceSession:
             # The tag names the record in its path (a user's externalId): 200 if it was made, 404 if not.
             self.call(delete_op, path_params={**unconfirmed.parents, item.id_param: unconfirmed.tag})
             return
-        if list_op is None:
+        if list_op is None or not unconfirmed.listable:
             return
         paged = operation(list_op).parameter("page", "query") is not None
-        listed = self.call(
-            list_op, path_params=unconfirmed.parents, query={"page[size]": "100"} if paged else None, expect=Expect(200)
-        )
+        query = {**unconfirmed.query, **({"page[size]": "100"} if paged else {})}
+        listed = self.call(list_op, path_params=unconfirmed.parents, query=query or None, expect=Expect(200))
         records = listed.body.get(item.collection) if isinstance(listed.body, dict) else None
         for record in records or []:
             if isinstance(record, dict) and record.get(item.tag_field) == unconfirmed.tag and record.get("id"):

@@ -12,6 +12,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import Any
 from urllib.parse import urljoin
 
 from conformance.spec.schemas import Operation, contract
@@ -328,6 +329,44 @@ def dotted_all(record: object, path: str) -> list[object]:
             found += [item[part] for item in items if isinstance(item, Mapping) and item.get(part) is not None]
         values = found
     return values
+
+
+def _required_query(item: Resource) -> set[str]:
+    op = item.op("list")
+    return {p.name for p in op.parameters if p.location == "query" and p.required} if op else set()
+
+
+def needs_filter(item: Resource) -> bool:
+    """The list answers only with a filter (users by email, conversations by participant)."""
+    return any(key.partition("[")[0] in _required_query(item) for key in item.filters)
+
+
+def required_filters(item: Resource, body: Any) -> dict[str, str]:
+    """Query a list needs to answer at all (users are listed by email only), from a created body.
+
+    A path through a list (a conversation's participants) takes its first value, and is left out
+    when the body has none: a participant is named by userId or by userExternalId."""
+    if not isinstance(body, dict):
+        return {}
+    needed = _required_query(item)
+    found: dict[str, str] = {}
+    for key, path in item.filters.items():
+        if key.partition("[")[0] not in needed:
+            continue
+        values = dotted_all(body, path)
+        if values:
+            found[key] = str(values[0])
+        elif not _through_list(item, path):
+            found[key] = str(dotted(body, path))
+    return found
+
+
+def _through_list(item: Resource, path: str) -> bool:
+    """The path's first field is a list in the create body (a conversation's participants)."""
+    op = item.op("create")
+    schema = contract().property_schema(op.request, path.split(".")[0]) if op and op.request else {}
+    kind = schema.get("type")
+    return kind == "array" or (isinstance(kind, list) and "array" in kind)
 
 
 def chain(item: Resource) -> list[Resource]:

@@ -12,9 +12,8 @@ from conformance import flows
 from conformance.core import negative
 from conformance.core.model import Exchange, Expect, Variant
 from conformance.core.session import ConformanceSession
-from conformance.core.strategies import types_of
 from conformance.flows import Records
-from conformance.spec.resources import Resource, dotted, dotted_all
+from conformance.spec.resources import Resource, dotted, needs_filter, required_filters
 from conformance.spec.schemas import contract
 
 Test = Callable[[ConformanceSession], None]
@@ -278,43 +277,6 @@ def more_tests(item: Resource, ops: dict[str, str], add: Add, start: Start) -> N
             sunco.finish()
 
         add(f"test_{ops['list']}_filters_by_{field_name}", filters)
-
-
-def _required_query(item: Resource) -> set[str]:
-    op = item.op("list")
-    return {p.name for p in op.parameters if p.location == "query" and p.required} if op else set()
-
-
-def needs_filter(item: Resource) -> bool:
-    """The list answers only with a filter (users by email, conversations by participant)."""
-    return any(key.partition("[")[0] in _required_query(item) for key in item.filters)
-
-
-def required_filters(item: Resource, body: Any) -> dict[str, str]:
-    """Query a list needs to answer at all (users are listed by email only), from a created body.
-
-    A path through a list (a conversation's participants) takes its first value, and is left out
-    when the body has none: a participant is named by userId or by userExternalId."""
-    if not isinstance(body, dict):
-        return {}
-    needed = _required_query(item)
-    found: dict[str, str] = {}
-    for key, path in item.filters.items():
-        if key.partition("[")[0] not in needed:
-            continue
-        values = dotted_all(body, path)
-        if values:
-            found[key] = str(values[0])
-        elif not _through_list(item, path):
-            found[key] = str(dotted(body, path))
-    return found
-
-
-def _through_list(item: Resource, path: str) -> bool:
-    """The path's first field is a list in the create body (a conversation's participants)."""
-    op = item.op("create")
-    schema = contract().property_schema(op.request, path.split(".")[0]) if op and op.request else {}
-    return "array" in types_of(schema)
 
 
 def item_snake(item: Resource) -> str:
