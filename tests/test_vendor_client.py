@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 
 import pytest
@@ -72,3 +73,18 @@ def test_vendor_client_updates_a_web_integration(api):
     update = vendor.IntegrationUpdate(vendor.WebUpdate(display_name="after", brand_color="112233"))
     updated = client.update_integration(app_id, created.id, update).integration
     assert (updated.display_name, updated.brand_color) == ("after", "112233")
+
+
+def test_vendor_client_lists_apps_with_the_account_key_and_is_refused_with_an_app_key():
+    with Sandbox() as sandbox:
+
+        def apps(username: str, password: str) -> vendor.AppsApi:
+            config = vendor.Configuration(host=sandbox.url, username=username, password=password)
+            return vendor.AppsApi(vendor.ApiClient(config))
+
+        listed = apps(sandbox.account_key_id, sandbox.account_key_secret).list_apps().apps
+        assert sandbox.app_id in [app.id for app in listed]
+        with pytest.raises(vendor.ApiException) as refused:
+            apps(sandbox.key_id, sandbox.key_secret).list_apps()
+        assert refused.value.status == 403
+        assert [error["code"] for error in json.loads(refused.value.body)["errors"]] == ["forbidden"]

@@ -14,6 +14,7 @@ from conformance.sandbox import Sandbox
 
 @dataclass
 class Client:
+    url: str
     app_id: str
     switchboards: vendor.SwitchboardsApi
     members: vendor.SwitchboardIntegrationsApi
@@ -21,6 +22,7 @@ class Client:
     integrations: vendor.IntegrationsApi
     users: vendor.UsersApi
     conversations: vendor.ConversationsApi
+    keys: vendor.CustomIntegrationApiKeysApi
 
     def custom_integration(self) -> str:
         hook = vendor.Webhook(target="https://example.com/hook", triggers=["conversation:message"])
@@ -41,6 +43,28 @@ class Client:
         active, pending = found.active_switchboard_integration, found.pending_switchboard_integration
         return (active.name if active else None, pending.name if pending else None)
 
+    def actions_as(self, integration_id: str) -> vendor.SwitchboardActionsApi:
+        """The switchboard actions signed with a new key of the integration (integration scope)."""
+        body = vendor.IntegrationApiKey(display_name="actions")
+        key = self.keys.create_custom_integration_key(self.app_id, integration_id, body).key
+        config = vendor.Configuration(host=self.url, username=key.id, password=key.secret)
+        return vendor.SwitchboardActionsApi(vendor.ApiClient(config))
+
+    def hand_off_board(self) -> tuple[str, str]:
+        """A bot and an agent, each the other's next, the bot the default; their integration ids."""
+        board = self.switchboards.create_switchboard(self.app_id).switchboard
+        bot_integration, agent_integration = self.custom_integration(), self.custom_integration()
+        bot = self.members.create_switchboard_integration(
+            self.app_id, board.id, vendor.SwitchboardIntegrationCreateBody(name="bot", integration_id=bot_integration)
+        ).switchboard_integration
+        body = vendor.SwitchboardIntegrationCreateBody(
+            name="agent", integration_id=agent_integration, next_switchboard_integration_id=bot.id
+        )
+        self.members.create_switchboard_integration(self.app_id, board.id, body)
+        update = vendor.SwitchboardUpdateBody(enabled=True, default_switchboard_integration_id=bot.id)
+        self.switchboards.update_switchboard(self.app_id, board.id, update)
+        return bot_integration, agent_integration
+
 
 @pytest.fixture
 def client() -> Iterator[Client]:
@@ -48,6 +72,7 @@ def client() -> Iterator[Client]:
         config = vendor.Configuration(host=sandbox.url, username=sandbox.key_id, password=sandbox.key_secret)
         api = vendor.ApiClient(config)
         yield Client(
+            sandbox.url,
             sandbox.app_id,
             vendor.SwitchboardsApi(api),
             vendor.SwitchboardIntegrationsApi(api),
@@ -55,6 +80,7 @@ def client() -> Iterator[Client]:
             vendor.IntegrationsApi(api),
             vendor.UsersApi(api),
             vendor.ConversationsApi(api),
+            vendor.CustomIntegrationApiKeysApi(api),
         )
 
 
@@ -97,16 +123,7 @@ def test_vendor_client_sets_up_a_switchboard_and_deletes_it(client: Client) -> N
 
 def test_vendor_client_hands_control_over(client: Client) -> None:
     app = client.app_id
-    board = client.switchboards.create_switchboard(app).switchboard
-    bot = client.members.create_switchboard_integration(
-        app, board.id, vendor.SwitchboardIntegrationCreateBody(name="bot", integration_id=client.custom_integration())
-    ).switchboard_integration
-    body = vendor.SwitchboardIntegrationCreateBody(
-        name="agent", integration_id=client.custom_integration(), next_switchboard_integration_id=bot.id
-    )
-    client.members.create_switchboard_integration(app, board.id, body)
-    update = vendor.SwitchboardUpdateBody(enabled=True, default_switchboard_integration_id=bot.id)
-    client.switchboards.update_switchboard(app, board.id, update)
+    client.hand_off_board()
     conversation = client.conversation("vendor-user")
     assert client.control(conversation) == ("bot", None)
     client.actions.pass_control(
@@ -118,6 +135,27 @@ def test_vendor_client_hands_control_over(client: Client) -> None:
     client.actions.accept_control(app, conversation, vendor.AcceptControlBody(metadata={"reason": "back to the bot"}))
     assert client.control(conversation) == ("bot", None)
     client.actions.release_control(app, conversation)  # the body is optional, and the client sends none
+    assert client.control(conversation) == (None, None)
+
+
+def test_vendor_client_with_an_integration_key_accepts_only_when_pending_and_releases_only_when_active(
+    client: Client,
+) -> None:
+    app = client.app_id
+    bot_integration, agent_integration = client.hand_off_board()
+    conversation = client.conversation("vendor-user")
+    as_bot, as_agent = client.actions_as(bot_integration), client.actions_as(agent_integration)
+    with pytest.raises(vendor.ApiException) as refused:
+        as_agent.release_control(app, conversation)
+    assert (refused.value.status, _codes(refused.value)) == (403, ["forbidden"])
+    client.actions.offer_control(app, conversation, vendor.OfferControlBody(switchboard_integration="agent"))
+    with pytest.raises(vendor.ApiException) as refused:
+        as_bot.accept_control(app, conversation, vendor.AcceptControlBody())
+    assert (refused.value.status, _codes(refused.value)) == (403, ["forbidden"])
+    assert client.control(conversation) == ("bot", "agent")
+    as_agent.accept_control(app, conversation, vendor.AcceptControlBody())
+    assert client.control(conversation) == ("agent", None)
+    as_agent.release_control(app, conversation)
     assert client.control(conversation) == (None, None)
 
 

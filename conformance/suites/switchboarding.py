@@ -7,7 +7,8 @@ pinned body templates at call time: replay gets the same ids back from the casse
 
 Linked switchboard integrations cannot be deleted one by one (a default, or another's next,
 cannot go), so they are struck from the ledger as they are made: the switchboard's own delete
-takes them, at the end of a flow or at teardown.
+takes them, at the end of a flow or at teardown. A member's custom integration can be given a
+key (integration scope) to act as that integration; the ledger deletes the key at teardown.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from conformance.suites.crud import created
 SWITCHBOARD = resource("switchboard")
 MEMBER = resource("switchboardIntegration")
 INTEGRATION = resource("integration")
+KEY = resource("integrationKey")
 USER = resource("user")
 CONVERSATION = resource("conversation")
 ACTIVE = "activeSwitchboardIntegration"
@@ -63,6 +65,8 @@ def member_templates() -> st.SearchStrategy[list[Variant]]:
 class Member:
     id: str
     name: str
+    # the custom integration it links (None for one linked by type)
+    integration_id: str | None = None
 
 
 class Switchboarding:
@@ -96,7 +100,23 @@ class Switchboarding:
         found = self.sunco.require(record_id, f"the {template.label} switchboard integration", template)
         self.sunco.ledger.forget(MEMBER, self.members.path(found))
         self.labels[found] = template.label
-        return Member(found, str(body["name"]))
+        linked = body.get("integrationId")
+        return Member(found, str(body["name"]), str(linked) if linked else None)
+
+    def integration_key(self, member: Member) -> tuple[str, str, str]:
+        """A key of integration scope for ``member``'s custom integration, to sign its calls (deleted at teardown)."""
+        label = self.labels.get(member.id, "member")
+        assert member.integration_id is not None, f"the {label} is linked by type: it has no custom integration"
+        keys = Records(self.sunco, KEY, parents={INTEGRATION.id_param: member.integration_id})
+        variant = self.sunco.variants(f"key-{label}", setup_variants(KEY), 1)[0]
+        key_id = self.sunco.require(keys.create(variant), f"an integration key of the {label}", variant)
+        exchange = self.sunco.last_exchange
+        record = exchange.body.get(KEY.envelope) if exchange is not None and isinstance(exchange.body, dict) else None
+        secret = record.get("secret") if isinstance(record, dict) else None
+        found = self.sunco.require(
+            secret, f"the secret of the {label}'s key", variant, pointer=f"/{KEY.envelope}/secret"
+        )
+        return key_id, str(found), "integration"
 
     def link_next(self, member: Member, following: Member) -> Exchange:
         body = {"nextSwitchboardIntegrationId": following.id}
@@ -130,8 +150,12 @@ class Switchboarding:
 
     # -- control ----------------------------------------------------------------------------------
 
-    def act(self, operation_id: str, conversation_id: str, variant: Variant) -> Exchange:
-        return self.sunco.call(operation_id, variant=variant, path_params={CONVERSATION.id_param: conversation_id})
+    def act(
+        self, operation_id: str, conversation_id: str, variant: Variant, key: tuple[str, str, str] | None = None
+    ) -> Exchange:
+        """One action on the conversation, signed with ``key`` (id, secret, scope) when given."""
+        path = {CONVERSATION.id_param: conversation_id}
+        return self.sunco.call(operation_id, variant=variant, path_params=path, key=key)
 
     def expect_control(self, conversation_id: str, after: str, *, active: str | None, pending: str | None) -> None:
         """GetConversation shows ``active`` in control and ``pending`` offered it (None: nobody)."""

@@ -1,8 +1,32 @@
-"""Apps and app keys (account scope): the tests the resource table implies."""
+"""Apps and app keys (account scope): the tests the resource table implies, and what an app key may reach."""
 
 from __future__ import annotations
 
+from conformance import flows
+from conformance.core.model import Expect
+from conformance.core.session import ConformanceSession
+from conformance.flows import Records
+from conformance.spec.resources import resource
 from conformance.suites.crud import generate_tests
 
 globals().update(generate_tests("app"))
 globals().update(generate_tests("appKey"))
+
+APP_KEY = resource("appKey")
+
+
+def test_list_apps_refuses_an_app_scope_key(sunco: ConformanceSession) -> None:
+    """An app key has app scope: it reads its own app, and List Apps (account scope) refuses it with 403."""
+    sunco.require_account()
+    keys = Records(sunco, APP_KEY)
+    made = sunco.variants("key", flows.setup_variants(APP_KEY), 1)[0]
+    key_id = sunco.require(keys.create(made), "an app key", made)
+    exchange = sunco.last_exchange
+    record = exchange.body.get(APP_KEY.envelope) if exchange is not None and isinstance(exchange.body, dict) else None
+    secret = record.get("secret") if isinstance(record, dict) else None
+    found = sunco.require(secret, "the app key's secret", made, pointer=f"/{APP_KEY.envelope}/secret")
+    as_key = (key_id, str(found), "app")
+    # The key works within its scope, so the refusal below is about scope, not a key the API does not know.
+    sunco.call("GetApp", key=as_key, expect=Expect(200))
+    sunco.call("ListApps", key=as_key, expect=Expect(403, "forbidden"))
+    sunco.finish()

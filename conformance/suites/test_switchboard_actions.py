@@ -4,7 +4,9 @@ Every step is followed by GetConversation, which must show the ``activeSwitchboa
 and ``pendingSwitchboardIntegration`` the documented state machine leads to. An action that
 cannot apply (offering control to the one that holds it, accepting when nothing is pending, a
 target nobody or several have) answers 200, changes nothing and is reported by its ``:failure``
-event: the contract documents the events and no error status for these.
+event: the contract documents the events and no error status for these. A caller of integration
+scope (a custom integration's key) may accept control only when its integration is pending and
+release it only when active; anyone else is refused with 403 ``forbidden``, and nothing changes.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from conformance.core.strategies import hex_id
 from conformance.spec.schemas import operation
 from conformance.suites.switchboarding import (
     CONVERSATION,
+    KEY,
     Switchboarding,
     hand_off_setup,
     metadata,
@@ -31,12 +34,13 @@ ACTIONS = ("PassControl", "OfferControl", "AcceptControl", "ReleaseControl")
 TARGETED = ("PassControl", "OfferControl")
 OK = Expect(200)
 BAD = "bad_request"
+FORBIDDEN = Expect(403, "forbidden")
 METADATA_LIMIT = 4096
 
 
-def _step(label: str, body: dict[str, Any] | None = None) -> st.SearchStrategy[Variant]:
+def _step(label: str, body: dict[str, Any] | None = None, expect: Expect = OK) -> st.SearchStrategy[Variant]:
     """A control body with drawn metadata (run-time ids are added when it is sent)."""
-    return metadata().map(lambda found: Variant(label, {**(body or {}), "metadata": found}, OK))
+    return metadata().map(lambda found: Variant(label, {**(body or {}), "metadata": found}, expect))
 
 
 def test_control_hand_offs_move_control_between_switchboard_integrations(sunco: ConformanceSession) -> None:
@@ -115,6 +119,56 @@ def test_control_actions_that_cannot_apply_change_nothing(sunco: ConformanceSess
     board.act("PassControl", conversation_id, orphan)
     board.expect_control(conversation_id, "passControl to next with nobody in control", active=None, pending=None)
     board.delete_switchboard()
+    sunco.finish()
+
+
+def test_accept_control_refuses_an_integration_that_is_not_pending(sunco: ConformanceSession) -> None:
+    sunco.require_scope(*KEY.operations.values())
+    board, bot, agent, conversation_id = hand_off_setup(sunco)
+    as_bot = board.integration_key(bot)
+    steps = st.tuples(
+        _step("offer control to the agent by id"),
+        _step("accept control with the key of the bot, which is not pending", expect=FORBIDDEN),
+        _step("pass control to the agent by id"),
+        _step("offer control to the bot by id"),
+        _step("accept control with the key of the bot, now pending"),
+    ).map(list)
+    offer_agent, refused, pass_agent, offer_bot, accept = sunco.variants("accept-as-integration", steps, 5)
+
+    board.act("OfferControl", conversation_id, with_fields(offer_agent, switchboardIntegration=agent.id))
+    board.expect_control(conversation_id, "offerControl to the agent", active=bot.id, pending=agent.id)
+
+    board.act("AcceptControl", conversation_id, refused, key=as_bot)
+    board.expect_control(conversation_id, "a refused acceptControl", active=bot.id, pending=agent.id)
+
+    # The same key may accept once its integration is the pending one: the refusal was about who asked.
+    board.act("PassControl", conversation_id, with_fields(pass_agent, switchboardIntegration=agent.id))
+    board.act("OfferControl", conversation_id, with_fields(offer_bot, switchboardIntegration=bot.id))
+    board.expect_control(conversation_id, "offerControl to the bot", active=agent.id, pending=bot.id)
+    board.act("AcceptControl", conversation_id, accept, key=as_bot)
+    board.expect_control(conversation_id, "acceptControl by the pending bot", active=bot.id, pending=None)
+    sunco.finish()
+
+
+def test_release_control_refuses_an_integration_that_is_not_active(sunco: ConformanceSession) -> None:
+    sunco.require_scope(*KEY.operations.values())
+    board, bot, agent, conversation_id = hand_off_setup(sunco)
+    as_agent = board.integration_key(agent)
+    steps = st.tuples(
+        _step("release control with the key of the agent, which is not active", expect=FORBIDDEN),
+        _step("pass control to the agent by id"),
+        _step("release control with the key of the agent, now active"),
+    ).map(list)
+    refused, pass_agent, release = sunco.variants("release-as-integration", steps, 3)
+
+    board.act("ReleaseControl", conversation_id, refused, key=as_agent)
+    board.expect_control(conversation_id, "a refused releaseControl", active=bot.id, pending=None)
+
+    # The same key may release once its integration holds control.
+    board.act("PassControl", conversation_id, with_fields(pass_agent, switchboardIntegration=agent.id))
+    board.expect_control(conversation_id, "passControl to the agent", active=agent.id, pending=None)
+    board.act("ReleaseControl", conversation_id, release, key=as_agent)
+    board.expect_control(conversation_id, "releaseControl by the active agent", active=None, pending=None)
     sunco.finish()
 
 
