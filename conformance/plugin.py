@@ -22,7 +22,8 @@ from pytest_recording.plugin import get_default_cassette_name
 from vcr import VCR
 
 from conformance import options
-from conformance.core import cassettes, rewrite
+from conformance.core import cassette_cache, cassettes, rewrite
+from conformance.core.cassette_cache import CassetteCache
 from conformance.core.cassettes import CorruptCassette
 from conformance.core.failures import (
     ConfigError,
@@ -55,6 +56,7 @@ _session_key = pytest.StashKey[ConformanceSession]()
 _outcome_key = pytest.StashKey[rewrite.Outcome]()
 _stale_key = pytest.StashKey[ConformanceFailure]()
 _receiver_key = pytest.StashKey[Receiver]()
+_cache_key = pytest.StashKey[CassetteCache]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -95,6 +97,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="DAYS",
         default=None,
         help="fail each test whose cassette was recorded more than DAYS days ago (or on an unknown date)",
+    )
+    group.addoption(
+        "--cassette-cache",
+        metavar="DIR",
+        default=None,
+        help="where parsed cassettes are kept, by content hash, so replay reads each YAML once "
+        "(default: .conformance_cache/cassettes at the project root; 'off' parses every time)",
     )
     group.addoption(
         "--variants-from",
@@ -152,6 +161,7 @@ def pytest_configure(config: pytest.Config) -> None:
         Scrubber(settings.secrets, public=settings.public) if settings else Scrubber()
     )
     config.stash[_pending_key] = set()
+    config.stash[_cache_key] = _cassette_cache(config)
     config.stash[_unreachable_key] = 0
     # Only the controller looks (xdist workers would race each other over the files).
     writing = is_recording(config) and not config.getoption("--disable-recording")
@@ -172,10 +182,21 @@ def pytest_configure(config: pytest.Config) -> None:
     config.pluginmanager.register(ReportScrubber(scrubber), "conformance-scrubber")
 
 
+def _cassette_cache(config: pytest.Config) -> CassetteCache:
+    chosen = config.getoption("--cassette-cache")
+    folder = cassette_cache.folder_for(chosen, config.rootpath)
+    if folder is not None and folder.exists() and not folder.is_dir():
+        raise pytest.UsageError(f"--cassette-cache {chosen} is a file: give a directory, or 'off'")
+    return CassetteCache(folder)
+
+
 def pytest_unconfigure(config: pytest.Config) -> None:
     receiver = config.stash.get(_receiver_key, None)
     if receiver is not None:
         receiver.stop()
+    cache = config.stash.get(_cache_key, None)
+    if cache is not None:
+        cache.prune()
 
 
 def receiver(config: pytest.Config) -> Receiver:
@@ -215,7 +236,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 def pytest_recording_configure(config: pytest.Config, vcr: VCR) -> None:
-    configure_vcr(vcr, config.stash[_scrubber_key])
+    configure_vcr(vcr, config.stash[_scrubber_key], config.stash[_cache_key])
 
 
 @pytest.fixture

@@ -34,6 +34,7 @@ from vcr.request import Request
 from vcr.serializers import compat
 
 from conformance.core import cassettes
+from conformance.core.cassette_cache import CassetteCache
 from conformance.core.scrub import Scrubber
 
 MATCHER = "conformance"
@@ -191,6 +192,7 @@ class ScrubbingPersister(FilesystemPersister):
     """
 
     scrubber: Scrubber = Scrubber(fields=frozenset())
+    cache: CassetteCache = CassetteCache(None)
 
     @classmethod
     def load_cassette(cls, cassette_path: str, serializer: Any) -> tuple[list[Any], ...]:
@@ -198,10 +200,15 @@ class ScrubbingPersister(FilesystemPersister):
         if cassettes.is_virtual(path):
             raise CassetteNotFoundError()
         try:
-            text = cassettes.read_text(path)
+            raw = cassettes.read_bytes(path)
         except FileNotFoundError:
             raise CassetteNotFoundError() from None
-        data = cassettes.parse(path, text, serializer.deserialize)
+        data = cls.cache.load(
+            raw,
+            getattr(serializer, "__name__", type(serializer).__name__),
+            lambda: cassettes.parse(path, cassettes.decode(path, raw), serializer.deserialize),
+            lambda found: cassettes.whole(found) is None,
+        )
         interactions = data["interactions"]
         requests = [Request._from_dict(item["request"]) for item in interactions]
         responses = [compat.convert_to_bytes(item["response"]) for item in interactions]
@@ -232,14 +239,15 @@ def mark_absent_http_libraries() -> None:
             sys.modules[name] = None  # type: ignore[assignment]
 
 
-def configure_vcr(vcr: VCR, scrubber: Scrubber) -> None:
+def configure_vcr(vcr: VCR, scrubber: Scrubber, cache: CassetteCache | None = None) -> None:
     """Called from ``pytest_recording_configure`` for every cassette a test opens."""
     mark_absent_http_libraries()
     # pytest-recording builds a plain VCR; swapping its class keeps every setting it made and
     # changes only which cassette class gets opened.
     vcr.__class__ = IndexedVCR
     vcr.register_matcher(MATCHER, match_requests)
-    persister = type("BoundScrubbingPersister", (ScrubbingPersister,), {"scrubber": scrubber})
+    bound = {"scrubber": scrubber, "cache": cache or CassetteCache(None)}
+    persister = type("BoundScrubbingPersister", (ScrubbingPersister,), bound)
     vcr.register_persister(persister)
 
 

@@ -33,6 +33,7 @@ from conformance.core.failures import (
 )
 from conformance.core.ledger import Ledger, Unconfirmed
 from conformance.core.model import Exchange, Expect, Variant
+from conformance.core.playback import CassetteAdapter, replays
 from conformance.core.receiver import Receiver
 from conformance.core.scrub import PLACEHOLDER, Scrubber, credential_values
 from conformance.core.settings import Settings
@@ -221,7 +222,8 @@ class ConformanceSession:
                     oauth_url=target.get("oauthUrl"),
                 )
                 # Replay answers instantly; waiting out a recorded Retry-After would only slow CI.
-                self._client = Client(settings, sleep=lambda _seconds: None, replaying=True)
+                transport = CassetteAdapter(self.cassette) if replays(self.cassette) else None
+                self._client = Client(settings, sleep=lambda _seconds: None, replaying=True, transport=transport)
         return self._client
 
     def variants(
