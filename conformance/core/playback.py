@@ -20,7 +20,8 @@ from requests.structures import CaseInsensitiveDict
 from requests.utils import get_encoding_from_headers
 from vcr.errors import CannotOverwriteExistingCassetteException
 from vcr.record_mode import RecordMode
-from vcr.request import Request
+
+from conformance.core.recording import ReplayRequest
 
 
 class CassetteAdapter(BaseAdapter):
@@ -32,8 +33,7 @@ class CassetteAdapter(BaseAdapter):
         self._fallback: HTTPAdapter | None = None
 
     def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> requests.Response:
-        body = request.body
-        sent = Request(request.method, request.url, body, dict(request.headers))
+        sent = ReplayRequest(request.method, request.url, request.body, dict(request.headers))
         cassette = self.cassette
         if cassette.can_play_response_for(sent):
             return response_from(request, cassette.play_response(sent))

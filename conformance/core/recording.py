@@ -14,6 +14,7 @@ hook rather than a fork of either:
 
 from __future__ import annotations
 
+import copy
 import functools
 import hashlib
 import importlib.util
@@ -26,11 +27,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from vcr import VCR
+from vcr import VCR, filters
 from vcr.cassette import Cassette
 from vcr.persisters.filesystem import CassetteNotFoundError, FilesystemPersister
 from vcr.record_mode import RecordMode
-from vcr.request import Request
+from vcr.request import HeadersDict, Request
 from vcr.serializers import compat
 
 from conformance.core import cassettes
@@ -129,13 +130,45 @@ def match_requests(r1: Request, r2: Request) -> None:
             raise AssertionError(f"{label} differs: {a!r} != {b!r}")
 
 
+class ReplayRequest(Request):
+    """A vcrpy request that is cheap to deep-copy, as vcrpy does before filtering each request it meets.
+
+    Every field but the headers is immutable (text, bytes, a parsed URI), and filters replace
+    rather than edit them, so a copy with its own headers is as good as a deep one.
+    """
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> ReplayRequest:
+        copied = copy.copy(self)
+        copied.headers = HeadersDict(list(self.headers.items()))
+        if isinstance(self._body, list):
+            copied._body = list(self._body)
+        return copied
+
+
+def decode_compressed(response: dict[str, Any]) -> dict[str, Any]:
+    """vcrpy's ``decode_compressed_response``, which copies every response first, for the few that are compressed."""
+    headers = response.get("headers") or {}
+    if any(str(name).lower() == "content-encoding" for name in headers):
+        decoded: dict[str, Any] = filters.decode_response(response)
+        return decoded
+    return response
+
+
 class IndexedCassette(Cassette):
     """A vcrpy cassette whose lookups go through a dict keyed by :func:`request_key`."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         self._index: dict[RequestKey, list[int]] = {}
         self._memo: tuple[Request, tuple[Any, ...], Request | None, RequestKey | None] | None = None
+        self._loading = False
         super().__init__(*args, **kwargs)
+
+    def _load(self) -> None:
+        self._loading = True
+        try:
+            super()._load()
+        finally:
+            self._loading = False
 
     def _filtered(self, request: Request) -> tuple[Request | None, RequestKey | None]:
         """Scrub and key a request once: vcrpy asks about the same request three times in a row."""
@@ -150,7 +183,15 @@ class IndexedCassette(Cassette):
 
     def append(self, request: Request, response: dict[str, Any]) -> None:
         before = len(self.data)
-        super().append(request, response)
+        if self._loading and self.record_mode == RecordMode.NONE:
+            # vcrpy's append without its copy of the response: one just read from the file is no one
+            # else's, and nothing of a pure replay is ever saved.
+            filtered = self._before_record_request(request)
+            answer = self._before_record_response(response) if filtered else None
+            if answer is not None:
+                self.data.append((filtered, answer))
+        else:
+            super().append(request, response)
         if len(self.data) > before:
             self._index.setdefault(request_key(self.data[-1][0]), []).append(before)
 
@@ -210,7 +251,7 @@ class ScrubbingPersister(FilesystemPersister):
             lambda found: cassettes.whole(found) is None,
         )
         interactions = data["interactions"]
-        requests = [Request._from_dict(item["request"]) for item in interactions]
+        requests = [ReplayRequest(**item["request"]) for item in interactions]
         responses = [compat.convert_to_bytes(item["response"]) for item in interactions]
         return (requests, responses, data["metadata"]) if data.get("metadata") else (requests, responses)
 
@@ -258,8 +299,7 @@ def vcr_options(scrubber: Scrubber) -> dict[str, Any]:
         # Functions, not bound methods: pytest-recording deep-copies the options for each test, and a
         # copy of the scrubber would miss the secrets it learns during the test.
         "before_record_request": lambda request: scrubber.request(request),
-        "before_record_response": lambda response: scrubber.response(response),
-        "decode_compressed_response": True,
+        "before_record_response": lambda response: scrubber.response(decode_compressed(response)),
         # The client speaks through requests/urllib3/http.client; patching other libraries on every
         # cassette open and close is pure overhead.
         "skip_patchers": SKIPPED_PATCHERS,
