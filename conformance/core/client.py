@@ -256,7 +256,7 @@ class Client:
         request = {
             "method": op.method,
             "url": self.settings.base_url(op.tag) + path,
-            "params": dict(query or {}),
+            "params": dict(query) if query else None,
             "data": data,
             "headers": headers,
         }
