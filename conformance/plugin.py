@@ -2,7 +2,8 @@
 
 Recording options are pytest-recording's own (``--record-mode``, ``--block-network``,
 ``--allowed-hosts``); this plugin only feeds vcrpy its matcher, scrubber and cassette class, and
-guards re-recordings: a cassette is replaced only by a whole, verified recording.
+guards re-recordings: a cassette is replaced only by a whole, verified recording. The option
+group is defined in ``_plugin_options``, the re-recording guard's steps in ``_plugin_rerecord``.
 """
 
 from __future__ import annotations
@@ -22,8 +23,10 @@ import pytest
 from pytest_recording.plugin import get_default_cassette_name
 from vcr import VCR
 
+from conformance import _plugin_rerecord as rerecord
 from conformance import options
-from conformance.core import cassette_cache, cassettes, rewrite
+from conformance._plugin_options import add_options, cassette_cache, cassette_root, is_recording, is_rewriting
+from conformance.core import cassettes, rewrite
 from conformance.core.cassette_cache import CassetteCache
 from conformance.core.cassettes import CorruptCassette
 from conformance.core.failures import (
@@ -45,7 +48,6 @@ from conformance.core.session import ConformanceSession
 from conformance.core.settings import Settings
 from conformance.spec.resources import resource
 
-RECORDING_MODES = ("once", "new_episodes", "all", "rewrite")
 FIXTURE = "sunco"
 # Tests in a row that got no answer before the run stops.
 UNREACHABLE_LIMIT = 3
@@ -61,72 +63,7 @@ _cache_key = pytest.StashKey[CassetteCache]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    group = parser.getgroup("conformance", "Sunshine Conversations conformance")
-    group.addoption(
-        "--cassette-dir",
-        metavar="DIR",
-        default=None,
-        help="where cassettes are read and recorded (default: cassettes/ at the project root)",
-    )
-    group.addoption(
-        "--variant-seed",
-        metavar="N",
-        type=int,
-        default=0,
-        help="seed for drawing variants while recording; replay ignores it (default: 0)",
-    )
-    group.addoption(
-        "--conformance-report",
-        metavar="PATH",
-        default=None,
-        help="also write every verdict and failure as JSON to PATH (missing folders are created)",
-    )
-    group.addoption(
-        "--conformance-markdown",
-        metavar="PATH",
-        default=None,
-        help="also write the summary and every failure as Markdown to PATH (e.g. a CI job summary)",
-    )
-    group.addoption(
-        "--schema-dir",
-        metavar="DIR",
-        default=None,
-        help="check against the contract import-spec wrote to DIR (default: schemas/ at the project root)",
-    )
-    group.addoption(
-        "--max-cassette-age",
-        metavar="DAYS",
-        default=None,
-        help="fail each test whose cassette was recorded more than DAYS days ago (or on an unknown date)",
-    )
-    group.addoption(
-        "--cassette-cache",
-        metavar="DIR",
-        default=None,
-        help="where parsed cassettes are kept, by content hash, so replay reads each YAML once "
-        "(default: .conformance_cache/cassettes at the project root; 'off' parses every time)",
-    )
-    group.addoption(
-        "--variants-from",
-        metavar="DIR",
-        default=None,
-        help="while recording, send again the variants pinned in DIR's cassettes (to compare with drift)",
-    )
-
-
-def is_recording(config: pytest.Config) -> bool:
-    """Talking to a live API: recording, or running live with pytest-recording's --disable-recording."""
-    mode = config.getoption("--record-mode") or "none"
-    return mode in RECORDING_MODES or bool(config.getoption("--disable-recording"))
-
-
-def is_rewriting(config: pytest.Config) -> bool:
-    return config.getoption("--record-mode") == "rewrite" and not config.getoption("--disable-recording")
-
-
-def cassette_root(config: pytest.Config) -> Path:
-    chosen = config.getoption("--cassette-dir")
-    return Path(chosen).resolve() if chosen else Path(config.rootpath, "cassettes")
+    add_options(parser)
 
 
 def _channel_types() -> tuple[str, ...]:
@@ -162,7 +99,7 @@ def pytest_configure(config: pytest.Config) -> None:
         Scrubber(settings.secrets, public=settings.public) if settings else Scrubber()
     )
     config.stash[_pending_key] = set()
-    config.stash[_cache_key] = _cassette_cache(config)
+    config.stash[_cache_key] = cassette_cache(config)
     config.stash[_unreachable_key] = 0
     # Only the controller looks (xdist workers would race each other over the files).
     writing = is_recording(config) and not config.getoption("--disable-recording")
@@ -181,14 +118,6 @@ def pytest_configure(config: pytest.Config) -> None:
         "conformance-summary",
     )
     config.pluginmanager.register(ReportScrubber(scrubber), "conformance-scrubber")
-
-
-def _cassette_cache(config: pytest.Config) -> CassetteCache:
-    chosen = config.getoption("--cassette-cache")
-    folder = cassette_cache.folder_for(chosen, config.rootpath)
-    if folder is not None and folder.exists() and not folder.is_dir():
-        raise pytest.UsageError(f"--cassette-cache {chosen} is a file: give a directory, or 'off'")
-    return CassetteCache(folder)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -423,41 +352,20 @@ def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> 
 
 
 def _settle(item: pytest.Item) -> None:
-    cassette = cassette_file(item)
-    recorded = cassettes.recording_path(cassette)
-    item.config.stash[_pending_key].discard(recorded)
-    if not recorded.is_file():
-        return
-    session = item.stash.get(_session_key, None)
-    outcome = item.stash.get(_outcome_key, rewrite.Outcome("not run"))
-    reason = rewrite.keep_reason(outcome, session, previous=cassette.is_file())
-    if reason is not None or session is None:
-        recorded.unlink()
-        kept = "kept the previous cassette" if cassette.is_file() else "wrote no cassette"
-        item.user_properties.append(("conformance-note", f"{item.nodeid}: {kept}, because {reason}"))
-        return
-    found, operation_id = rewrite.verify(
-        recorded,
-        cassette,
-        session.verdicts,
+    rerecord.settle(
+        item,
+        cassette_file(item),
+        item.config.stash[_pending_key],
+        item.stash.get(_session_key, None),
+        item.stash.get(_outcome_key, rewrite.Outcome("not run")),
         lambda tape: _session(item, tape, recording=False),
         rewrite.test_call(item, FIXTURE),
+        record_command(item.config, item.nodeid),
     )
-    if found:
-        kept_at = cassettes.rejected_path(cassette)
-        recorded.replace(kept_at)
-        raise rewrite.does_not_replay(found, operation_id, cassette, kept_at, record_command(item.config, item.nodeid))
-    recorded.replace(cassette)
 
 
 @pytest.hookimpl(trylast=True)
 def pytest_sessionfinish(session: pytest.Session) -> None:
     """An interrupted run saved its last recording after the test stopped: it must not stay."""
     pending = session.config.stash.get(_pending_key, set())
-    for recorded in sorted(pending):
-        if recorded.is_file():
-            recorded.unlink()
-            summary = session.config.pluginmanager.get_plugin("conformance-summary")
-            if summary is not None:
-                summary.notes.append(f"interrupted: dropped the unfinished {recorded}; its cassette is as it was")
-    pending.clear()
+    rerecord.drop_unfinished(pending, session.config.pluginmanager.get_plugin("conformance-summary"))
