@@ -52,7 +52,7 @@ def test_replay_numbers_have_the_documented_shape_and_every_exchange_is_verified
     result = bench.benchmark(SIZES, repeat=1, suite=False, recording=False, progress=progress.append)
 
     assert set(result) >= {"machine", "per_exchange_ms", "suite", "recording", "measured", "targets"}
-    assert {"python", "platform", "cpu_count", "bytecode_cache"} <= set(result["machine"])
+    assert {"python", "platform", "cpu_count", "bytecode_cache", "load_average"} <= set(result["machine"])
     assert set(result["per_exchange_ms"]) == set(PATHS)
     for path in PATHS:
         assert set(result["per_exchange_ms"][path]) == {"1", "5"}
@@ -144,7 +144,8 @@ def test_run_prints_the_table_and_writes_json(tmp_path, capsys):
 def fake_runs(walls, commands):
     def fake_measure(command, cwd, interval=bench_suite.SAMPLE_SECONDS, *, tree=True):
         commands.append((list(command), tree))
-        return bench_suite.Run(next(walls), 100 * 2**20, "wait4" if not tree else "proc")
+        wall = next(walls)
+        return bench_suite.Run(wall, 100 * 2**20, "wait4" if not tree else "proc", cpu_s=wall / 2)
 
     return fake_measure
 
@@ -160,6 +161,8 @@ def test_suite_numbers_are_the_median_of_timed_runs_after_an_untimed_one(monkeyp
     assert suite["wall_s"] == 4.0  # median of 4, 2, 5
     assert suite["runs_wall_s"] == [4.0, 2.0, 5.0]
     assert suite["first_run_wall_s"] == 9.0
+    assert suite["cpu_s"] == 2.0  # median of the timed runs' CPU seconds
+    assert "(2.00 s of CPU)" in bench.format_table(result)
     assert suite["peak_rss_mb"] == 100
     assert result["measured"]["suite_wall"] == 4.0
     assert result["targets"]["suite_wall"] is False  # 4 s is over 3 s
@@ -227,6 +230,8 @@ def test_a_single_process_reports_its_own_peak_memory():
     run = bench_suite.measure([sys.executable, "-c", "block = bytearray(64 * 2**20)"], ROOT, tree=False)
     assert run.rss_source == "wait4"
     assert run.peak_rss_bytes >= 64 * 2**20
+    assert run.cpu_s is not None
+    assert run.cpu_s > 0
 
 
 @pytest.mark.parametrize("value", ["1000, 10,1,10", "7"])

@@ -152,6 +152,8 @@ def machine() -> dict[str, Any]:
             return None
 
     usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    # Other work on a shared machine stretches wall times: the load says how busy it was.
+    load = [round(value, 2) for value in os.getloadavg()] if hasattr(os, "getloadavg") else None
     return {
         "python": platform.python_version(),
         "implementation": platform.python_implementation(),
@@ -159,6 +161,7 @@ def machine() -> dict[str, Any]:
         "machine": platform.machine(),
         "cpu_count": os.cpu_count(),
         "usable_cpus": usable,
+        "load_average": load,
         # The C YAML loader decides much of the cost of a first read of a cassette.
         "libyaml": bool(getattr(yaml, "__with_libyaml__", False)),
         # Without bytecode caches every run compiles the project, and pytest rewrites Hypothesis' modules
@@ -255,9 +258,10 @@ def format_table(result: dict[str, Any]) -> str:
     suite, recording = result["suite"], result["recording"]
     lines.append("")
     if suite:
+        cpu = f" ({suite['cpu_s']:.2f} s of CPU)" if suite.get("cpu_s") is not None else ""
         lines += [
             f"Default offline replay ({settings['suite_timing']}, {settings['suite_runs']} runs): "
-            f"{suite['wall_s']:.2f} s, peak RSS {suite['peak_rss_mb']:.0f} MB",
+            f"{suite['wall_s']:.2f} s{cpu}, peak RSS {suite['peak_rss_mb']:.0f} MB",
             f"  runs: {', '.join(f'{wall:.2f} s' for wall in suite['runs_wall_s'])}; "
             f"first run with an empty cassette cache: {suite['first_run_wall_s']:.2f} s",
             f"  command: {suite['command']}",
@@ -272,6 +276,10 @@ def format_table(result: dict[str, Any]) -> str:
         ]
     else:
         lines.append("Recording against the sandbox: skipped (--skip-recording)")
+    load = result["machine"].get("load_average")
+    if load:
+        cpus = result["machine"]["usable_cpus"]
+        lines.append(f"Load average at the end (1, 5, 15 min): {', '.join(map(str, load))} on {cpus} CPUs")
     if not result["machine"].get("bytecode_cache", True):
         lines.append(
             "Note: Python writes no bytecode caches here (PYTHONDONTWRITEBYTECODE), so every run compiles the "

@@ -38,6 +38,8 @@ class Run:
     wall_s: float
     peak_rss_bytes: int
     rss_source: str
+    # CPU seconds (user + system) the process spent, when known: what a busy machine does not inflate.
+    cpu_s: float | None = None
 
 
 class TreeSampler:
@@ -127,6 +129,7 @@ def measure(command: Sequence[str], cwd: Path, interval: float = SAMPLE_SECONDS,
             wall = perf_counter() - start
             process.returncode = returncode = os.waitstatus_to_exitcode(status)
             peak = usage.ru_maxrss * (1 if sys.platform == "darwin" else 1024)
+            cpu = usage.ru_utime + usage.ru_stime
         else:
             while True:
                 if sampler is not None:
@@ -143,7 +146,7 @@ def measure(command: Sequence[str], cwd: Path, interval: float = SAMPLE_SECONDS,
             tail = output.read().decode("utf-8", "replace").strip().splitlines()[-3:]
             raise SuiteError(f"{' '.join(command)} exited {returncode}: {' | '.join(tail)}")
     if own:
-        return Run(wall, peak, "wait4")
+        return Run(wall, peak, "wait4", cpu)
     if sampler is None:
         return Run(wall, rusage_children_bytes(), "getrusage")
     return Run(wall, peak, "proc")
@@ -174,9 +177,12 @@ def measure_suite(
     for number in range(1, runs + 1):
         run = measure(suite_command(targets), root, tree=False)
         timed.append(run)
-        progress(f"suite: run {number}/{runs}: {run.wall_s:.2f} s, peak {run.peak_rss_bytes / 2**20:.0f} MB")
+        spent = f" ({run.cpu_s:.2f} s of CPU)" if run.cpu_s is not None else ""
+        progress(f"suite: run {number}/{runs}: {run.wall_s:.2f} s{spent}, peak {run.peak_rss_bytes / 2**20:.0f} MB")
+    cpu = [run.cpu_s for run in timed if run.cpu_s is not None]
     return {
         "wall_s": statistics.median(run.wall_s for run in timed),
+        "cpu_s": statistics.median(cpu) if cpu else None,
         "peak_rss_mb": max(run.peak_rss_bytes for run in timed) / 2**20,
         "runs_wall_s": [run.wall_s for run in timed],
         "rss_source": timed[0].rss_source,
