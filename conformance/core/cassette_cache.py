@@ -26,7 +26,7 @@ from typing import Any
 FORMAT = 1
 SUFFIX = ".json"
 # Entries kept at most; the least recently used go first when a run wrote new ones.
-MAX_ENTRIES = 2000
+MAX_ENTRIES = 1000
 DISABLED = "off"
 
 
