@@ -285,3 +285,24 @@ def test_loaded_interactions_are_scrubbed_and_decoded_in_replay_as_when_recordin
         assert json.loads(answer["body"]["string"])["integration"]["webhookSecret"] == PLACEHOLDER
         # The live form of the request still finds it.
         assert tape.can_play_response_for(req(body={"token": "another", "type": "telegram"}))
+
+
+def test_header_dicts_filled_in_one_pass_hold_what_vcrpy_s_would():
+    from vcr.request import HeadersDict
+
+    from conformance.core.headers import header_items, headers_dict
+
+    given = [
+        ("Content-Type", ["application/json"]),
+        ("accept", "a"),
+        ("content-type", "text/plain"),
+        ("X-Y", ("1", "2")),
+    ]
+    slow = HeadersDict()
+    for name, value in given:
+        slow[name] = value
+    fast = headers_dict(given)
+    assert isinstance(fast, HeadersDict)
+    assert header_items(fast) == header_items(slow) == [("Content-Type", "text/plain"), ("accept", "a"), ("X-Y", "1")]
+    assert fast["CONTENT-TYPE"] == "text/plain"
+    assert header_items({"A": "1"}) == [("A", "1")]

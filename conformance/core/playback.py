@@ -21,6 +21,7 @@ from requests.utils import get_encoding_from_headers
 from vcr.errors import CannotOverwriteExistingCassetteException
 from vcr.record_mode import RecordMode
 
+from conformance.core.headers import header_items, headers_dict
 from conformance.core.recording import ReplayRequest
 
 
@@ -33,7 +34,7 @@ class CassetteAdapter(BaseAdapter):
         self._fallback: HTTPAdapter | None = None
 
     def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> requests.Response:
-        sent = ReplayRequest(request.method, request.url, request.body, dict(request.headers))
+        sent = ReplayRequest(request.method, request.url, request.body, headers_dict(header_items(request.headers)))
         cassette = self.cassette
         if cassette.can_play_response_for(sent):
             return response_from(request, cassette.play_response(sent))

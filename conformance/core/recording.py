@@ -36,6 +36,7 @@ from vcr.serializers import compat
 
 from conformance.core import cassettes
 from conformance.core.cassette_cache import CassetteCache
+from conformance.core.headers import header_items, headers_dict
 from conformance.core.scrub import Scrubber
 
 MATCHER = "conformance"
@@ -109,8 +110,12 @@ def canonical_multipart(text: str, content_type: str = "") -> str | None:
 
 
 def _content_type(request: Request) -> str:
-    # Scrubbed requests carry a plain dict of headers: look the name up in any case.
-    for name, value in (request.headers or {}).items():
+    headers = request.headers or {}
+    if isinstance(headers, HeadersDict):
+        value = headers.get("content-type")
+        return "" if value is None else str(value[0] if isinstance(value, list) and value else value)
+    # A plain dict of headers: look the name up in any case.
+    for name, value in headers.items():
         if str(name).lower() == "content-type":
             return str(value[0] if isinstance(value, list) and value else value)
     return ""
@@ -139,10 +144,15 @@ class ReplayRequest(Request):
 
     def __deepcopy__(self, memo: dict[int, Any]) -> ReplayRequest:
         copied = copy.copy(self)
-        copied.headers = HeadersDict(list(self.headers.items()))
+        copied.headers = headers_dict(header_items(self.headers))
         if isinstance(self._body, list):
             copied._body = list(self._body)
         return copied
+
+
+def _recorded_request(recorded: dict[str, Any]) -> ReplayRequest:
+    headers = headers_dict((recorded.get("headers") or {}).items())
+    return ReplayRequest(recorded["method"], recorded["uri"], recorded.get("body"), headers)
 
 
 def decode_compressed(response: dict[str, Any]) -> dict[str, Any]:
@@ -251,7 +261,7 @@ class ScrubbingPersister(FilesystemPersister):
             lambda found: cassettes.whole(found) is None,
         )
         interactions = data["interactions"]
-        requests = [ReplayRequest(**item["request"]) for item in interactions]
+        requests = [_recorded_request(item["request"]) for item in interactions]
         responses = [compat.convert_to_bytes(item["response"]) for item in interactions]
         return (requests, responses, data["metadata"]) if data.get("metadata") else (requests, responses)
 

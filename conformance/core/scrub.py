@@ -28,6 +28,7 @@ from vcr.request import Request
 from vcr.serialize import CASSETTE_FORMAT_VERSION
 from vcr.serializers import compat
 
+from conformance.core.headers import header_items, headers_dict
 from conformance.core.placeholders import PLACEHOLDER, SECRET_PLACEHOLDER, placeholder, vocabulary
 from conformance.spec.schemas import load_index, write_only_fields
 
@@ -303,7 +304,7 @@ class Scrubber:
         # Built as a plain dict and handed over once: vcrpy's header dict is slow to fill key by key.
         headers: dict[str, str] = {}
         media = ""
-        for name, value in request.headers.items():
+        for name, value in header_items(request.headers):
             lower = name.lower()
             if lower == "authorization":
                 headers[name] = f"{str(value).split(' ', 1)[0]} {PLACEHOLDER}"
@@ -311,7 +312,7 @@ class Scrubber:
                 headers[name] = self._exact(str(value))
                 if lower == "content-type" and not media:
                     media = headers[name]
-        request.headers = headers
+        request.headers = headers_dict(headers.items())
         uri = self.uri(request.uri)
         if uri != request.uri:
             request.uri = uri
