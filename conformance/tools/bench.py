@@ -164,8 +164,7 @@ def machine() -> dict[str, Any]:
         "load_average": load,
         # The C YAML loader decides much of the cost of a first read of a cassette.
         "libyaml": bool(getattr(yaml, "__with_libyaml__", False)),
-        # Without bytecode caches every run compiles the project, and pytest rewrites Hypothesis' modules
-        # again (it rewrites every module of a distribution that ships a pytest plugin).
+        # Without bytecode caches every run compiles the project's modules and rewrites its test files.
         "bytecode_cache": not (sys.dont_write_bytecode or os.environ.get("PYTHONDONTWRITEBYTECODE")),
         "packages": {name: version(name) for name in ("vcrpy", "pytest", "requests", "responses", "jsonschema")},
     }
@@ -283,7 +282,7 @@ def format_table(result: dict[str, Any]) -> str:
     if not result["machine"].get("bytecode_cache", True):
         lines.append(
             "Note: Python writes no bytecode caches here (PYTHONDONTWRITEBYTECODE), so every run compiles the "
-            "project and pytest rewrites Hypothesis' modules again"
+            "project's modules and pytest rewrites the test files again"
         )
     compared = settings["compared_sizes"]
     parts = settings["parts"]
