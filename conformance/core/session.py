@@ -7,20 +7,18 @@ settings at all and always re-sends exactly what was recorded.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import requests
 from vcr.errors import CannotOverwriteExistingCassetteException
 
-from conformance.core import _live, _pinning, _teardown, faults, provenance, unanswered
+from conformance.core import _live, _pinning, _teardown, _verdicts, faults, provenance, unanswered
 from conformance.core._pinning import METADATA_KEY
+from conformance.core._verdicts import REFUSED_CODES, REFUSED_STATUSES, Verdict
 from conformance.core.checks import check_exchange, state_failure
 from conformance.core.client import Broken, BrokenExchange, Client
 from conformance.core.deliveries import Inbox
 from conformance.core.failures import (
-    FAULT_KINDS,
-    CannotContinue,
     ConformanceFailure,
     FailureGroup,
     UnmatchedRequest,
@@ -38,32 +36,11 @@ from conformance.spec.schemas import Operation
 if TYPE_CHECKING:
     from hypothesis import strategies as st
 
-__all__ = ["METADATA_KEY", "ConformanceSession", "Verdict"]
+__all__ = ["METADATA_KEY", "REFUSED_CODES", "REFUSED_STATUSES", "ConformanceSession", "Verdict"]
 F = TypeVar("F", bound=ConformanceFailure)
 T = TypeVar("T")
-# Answers that say the key or app is wrong, not that the API broke a rule.
-REFUSED_STATUSES = (401, 403)
-REFUSED_CODES = ("app_not_found",)
 # Replay signs nothing that anyone checks; long enough that PyJWT does not warn about it.
 REPLAY_SECRET = "replay-has-no-credentials-and-needs-none-0000"  # noqa: S105 - a placeholder
-
-
-@dataclass
-class Verdict:
-    """What the summary and the JSON report keep of one exchange."""
-
-    operation: str
-    status: int
-    variant: str | None
-    ok: bool
-    documented: bool = True
-    failures: list[dict[str, Any]] = field(default_factory=list)
-    # The test (a variant, or an explicit expect) asked for exactly this status.
-    expected: bool = False
-    # "server-fault" or "rate-limited" when the answer was a fault rather than a verdict (status 0: none came).
-    fault: str | None = None
-    # What earlier attempts of the exchange got, each retried.
-    retried: list[str] = field(default_factory=list)
 
 
 class ConformanceSession:
@@ -249,31 +226,9 @@ class ConformanceSession:
         if value is not None:
             return value
         exchange = exchange or self.last_exchange
+        failure = _verdicts.cannot_continue(self, needed, variant, exchange, pointer)
         if exchange is None:
-            raise CannotContinue(
-                operation="(none)",
-                method="-",
-                path="-",
-                title=f"The test cannot go on: it needs {needed}, and no exchange provided it.",
-                rule="a test that cannot continue fails; it does not pass",
-                expected=needed,
-                cassette=self.cassette_path,
-                next_step=self._next_step(),
-            )
-        failure = CannotContinue(
-            operation=exchange.operation.operation_id,
-            method=exchange.method,
-            path=exchange.operation.path,
-            status=exchange.status,
-            title=f"{exchange.operation.label} answered {exchange.status} without {needed}, so the test cannot go on.",
-            pointer=pointer or None,
-            rule="a test that cannot continue fails; it does not pass",
-            expected=needed,
-            actual=exchange.body if exchange.body_is_json else exchange.text[:200],
-            variant=variant.id if variant else None,
-            cassette=self.cassette_path,
-            next_step=self._next_step(),
-        )
+            raise failure
         self.failures.append(failure)
         if self.verdicts and self.verdicts[-1].operation == exchange.operation.operation_id:
             self.verdicts[-1].ok = False
@@ -360,28 +315,7 @@ class ConformanceSession:
     def _keep(
         self, exchange: Exchange, variant: str | None, found: list[ConformanceFailure], expected: Expect | None
     ) -> None:
-        for failure in found:
-            failure.with_context(cassette=self.cassette_path, next_step=self._next_step())
-        self.failures.extend(found)
-        documented = exchange.status in exchange.operation.documented_statuses
-        wanted = expected is not None and expected.status == exchange.status
-        self.exchanges += 1
-        if not wanted and _refused(exchange):
-            self.refusals += 1
-        fault = next((failure.kind for failure in found if failure.kind in FAULT_KINDS), None)
-        self.verdicts.append(
-            Verdict(
-                exchange.operation.operation_id,
-                exchange.status,
-                variant,
-                not found,
-                documented,
-                [failure.as_dict() for failure in found],
-                wanted,
-                fault,
-                list(exchange.retried),
-            )
-        )
+        _verdicts.keep(self, exchange, variant, found, expected)
 
     def _unmatched(self, operation_id: str, error: CannotOverwriteExistingCassetteException) -> UnmatchedRequest:
         sent = self.scrubber.request(error.failed_request)
@@ -432,7 +366,3 @@ class ConformanceSession:
         self.cleanup()
         if not self.recording and self.cassette is not None:
             self.failures.extend(unanswered.unplayed(self.cassette, self.cassette_path, self.record_command))
-
-
-def _refused(exchange: Exchange) -> bool:
-    return exchange.status in REFUSED_STATUSES or any(code in REFUSED_CODES for code in exchange.error_codes)
