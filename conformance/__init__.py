@@ -5,6 +5,8 @@ The public surface is small: the pytest plugin (``conformance.plugin``, loaded b
 and the :class:`~conformance.sandbox.Sandbox`. Everything else is an implementation detail.
 """
 
+# First: Hypothesis loads from its bytecode before pytest can rewrite it (see _startup).
+from conformance import _startup  # noqa: F401  # isort: skip
 from conformance.core.failures import ConformanceFailure, FailureGroup
 from conformance.core.model import Expect, Variant
 from conformance.core.session import ConformanceSession

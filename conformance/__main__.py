@@ -24,7 +24,7 @@ COMMANDS = (
     ("drift", "conformance.tools.drift", "compare two recordings of the same variants field by field"),
     ("lint-spec", "conformance.tools.lint_spec", "report the vendor OpenAPI contract's defects, with evidence"),
     ("spec-diff", "conformance.tools.spec_diff", "what changed between two vendor specs (or a spec and schemas/)"),
-    ("bench", "conformance.tools.bench", "measure replay cost against stock vcrpy and an in-process floor"),
+    ("bench", "conformance.tools.bench", "measure the replay and recording speed targets, side by side in one run"),
 )
 PROG = "python -m conformance"
 

@@ -2,12 +2,14 @@
 
 Recording options are pytest-recording's own (``--record-mode``, ``--block-network``,
 ``--allowed-hosts``); this plugin only feeds vcrpy its matcher, scrubber and cassette class, and
-guards re-recordings: a cassette is replaced only by a whole, verified recording.
+guards re-recordings: a cassette is replaced only by a whole, verified recording. The option
+group is defined in ``_plugin_options``, the re-recording guard's steps in ``_plugin_rerecord``.
 """
 
 from __future__ import annotations
 
 import contextlib
+import gc
 import json
 import os
 import re
@@ -21,8 +23,11 @@ import pytest
 from pytest_recording.plugin import get_default_cassette_name
 from vcr import VCR
 
+from conformance import _plugin_rerecord as rerecord
 from conformance import options
+from conformance._plugin_options import add_options, cassette_cache, cassette_root, is_recording, is_rewriting
 from conformance.core import cassettes, rewrite
+from conformance.core.cassette_cache import CassetteCache
 from conformance.core.cassettes import CorruptCassette
 from conformance.core.failures import (
     ConfigError,
@@ -43,7 +48,6 @@ from conformance.core.session import ConformanceSession
 from conformance.core.settings import Settings
 from conformance.spec.resources import resource
 
-RECORDING_MODES = ("once", "new_episodes", "all", "rewrite")
 FIXTURE = "sunco"
 # Tests in a row that got no answer before the run stops.
 UNREACHABLE_LIMIT = 3
@@ -55,68 +59,11 @@ _session_key = pytest.StashKey[ConformanceSession]()
 _outcome_key = pytest.StashKey[rewrite.Outcome]()
 _stale_key = pytest.StashKey[ConformanceFailure]()
 _receiver_key = pytest.StashKey[Receiver]()
+_cache_key = pytest.StashKey[CassetteCache]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    group = parser.getgroup("conformance", "Sunshine Conversations conformance")
-    group.addoption(
-        "--cassette-dir",
-        metavar="DIR",
-        default=None,
-        help="where cassettes are read and recorded (default: cassettes/ at the project root)",
-    )
-    group.addoption(
-        "--variant-seed",
-        metavar="N",
-        type=int,
-        default=0,
-        help="seed for drawing variants while recording; replay ignores it (default: 0)",
-    )
-    group.addoption(
-        "--conformance-report",
-        metavar="PATH",
-        default=None,
-        help="also write every verdict and failure as JSON to PATH (missing folders are created)",
-    )
-    group.addoption(
-        "--conformance-markdown",
-        metavar="PATH",
-        default=None,
-        help="also write the summary and every failure as Markdown to PATH (e.g. a CI job summary)",
-    )
-    group.addoption(
-        "--schema-dir",
-        metavar="DIR",
-        default=None,
-        help="check against the contract import-spec wrote to DIR (default: schemas/ at the project root)",
-    )
-    group.addoption(
-        "--max-cassette-age",
-        metavar="DAYS",
-        default=None,
-        help="fail each test whose cassette was recorded more than DAYS days ago (or on an unknown date)",
-    )
-    group.addoption(
-        "--variants-from",
-        metavar="DIR",
-        default=None,
-        help="while recording, send again the variants pinned in DIR's cassettes (to compare with drift)",
-    )
-
-
-def is_recording(config: pytest.Config) -> bool:
-    """Talking to a live API: recording, or running live with pytest-recording's --disable-recording."""
-    mode = config.getoption("--record-mode") or "none"
-    return mode in RECORDING_MODES or bool(config.getoption("--disable-recording"))
-
-
-def is_rewriting(config: pytest.Config) -> bool:
-    return config.getoption("--record-mode") == "rewrite" and not config.getoption("--disable-recording")
-
-
-def cassette_root(config: pytest.Config) -> Path:
-    chosen = config.getoption("--cassette-dir")
-    return Path(chosen).resolve() if chosen else Path(config.rootpath, "cassettes")
+    add_options(parser)
 
 
 def _channel_types() -> tuple[str, ...]:
@@ -152,6 +99,7 @@ def pytest_configure(config: pytest.Config) -> None:
         Scrubber(settings.secrets, public=settings.public) if settings else Scrubber()
     )
     config.stash[_pending_key] = set()
+    config.stash[_cache_key] = cassette_cache(config)
     config.stash[_unreachable_key] = 0
     # Only the controller looks (xdist workers would race each other over the files).
     writing = is_recording(config) and not config.getoption("--disable-recording")
@@ -176,6 +124,9 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     receiver = config.stash.get(_receiver_key, None)
     if receiver is not None:
         receiver.stop()
+    cache = config.stash.get(_cache_key, None)
+    if cache is not None:
+        cache.prune()
 
 
 def receiver(config: pytest.Config) -> Receiver:
@@ -214,8 +165,18 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             raise pytest.UsageError(str(error)) from None
 
 
+@pytest.hookimpl(trylast=True)
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """What imports and collection built lives as long as the run: the collector need not scan it again.
+
+    Every later collection walked those objects (schemas, their registry, Hypothesis): about a tenth
+    of a replay's time, and more at exit, where pytest collects several times over.
+    """
+    gc.freeze()
+
+
 def pytest_recording_configure(config: pytest.Config, vcr: VCR) -> None:
-    configure_vcr(vcr, config.stash[_scrubber_key])
+    configure_vcr(vcr, config.stash[_scrubber_key], config.stash[_cache_key])
 
 
 @pytest.fixture
@@ -391,41 +352,20 @@ def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> 
 
 
 def _settle(item: pytest.Item) -> None:
-    cassette = cassette_file(item)
-    recorded = cassettes.recording_path(cassette)
-    item.config.stash[_pending_key].discard(recorded)
-    if not recorded.is_file():
-        return
-    session = item.stash.get(_session_key, None)
-    outcome = item.stash.get(_outcome_key, rewrite.Outcome("not run"))
-    reason = rewrite.keep_reason(outcome, session, previous=cassette.is_file())
-    if reason is not None or session is None:
-        recorded.unlink()
-        kept = "kept the previous cassette" if cassette.is_file() else "wrote no cassette"
-        item.user_properties.append(("conformance-note", f"{item.nodeid}: {kept}, because {reason}"))
-        return
-    found, operation_id = rewrite.verify(
-        recorded,
-        cassette,
-        session.verdicts,
+    rerecord.settle(
+        item,
+        cassette_file(item),
+        item.config.stash[_pending_key],
+        item.stash.get(_session_key, None),
+        item.stash.get(_outcome_key, rewrite.Outcome("not run")),
         lambda tape: _session(item, tape, recording=False),
         rewrite.test_call(item, FIXTURE),
+        record_command(item.config, item.nodeid),
     )
-    if found:
-        kept_at = cassettes.rejected_path(cassette)
-        recorded.replace(kept_at)
-        raise rewrite.does_not_replay(found, operation_id, cassette, kept_at, record_command(item.config, item.nodeid))
-    recorded.replace(cassette)
 
 
 @pytest.hookimpl(trylast=True)
 def pytest_sessionfinish(session: pytest.Session) -> None:
     """An interrupted run saved its last recording after the test stopped: it must not stay."""
     pending = session.config.stash.get(_pending_key, set())
-    for recorded in sorted(pending):
-        if recorded.is_file():
-            recorded.unlink()
-            summary = session.config.pluginmanager.get_plugin("conformance-summary")
-            if summary is not None:
-                summary.notes.append(f"interrupted: dropped the unfinished {recorded}; its cassette is as it was")
-    pending.clear()
+    rerecord.drop_unfinished(pending, session.config.pluginmanager.get_plugin("conformance-summary"))

@@ -49,30 +49,54 @@ def assert_positive_number(value):
 
 def test_replay_numbers_have_the_documented_shape_and_every_exchange_is_verified(verified):
     progress: list[str] = []
-    result = bench.benchmark(SIZES, repeat=1, suite=False, progress=progress.append)
+    result = bench.benchmark(SIZES, repeat=1, suite=False, recording=False, progress=progress.append)
 
-    assert set(result) >= {"machine", "per_exchange_ms", "suite", "ratios", "targets"}
-    assert {"python", "platform", "cpu_count"} <= set(result["machine"])
+    assert set(result) >= {"machine", "per_exchange_ms", "suite", "recording", "measured", "targets"}
+    assert {"python", "platform", "cpu_count", "bytecode_cache", "load_average"} <= set(result["machine"])
     assert set(result["per_exchange_ms"]) == set(PATHS)
     for path in PATHS:
         assert set(result["per_exchange_ms"][path]) == {"1", "5"}
         for value in result["per_exchange_ms"][path].values():
             assert_positive_number(value)
     assert result["suite"] is None
-    assert set(result["ratios"]) == set(result["targets"]) == {target.name for target in bench.TARGETS}
-    for name, ratio in result["ratios"].items():
-        if name == "two_workers_speedup":
-            assert ratio is None
+    assert result["recording"] is None
+    assert set(result["measured"]) == set(result["targets"]) == {target.name for target in bench.TARGETS}
+    for name, figure in result["measured"].items():
+        if name in ("suite_wall", "record_wall"):
+            assert figure is None
         else:
-            assert_positive_number(ratio)
-        # Every target is defined at 10 and 1,000 exchanges (or needs the suite): none was measured.
+            assert_positive_number(figure)
+        # Every target is defined at 10 and 1,000 exchanges, or needs a part this run skipped.
         assert result["targets"][name] is None
     json.dumps(result)  # everything in it is JSON
     assert progress, "a long run says what it is doing"
 
-    # One warm-up of 2 exchanges per path, then each size once per path, every exchange checked.
-    for path in PATHS:
+    # One warm-up of 2 exchanges per path; each size once per path, and once more (untimed) for the
+    # project, which fills the cassette cache first; every exchange checked.
+    assert [count for name, count in verified if name == "project"] == [2, 1, 1, 5, 5]
+    for path in ("vcrpy", "floor"):
         assert [count for name, count in verified if name == path] == [2, *SIZES]
+
+
+def test_the_project_path_replays_through_the_cassette_adapter_and_cache(tmp_path, monkeypatch):
+    from conformance.core import playback
+    from conformance.core.cassette_cache import CassetteCache
+
+    sent: list[str] = []
+    real = playback.CassetteAdapter.send
+
+    def counting(self, request, *args, **kwargs):
+        sent.append(request.method)
+        return real(self, request, *args, **kwargs)
+
+    monkeypatch.setattr(playback.CassetteAdapter, "send", counting)
+    case = make_case(3)
+    cassette = write_cassette(tmp_path / "c.yaml", case)
+    cache = CassetteCache(tmp_path / "cache")
+    for _ in range(2):
+        assert_positive_number(bench_replay.time_project(cassette, case, Scrubber(), cache))
+    assert sent == ["POST"] * 6
+    assert (cache.misses, cache.hits) == (1, 1)
 
 
 @pytest.mark.parametrize("path", PATHS)
@@ -103,8 +127,8 @@ def test_each_path_replays_the_same_shuffled_order(tmp_path):
 
 def test_run_prints_the_table_and_writes_json(tmp_path, capsys):
     out = tmp_path / "bench.json"
-    args = parser().parse_args(["--sizes", "2,1", "--repeat", "1", "--skip-suite", "--json", str(out)])
-    assert bench.run(args) == 0
+    argv = ["--sizes", "2,1", "--repeat", "1", "--skip-suite", "--skip-recording", "--json", str(out)]
+    assert bench.run(parser().parse_args(argv)) == 0
     printed = capsys.readouterr().out
     assert "project" in printed
     assert "SKIP" in printed
@@ -117,26 +141,71 @@ def test_run_prints_the_table_and_writes_json(tmp_path, capsys):
     assert set(written["per_exchange_ms"]["floor"]) == {"1", "2"}
 
 
-def test_suite_numbers_aggregate_runs(monkeypatch):
-    walls = iter([4.0, 2.0, 5.0, 3.0, 6.0, 2.5])
-    commands: list[list[str]] = []
+def fake_runs(walls, commands):
+    def fake_measure(command, cwd, interval=bench_suite.SAMPLE_SECONDS, *, tree=True):
+        commands.append((list(command), tree))
+        wall = next(walls)
+        return bench_suite.Run(wall, 100 * 2**20, "wait4" if not tree else "proc", cpu_s=wall / 2)
 
-    def fake_measure(command, cwd, interval=bench_suite.SAMPLE_SECONDS):
-        commands.append(command)
-        return bench_suite.Run(next(walls), 100 * 2**20 * (2 if "-n" in command else 1), "proc")
+    return fake_measure
 
-    monkeypatch.setattr(bench_suite, "measure", fake_measure)
-    result = bench.benchmark((1,), repeat=1, suite=True, progress=lambda line: None)
+
+def test_suite_numbers_are_the_median_of_timed_runs_after_an_untimed_one(monkeypatch):
+    # The first run (an empty cassette cache) and the untimed one come first, then three timed runs.
+    walls = iter([9.0, 7.0, 4.0, 2.0, 5.0])
+    commands: list[tuple[list[str], bool]] = []
+    monkeypatch.setattr(bench_suite, "measure", fake_runs(walls, commands))
+    result = bench.benchmark((1,), repeat=1, suite=True, recording=False, progress=lambda line: None)
 
     suite = result["suite"]
-    assert suite["one_worker"]["wall_s"] == 5.0  # median of 4, 5, 6
-    assert suite["two_workers"]["wall_s"] == 2.5  # median of 2, 3, 2.5
-    assert suite["one_worker"]["peak_rss_mb"] == 100
-    assert suite["two_workers"]["peak_rss_mb"] == 200
-    assert result["ratios"]["two_workers_speedup"] == 2.0
-    assert result["targets"]["two_workers_speedup"] is True
-    assert [command[-2:] == ["-n", "2"] for command in commands] == [False, True] * 3
-    assert all(command[1:6] == ["-m", "pytest", "conformance", "-q", "-p"] for command in commands)
+    assert suite["wall_s"] == 4.0  # median of 4, 2, 5
+    assert suite["runs_wall_s"] == [4.0, 2.0, 5.0]
+    assert suite["first_run_wall_s"] == 9.0
+    assert suite["cpu_s"] == 2.0  # median of the timed runs' CPU seconds
+    assert "(2.00 s of CPU)" in bench.format_table(result)
+    assert suite["peak_rss_mb"] == 100
+    assert result["measured"]["suite_wall"] == 4.0
+    assert result["targets"]["suite_wall"] is False  # 4 s is over 3 s
+    assert suite["command"] == "python -m pytest conformance -q -p no:cacheprovider"
+    assert len(commands) == 5
+    assert all(command[1:6] == ["-m", "pytest", "conformance", "-q", "-p"] for command, _ in commands)
+    assert all(not tree for _, tree in commands), "one process: its own peak, nothing sampling beside it"
+    assert commands[0][0][-1].startswith("--cassette-cache=")
+    assert all("--cassette-cache" not in " ".join(command) for command, _ in commands[1:])
+    assert not any("-n" in command for command, _ in commands)
+
+
+def test_recording_is_timed_into_a_temporary_folder_never_the_shipped_cassettes(monkeypatch):
+    seen: list[list[str]] = []
+
+    def fake_measure(command, cwd, interval=bench_suite.SAMPLE_SECONDS, *, tree=True):
+        seen.append(list(command))
+        folder = Path(next(arg for arg in command if arg.startswith("--cassette-dir=")).split("=", 1)[1])
+        (folder / "test_x").mkdir(parents=True)
+        (folder / "test_x" / "test_y.yaml").write_text("x")
+        return bench_suite.Run(42.0, 300 * 2**20, "proc")
+
+    monkeypatch.setattr(bench_suite, "measure", fake_measure)
+    result = bench.benchmark((1,), repeat=1, suite=False, recording=True, progress=lambda line: None)
+    (command,) = seen
+    assert command[1:4] == ["-m", "conformance", "record-sandbox"]
+    folder = Path(command[4].split("=", 1)[1])
+    assert not folder.exists(), "the temporary recording is removed"
+    assert ROOT / "cassettes" not in folder.parents
+    assert result["recording"]["cassettes"] == 1
+    assert result["measured"]["record_wall"] == 42.0
+    assert result["targets"]["record_wall"] is True
+    table = bench.format_table(result)
+    assert "recording the suite against the sandbox, wall" in table
+    assert "42.00 s" in table
+
+
+def test_a_recording_that_writes_no_cassette_is_an_error_not_a_time(monkeypatch):
+    monkeypatch.setattr(
+        bench_suite, "measure", lambda command, cwd, interval=0, *, tree=True: bench_suite.Run(1, 1, "p")
+    )
+    with pytest.raises(bench_suite.SuiteError, match="wrote no cassettes"):
+        bench_suite.measure_recording(ROOT, progress=lambda line: None)
 
 
 @pytest.mark.skipif(not bench_suite.proc_available(), reason="sums RSS from /proc")
@@ -151,8 +220,18 @@ def test_peak_memory_sums_the_process_tree():
 
 
 def test_a_failing_suite_is_reported_not_timed():
-    with pytest.raises(bench_suite.SuiteError, match="exited 3: boom"):
-        bench_suite.measure([sys.executable, "-c", "import sys; print('boom'); sys.exit(3)"], ROOT)
+    for tree in (True, False):
+        with pytest.raises(bench_suite.SuiteError, match="exited 3: boom"):
+            bench_suite.measure([sys.executable, "-c", "import sys; print('boom'); sys.exit(3)"], ROOT, tree=tree)
+
+
+@pytest.mark.skipif(not hasattr(bench_suite.os, "wait4"), reason="reads a child's own peak with wait4")
+def test_a_single_process_reports_its_own_peak_memory():
+    run = bench_suite.measure([sys.executable, "-c", "block = bytearray(64 * 2**20)"], ROOT, tree=False)
+    assert run.rss_source == "wait4"
+    assert run.peak_rss_bytes >= 64 * 2**20
+    assert run.cpu_s is not None
+    assert run.cpu_s > 0
 
 
 @pytest.mark.parametrize("value", ["1000, 10,1,10", "7"])
@@ -185,14 +264,22 @@ def test_targets_at_sizes_the_run_skipped_are_not_measured_rather_than_missed(
 ):
     # vcrpy 3x slower than the project: the 20x target is a clear miss whenever it is measured.
     monkeypatch.setattr(bench, "measure_replay", fake_replay({"project": 1.0, "vcrpy": 3.0, "floor": 1.0}))
-    result = bench.benchmark(sizes, repeat=1, suite=False, progress=lambda line: None)
+    result = bench.benchmark(sizes, repeat=1, suite=False, recording=False, progress=lambda line: None)
     targets, table = result["targets"], bench.format_table(result)
     assert targets["vcrpy_over_project"] is (False if at_1000 else None)
     assert targets["project_over_floor"] is (True if at_1000 else None)
     assert targets["project_large_over_small"] is (True if at_10_and_1000 else None)
-    assert targets["two_workers_speedup"] is None
+    assert targets["suite_wall"] is None
+    assert targets["record_wall"] is None
     assert ("MISS" in table) is at_1000
     assert ("not measured" in table) is not at_10_and_1000
+
+
+@pytest.mark.parametrize(("project", "met"), [(1.4, True), (1.6, False)])
+def test_the_replay_target_is_within_one_and_a_half_times_the_floor(monkeypatch, project, met):
+    monkeypatch.setattr(bench, "measure_replay", fake_replay({"project": project, "vcrpy": 100.0, "floor": 1.0}))
+    result = bench.benchmark((10, 1000), repeat=1, suite=False, recording=False, progress=lambda line: None)
+    assert result["targets"]["project_over_floor"] is met
 
 
 def test_defaults():
@@ -201,6 +288,7 @@ def test_defaults():
     assert args.repeat == 3
     assert args.json is None
     assert args.skip_suite is False
+    assert args.skip_recording is False
 
 
 @pytest.mark.parametrize(
@@ -241,13 +329,14 @@ def test_bad_sizes_exit_2_without_a_traceback_in_a_real_process():
 
 def test_missing_dev_extras_are_named_in_one_line(monkeypatch, capsys):
     real = bench.importlib.util.find_spec
-    monkeypatch.setattr(bench.importlib.util, "find_spec", lambda name: None if name == "xdist" else real(name))
+    monkeypatch.setattr(bench.importlib.util, "find_spec", lambda name: None if name == "responses" else real(name))
     assert bench.run(parser().parse_args([])) == 2
-    assert capsys.readouterr().err.strip().splitlines() == ["bench: error: needs pytest-xdist: pip install -e '.[dev]'"]
+    assert capsys.readouterr().err.strip().splitlines() == ["bench: error: needs responses: pip install -e '.[dev]'"]
 
 
 def test_an_unwritable_json_path_is_one_line_error(tmp_path, capsys):
-    args = parser().parse_args(["--sizes", "1", "--repeat", "1", "--skip-suite", "--json", str(tmp_path / "no" / "x")])
+    argv = ["--sizes", "1", "--repeat", "1", "--skip-suite", "--skip-recording", "--json", str(tmp_path / "no" / "x")]
+    args = parser().parse_args(argv)
     assert bench.run(args) == 1
     err = capsys.readouterr().err
     assert [line for line in err.splitlines() if "error:" in line] == [

@@ -260,3 +260,76 @@ def test_an_expected_error_must_name_its_code():
     with pytest.raises(ValueError, match="error code"):
         Expect(404)
     assert Expect(404, "integration_not_found").error_code == "integration_not_found"
+
+
+class CountingValidator:
+    """A response validator that counts how often it validates a body."""
+
+    def __init__(self, real) -> None:
+        self.real = real
+        self.validated = 0
+
+    def iter_errors(self, instance):
+        self.validated += 1
+        return self.real.iter_errors(instance)
+
+
+@pytest.fixture
+def counting(monkeypatch):
+    from conformance.core import checks
+    from conformance.spec import schemas
+
+    made: dict[tuple[str, str], CountingValidator] = {}
+
+    def validator(ref, view="response"):
+        return made.setdefault((ref, view), CountingValidator(schemas.validator(ref, view)))
+
+    monkeypatch.setattr(checks, "validator", validator)
+    monkeypatch.setattr(checks, "_passed", checks._Passed())
+    return made
+
+
+def test_a_body_that_passed_is_not_validated_again_but_a_failing_one_always_is(counting):
+    listed = {"integrations": [OK_CREATE["integration"]], "meta": {"hasMore": False}}
+    broken = {"integrations": [], "meta": {"hasMore": "no"}}
+    for _ in range(3):
+        assert check_exchange(exchange("ListIntegrations", 200, listed)) == []
+        found = check_exchange(exchange("ListIntegrations", 200, broken))
+        assert [(f.kind, f.pointer) for f in found] == [("schema", "/meta/hasMore")]
+    (checker,) = counting.values()
+    assert checker.validated == 1 + 3
+    # The same values in another form (a float) are another body: validated on their own.
+    other = {"integrations": [], "meta": {"hasMore": False, "x": 1.0}}
+    check_exchange(exchange("ListIntegrations", 200, other))
+    check_exchange(exchange("ListIntegrations", 200, {"integrations": [], "meta": {"hasMore": False, "x": 1}}))
+    assert checker.validated == 1 + 3 + 2
+
+
+def test_a_body_without_any_write_only_name_skips_the_write_only_walk(monkeypatch):
+    from conformance.core import checks
+
+    walked: list[str] = []
+    real = checks.annotated_pointers
+
+    def walk(ref, body, flag):
+        walked.append(ref)
+        return real(ref, body, flag)
+
+    monkeypatch.setattr(checks, "annotated_pointers", walk)
+    assert check_exchange(exchange("GetIntegration", 200, {"integration": {"type": "web", "displayName": "w"}})) == []
+    assert walked == []
+    # A write-only name anywhere, even where it is allowed, takes the whole walk, which judges it.
+    found = check_exchange(exchange("GetIntegration", 200, {"integration": {"type": "twilio", "authToken": "t"}}))
+    assert [f.pointer for f in found if isinstance(f, WriteOnlyLeak)] == ["/integration/authToken"]
+    assert len(walked) == 1
+
+
+def test_the_plugin_freezes_what_collection_built_so_later_collections_skip_it():
+    import gc
+
+    from conformance import plugin
+
+    gc.unfreeze()
+    assert gc.get_freeze_count() == 0
+    plugin.pytest_collection_finish(None)
+    assert gc.get_freeze_count() > 0

@@ -236,3 +236,73 @@ def test_nearest_names_the_multipart_part_that_differs():
     found = nearest(recorded, upload_req("b2", [("source", "a.png", "image/png", b"two")]))
     assert found is not None
     assert found.differences == ['body /multipart/0/content: recorded "one", sent "two"']
+
+
+def test_a_replay_request_copies_as_deeply_as_the_filters_need():
+    import copy
+
+    from conformance.core.recording import ReplayRequest
+
+    original = ReplayRequest("POST", BASE + "?a=1", b'{"token":"t"}', {"Authorization": "Basic x", "Accept": "a"})
+    copied = copy.deepcopy(original)
+    copied.headers["Authorization"] = "Basic <scrubbed>"
+    del copied.headers["Accept"]
+    copied.body = b"{}"
+    assert original.headers == {"Authorization": "Basic x", "Accept": "a"}
+    assert original.body == b'{"token":"t"}'
+    assert copied._to_dict() != original._to_dict()
+    assert copy.deepcopy(original)._to_dict() == original._to_dict()
+    streamed = ReplayRequest("POST", BASE, iter([b"a", b"b"]), {})
+    assert list(copy.deepcopy(streamed).body) == [b"a", b"b"] == list(streamed.body)
+
+
+@pytest.mark.parametrize("mode", ["none", "once"])
+def test_loaded_interactions_are_scrubbed_and_decoded_in_replay_as_when_recording(tmp_path, mode):
+    """A cassette written before a field became a credential, with a compressed answer: both are
+    cleaned as they are loaded, whether or not anything may be recorded."""
+    import gzip
+
+    import vcr
+    from vcr.serialize import serialize
+    from vcr.serializers import yamlserializer
+
+    from conformance.core.recording import configure_vcr, vcr_options
+
+    compressed = response(200, {"integration": {"id": "i", "webhookSecret": "raw-secret"}})
+    compressed["headers"]["Content-Encoding"] = ["gzip"]
+    compressed["body"]["string"] = gzip.compress(compressed["body"]["string"])
+    sent = req(body={"type": "telegram", "token": "raw-token"}, headers={"Authorization": "Basic raw"})
+    path = tmp_path / "c.yaml"
+    path.write_text(serialize({"requests": [sent], "responses": [compressed]}, yamlserializer), encoding="utf-8")
+    scrubber = Scrubber()
+    recorder = vcr.VCR(record_mode=mode)
+    configure_vcr(recorder, scrubber)
+    with recorder.use_cassette(str(path), **vcr_options(scrubber)) as tape:
+        ((request, answer),) = tape.data
+        assert json.loads(request.body)["token"] == PLACEHOLDER
+        assert request.headers["Authorization"] == f"Basic {PLACEHOLDER}"
+        assert "Content-Encoding" not in answer["headers"]
+        assert json.loads(answer["body"]["string"])["integration"]["webhookSecret"] == PLACEHOLDER
+        # The live form of the request still finds it.
+        assert tape.can_play_response_for(req(body={"token": "another", "type": "telegram"}))
+
+
+def test_header_dicts_filled_in_one_pass_hold_what_vcrpy_s_would():
+    from vcr.request import HeadersDict
+
+    from conformance.core.headers import header_items, headers_dict
+
+    given = [
+        ("Content-Type", ["application/json"]),
+        ("accept", "a"),
+        ("content-type", "text/plain"),
+        ("X-Y", ("1", "2")),
+    ]
+    slow = HeadersDict()
+    for name, value in given:
+        slow[name] = value
+    fast = headers_dict(given)
+    assert isinstance(fast, HeadersDict)
+    assert header_items(fast) == header_items(slow) == [("Content-Type", "text/plain"), ("accept", "a"), ("X-Y", "1")]
+    assert fast["CONTENT-TYPE"] == "text/plain"
+    assert header_items({"A": "1"}) == [("A", "1")]

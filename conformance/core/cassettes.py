@@ -64,9 +64,18 @@ def real_recording(path: Path | str) -> Path:
 
 def read_text(path: Path) -> str:
     """The file as UTF-8; a missing file is FileNotFoundError, anything unreadable CorruptCassette."""
+    return decode(path, read_bytes(path))
+
+
+def read_bytes(path: Path) -> bytes:
+    """The file's bytes; a missing file is FileNotFoundError, an empty one CorruptCassette."""
     raw = path.read_bytes()
     if not raw.strip():
         raise CorruptCassette(path, "the file is empty", 1)
+    return raw
+
+
+def decode(path: Path, raw: bytes) -> str:
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as error:
@@ -91,15 +100,25 @@ def parse(path: Path, text: str, load: Callable[[str], Any]) -> dict[str, Any]:
         raise CorruptCassette(path, f"YAML error: {problem}", _line(text, error)) from None
     except ValueError as error:
         raise CorruptCassette(path, str(error).splitlines()[0]) from None
+    problem = whole(data)
+    if problem is not None:
+        reason, cut_short = problem
+        raise CorruptCassette(path, reason, text.count("\n") + 1 if cut_short else None)
+    checked: dict[str, Any] = data
+    return checked
+
+
+def whole(data: Any) -> tuple[str, bool] | None:
+    """Why ``data`` is not a whole cassette (and whether it was cut short), or None when it is."""
     if not isinstance(data, dict) or not isinstance(data.get("interactions"), list):
-        raise CorruptCassette(path, "no 'interactions' list, so not a vcrpy cassette")
+        return "no 'interactions' list, so not a vcrpy cassette", False
     for number, interaction in enumerate(data["interactions"], 1):
         if not _complete(interaction):
-            raise CorruptCassette(path, f"interaction {number} is incomplete (a request and a response with a status)")
+            return f"interaction {number} is incomplete (a request and a response with a status)", False
     # vcrpy writes keys in order, 'version' last: without it the file was cut short.
     if data.get("version") != 1:
-        raise CorruptCassette(path, "no 'version: 1' at the end, so the file is cut short", text.count("\n") + 1)
-    return data
+        return "no 'version: 1' at the end, so the file is cut short", True
+    return None
 
 
 def _complete(interaction: Any) -> bool:

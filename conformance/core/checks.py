@@ -5,6 +5,7 @@ Each check returns failures rather than raising, so one exchange can report all 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -22,7 +23,7 @@ from conformance.core.failures import (
     WriteOnlyLeak,
 )
 from conformance.core.model import Exchange, Expect
-from conformance.spec.schemas import ERROR_SCHEMA, annotated_pointers, contract, validator
+from conformance.spec.schemas import ERROR_SCHEMA, annotated_pointers, contract, validator, write_only_fields
 
 
 def where(exchange: Exchange) -> str:
@@ -116,11 +117,45 @@ def schema_for(exchange: Exchange) -> str | None:
     return ERROR_SCHEMA if exchange.status >= 400 else None
 
 
+class _Passed:
+    """Bodies already found to pass a check, so a body a run meets again (an error envelope, an
+    empty list) is not validated again. Keyed by the checker itself (held, so its id stays its
+    own) and the body as JSON text; only passes are kept, so every failure is worked out afresh."""
+
+    LIMIT = 20_000
+
+    def __init__(self) -> None:
+        self._seen: set[tuple[int, str, str]] = set()
+        self._held: dict[int, Any] = {}
+
+    def key(self, checker: Any, ref: str, body: Any) -> tuple[int, str, str]:
+        return id(checker), ref, json.dumps(body, ensure_ascii=False)
+
+    def __contains__(self, key: tuple[int, str, str]) -> bool:
+        return key in self._seen
+
+    def add(self, checker: Any, key: tuple[int, str, str]) -> None:
+        if len(self._seen) >= self.LIMIT:
+            self._seen.clear()
+            self._held.clear()
+        self._held[id(checker)] = checker
+        self._seen.add(key)
+
+
+_passed = _Passed()
+
+
 def check_schema(exchange: Exchange, variant: str | None) -> Iterator[ConformanceFailure]:
     ref = schema_for(exchange)
     if ref is None or not exchange.body_is_json:
         return
-    errors = sorted(validator(ref, "response").iter_errors(exchange.body), key=lambda e: list(e.absolute_path))
+    checker = validator(ref, "response")
+    key = _passed.key(checker, ref, exchange.body)
+    if key in _passed:
+        return
+    errors = sorted(checker.iter_errors(exchange.body), key=lambda e: list(e.absolute_path))
+    if not errors:
+        _passed.add(checker, key)
     for error in errors:
         leaf = _leaf(error)
         yield SchemaViolation(
@@ -146,9 +181,24 @@ def _expected(error: jsonschema.ValidationError) -> Any:
     return f"{error.validator} {error.validator_value}"
 
 
+def _names(value: Any, found: set[str]) -> set[str]:
+    """Every property name anywhere in a JSON value."""
+    if isinstance(value, dict):
+        found.update(value)
+        for sub in value.values():
+            _names(sub, found)
+    elif isinstance(value, list):
+        for sub in value:
+            _names(sub, found)
+    return found
+
+
 def check_write_only(exchange: Exchange, variant: str | None) -> Iterator[ConformanceFailure]:
     ref = exchange.operation.response_schema(exchange.status)
     if not ref or not exchange.body_is_json:
+        return
+    # Only a property the schema flags writeOnly somewhere can leak; most bodies carry none by name.
+    if not _names(exchange.body, set()) & write_only_fields(ref):
         return
     for pointer in annotated_pointers(ref, exchange.body, "writeOnly"):
         name = pointer.rsplit("/", 1)[-1]

@@ -198,9 +198,11 @@ class Client:
         on_retry: RetryListener | None = None,
         on_broken: BrokenListener | None = None,
         replaying: bool = False,
+        transport: requests.adapters.BaseAdapter | None = None,
     ) -> None:
+        """``transport`` answers every request in place of the network (replay's cassette adapter)."""
         self.settings = settings
-        self.session = session or _session(settings, replaying)
+        self.session = session or _session(settings, replaying, transport)
         self.retry = retry or RetryPolicy()
         self.sleep = sleep
         self.timeout = timeout or settings.timeout
@@ -254,7 +256,7 @@ class Client:
         request = {
             "method": op.method,
             "url": self.settings.base_url(op.tag) + path,
-            "params": dict(query or {}),
+            "params": dict(query) if query else None,
             "data": data,
             "headers": headers,
         }
@@ -310,7 +312,9 @@ class Client:
         return True
 
 
-def _session(settings: Settings, replaying: bool) -> requests.Session:
+def _session(
+    settings: Settings, replaying: bool, transport: requests.adapters.BaseAdapter | None = None
+) -> requests.Session:
     """A session that reads the environment's proxy and CA settings once, not on every request.
 
     requests would look them up for each call (a scan of the environment, most of a replayed
@@ -322,6 +326,9 @@ def _session(settings: Settings, replaying: bool) -> requests.Session:
         session.proxies.update(found.get("proxies") or {})
         session.verify = found.get("verify", True)
     session.trust_env = False
+    if transport is not None:
+        for prefix in ("http://", "https://"):
+            session.mount(prefix, transport)
     return session
 
 

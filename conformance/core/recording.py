@@ -14,6 +14,7 @@ hook rather than a fork of either:
 
 from __future__ import annotations
 
+import copy
 import functools
 import hashlib
 import importlib.util
@@ -26,14 +27,16 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from vcr import VCR
+from vcr import VCR, filters
 from vcr.cassette import Cassette
 from vcr.persisters.filesystem import CassetteNotFoundError, FilesystemPersister
 from vcr.record_mode import RecordMode
-from vcr.request import Request
+from vcr.request import HeadersDict, Request
 from vcr.serializers import compat
 
 from conformance.core import cassettes
+from conformance.core.cassette_cache import CassetteCache
+from conformance.core.headers import header_items, headers_dict
 from conformance.core.scrub import Scrubber
 
 MATCHER = "conformance"
@@ -107,8 +110,12 @@ def canonical_multipart(text: str, content_type: str = "") -> str | None:
 
 
 def _content_type(request: Request) -> str:
-    # Scrubbed requests carry a plain dict of headers: look the name up in any case.
-    for name, value in (request.headers or {}).items():
+    headers = request.headers or {}
+    if isinstance(headers, HeadersDict):
+        value = headers.get("content-type")
+        return "" if value is None else str(value[0] if isinstance(value, list) and value else value)
+    # A plain dict of headers: look the name up in any case.
+    for name, value in headers.items():
         if str(name).lower() == "content-type":
             return str(value[0] if isinstance(value, list) and value else value)
     return ""
@@ -128,13 +135,50 @@ def match_requests(r1: Request, r2: Request) -> None:
             raise AssertionError(f"{label} differs: {a!r} != {b!r}")
 
 
+class ReplayRequest(Request):
+    """A vcrpy request that is cheap to deep-copy, as vcrpy does before filtering each request it meets.
+
+    Every field but the headers is immutable (text, bytes, a parsed URI), and filters replace
+    rather than edit them, so a copy with its own headers is as good as a deep one.
+    """
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> ReplayRequest:
+        copied = copy.copy(self)
+        copied.headers = headers_dict(header_items(self.headers))
+        if isinstance(self._body, list):
+            copied._body = list(self._body)
+        return copied
+
+
+def _recorded_request(recorded: dict[str, Any]) -> ReplayRequest:
+    headers = headers_dict((recorded.get("headers") or {}).items())
+    return ReplayRequest(recorded["method"], recorded["uri"], recorded.get("body"), headers)
+
+
+def decode_compressed(response: dict[str, Any]) -> dict[str, Any]:
+    """vcrpy's ``decode_compressed_response``, which copies every response first, for the few that are compressed."""
+    headers = response.get("headers") or {}
+    if any(str(name).lower() == "content-encoding" for name in headers):
+        decoded: dict[str, Any] = filters.decode_response(response)
+        return decoded
+    return response
+
+
 class IndexedCassette(Cassette):
     """A vcrpy cassette whose lookups go through a dict keyed by :func:`request_key`."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         self._index: dict[RequestKey, list[int]] = {}
         self._memo: tuple[Request, tuple[Any, ...], Request | None, RequestKey | None] | None = None
+        self._loading = False
         super().__init__(*args, **kwargs)
+
+    def _load(self) -> None:
+        self._loading = True
+        try:
+            super()._load()
+        finally:
+            self._loading = False
 
     def _filtered(self, request: Request) -> tuple[Request | None, RequestKey | None]:
         """Scrub and key a request once: vcrpy asks about the same request three times in a row."""
@@ -149,7 +193,15 @@ class IndexedCassette(Cassette):
 
     def append(self, request: Request, response: dict[str, Any]) -> None:
         before = len(self.data)
-        super().append(request, response)
+        if self._loading and self.record_mode == RecordMode.NONE:
+            # vcrpy's append without its copy of the response: one just read from the file is no one
+            # else's, and nothing of a pure replay is ever saved.
+            filtered = self._before_record_request(request)
+            answer = self._before_record_response(response) if filtered else None
+            if answer is not None:
+                self.data.append((filtered, answer))
+        else:
+            super().append(request, response)
         if len(self.data) > before:
             self._index.setdefault(request_key(self.data[-1][0]), []).append(before)
 
@@ -191,6 +243,7 @@ class ScrubbingPersister(FilesystemPersister):
     """
 
     scrubber: Scrubber = Scrubber(fields=frozenset())
+    cache: CassetteCache = CassetteCache(None)
 
     @classmethod
     def load_cassette(cls, cassette_path: str, serializer: Any) -> tuple[list[Any], ...]:
@@ -198,12 +251,17 @@ class ScrubbingPersister(FilesystemPersister):
         if cassettes.is_virtual(path):
             raise CassetteNotFoundError()
         try:
-            text = cassettes.read_text(path)
+            raw = cassettes.read_bytes(path)
         except FileNotFoundError:
             raise CassetteNotFoundError() from None
-        data = cassettes.parse(path, text, serializer.deserialize)
+        data = cls.cache.load(
+            raw,
+            getattr(serializer, "__name__", type(serializer).__name__),
+            lambda: cassettes.parse(path, cassettes.decode(path, raw), serializer.deserialize),
+            lambda found: cassettes.whole(found) is None,
+        )
         interactions = data["interactions"]
-        requests = [Request._from_dict(item["request"]) for item in interactions]
+        requests = [_recorded_request(item["request"]) for item in interactions]
         responses = [compat.convert_to_bytes(item["response"]) for item in interactions]
         return (requests, responses, data["metadata"]) if data.get("metadata") else (requests, responses)
 
@@ -232,14 +290,15 @@ def mark_absent_http_libraries() -> None:
             sys.modules[name] = None  # type: ignore[assignment]
 
 
-def configure_vcr(vcr: VCR, scrubber: Scrubber) -> None:
+def configure_vcr(vcr: VCR, scrubber: Scrubber, cache: CassetteCache | None = None) -> None:
     """Called from ``pytest_recording_configure`` for every cassette a test opens."""
     mark_absent_http_libraries()
     # pytest-recording builds a plain VCR; swapping its class keeps every setting it made and
     # changes only which cassette class gets opened.
     vcr.__class__ = IndexedVCR
     vcr.register_matcher(MATCHER, match_requests)
-    persister = type("BoundScrubbingPersister", (ScrubbingPersister,), {"scrubber": scrubber})
+    bound = {"scrubber": scrubber, "cache": cache or CassetteCache(None)}
+    persister = type("BoundScrubbingPersister", (ScrubbingPersister,), bound)
     vcr.register_persister(persister)
 
 
@@ -250,8 +309,7 @@ def vcr_options(scrubber: Scrubber) -> dict[str, Any]:
         # Functions, not bound methods: pytest-recording deep-copies the options for each test, and a
         # copy of the scrubber would miss the secrets it learns during the test.
         "before_record_request": lambda request: scrubber.request(request),
-        "before_record_response": lambda response: scrubber.response(response),
-        "decode_compressed_response": True,
+        "before_record_response": lambda response: scrubber.response(decode_compressed(response)),
         # The client speaks through requests/urllib3/http.client; patching other libraries on every
         # cassette open and close is pure overhead.
         "skip_patchers": SKIPPED_PATCHERS,

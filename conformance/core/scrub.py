@@ -28,6 +28,7 @@ from vcr.request import Request
 from vcr.serialize import CASSETTE_FORMAT_VERSION
 from vcr.serializers import compat
 
+from conformance.core.headers import header_items, headers_dict
 from conformance.core.placeholders import PLACEHOLDER, SECRET_PLACEHOLDER, placeholder, vocabulary
 from conformance.spec.schemas import load_index, write_only_fields
 
@@ -300,18 +301,21 @@ class Scrubber:
     def request(self, request: Request) -> Request:
         """vcrpy's ``before_record_request``: it also runs on every replayed request, so it must be idempotent."""
         request = copy.copy(request)
-        request.headers = dict(request.headers)
-        for name in list(request.headers):
+        # Built as a plain dict and handed over once: vcrpy's header dict is slow to fill key by key.
+        headers: dict[str, str] = {}
+        media = ""
+        for name, value in header_items(request.headers):
             lower = name.lower()
             if lower == "authorization":
-                scheme = str(request.headers[name]).split(" ", 1)[0]
-                request.headers[name] = f"{scheme} {PLACEHOLDER}"
-            elif lower in DROPPED_HEADERS:
-                del request.headers[name]
-            else:
-                request.headers[name] = self._exact(str(request.headers[name]))
-        request.uri = self.uri(request.uri)
-        media = next((str(v) for k, v in request.headers.items() if k.lower() == "content-type"), "")
+                headers[name] = f"{str(value).split(' ', 1)[0]} {PLACEHOLDER}"
+            elif lower not in DROPPED_HEADERS:
+                headers[name] = self._exact(str(value))
+                if lower == "content-type" and not media:
+                    media = headers[name]
+        request.headers = headers_dict(headers.items())
+        uri = self.uri(request.uri)
+        if uri != request.uri:
+            request.uri = uri
         is_form = media.split(";")[0].strip().lower() == FORM_TYPE and request.body
         request.body = self.form(request.body) if is_form else self.body(request.body)
         return request

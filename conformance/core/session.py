@@ -6,65 +6,41 @@ settings at all and always re-sends exactly what was recorded.
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
-from functools import partial
-from typing import Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
-import pytest
 import requests
-from hypothesis import strategies as st
 from vcr.errors import CannotOverwriteExistingCassetteException
 
-from conformance.core import faults, provenance, unanswered
+from conformance.core import _live, _pinning, _teardown, _verdicts, faults, provenance, unanswered
+from conformance.core._pinning import METADATA_KEY
+from conformance.core._verdicts import REFUSED_CODES, REFUSED_STATUSES, Verdict
 from conformance.core.checks import check_exchange, state_failure
-from conformance.core.client import Broken, BrokenExchange, Client, needs_account
-from conformance.core.deliveries import ENABLE, Inbox, replays_deliveries
+from conformance.core.client import Broken, BrokenExchange, Client
+from conformance.core.deliveries import Inbox
 from conformance.core.failures import (
-    FAULT_KINDS,
-    CannotContinue,
     ConformanceFailure,
     FailureGroup,
-    MissingRecording,
     UnmatchedRequest,
     Unreachable,
     raise_if_any,
 )
-from conformance.core.ledger import Ledger, Unconfirmed
+from conformance.core.ledger import Ledger
 from conformance.core.model import Exchange, Expect, Variant
+from conformance.core.playback import CassetteAdapter, replays
 from conformance.core.receiver import Receiver
 from conformance.core.scrub import PLACEHOLDER, Scrubber, credential_values
 from conformance.core.settings import Settings
-from conformance.core.variants import PIN_FORMAT, draw, number, pin, unpin
-from conformance.spec.schemas import Operation, operation
+from conformance.spec.schemas import Operation
 
-METADATA_KEY = "conformance"
+if TYPE_CHECKING:
+    from hypothesis import strategies as st
+
+__all__ = ["METADATA_KEY", "REFUSED_CODES", "REFUSED_STATUSES", "ConformanceSession", "Verdict"]
 F = TypeVar("F", bound=ConformanceFailure)
 T = TypeVar("T")
-# Answers that say the key or app is wrong, not that the API broke a rule.
-REFUSED_STATUSES = (401, 403)
-REFUSED_CODES = ("app_not_found",)
 # Replay signs nothing that anyone checks; long enough that PyJWT does not warn about it.
 REPLAY_SECRET = "replay-has-no-credentials-and-needs-none-0000"  # noqa: S105 - a placeholder
-
-
-@dataclass
-class Verdict:
-    """What the summary and the JSON report keep of one exchange."""
-
-    operation: str
-    status: int
-    variant: str | None
-    ok: bool
-    documented: bool = True
-    failures: list[dict[str, Any]] = field(default_factory=list)
-    # The test (a variant, or an explicit expect) asked for exactly this status.
-    expected: bool = False
-    # "server-fault" or "rate-limited" when the answer was a fault rather than a verdict (status 0: none came).
-    fault: str | None = None
-    # What earlier attempts of the exchange got, each retried.
-    retried: list[str] = field(default_factory=list)
 
 
 class ConformanceSession:
@@ -135,71 +111,10 @@ class ConformanceSession:
             return "compare with the API reference; if the API changed on purpose, update the schema in schemas/"
         return f"if the API changed on purpose, re-record: {self.record_command}"
 
-    # -- pinning -----------------------------------------------------------------------------
+    # -- pinning (conformance.core._pinning) ---------------------------------------------------
 
     def pins(self) -> dict[str, Any]:
-        if self._pins is None:
-            if self.recording:
-                assert self._settings is not None
-                target = {
-                    "apiUrl": self._settings.api_url,
-                    "appId": self._settings.app_id,
-                    "auth": self._settings.auth,
-                    "scope": self._settings.scope,
-                }
-                if self._settings.oauth_url:
-                    target["oauthUrl"] = self._settings.oauth_url
-                default = {
-                    "format": PIN_FORMAT,
-                    "target": target,
-                    "seed": self.seed,
-                    provenance.RECORDING_KEY: provenance.recording(self._settings.api_url),
-                    "variants": {},
-                    provenance.EXCHANGES_KEY: [],
-                }
-                if self.reuse is not None:
-                    # Asked for on purpose: the earlier recording's variants go live again, as pinned.
-                    default["seed"] = self.reuse.get("seed", self.seed)
-                    default["variants"] = copy.deepcopy(dict(self.reuse.get("variants") or {}))
-                # Without a cassette (--disable-recording) the variants are drawn and sent, not kept.
-                self._pins = default if self.cassette is None else self.cassette.get_metadata(METADATA_KEY, default)
-                if self.redraw and self._pins is not default:
-                    # "all" re-records every request: pinned (scrubbed) bodies must not go live.
-                    self.cassette._metadata[METADATA_KEY] = self._pins = default
-                    self.cassette.dirty = True
-                if self._pins is not default:
-                    # An earlier recording being extended (new_episodes): its list of exchanges no
-                    # longer matches its interactions, so it goes; readers fall back to the requests.
-                    self._pins.pop(provenance.EXCHANGES_KEY, None)
-                elif self.cassette is not None and default["variants"]:
-                    self.cassette.dirty = True
-            else:
-                self._pins = self._load_pins()
-        return self._pins
-
-    def _load_pins(self) -> dict[str, Any]:
-        pins: dict[str, Any] | None = getattr(self.cassette, "_metadata", {}).get(METADATA_KEY)
-        if pins is None:
-            raise self._missing(
-                f"No recording holds the variants of {self.nodeid}.",
-                expected=f"a cassette at {self.cassette_path}",
-                actual="no such cassette, or one recorded without pinned variants",
-                next_step=f"record it: {self.record_command}",
-            )
-        return pins
-
-    def _missing(self, title: str, *, expected: str, actual: str, next_step: str) -> MissingRecording:
-        return MissingRecording(
-            operation="(none)",
-            method="-",
-            path="-",
-            title=title,
-            rule="replay re-sends only the variants pinned in the cassette",
-            expected=expected,
-            actual=actual,
-            cassette=self.cassette_path,
-            next_step=next_step,
-        )
+        return _pinning.pins(self)
 
     @property
     def client(self) -> Client:
@@ -221,37 +136,15 @@ class ConformanceSession:
                     oauth_url=target.get("oauthUrl"),
                 )
                 # Replay answers instantly; waiting out a recorded Retry-After would only slow CI.
-                self._client = Client(settings, sleep=lambda _seconds: None, replaying=True)
+                transport = CassetteAdapter(self.cassette) if replays(self.cassette) else None
+                self._client = Client(settings, sleep=lambda _seconds: None, replaying=True, transport=transport)
         return self._client
 
     def variants(
         self, group: str, strategy: st.SearchStrategy[Variant] | st.SearchStrategy[list[Variant]], count: int
     ) -> list[Variant]:
         """The variants of ``group``: drawn and pinned while recording, read back in replay."""
-        pins = self.pins()
-        if self.recording and group not in pins["variants"]:
-            drawn = [self._with_channel(v) for v in number(group, draw(strategy, count, self.seed))]
-            pins["variants"][group] = pin(group, drawn, self.scrubber.variant_body)
-            if self.cassette is not None:
-                self.cassette.dirty = True
-            return drawn
-        if group not in pins["variants"]:
-            raise self._missing(
-                f"The recording of {self.nodeid} pins no variants named {group!r}.",
-                expected=f"variant group {group!r}",
-                actual=f"groups {sorted(pins['variants'])}",
-                next_step=f"the test changed since it was recorded; re-record: {self.record_command}",
-            )
-        pinned = unpin(pins["variants"][group])
-        return [self._with_channel(v) for v in pinned] if self.recording and self.reuse is not None else pinned
-
-    def _with_channel(self, variant: Variant) -> Variant:
-        """A body that must be accepted gets the user's real settings for its channel, if any."""
-        channels = self._settings.channels if self._settings else {}
-        body = variant.body
-        if variant.expect.status >= 300 or not isinstance(body, dict) or body.get("type") not in channels:
-            return variant
-        return replace(variant, body={**body, **channels[body["type"]]})
+        return _pinning.variants(self, group, strategy, count)
 
     # -- calls and checks --------------------------------------------------------------------
 
@@ -313,7 +206,7 @@ class ConformanceSession:
         self._say(f"{operation_id} answered {exchange.status}{said} (exchange {self.exchanges})")
         if fault is not None:
             if exchange.method == "DELETE" and exchange.broken_attempts:
-                self._forget(exchange.path)  # the broken-off attempt most likely deleted it
+                _teardown.forget(self, exchange.path)  # the broken-off attempt most likely deleted it
             if exchange.method == "POST":
                 self.ledger.maybe_created(operation_id, path_params or {}, request_body)
             # What follows would be judged against a state the fault left unknown.
@@ -333,31 +226,9 @@ class ConformanceSession:
         if value is not None:
             return value
         exchange = exchange or self.last_exchange
+        failure = _verdicts.cannot_continue(self, needed, variant, exchange, pointer)
         if exchange is None:
-            raise CannotContinue(
-                operation="(none)",
-                method="-",
-                path="-",
-                title=f"The test cannot go on: it needs {needed}, and no exchange provided it.",
-                rule="a test that cannot continue fails; it does not pass",
-                expected=needed,
-                cassette=self.cassette_path,
-                next_step=self._next_step(),
-            )
-        failure = CannotContinue(
-            operation=exchange.operation.operation_id,
-            method=exchange.method,
-            path=exchange.operation.path,
-            status=exchange.status,
-            title=f"{exchange.operation.label} answered {exchange.status} without {needed}, so the test cannot go on.",
-            pointer=pointer or None,
-            rule="a test that cannot continue fails; it does not pass",
-            expected=needed,
-            actual=exchange.body if exchange.body_is_json else exchange.text[:200],
-            variant=variant.id if variant else None,
-            cassette=self.cassette_path,
-            next_step=self._next_step(),
-        )
+            raise failure
         self.failures.append(failure)
         if self.verdicts and self.verdicts[-1].operation == exchange.operation.operation_id:
             self.verdicts[-1].ok = False
@@ -390,12 +261,6 @@ class ConformanceSession:
                   f"(exchange {self.exchanges})")  # fmt: skip
         return self._stop()
 
-    def _forget(self, path: str) -> None:
-        for item, params in list(self.ledger.entries):
-            delete = item.operations.get("delete")
-            if delete and self.client.path_for(operation(delete), params) == path:
-                self.ledger.forget(item, params)
-
     def _stop(self) -> AssertionError:
         """What ends the test: everything it found so far."""
         return FailureGroup(self.failures) if len(self.failures) > 1 else self.failures[0]
@@ -420,16 +285,7 @@ class ConformanceSession:
     @property
     def webhooks(self) -> Inbox:
         """Deliveries to the webhooks this test creates; a live run the API cannot deliver to is not run."""
-        if self._inbox is None:
-            settings = self._settings
-            if not self.recording or replays_deliveries(self.cassette):
-                self._inbox = Inbox(self, None, None)
-            elif settings is None or not settings.webhooks_reachable:
-                pytest.skip(f"not run live: needs {ENABLE}")
-            else:
-                receiver = self._receiver() if self._receiver else Receiver().start()
-                self._inbox = Inbox(self, receiver, settings.webhook_url or receiver.url)
-        return self._inbox
+        return _live.webhooks(self)
 
     def keep_result(self, operation_id: str, status: int, found: list[ConformanceFailure]) -> None:
         """The verdict of something checked outside an exchange (a webhook delivery)."""
@@ -459,28 +315,7 @@ class ConformanceSession:
     def _keep(
         self, exchange: Exchange, variant: str | None, found: list[ConformanceFailure], expected: Expect | None
     ) -> None:
-        for failure in found:
-            failure.with_context(cassette=self.cassette_path, next_step=self._next_step())
-        self.failures.extend(found)
-        documented = exchange.status in exchange.operation.documented_statuses
-        wanted = expected is not None and expected.status == exchange.status
-        self.exchanges += 1
-        if not wanted and _refused(exchange):
-            self.refusals += 1
-        fault = next((failure.kind for failure in found if failure.kind in FAULT_KINDS), None)
-        self.verdicts.append(
-            Verdict(
-                exchange.operation.operation_id,
-                exchange.status,
-                variant,
-                not found,
-                documented,
-                [failure.as_dict() for failure in found],
-                wanted,
-                fault,
-                list(exchange.retried),
-            )
-        )
+        _verdicts.keep(self, exchange, variant, found, expected)
 
     def _unmatched(self, operation_id: str, error: CannotOverwriteExistingCassetteException) -> UnmatchedRequest:
         sent = self.scrubber.request(error.failed_request)
@@ -490,93 +325,36 @@ class ConformanceSession:
         url = self.client.settings.api_url
         return unanswered.unreachable(url, self.cassette_path, operation_id, error, self.scrubber.text)
 
+    # -- live runs that cannot be made (conformance.core._live) ---------------------------------
+
     def require_account(self) -> None:
         """Skip a live run that has no account-scope key; replay always runs from the cassette."""
-        if self.recording and self._settings is not None and not self._settings.account_key_id:
-            self.not_run("not run live: needs an account-scope key (SUNCO_ACCOUNT_KEY_ID, SUNCO_ACCOUNT_KEY_SECRET)")
-        self.replay_not_run()
+        _live.require_account(self)
 
     def live_setting(self, name: str, variables: str) -> Any:
         """An optional setting a test needs live (``oauth``, ``sdk_user_id``…); without it a live run
         skips the test, naming the variables that would enable it. Replay needs none: it is None there,
         and the test reads what it needs from its pinned variants."""
-        if not self.recording:
-            self.replay_not_run()
-            return None
-        value = getattr(self._settings, name, None) if self._settings is not None else None
-        if value is None:
-            self.not_run(f"not run live: needs {variables}")
-        return value
+        return _live.live_setting(self, name, variables)
 
     def not_run(self, reason: str) -> NoReturn:
         """Skip the test; a recording keeps the reason, so its replay skips for the same one."""
-        self.not_run_reason = reason
-        if self.recording and self.cassette is not None:
-            self.pins()["notRun"] = reason
-            self.cassette.dirty = True
-        pytest.skip(reason)
+        _live.not_run(self, reason)
 
     def replay_not_run(self) -> None:
         """In replay, skip for the reason the recording gave for not running live, if it gave one."""
-        pins = getattr(self.cassette, "_metadata", {}).get(METADATA_KEY) if not self.recording else None
-        if isinstance(pins, dict) and pins.get("notRun"):
-            pytest.skip(f"{pins['notRun']} (replaying a recording that did not run live)")
+        _live.replay_not_run(self)
 
     def require_scope(self, *operation_ids: str) -> None:
         """Skip a live run whose key signs with a scope these operations refuse (an account-scope token
         on webhooks, which take app and integration keys only); replay always runs from the cassette."""
-        settings = self._settings
-        if not self.recording or settings is None or settings.auth != "jwt":
-            return
-        for operation_id in operation_ids:
-            op = operation(operation_id)
-            if op.scopes and settings.scope not in op.scopes and not needs_account(op):
-                pytest.skip(
-                    f"not run live: needs a key of {' or '.join(sorted(op.scopes))} scope for {operation_id} "
-                    f"(SUNCO_JWT_SCOPE={settings.scope} signs every call with {settings.scope} scope)"
-                )
+        _live.require_scope(self, *operation_ids)
+
+    # -- teardown (conformance.core._teardown) ----------------------------------------------------
 
     def cleanup(self) -> None:
         """Delete what the test created and did not delete itself, newest first."""
-        if self._inbox is not None:
-            self._inbox.close()
-        for unconfirmed in self.ledger.drain_unconfirmed():
-            self._quietly(partial(self._sweep, unconfirmed))
-        for item, path in self.ledger.drain():
-            op_id = item.operations.get("delete")
-            if op_id is not None:
-                self._quietly(partial(self.call, op_id, path_params=path, expect=Expect(200)))
-
-    def _quietly(self, step: Callable[[], Any]) -> None:
-        """A teardown step: what it finds joins the test's failures, once."""
-        try:
-            step()
-        except FailureGroup:
-            pass  # a broken-off exchange: its failure is among the session's already
-        except ConformanceFailure as failure:
-            if failure not in self.failures:
-                self.failures.append(failure)
-
-    def _sweep(self, unconfirmed: Unconfirmed) -> None:
-        """Delete a record a cut-off create may have made: the one under its parents carrying its tag."""
-        item = unconfirmed.item
-        list_op, delete_op = item.operations.get("list"), item.operations.get("delete")
-        if delete_op is None or item.tag_field is None:
-            return
-        if item.tag_field in item.alternate_ids:
-            # The tag names the record in its path (a user's externalId): 200 if it was made, 404 if not.
-            self.call(delete_op, path_params={**unconfirmed.parents, item.id_param: unconfirmed.tag})
-            return
-        if list_op is None or not unconfirmed.listable:
-            return
-        paged = operation(list_op).parameter("page", "query") is not None
-        query = {**unconfirmed.query, **({"page[size]": "100"} if paged else {})}
-        listed = self.call(list_op, path_params=unconfirmed.parents, query=query or None, expect=Expect(200))
-        records = listed.body.get(item.collection) if isinstance(listed.body, dict) else None
-        for record in records or []:
-            if isinstance(record, dict) and record.get(item.tag_field) == unconfirmed.tag and record.get("id"):
-                path = {**unconfirmed.parents, item.id_param: str(record["id"])}
-                self.call(delete_op, path_params=path, expect=Expect(200))
+        _teardown.cleanup(self)
 
     def finish(self) -> None:
         """The end of a test's body: everything it found so far fails it."""
@@ -588,7 +366,3 @@ class ConformanceSession:
         self.cleanup()
         if not self.recording and self.cassette is not None:
             self.failures.extend(unanswered.unplayed(self.cassette, self.cassette_path, self.record_command))
-
-
-def _refused(exchange: Exchange) -> bool:
-    return exchange.status in REFUSED_STATUSES or any(code in REFUSED_CODES for code in exchange.error_codes)

@@ -1,14 +1,16 @@
-"""``python -m conformance bench``: what replay costs, beside stock vcrpy and the floor, in one run.
+"""``python -m conformance bench``: the replay and recording speed targets, measured side by side in one run.
 
-Measured side by side, on one machine, in one run:
+Measured on one machine, in one run:
 
 * per-exchange replay cost through this project's cassettes, for several cassette sizes;
 * the same cassettes replayed by stock vcrpy (linear scan per request);
 * the floor: the same requests answered in-process by ``responses`` with the same checks;
-* the default suite's offline replay, with one process and with ``-n 2`` (pytest-xdist).
+* the default offline replay (the README's first command, one process), start-up included;
+* a recording of the whole suite against the sandbox, into a temporary folder.
 
-Every target is a ratio of two numbers from the same run, so a slow or busy machine moves both.
-The replay half lives in :mod:`conformance.tools.bench_replay`, the suite half in
+Each target is a ratio of two figures from the same run, or a wall time of the whole command, so
+a busy machine shows in the figures, which are printed, never asserted in tests. The replay half
+lives in :mod:`conformance.tools.bench_replay`, the suite and recording half in
 :mod:`conformance.tools.bench_suite`.
 """
 
@@ -30,12 +32,20 @@ from typing import Any
 import yaml
 
 from conformance.tools.bench_replay import PATHS, Progress, ReplayMismatch, measure_replay
-from conformance.tools.bench_suite import SUITE_TARGETS, SuiteError, measure_suite, suite_command
+from conformance.tools.bench_suite import (
+    SUITE_TARGETS,
+    SuiteError,
+    measure_recording,
+    measure_suite,
+    shown,
+    suite_command,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_SIZES = (1, 10, 100, 1000)
 SIZES_FORM = "positive integers, separated by commas or spaces, e.g. 1,10,100,1000 or 10 100"
 SUITE_RUNS = 3
+PARTS = ("replay", "suite", "recording")
 
 
 @dataclass(frozen=True)
@@ -43,25 +53,37 @@ class Target:
     name: str
     label: str
     limit: float
-    at_most: bool  # True: the ratio must not exceed limit; False: it must reach it
+    at_most: bool  # True: the figure must not exceed limit; False: it must reach it
     needs: tuple[int, ...] = ()  # cassette sizes the target is defined at
+    unit: str = "x"  # "x": a ratio of two figures of this run; "s": seconds of wall time
+    part: str = "replay"  # the part of the run that measures it (see PARTS)
 
-    def met(self, ratio: float | None) -> bool | None:
-        if ratio is None:
+    def met(self, figure: float | None) -> bool | None:
+        if figure is None:
             return None
-        return ratio <= self.limit if self.at_most else ratio >= self.limit
+        return figure <= self.limit if self.at_most else figure >= self.limit
 
-    def measured(self, sizes: Sequence[int]) -> bool:
-        return set(self.needs) <= set(sizes)
+    def measured(self, sizes: Sequence[int], parts: Sequence[str] = PARTS) -> bool:
+        return self.part in parts and set(self.needs) <= set(sizes)
+
+    def shown(self, figure: float | None) -> str:
+        if figure is None:
+            return "-"
+        return f"{figure:.2f} s" if self.unit == "s" else f"{figure:.2f}x"
+
+    @property
+    def bound(self) -> str:
+        return f"{'<=' if self.at_most else '>='} {self.limit:g}{' s' if self.unit == 's' else 'x'}"
 
 
 TARGETS = (
-    Target("project_over_floor", "project / floor at {large} exchanges", 2.0, at_most=True, needs=(1000,)),
+    Target("suite_wall", "default offline replay, one process, wall", 3.0, at_most=True, unit="s", part="suite"),
+    Target("project_over_floor", "project / floor at {large} exchanges", 1.5, at_most=True, needs=(1000,)),
     Target(
         "project_large_over_small", "project at {large} / at {small} exchanges", 1.3, at_most=True, needs=(10, 1000)
     ),
     Target("vcrpy_over_project", "stock vcrpy / project at {large} exchanges", 20.0, at_most=False, needs=(1000,)),
-    Target("two_workers_speedup", "suite wall: one process / -n 2", 1.6, at_most=False),
+    Target("record_wall", "recording the suite against the sandbox, wall", 60.0, True, unit="s", part="recording"),
 )
 
 
@@ -116,7 +138,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="timing repeats per size and path; the best is kept (default: 3)",
     )
     parser.add_argument("--json", metavar="PATH", default=None, help="also write the numbers as JSON to PATH")
-    parser.add_argument("--skip-suite", action="store_true", help="skip timing the full suite (one process and -n 2)")
+    parser.add_argument("--skip-suite", action="store_true", help="skip timing the default offline replay")
+    parser.add_argument(
+        "--skip-recording", action="store_true", help="skip timing a recording of the suite against the sandbox"
+    )
 
 
 def machine() -> dict[str, Any]:
@@ -127,6 +152,8 @@ def machine() -> dict[str, Any]:
             return None
 
     usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    # Other work on a shared machine stretches wall times: the load says how busy it was.
+    load = [round(value, 2) for value in os.getloadavg()] if hasattr(os, "getloadavg") else None
     return {
         "python": platform.python_version(),
         "implementation": platform.python_implementation(),
@@ -134,9 +161,12 @@ def machine() -> dict[str, Any]:
         "machine": platform.machine(),
         "cpu_count": os.cpu_count(),
         "usable_cpus": usable,
-        # The C YAML loader decides much of the cost of opening a cassette.
+        "load_average": load,
+        # The C YAML loader decides much of the cost of a first read of a cassette.
         "libyaml": bool(getattr(yaml, "__with_libyaml__", False)),
-        "packages": {name: version(name) for name in ("vcrpy", "pytest", "pytest-xdist", "responses", "jsonschema")},
+        # Without bytecode caches every run compiles the project's modules and rewrites its test files.
+        "bytecode_cache": not (sys.dont_write_bytecode or os.environ.get("PYTHONDONTWRITEBYTECODE")),
+        "packages": {name: version(name) for name in ("vcrpy", "pytest", "requests", "responses", "jsonschema")},
     }
 
 
@@ -147,15 +177,20 @@ def compared_sizes(sizes: Sequence[int]) -> tuple[int, int]:
     return small, large
 
 
-def ratios(
-    per_exchange: dict[str, dict[str, float]], suite: dict[str, Any] | None, small: int, large: int
+def figures(
+    per_exchange: dict[str, dict[str, float]],
+    suite: dict[str, Any] | None,
+    recording: dict[str, Any] | None,
+    small: int,
+    large: int,
 ) -> dict[str, float | None]:
     project, vcrpy, floor = (per_exchange[name] for name in PATHS)
     return {
+        "suite_wall": suite["wall_s"] if suite else None,
         "project_over_floor": project[str(large)] / floor[str(large)],
         "project_large_over_small": project[str(large)] / project[str(small)],
         "vcrpy_over_project": vcrpy[str(large)] / project[str(large)],
-        "two_workers_speedup": suite["one_worker"]["wall_s"] / suite["two_workers"]["wall_s"] if suite else None,
+        "record_wall": recording["wall_s"] if recording else None,
     }
 
 
@@ -168,33 +203,40 @@ def benchmark(
     repeat: int = 3,
     *,
     suite: bool = True,
+    recording: bool = True,
     suite_runs: int = SUITE_RUNS,
     suite_targets: Sequence[str] = SUITE_TARGETS,
     root: Path = ROOT,
     progress: Progress = _print_progress,
 ) -> dict[str, Any]:
-    """Everything ``--json`` writes. Raises ReplayMismatch if any replay answers wrongly."""
+    """Everything ``--json`` writes. Raises ReplayMismatch if any replay answers wrongly, SuiteError
+    if a timed command fails."""
     with tempfile.TemporaryDirectory(prefix="sunco-bench-") as workdir:
         per_exchange = measure_replay(sizes, repeat, Path(workdir), progress)
     suite_result = measure_suite(root, suite_runs, suite_targets, progress) if suite else None
+    recording_result = measure_recording(root, progress) if recording else None
+    parts = ["replay", *(["suite"] if suite else []), *(["recording"] if recording else [])]
     small, large = compared_sizes(sizes)
-    measured = ratios(per_exchange, suite_result, small, large)
+    measured = figures(per_exchange, suite_result, recording_result, small, large)
     return {
         "machine": machine(),
         "settings": {
             "sizes": list(sizes),
             "repeat": repeat,
-            "replay_timing": f"best of {repeat}, per exchange, cassette opening included",
+            "replay_timing": f"best of {repeat}, per exchange, cassette opening included, cassette cache filled",
             "suite_runs": suite_runs if suite else 0,
-            "suite_timing": "median wall time; highest peak RSS (process tree)",
+            "suite_timing": "median wall time after one untimed run; its own peak RSS",
+            "parts": parts,
             "compared_sizes": {"small": small, "large": large},
         },
         "per_exchange_ms": per_exchange,
         "suite": suite_result,
-        "ratios": measured,
-        # A target defined at a size this run skipped is not measured (None), never missed.
+        "recording": recording_result,
+        "measured": measured,
+        # A target this run did not measure (a size or part it skipped) is None, never missed.
         "targets": {
-            target.name: target.met(measured[target.name]) if target.measured(sizes) else None for target in TARGETS
+            target.name: target.met(measured[target.name]) if target.measured(sizes, parts) else None
+            for target in TARGETS
         },
     }
 
@@ -212,47 +254,64 @@ def format_table(result: dict[str, Any]) -> str:
             f"{size:>10} {project:>10.3f} {vcrpy:>10.3f} {floor:>10.3f} "
             f"{project / floor:>10.2f}x {vcrpy / project:>10.2f}x"
         )
-    suite = result["suite"]
+    suite, recording = result["suite"], result["recording"]
+    lines.append("")
     if suite:
+        cpu = f" ({suite['cpu_s']:.2f} s of CPU)" if suite.get("cpu_s") is not None else ""
         lines += [
-            "",
-            f"Suite offline replay ({settings['suite_timing']}, {settings['suite_runs']} runs)",
-            f"{'':<12} {'wall s':>8} {'peak RSS MB':>12}  command",
+            f"Default offline replay ({settings['suite_timing']}, {settings['suite_runs']} runs): "
+            f"{suite['wall_s']:.2f} s{cpu}, peak RSS {suite['peak_rss_mb']:.0f} MB",
+            f"  runs: {', '.join(f'{wall:.2f} s' for wall in suite['runs_wall_s'])}; "
+            f"first run with an empty cassette cache: {suite['first_run_wall_s']:.2f} s",
+            f"  command: {suite['command']}",
         ]
-        for name, row in suite.items():
-            lines.append(
-                f"{name.replace('_', ' '):<12} {row['wall_s']:>8.2f} {row['peak_rss_mb']:>12.0f}  {row['command']}"
-            )
     else:
-        lines += ["", "Suite offline replay: skipped (--skip-suite)"]
+        lines.append("Default offline replay: skipped (--skip-suite)")
+    if recording:
+        lines += [
+            f"Recording against the sandbox (one run, {recording['cassettes']} cassettes, into a temporary folder): "
+            f"{recording['wall_s']:.1f} s, peak RSS {recording['peak_rss_mb']:.0f} MB (process tree)",
+            f"  command: {recording['command']}",
+        ]
+    else:
+        lines.append("Recording against the sandbox: skipped (--skip-recording)")
+    load = result["machine"].get("load_average")
+    if load:
+        cpus = result["machine"]["usable_cpus"]
+        lines.append(f"Load average at the end (1, 5, 15 min): {', '.join(map(str, load))} on {cpus} CPUs")
+    if not result["machine"].get("bytecode_cache", True):
+        lines.append(
+            "Note: Python writes no bytecode caches here (PYTHONDONTWRITEBYTECODE), so every run compiles the "
+            "project's modules and pytest rewrites the test files again"
+        )
     compared = settings["compared_sizes"]
+    parts = settings["parts"]
     lines += ["", "Targets"]
     for target in TARGETS:
-        ratio = result["ratios"][target.name]
         met = result["targets"][target.name]
-        skipped = "SKIP" if target.measured(settings["sizes"]) else "not measured"
+        # A part skipped on request is SKIP; a target at a cassette size the run left out is not measured.
+        skipped = "SKIP" if target.part not in parts else "not measured"
         verdict = {True: "PASS", False: "MISS", None: skipped}[met]
-        shown = "-" if ratio is None else f"{ratio:.2f}x"
-        bound = f"{'<=' if target.at_most else '>='} {target.limit:g}x"
-        lines.append(f"  {target.label.format(**compared):<44} {shown:>9}  {bound:<8} {verdict}")
+        shown_figure = target.shown(result["measured"][target.name])
+        lines.append(f"  {target.label.format(**compared):<48} {shown_figure:>9}  {target.bound:<9} {verdict}")
     return "\n".join(lines)
 
 
-def missing_modules(suite: bool) -> list[str]:
-    """The dev extras the benchmark needs and cannot find."""
-    needed = {"responses": "responses", **({"xdist": "pytest-xdist"} if suite else {})}
+def missing_modules() -> list[str]:
+    """The dev extras the benchmark needs and cannot find (the floor is answered by ``responses``)."""
+    needed = {"responses": "responses"}
     return [package for module, package in needed.items() if importlib.util.find_spec(module) is None]
 
 
 def run(args: argparse.Namespace) -> int:
-    missing = missing_modules(suite=not args.skip_suite)
+    missing = missing_modules()
     if missing:
         print(f"bench: error: needs {', '.join(missing)}: pip install -e '.[dev]'", file=sys.stderr)
         return 2
     if not args.skip_suite:
-        _print_progress(f"suite command: python {' '.join(suite_command(None)[1:])} [-n 2], from {ROOT}")
+        _print_progress(f"suite command: {shown(suite_command())}, from {ROOT}")
     try:
-        result = benchmark(args.sizes, args.repeat, suite=not args.skip_suite)
+        result = benchmark(args.sizes, args.repeat, suite=not args.skip_suite, recording=not args.skip_recording)
     except (ReplayMismatch, SuiteError) as error:
         print(f"bench: error: {error}", file=sys.stderr)
         return 1

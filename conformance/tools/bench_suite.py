@@ -1,14 +1,18 @@
-"""The suite half of the benchmark: wall time and peak memory of a pytest run in a subprocess.
+"""The suite half of the benchmark: wall time and peak memory of a command in a subprocess.
 
-xdist runs the tests in worker processes, so memory is the sum of RSS over the whole process
-tree, sampled from ``/proc``. Without ``/proc`` the fallback is ``getrusage(RUSAGE_CHILDREN)``:
-the largest single finished child, over this process's lifetime, so only a lower bound.
+Two commands are timed: the default offline replay (the README's first command, one process) and
+a recording of the whole suite against the sandbox, into a temporary folder. A one-process run's
+peak memory is its own maximum RSS (``wait4``), so nothing samples the machine while it is timed;
+a recording runs pytest under ``record-sandbox``, so its memory is the sum of RSS over the process
+tree, sampled from ``/proc``. Without either, ``getrusage(RUSAGE_CHILDREN)`` is the fallback: the
+largest single finished child, over this process's lifetime, so only a lower bound.
 """
 
 from __future__ import annotations
 
 import os
 import shlex
+import socket
 import statistics
 import subprocess
 import sys
@@ -34,6 +38,8 @@ class Run:
     wall_s: float
     peak_rss_bytes: int
     rss_source: str
+    # CPU seconds (user + system) the process spent, when known: what a busy machine does not inflate.
+    cpu_s: float | None = None
 
 
 class TreeSampler:
@@ -106,60 +112,121 @@ def clean_env() -> dict[str, str]:
     return {name: value for name, value in os.environ.items() if not name.startswith("PYTEST_")}
 
 
-def measure(command: Sequence[str], cwd: Path, interval: float = SAMPLE_SECONDS) -> Run:
-    """Run ``command`` once; raise :class:`SuiteError` with its last output lines if it fails."""
-    use_proc = proc_available()
+def measure(command: Sequence[str], cwd: Path, interval: float = SAMPLE_SECONDS, *, tree: bool = True) -> Run:
+    """Run ``command`` once; raise :class:`SuiteError` with its last output lines if it fails.
+
+    ``tree``: sum memory over the process and its descendants (sampled); else the process's own peak.
+    """
+    use_proc = tree and proc_available()
+    own = not tree and hasattr(os, "wait4")
     peak = 0
     with tempfile.TemporaryFile() as output:
         start = perf_counter()
         process = subprocess.Popen(command, cwd=cwd, stdout=output, stderr=subprocess.STDOUT, env=clean_env())  # noqa: S603
         sampler = TreeSampler(process.pid) if use_proc else None
-        while True:
-            if sampler is not None:
-                peak = max(peak, sampler.rss())
-            try:
-                # Waiting rather than sleeping ends the timing the moment the process exits.
-                returncode = process.wait(timeout=interval)
-                break
-            except subprocess.TimeoutExpired:
-                continue
-        wall = perf_counter() - start
+        if own:
+            _, status, usage = os.wait4(process.pid, 0)
+            wall = perf_counter() - start
+            process.returncode = returncode = os.waitstatus_to_exitcode(status)
+            peak = usage.ru_maxrss * (1 if sys.platform == "darwin" else 1024)
+            cpu = usage.ru_utime + usage.ru_stime
+        else:
+            while True:
+                if sampler is not None:
+                    peak = max(peak, sampler.rss())
+                try:
+                    # Waiting rather than sleeping ends the timing the moment the process exits.
+                    returncode = process.wait(timeout=interval)
+                    break
+                except subprocess.TimeoutExpired:
+                    continue
+            wall = perf_counter() - start
         if returncode != 0:
             output.seek(0)
             tail = output.read().decode("utf-8", "replace").strip().splitlines()[-3:]
             raise SuiteError(f"{' '.join(command)} exited {returncode}: {' | '.join(tail)}")
+    if own:
+        return Run(wall, peak, "wait4", cpu)
     if sampler is None:
         return Run(wall, rusage_children_bytes(), "getrusage")
     return Run(wall, peak, "proc")
 
 
-def suite_command(workers: int | None, targets: Sequence[str] = SUITE_TARGETS) -> list[str]:
-    command = [sys.executable, "-m", "pytest", *targets, "-q", "-p", "no:cacheprovider"]
-    return command if workers is None else [*command, "-n", str(workers)]
+def shown(command: Sequence[str]) -> str:
+    return "python " + shlex.join(command[1:])
+
+
+def suite_command(targets: Sequence[str] = SUITE_TARGETS, extra: Sequence[str] = ()) -> list[str]:
+    return [sys.executable, "-m", "pytest", *targets, "-q", "-p", "no:cacheprovider", *extra]
 
 
 def measure_suite(
     root: Path, runs: int = 3, targets: Sequence[str] = SUITE_TARGETS, progress: Progress = print
-) -> dict[str, dict[str, Any]]:
-    """Median wall time and the highest peak RSS of ``runs`` runs, with one process and with ``-n 2``."""
-    setups = {"one_worker": None, "two_workers": 2}
-    samples: dict[str, list[Run]] = {name: [] for name in setups}
+) -> dict[str, Any]:
+    """The default replay in one process: median wall time and highest peak RSS of ``runs`` runs.
+
+    Every run after a checkout's first reads parsed cassettes from the cassette cache, so one
+    untimed run fills it first; a run with an empty cache of its own is timed too, as the cost of
+    the first run after a checkout (or after cassettes change), and reported beside the target.
+    """
+    with tempfile.TemporaryDirectory(prefix="sunco-bench-cache-") as empty:
+        first = measure(suite_command(targets, [f"--cassette-cache={empty}"]), root, tree=False)
+    progress(f"suite: first run, empty cassette cache: {first.wall_s:.2f} s")
+    measure(suite_command(targets), root, tree=False)
+    timed: list[Run] = []
     for number in range(1, runs + 1):
-        # Alternate the two setups, so drift in machine load hits both alike.
-        for name, workers in setups.items():
-            run = measure(suite_command(workers, targets), root)
-            samples[name].append(run)
-            progress(
-                f"suite: {name.replace('_', ' ')}, run {number}/{runs}: {run.wall_s:.2f} s, "
-                f"peak {run.peak_rss_bytes / 2**20:.0f} MB"
-            )
+        run = measure(suite_command(targets), root, tree=False)
+        timed.append(run)
+        spent = f" ({run.cpu_s:.2f} s of CPU)" if run.cpu_s is not None else ""
+        progress(f"suite: run {number}/{runs}: {run.wall_s:.2f} s{spent}, peak {run.peak_rss_bytes / 2**20:.0f} MB")
+    cpu = [run.cpu_s for run in timed if run.cpu_s is not None]
     return {
-        name: {
-            "wall_s": statistics.median(run.wall_s for run in runs_of),
-            "peak_rss_mb": max(run.peak_rss_bytes for run in runs_of) / 2**20,
-            "runs_wall_s": [run.wall_s for run in runs_of],
-            "rss_source": runs_of[0].rss_source,
-            "command": "python " + shlex.join(suite_command(setups[name], targets)[1:]),
-        }
-        for name, runs_of in samples.items()
+        "wall_s": statistics.median(run.wall_s for run in timed),
+        "cpu_s": statistics.median(cpu) if cpu else None,
+        "peak_rss_mb": max(run.peak_rss_bytes for run in timed) / 2**20,
+        "runs_wall_s": [run.wall_s for run in timed],
+        "rss_source": timed[0].rss_source,
+        "command": shown(suite_command(targets)),
+        "first_run_wall_s": first.wall_s,
+    }
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def record_command(cassette_dir: Path, port: int) -> list[str]:
+    """``record-sandbox`` into ``cassette_dir``, on a free port (the shipped cassettes' port may be busy)."""
+    return [
+        sys.executable,
+        "-m",
+        "conformance",
+        "record-sandbox",
+        f"--cassette-dir={cassette_dir}",
+        f"--port={port}",
+        "--",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+    ]
+
+
+def measure_recording(root: Path, progress: Progress = print) -> dict[str, Any]:
+    """One recording of the whole suite against a fresh sandbox, into a temporary folder: never cassettes/."""
+    with tempfile.TemporaryDirectory(prefix="sunco-bench-recording-") as folder:
+        command = record_command(Path(folder) / "cassettes", free_port())
+        progress(f"recording: {shown(command)}")
+        run = measure(command, root)
+        written = len(list((Path(folder) / "cassettes").rglob("*.yaml")))
+    if not written:
+        raise SuiteError(f"{shown(command)} wrote no cassettes")
+    progress(f"recording: {run.wall_s:.1f} s, {written} cassettes")
+    return {
+        "wall_s": run.wall_s,
+        "peak_rss_mb": run.peak_rss_bytes / 2**20,
+        "rss_source": run.rss_source,
+        "command": shown(command),
+        "cassettes": written,
     }
