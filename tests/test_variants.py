@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 
 import pytest
+from hypothesis import strategies as st
 
 from conformance import flows
 from conformance.core import negative
@@ -136,3 +138,17 @@ def test_pinning_round_trips_every_kind_of_body_and_scrubs_credentials():
         "application/x-www-form-urlencoded",
         "multipart/form-data",
     ]
+
+
+def test_a_seed_draws_the_same_variants_whatever_literals_local_modules_hold(tmp_path, monkeypatch):
+    # Hypothesis also draws string literals found in the source of local modules; a recording
+    # must not change because a module was added or edited, or because fewer tests were loaded.
+    strategy = st.text(min_size=1, max_size=30)
+    before = draw(strategy, 80, seed=3)
+    literals = ", ".join(f'"zz-local-literal-{n}"' for n in range(300))
+    (tmp_path / "literal_holder.py").write_text(f"WORDS = [{literals}]\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    importlib.import_module("literal_holder")
+    after = draw(strategy, 80, seed=3)
+    assert after == before
+    assert not [value for value in after if "zz-local-literal" in value]

@@ -8,7 +8,7 @@ Hypothesis upgrade or a fresh example database cannot change what replay sends.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from typing import Any
 
@@ -51,12 +51,38 @@ def draw(strategy: st.SearchStrategy[Any], count: int, seed: int) -> list[Any]:
         if not isinstance(value, list) and len(_distinct(drawn[1:])) >= count:
             raise _Enough
 
-    with contextlib.suppress(_Enough):
+    with _without_local_constants(), contextlib.suppress(_Enough):
         collect()
     if drawn and isinstance(drawn[-1], list):
         return list(drawn[-1][:count])
     found = _distinct(drawn[1:]) if len(_distinct(drawn[1:])) >= count else _distinct(drawn)
     return found[:count]
+
+
+@contextlib.contextmanager
+def _without_local_constants() -> Iterator[None]:
+    """Draw without the literals Hypothesis collects from local modules' source.
+
+    Which modules are loaded, and what their code says, would otherwise shift a seed's draws: a
+    re-recording after an unrelated code change, or of a subset of the tests, would send other
+    variants. This reaches into Hypothesis' internals, so where they differ it does nothing.
+    """
+    try:
+        from hypothesis.internal.conjecture import providers
+        from hypothesis.internal.constants_ast import Constants
+
+        original, cache = providers._get_local_constants, providers.CONSTANTS_CACHE
+        empty = Constants()
+    except (ImportError, AttributeError):
+        yield
+        return
+    providers._get_local_constants = lambda: empty
+    cache.cache.clear()
+    try:
+        yield
+    finally:
+        providers._get_local_constants = original
+        cache.cache.clear()
 
 
 def _distinct(items: list[Any]) -> list[Any]:
