@@ -8,6 +8,7 @@ Hypothesis upgrade or a fresh example database cannot change what replay sends.
 from __future__ import annotations
 
 import contextlib
+import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from typing import Any
@@ -15,6 +16,7 @@ from typing import Any
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import seed as hypothesis_seed
 from hypothesis import strategies as st
+from hypothesis.errors import HypothesisWarning
 
 from conformance.core.model import Variant
 
@@ -51,7 +53,9 @@ def draw(strategy: st.SearchStrategy[Any], count: int, seed: int) -> list[Any]:
         if not isinstance(value, list) and len(_distinct(drawn[1:])) >= count:
             raise _Enough
 
-    with _without_local_constants(), contextlib.suppress(_Enough):
+    with _without_local_constants(), warnings.catch_warnings(), contextlib.suppress(_Enough):
+        # Hypothesis describes each drawn example for its own reports, which we never show.
+        warnings.filterwarnings("ignore", "Generating overly large repr", HypothesisWarning)
         collect()
     if drawn and isinstance(drawn[-1], list):
         return list(drawn[-1][:count])
