@@ -88,3 +88,33 @@ def test_vendor_client_lists_apps_with_the_account_key_and_is_refused_with_an_ap
             apps(sandbox.key_id, sandbox.key_secret).list_apps()
         assert refused.value.status == 403
         assert [error["code"] for error in json.loads(refused.value.body)["errors"]] == ["forbidden"]
+
+
+def test_vendor_client_runs_an_app_with_its_keys_through_their_lifecycle_on_the_account_key():
+    with Sandbox() as sandbox:
+        config = vendor.Configuration(
+            host=sandbox.url, username=sandbox.account_key_id, password=sandbox.account_key_secret
+        )
+        client = vendor.ApiClient(config)
+        apps, keys = vendor.AppsApi(client), vendor.AppKeysApi(client)
+        app = apps.create_app(vendor.AppCreateBody(display_name="conformance-vendor app")).app
+        assert apps.get_app(app.id).app.display_name == "conformance-vendor app"
+        renamed = apps.update_app(app.id, vendor.AppUpdateBody(display_name="conformance-vendor renamed")).app
+        assert renamed.display_name == "conformance-vendor renamed"
+
+        key = keys.create_app_key(app.id, vendor.AppKeyCreateBody(display_name="conformance-vendor key")).key
+        assert key.secret
+        assert keys.get_app_key(app.id, key.id).key.display_name == "conformance-vendor key"
+        assert [listed.id for listed in keys.list_app_keys(app.id).keys] == [key.id]
+        keys.delete_app_key(app.id, key.id)
+        assert keys.list_app_keys(app.id).keys == []
+        with pytest.raises(vendor.ApiException) as gone:
+            keys.get_app_key(app.id, key.id)
+        assert gone.value.status == 404
+        assert [error["code"] for error in json.loads(gone.value.body)["errors"]] == ["not_found"]
+
+        apps.delete_app(app.id)
+        with pytest.raises(vendor.ApiException) as deleted:
+            apps.get_app(app.id)
+        assert deleted.value.status == 404
+        assert [error["code"] for error in json.loads(deleted.value.body)["errors"]] == ["app_not_found"]
