@@ -40,6 +40,7 @@ from conformance.tools.bench_suite import (
     shown,
     suite_command,
 )
+from conformance.tools.reports import write_reports
 
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_SIZES = (1, 10, 100, 1000)
@@ -317,10 +318,7 @@ def run(args: argparse.Namespace) -> int:
         return 1
     print(format_table(result))
     if args.json:
-        try:
-            Path(args.json).write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-        except OSError as error:
-            print(f"bench: error: cannot write {args.json}: {error.strerror or error}", file=sys.stderr)
+        if not write_reports("bench", [(Path(args.json), lambda: json.dumps(result, indent=2) + "\n")]):
             return 1
         print(f"wrote {args.json}")
     return 0

@@ -11,7 +11,6 @@ import argparse
 import json
 import sys
 from collections import Counter, defaultdict
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,6 +22,7 @@ from vcr.serializers import yamlserializer
 from conformance.core.client import recorded_break
 from conformance.spec.routing import Router
 from conformance.spec.schemas import SCHEMA_DIR, Contract, contract
+from conformance.tools.reports import Report, write_reports
 
 PROJECT = Path(__file__).resolve().parents[2]
 
@@ -244,14 +244,12 @@ def run(args: argparse.Namespace) -> int:
         return 2
     for line in lines(found, args.cassette_dir):
         print(line)
-    outputs: list[tuple[Path | None, Callable[[], str]]] = [
+    reports: list[Report] = [
         (args.json, lambda: json.dumps(found.as_json(), indent=2)),
         (args.markdown, lambda: markdown(found, args.cassette_dir)),
     ]
-    for target, text in outputs:
-        if target is not None:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(text(), encoding="utf-8")
+    if not write_reports("coverage", reports, make_folders=True):
+        return 2
     vendor = found.totals()["vendorPairs"]["percent"]
     if args.min is not None and vendor < args.min:
         print(f"coverage: {vendor}% of the pairs the vendor documents is below --min {args.min}%")

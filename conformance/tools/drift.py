@@ -23,6 +23,7 @@ from pathlib import Path
 from conformance.tools._drift_compare import CLASSES, Change, DriftReport, compare
 from conformance.tools._drift_pairing import DriftError, final_attempts, load_cassette
 from conformance.tools._drift_render import NAME, markdown, terminal
+from conformance.tools.reports import Report, write_reports
 
 # Pairing lives in _drift_pairing, comparing in _drift_compare, output in _drift_render.
 __all__ = [
@@ -65,15 +66,11 @@ def run(args: argparse.Namespace) -> int:
     except DriftError as error:
         print(f"{NAME}: error: {error}", file=sys.stderr)
         return 2
-    outputs = [(args.json, json.dumps(report.as_json(), indent=2, ensure_ascii=False) + "\n")]
-    outputs.append((args.markdown, markdown(report)))
-    for path, text in outputs:
-        if path is None:
-            continue
-        try:
-            path.write_text(text, encoding="utf-8")
-        except OSError as error:
-            print(f"{NAME}: error: cannot write {path}: {error.strerror or error}", file=sys.stderr)
-            return 2
+    reports: list[Report] = [
+        (args.json, lambda: json.dumps(report.as_json(), indent=2, ensure_ascii=False) + "\n"),
+        (args.markdown, lambda: markdown(report)),
+    ]
+    if not write_reports(NAME, reports):
+        return 2
     sys.stdout.write(terminal(report))
     return 1 if report.changes or report.not_comparable else 0

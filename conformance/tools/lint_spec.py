@@ -15,6 +15,7 @@ from typing import Any
 
 from conformance.spec.lint import KINDS, Defect, lint
 from conformance.spec.openapi import Document, SpecError, load
+from conformance.tools.reports import Report, write_reports
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -84,15 +85,11 @@ def run(args: argparse.Namespace) -> int:
     except SpecError as error:
         print(f"lint-spec: error: {error}", file=sys.stderr)
         return 2
-    outputs = [(args.json, json.dumps(as_json(document, defects), indent=2, ensure_ascii=False) + "\n")]
-    outputs.append((args.markdown, markdown(document, defects)))
-    for path, text in outputs:
-        if path is None:
-            continue
-        try:
-            path.write_text(text, encoding="utf-8")
-        except OSError as error:
-            print(f"lint-spec: error: cannot write {path}: {error.strerror or error}", file=sys.stderr)
-            return 2
+    reports: list[Report] = [
+        (args.json, lambda: json.dumps(as_json(document, defects), indent=2, ensure_ascii=False) + "\n"),
+        (args.markdown, lambda: markdown(document, defects)),
+    ]
+    if not write_reports("lint-spec", reports):
+        return 2
     sys.stdout.write(terminal(defects))
     return 1 if defects else 0

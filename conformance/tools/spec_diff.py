@@ -17,6 +17,7 @@ from typing import Any
 from conformance.spec import overlay as overlays
 from conformance.spec.diff import CLASSES, Change, SpecDiff, compare, import_document, side_of_folder, side_of_import
 from conformance.spec.openapi import SpecError, load
+from conformance.tools.reports import Report, write_reports
 
 NAME = "spec-diff"
 DEFAULT_OVERLAY = "overlay.yaml"
@@ -132,17 +133,11 @@ def run(args: argparse.Namespace) -> int:
     except (SpecError, UsageError) as error:
         print(f"{NAME}: error: {error}", file=sys.stderr)
         return 2
-    outputs = [
-        (args.json, json.dumps(result.as_json(), indent=2, ensure_ascii=False) + "\n"),
-        (args.markdown, markdown(result)),
+    reports: list[Report] = [
+        (args.json, lambda: json.dumps(result.as_json(), indent=2, ensure_ascii=False) + "\n"),
+        (args.markdown, lambda: markdown(result)),
     ]
-    for path, text in outputs:
-        if path is None:
-            continue
-        try:
-            path.write_text(text, encoding="utf-8")
-        except OSError as error:
-            print(f"{NAME}: error: cannot write {path}: {error.strerror or error}", file=sys.stderr)
-            return 2
+    if not write_reports(NAME, reports):
+        return 2
     sys.stdout.write(terminal(result))
     return 1 if result.breaking else 0
