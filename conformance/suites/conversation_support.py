@@ -104,6 +104,21 @@ def unknown(group: str, sunco: ConformanceSession, build: Callable[[str], Varian
     return sunco.variants(group, ids.map(lambda found: [build(i) for i in found]), count)
 
 
+def on_unknown_conversation(sunco: ConformanceSession, operation_id: str, body: Any) -> None:
+    """Send ``body`` to an operation of a conversation that exists nowhere: 404 conversation_not_found."""
+    for variant in unknown(
+        "unknown-conversation",
+        sunco,
+        lambda i: Variant(
+            "an unknown conversation",
+            body,
+            Expect(404, "conversation_not_found"),
+            params={"path": {"conversationId": i}},
+        ),
+    ):
+        sunco.call(operation_id, variant=variant)
+
+
 def listed_ids(exchange: Exchange, collection: str) -> list[str]:
     body = exchange.body if isinstance(exchange.body, dict) else {}
     return [str(r.get("id")) for r in body.get(collection) or [] if isinstance(r, dict)]

@@ -26,6 +26,7 @@ from conformance.suites.conversation_support import (
     make_user,
     make_users,
     on,
+    on_unknown_conversation,
     record_of,
     state,
     unknown,
@@ -256,17 +257,7 @@ def test_download_message_ref_for_a_participant(sunco: ConformanceSession) -> No
         ),
     ]:
         on(sunco, "DownloadMessageRef", conversation_id, variant)
-    for variant in unknown(
-        "unknown-conversation",
-        sunco,
-        lambda i: Variant(
-            "an unknown conversation",
-            valid,
-            Expect(404, "conversation_not_found"),
-            params={"path": {"conversationId": i}},
-        ),
-    ):
-        sunco.call("DownloadMessageRef", variant=variant)
+    on_unknown_conversation(sunco, "DownloadMessageRef", valid)
     sunco.finish()
 
 
@@ -316,17 +307,7 @@ def test_post_conversion_events_counts_what_each_channel_received(sunco: Conform
         ],
     ):
         on(sunco, "PostConversionEvents", conversation_id, variant)
-    for variant in unknown(
-        "unknown-conversation",
-        sunco,
-        lambda i: Variant(
-            "an unknown conversation",
-            {"whatsapp": one},
-            Expect(404, "conversation_not_found"),
-            params={"path": {"conversationId": i}},
-        ),
-    ):
-        sunco.call("PostConversionEvents", variant=variant)
+    on_unknown_conversation(sunco, "PostConversionEvents", {"whatsapp": one})
     sunco.finish()
 
 

@@ -24,6 +24,7 @@ from conformance.suites.conversation_support import (
     make_conversation,
     make_users,
     on,
+    on_unknown_conversation,
     record_of,
     state,
     unknown,
@@ -210,17 +211,7 @@ def test_join_conversation_refuses_what_cannot_join(sunco: ConformanceSession) -
     ]
     for variant in variants:
         on(sunco, "JoinConversation", group_id, variant)
-    for variant in unknown(
-        "unknown-conversation",
-        sunco,
-        lambda i: Variant(
-            "an unknown conversation",
-            joining,
-            Expect(404, "conversation_not_found"),
-            params={"path": {"conversationId": i}},
-        ),
-    ):
-        sunco.call("JoinConversation", variant=variant)
+    on_unknown_conversation(sunco, "JoinConversation", joining)
     sunco.finish()
 
 
@@ -262,17 +253,7 @@ def test_leave_conversation_refuses_who_is_not_a_participant(sunco: ConformanceS
     ]
     for variant in variants:
         on(sunco, "LeaveConversation", conversation_id, variant)
-    for variant in unknown(
-        "unknown-conversation",
-        sunco,
-        lambda i: Variant(
-            "an unknown conversation",
-            {"userId": member["id"]},
-            Expect(404, "conversation_not_found"),
-            params={"path": {"conversationId": i}},
-        ),
-    ):
-        sunco.call("LeaveConversation", variant=variant)
+    on_unknown_conversation(sunco, "LeaveConversation", {"userId": member["id"]})
     # The participant is still there.
     members = [p.get("userId") for p in _participants(sunco, conversation_id)]
     state(
@@ -323,15 +304,5 @@ def test_list_participants_paginates_forwards_and_backwards(sunco: ConformanceSe
         *sunco.variants("both-cursors", negative.both_cursors(), 1),
     ]:
         sunco.call("ListParticipants", variant=variant, path_params=path)
-    for variant in unknown(
-        "unknown-conversation",
-        sunco,
-        lambda i: Variant(
-            "an unknown conversation",
-            None,
-            Expect(404, "conversation_not_found"),
-            params={"path": {"conversationId": i}},
-        ),
-    ):
-        sunco.call("ListParticipants", variant=variant)
+    on_unknown_conversation(sunco, "ListParticipants", None)
     sunco.finish()
