@@ -119,6 +119,20 @@ def on_unknown_conversation(sunco: ConformanceSession, operation_id: str, body: 
         sunco.call(operation_id, variant=variant)
 
 
+def expect_read_by_business(sunco: ConformanceSession, conversation_id: str) -> None:
+    """After a business read activity, the conversation shows when the business last read it."""
+    fetched = sunco.call("GetConversation", path_params={"conversationId": conversation_id}, expect=Expect(200))
+    read = record_of(fetched, "conversation").get("businessLastRead")
+    state(
+        sunco,
+        isinstance(read, str),
+        "did not mark the conversation read by the business.",
+        "/conversation/businessLastRead",
+        "a timestamp",
+        read,
+    )
+
+
 def listed_ids(exchange: Exchange, collection: str) -> list[str]:
     body = exchange.body if isinstance(exchange.body, dict) else {}
     return [str(r.get("id")) for r in body.get(collection) or [] if isinstance(r, dict)]

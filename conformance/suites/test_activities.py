@@ -18,13 +18,12 @@ from conformance.core.strategies import safe_text
 from conformance.spec.schemas import contract
 from conformance.suites.conversation_support import (
     each,
+    expect_read_by_business,
     group_body,
     make_conversation,
     make_user,
     on,
     on_unknown_conversation,
-    record_of,
-    state,
 )
 
 BAD = Expect(400, "bad_request")
@@ -66,16 +65,7 @@ def test_post_activity_accepts_typing_and_reads(sunco: ConformanceSession) -> No
     conversation_id = make_conversation(sunco, "group", group_body(user))
     for variant in sunco.variants("valid", _valid(user), len(KINDS) + 1):
         on(sunco, "PostActivity", conversation_id, variant)
-    fetched = sunco.call("GetConversation", path_params={"conversationId": conversation_id}, expect=Expect(200))
-    read = record_of(fetched, "conversation").get("businessLastRead")
-    state(
-        sunco,
-        isinstance(read, str),
-        "did not mark the conversation read by the business.",
-        "/conversation/businessLastRead",
-        "a timestamp",
-        read,
-    )
+    expect_read_by_business(sunco, conversation_id)
     sunco.finish()
 
 

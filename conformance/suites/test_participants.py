@@ -19,6 +19,7 @@ from conformance.suites.conversation_support import (
     CONVERSATION,
     created,
     each,
+    expect_read_by_business,
     group_body,
     listed_ids,
     make_conversation,
@@ -118,16 +119,7 @@ def test_conversation_with_participants_joining_and_leaving_and_an_activity(sunc
         ],
     ):
         on(sunco, "PostActivity", conversation_id, variant)
-    fetched = sunco.call("GetConversation", path_params={"conversationId": conversation_id}, expect=Expect(200))
-    read = record_of(fetched, "conversation").get("businessLastRead")
-    state(
-        sunco,
-        isinstance(read, str),
-        "did not mark the conversation read by the business.",
-        "/conversation/businessLastRead",
-        "a timestamp",
-        read,
-    )
+    expect_read_by_business(sunco, conversation_id)
     reader = next((p for p in _participants(sunco, conversation_id) if p.get("userId") == first["id"]), {})
     state(
         sunco,
