@@ -245,19 +245,26 @@ def _request(op_id: str, old: Side, was: Mapping[str, Any], new: Side, now: Mapp
         klass: Class = "breaking" if now.get("required") else "additive"
         kind = "request-field-required" if now.get("required") else "request-field-optional"
         yield Change(op_id, kind, "request body", "", bool(was.get("required")), bool(now.get("required")), klass)
+    yield from _content(op_id, "request body", "request", old, was, new, now)
+
+
+def _content(
+    op_id: str, where: str, view: shape.View, old: Side, was: Mapping[str, Any], new: Side, now: Mapping[str, Any]
+) -> Iterator[Change]:
+    """A body's media types added or removed, and the fields of each media type both sides document."""
     old_media, new_media = was.get("content") or {}, now.get("content") or {}
     for media in sorted(old_media.keys() - new_media.keys()):
-        yield Change(op_id, "media-type-removed", "request body", "", media, None, "breaking")
+        yield Change(op_id, "media-type-removed", where, "", media, None, "breaking")
     for media in sorted(new_media.keys() - old_media.keys()):
-        yield Change(op_id, "media-type-added", "request body", "", None, media, "additive")
+        yield Change(op_id, "media-type-added", where, "", None, media, "additive")
     for media in sorted(old_media.keys() & new_media.keys()):
         old_ref, new_ref = old_media[media], new_media[media]
         yield from _fields(
             op_id,
-            f"request body ({media})",
-            "request",
-            shape.fields(old.contract, old_ref, "request") if old_ref else {},
-            shape.fields(new.contract, new_ref, "request") if new_ref else {},
+            f"{where} ({media})",
+            view,
+            shape.fields(old.contract, old_ref, view) if old_ref else {},
+            shape.fields(new.contract, new_ref, view) if new_ref else {},
         )
 
 
@@ -273,21 +280,7 @@ def _responses(op_id: str, old: Side, was: Mapping[str, Any], new: Side, now: Ma
         klass = "breaking" if _success(status) else "additive"
         yield Change(op_id, "status-added", "responses", "", None, status, klass)
     for status in sorted(was.keys() & now.keys()):
-        old_media, new_media = was[status].get("content") or {}, now[status].get("content") or {}
-        where = f"response {status}"
-        for media in sorted(old_media.keys() - new_media.keys()):
-            yield Change(op_id, "media-type-removed", where, "", media, None, "breaking")
-        for media in sorted(new_media.keys() - old_media.keys()):
-            yield Change(op_id, "media-type-added", where, "", None, media, "additive")
-        for media in sorted(old_media.keys() & new_media.keys()):
-            old_ref, new_ref = old_media[media], new_media[media]
-            yield from _fields(
-                op_id,
-                f"{where} ({media})",
-                "response",
-                shape.fields(old.contract, old_ref, "response") if old_ref else {},
-                shape.fields(new.contract, new_ref, "response") if new_ref else {},
-            )
+        yield from _content(op_id, f"response {status}", "response", old, was[status], new, now[status])
 
 
 def _fields(
