@@ -7,23 +7,22 @@ import sys
 from pathlib import Path
 
 import requests
-from test_roundtrip import ACCOUNT_KEY_ID, ACCOUNT_KEY_SECRET, APP_ID, KEY_ID, KEY_SECRET, PROJECT, live_env, pytest_run
+from test_roundtrip import (
+    ACCOUNT_KEY_ID,
+    ACCOUNT_KEY_SECRET,
+    APP_ID,
+    KEY_ID,
+    KEY_SECRET,
+    PROJECT,
+    known_sandbox,
+    live_env,
+    pytest_run,
+)
 
 from conformance.sandbox import Sandbox
 from conformance.sandbox.api import Request, Response
 from conformance.sandbox.errors import ApiError
 from conformance.spec.resources import RUN_TAG
-
-
-def sandbox(**kwargs) -> Sandbox:
-    return Sandbox(
-        app_id=APP_ID,
-        key_id=KEY_ID,
-        key_secret=KEY_SECRET,
-        account_key_id=ACCOUNT_KEY_ID,
-        account_key_secret=ACCOUNT_KEY_SECRET,
-        **kwargs,
-    )
 
 
 def integrations(running: Sandbox) -> list[dict]:
@@ -34,7 +33,7 @@ def test_a_failing_test_still_deletes_what_it_created(tmp_path: Path) -> None:
     def broken_get(request: Request) -> Response:
         raise ApiError(418, "teapot", "not today")
 
-    with sandbox(handlers={"GetIntegration": broken_get}) as running:
+    with known_sandbox(handlers={"GetIntegration": broken_get}) as running:
         result = pytest_run(
             "conformance", "-k", "test_integration_lifecycle", "--record-mode=rewrite",
             f"--cassette-dir={tmp_path}", env=live_env(running.url),
@@ -46,7 +45,7 @@ def test_a_failing_test_still_deletes_what_it_created(tmp_path: Path) -> None:
 
 
 def test_created_records_carry_the_run_tag(tmp_path: Path) -> None:
-    with sandbox() as running:
+    with known_sandbox() as running:
         seen: list[str] = []
         original = running.handlers["CreateIntegration"]
 
@@ -76,7 +75,7 @@ def cleanup(url: str, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_cleanup_deletes_only_tagged_leftovers(tmp_path: Path) -> None:
-    with sandbox() as running:
+    with known_sandbox() as running:
         app, account = (KEY_ID, KEY_SECRET), (ACCOUNT_KEY_ID, ACCOUNT_KEY_SECRET)
         base = f"{running.url}/v2/apps"
         mine = requests.post(f"{base}/{APP_ID}/integrations", json={"type": "web", "displayName": RUN_TAG + "x"},

@@ -16,13 +16,11 @@ from typing import Any
 import pytest
 import yaml
 from test_roundtrip import (
-    ACCOUNT_KEY_ID,
     ACCOUNT_KEY_SECRET,
-    APP_ID,
-    KEY_ID,
     KEY_SECRET,
     PROJECT,
     clean_env,
+    known_sandbox,
     live_env,
     pytest_run,
 )
@@ -54,15 +52,7 @@ RETRY_LINES = {
 
 
 def sandbox(faults: str | None = None, seed: int = SEED) -> Sandbox:
-    return Sandbox(
-        app_id=APP_ID,
-        key_id=KEY_ID,
-        key_secret=KEY_SECRET,
-        account_key_id=ACCOUNT_KEY_ID,
-        account_key_secret=ACCOUNT_KEY_SECRET,
-        faults=faults,
-        seed=seed,
-    )
+    return known_sandbox(faults=faults, seed=seed)
 
 
 def record(folder: Path, selection: str, faults: str | None, seed: int = SEED) -> tuple[Any, list[Any]]:

@@ -21,13 +21,9 @@ from pathlib import Path
 from typing import Any
 
 from test_roundtrip import (
-    ACCOUNT_KEY_ID,
-    ACCOUNT_KEY_SECRET,
-    APP_ID,
-    KEY_ID,
-    KEY_SECRET,
     PROJECT,
     SandboxProcess,
+    known_sandbox,
     live_env,
 )
 
@@ -35,7 +31,6 @@ from conformance.core import rewrite
 from conformance.core.cassettes import CorruptCassette, leftovers, load_file
 from conformance.core.scrub import Scrubber
 from conformance.core.session import ConformanceSession
-from conformance.sandbox import Sandbox
 from conformance.sandbox.api import Request, Response
 from conformance.sandbox.behaviours import BEHAVIOURS
 from conformance.sandbox.crud import all_handlers
@@ -219,12 +214,7 @@ def test_ctrl_c_inside_a_test_keeps_the_previous_cassette_and_says_so(tmp_path):
         release.wait(20)
         return all_handlers(BEHAVIOURS)["GetIntegration"](request)
 
-    sandbox = Sandbox(
-        app_id=APP_ID,
-        key_id=KEY_ID,
-        key_secret=KEY_SECRET,
-        account_key_id=ACCOUNT_KEY_ID,
-        account_key_secret=ACCOUNT_KEY_SECRET,
+    sandbox = known_sandbox(
         handlers={"GetIntegration": slow_get},
     )
     record = ("conformance", "-k", "test_integration_lifecycle", "--record-mode=rewrite", f"--cassette-dir={cassettes}")

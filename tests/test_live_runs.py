@@ -13,13 +13,12 @@ from pathlib import Path
 import pytest
 import requests
 from test_roundtrip import (
-    ACCOUNT_KEY_ID,
-    ACCOUNT_KEY_SECRET,
     APP_ID,
     KEY_ID,
     KEY_SECRET,
     PROJECT,
     clean_env,
+    known_sandbox,
     live_env,
     pytest_run,
 )
@@ -78,13 +77,7 @@ def test_the_client_sends_with_the_configured_timeouts():
 
 @pytest.fixture
 def sandbox() -> Iterator[Sandbox]:
-    with Sandbox(
-        app_id=APP_ID,
-        key_id=KEY_ID,
-        key_secret=KEY_SECRET,
-        account_key_id=ACCOUNT_KEY_ID,
-        account_key_secret=ACCOUNT_KEY_SECRET,
-    ) as running:
+    with known_sandbox() as running:
         yield running
 
 
@@ -205,12 +198,7 @@ def test_a_host_that_vanishes_mid_run_stops_the_run_after_a_few_tests_with_the_w
 
 
 def test_recording_shows_progress_and_each_429_wait_without_s(tmp_path):
-    with Sandbox(
-        app_id=APP_ID,
-        key_id=KEY_ID,
-        key_secret=KEY_SECRET,
-        account_key_id=ACCOUNT_KEY_ID,
-        account_key_secret=ACCOUNT_KEY_SECRET,
+    with known_sandbox(
         throttle_every=3,
     ) as running:
         recorded = pytest_run(

@@ -13,14 +13,17 @@ from pathlib import Path
 
 import pytest
 import yaml
-from test_roundtrip import ACCOUNT_KEY_ID, ACCOUNT_KEY_SECRET, APP_ID, KEY_ID, KEY_SECRET, live_env, pytest_run
+from test_roundtrip import (
+    known_sandbox,
+    live_env,
+    pytest_run,
+)
 
 from conformance.core import cassettes
 from conformance.core.failures import StateMismatch, Unreachable
 from conformance.core.rewrite import Outcome, keep_reason, outcome_of
 from conformance.core.scrub import Scrubber
 from conformance.core.session import ConformanceSession
-from conformance.sandbox import Sandbox
 from conformance.sandbox.api import Request, Response
 
 BASELINE = "accepts_valid_bodies or empty_object or test_integration_lifecycle or outside_enums"
@@ -29,21 +32,10 @@ EVERY_TYPE = "test_create_integration_accepts_valid_bodies"
 LIFECYCLE = "test_integration_lifecycle"
 
 
-def sandbox(**kwargs) -> Sandbox:
-    return Sandbox(
-        app_id=APP_ID,
-        key_id=KEY_ID,
-        key_secret=KEY_SECRET,
-        account_key_id=ACCOUNT_KEY_ID,
-        account_key_secret=ACCOUNT_KEY_SECRET,
-        **kwargs,
-    )
-
-
 @pytest.fixture(scope="module")
 def baseline(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("baseline") / "cassettes"
-    with sandbox() as running:
+    with known_sandbox() as running:
         result = pytest_run(
             "conformance",
             "-k",
@@ -87,7 +79,7 @@ def with_plugin(tmp_path: Path, source: str, env: dict[str, str]) -> dict[str, s
 )
 def test_a_wrong_key_or_app_stops_the_run_before_any_cassette_is_touched(folder, setting, value, named):
     before = contents(folder)
-    with sandbox() as running:
+    with known_sandbox() as running:
         env = live_env(running.url, **{setting: value})
         result = pytest_run("conformance", "--record-mode=rewrite", f"--cassette-dir={folder}", env=env)
     assert result.returncode == 4
@@ -108,7 +100,7 @@ def test_a_test_whose_every_exchange_is_refused_keeps_its_previous_cassette(fold
     every_type = folder / MODULE / f"{EVERY_TYPE}.yaml"
     before = every_type.read_bytes()
     # The read before the run is allowed; creating is refused, as a key without write access would be.
-    with sandbox(handlers={"CreateIntegration": refuse}) as running:
+    with known_sandbox(handlers={"CreateIntegration": refuse}) as running:
         result = pytest_run(
             "conformance",
             "-k",
@@ -135,7 +127,7 @@ def test_a_client_crash_before_any_request_keeps_every_cassette(folder, tmp_path
                 raise RuntimeError("a client bug, before any request")
             client.Client.call = broken
     """
-    with sandbox() as running:
+    with known_sandbox() as running:
         env = with_plugin(tmp_path, crash, live_env(running.url))
         result = pytest_run(
             "conformance",
@@ -184,7 +176,7 @@ BREAKS_SCHEMA = """
 def test_a_recording_that_does_not_replay_fails_the_run_and_keeps_the_previous_cassette(folder, tmp_path, broken, why):
     lifecycle = folder / MODULE / f"{LIFECYCLE}.yaml"
     before = lifecycle.read_bytes()
-    with sandbox() as running:
+    with known_sandbox() as running:
         env = with_plugin(tmp_path, broken, live_env(running.url))
         result = pytest_run(
             "conformance",
@@ -224,7 +216,7 @@ def test_leftovers_of_interrupted_runs_are_named_in_replay_and_removed_by_the_ne
     assert "found 1 rejected recording(s) that did not replay" in replayed.stdout
     assert f"found 1 .previous copies left by an older version of this harness in {folder}" in replayed.stdout
     assert (module / f"{LIFECYCLE}.yaml.recording").exists()
-    with sandbox() as running:
+    with known_sandbox() as running:
         recorded = pytest_run(
             "conformance",
             "-k",
@@ -322,7 +314,7 @@ def test_outcomes_tell_a_crash_from_a_failure():
 
 def test_record_mode_all_leaves_no_exchange_of_the_old_draw_behind(folder):
     """'all' redraws the variants: the old draw's exchanges (other ids) would be left unplayed."""
-    with sandbox() as running:
+    with known_sandbox() as running:
         recorded = pytest_run(
             "conformance",
             "-k",

@@ -12,11 +12,13 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
 from run_support import clean_env
 
+from conformance.sandbox import Sandbox
 from conformance.tools.record_sandbox import LIMITS
 
 PROJECT = Path(__file__).resolve().parent.parent
@@ -42,6 +44,18 @@ def live_env(url: str, **extra: str) -> dict[str, str]:
         "SUNCO_MESSAGE_PAGE_SIZE": str(LIMITS["message_page_size"]),
         **extra,
     }
+
+
+def known_sandbox(**options: Any) -> Sandbox:
+    """An in-process sandbox that knows the test credentials, the account key's too."""
+    return Sandbox(
+        app_id=APP_ID,
+        key_id=KEY_ID,
+        key_secret=KEY_SECRET,
+        account_key_id=ACCOUNT_KEY_ID,
+        account_key_secret=ACCOUNT_KEY_SECRET,
+        **options,
+    )
 
 
 class SandboxProcess:
@@ -328,14 +342,7 @@ def test_a_failed_re_recording_keeps_the_previous_cassette(recorded, tmp_path):
 
 
 def test_rate_limited_recording_retries_and_replays_without_waiting(tmp_path):
-    from conformance.sandbox import Sandbox
-
-    with Sandbox(
-        app_id=APP_ID,
-        key_id=KEY_ID,
-        key_secret=KEY_SECRET,
-        account_key_id=ACCOUNT_KEY_ID,
-        account_key_secret=ACCOUNT_KEY_SECRET,
+    with known_sandbox(
         throttle_every=3,
     ) as sandbox:
         env = live_env(sandbox.url)
@@ -350,15 +357,7 @@ def test_rate_limited_recording_retries_and_replays_without_waiting(tmp_path):
 
 
 def test_disable_recording_runs_live_and_writes_nothing(tmp_path):
-    from conformance.sandbox import Sandbox
-
-    with Sandbox(
-        app_id=APP_ID,
-        key_id=KEY_ID,
-        key_secret=KEY_SECRET,
-        account_key_id=ACCOUNT_KEY_ID,
-        account_key_secret=ACCOUNT_KEY_SECRET,
-    ) as sandbox:
+    with known_sandbox() as sandbox:
         env = live_env(sandbox.url)
         # Only "localhost" is allowed through --block-network: the live run must open the way itself.
         result = pytest_run(

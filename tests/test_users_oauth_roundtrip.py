@@ -9,9 +9,14 @@ import re
 from pathlib import Path
 
 import pytest
-from test_roundtrip import ACCOUNT_KEY_ID, ACCOUNT_KEY_SECRET, APP_ID, KEY_ID, KEY_SECRET, live_env, pytest_run
+from test_roundtrip import (
+    KEY_SECRET,
+    known_sandbox,
+    live_env,
+    pytest_run,
+)
 
-from conformance.sandbox import Sandbox, seeded
+from conformance.sandbox import seeded
 
 SUITES = ("conformance/suites/test_oauth.py", "conformance/suites/test_users.py")
 NEEDS_SETTINGS = (
@@ -24,13 +29,7 @@ NEEDS_SETTINGS = (
 
 
 def record(folder: Path, *, optional: bool) -> tuple[str, dict]:
-    with Sandbox(
-        app_id=APP_ID,
-        key_id=KEY_ID,
-        key_secret=KEY_SECRET,
-        account_key_id=ACCOUNT_KEY_ID,
-        account_key_secret=ACCOUNT_KEY_SECRET,
-    ) as sandbox:
+    with known_sandbox() as sandbox:
         env = live_env(sandbox.url, **(seeded.live_settings() if optional else {}))
         result = pytest_run(
             *SUITES,
