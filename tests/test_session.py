@@ -55,6 +55,20 @@ def session(tape: Tape, *, recording: bool, redraw: bool = False) -> Conformance
     )
 
 
+def with_channel_settings(tape: Tape, **options: Any) -> ConformanceSession:
+    """A recording session whose settings hold a real telegram token (SUNCO_CHANNELS)."""
+    channel = Settings(**{**vars(SETTINGS), "channels": {"telegram": {"token": "123456:real-bot-token"}}})
+    return ConformanceSession(
+        cassette=tape,
+        recording=True,
+        settings=channel,
+        scrubber=Scrubber(channel.secrets),
+        nodeid="t::x",
+        record_command="pytest",
+        **options,
+    )
+
+
 NEW = st.just(Variant("new", {"type": "telegram", "token": "live-token"}, Expect(201)))
 
 
@@ -92,16 +106,8 @@ def test_replay_without_pins_says_how_to_record():
 
 
 def test_real_channel_settings_go_into_accepted_bodies_only_and_never_into_pins():
-    channel = Settings(**{**vars(SETTINGS), "channels": {"telegram": {"token": "123456:real-bot-token"}}})
     tape = Tape(None, write_protected=False)
-    live = ConformanceSession(
-        cassette=tape,
-        recording=True,
-        settings=channel,
-        scrubber=Scrubber(channel.secrets),
-        nodeid="t::x",
-        record_command="pytest",
-    )
+    live = with_channel_settings(tape)
     accepted = live.variants("ok", NEW, 1)[0]
     rejected = live.variants("bad", st.just(Variant("bad", {"type": "telegram"}, Expect(400, "bad_request"))), 1)[0]
     assert accepted.body["token"] == "123456:real-bot-token"
@@ -127,17 +133,8 @@ REUSED = {
 
 
 def test_variants_from_an_earlier_recording_go_live_again_and_are_pinned_as_they_were():
-    channel = Settings(**{**vars(SETTINGS), "channels": {"telegram": {"token": "123456:real-bot-token"}}})
     tape = Tape(None, write_protected=False)
-    live = ConformanceSession(
-        cassette=tape,
-        recording=True,
-        settings=channel,
-        scrubber=Scrubber(channel.secrets),
-        nodeid="t::x",
-        record_command="pytest",
-        reuse=REUSED,
-    )
+    live = with_channel_settings(tape, reuse=REUSED)
     sent = live.variants("ok", NEW, 1)
     assert [v.label for v in sent] == ["pinned"]  # not drawn again
     assert sent[0].body["token"] == "123456:real-bot-token"  # the user's channel settings, as when drawn
