@@ -7,14 +7,14 @@ import http.client
 import random
 import socket
 import struct
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import ClassVar
 
 import pytest
 import requests
 import urllib3.exceptions
+from http_support import serve
 
 from conformance.core.client import (
     BROKEN_HEADER,
@@ -75,12 +75,7 @@ class Scripted(BaseHTTPRequestHandler):
 @pytest.fixture
 def server() -> Iterator[str]:
     Scripted.script, Scripted.seen = [], []
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Scripted)
-    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
-    httpd.server_close()
+    yield from serve(Scripted)
 
 
 def client(url: str, **kwargs: object) -> tuple[Client, list[float], list[tuple[int, float, str]]]:
