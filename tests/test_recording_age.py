@@ -9,27 +9,15 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from xml.etree import ElementTree
 
 import pytest
 import yaml
-from run_support import clean_env
-from upgrade_support import ShopServer
+from upgrade_support import SUITE, UPGRADE, ShopServer, run
 
-PROJECT = Path(__file__).resolve().parent.parent
-UPGRADE = PROJECT / "tests" / "fixtures" / "upgrade"
-SUITE = "tests/fixtures/upgrade/shop_suite.py"
 LIST = "shop_suite/test_list_parcels_by_colour.yaml"
-
-
-def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    clean = clean_env()
-    return subprocess.run(  # noqa: S603 - our own interpreter
-        [sys.executable, *args], cwd=PROJECT, capture_output=True, text=True, timeout=300, env={**clean, **(env or {})}
-    )
 
 
 @pytest.fixture(scope="module")

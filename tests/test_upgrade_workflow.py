@@ -16,32 +16,14 @@ Every command runs in a subprocess, as a user would run it; the shops run on 127
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
-from run_support import clean_env
-from upgrade_support import KEY_SECRET, ShopServer
+from upgrade_support import KEY_SECRET, SUITE, UPGRADE, ShopServer, run
 
-PROJECT = Path(__file__).resolve().parent.parent
-UPGRADE = PROJECT / "tests" / "fixtures" / "upgrade"
-SUITE = "tests/fixtures/upgrade/shop_suite.py"
 LIFECYCLE = "shop_suite/test_parcel_lifecycle.yaml"
-
-
-def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    clean = clean_env()
-    return subprocess.run(  # noqa: S603 - our own interpreter
-        [sys.executable, *args],
-        cwd=PROJECT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={**clean, **(env or {})},
-    )
 
 
 def pytest_args(*args: str) -> tuple[str, ...]:

@@ -9,10 +9,14 @@ from __future__ import annotations
 import base64
 import json
 import re
+import subprocess
+import sys
 import threading
+from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from run_support import clean_env
 from werkzeug.serving import WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
@@ -123,3 +127,20 @@ class ShopServer:
             "SUNCO_KEY_ID": KEY_ID,
             "SUNCO_KEY_SECRET": KEY_SECRET,
         }
+
+
+PROJECT = Path(__file__).resolve().parent.parent
+UPGRADE = PROJECT / "tests" / "fixtures" / "upgrade"
+SUITE = "tests/fixtures/upgrade/shop_suite.py"
+
+
+def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """Our interpreter with ``args``, from the project folder, in a clean environment plus ``env``."""
+    return subprocess.run(  # noqa: S603 - our own interpreter
+        [sys.executable, *args],
+        cwd=PROJECT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**clean_env(), **(env or {})},
+    )
