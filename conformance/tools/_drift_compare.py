@@ -22,7 +22,9 @@ from conformance.tools._drift_pairing import (
     noted_exchanges,
     request_label,
     request_shape,
+    without_origins,
 )
+from conformance.tools._drift_volatile import volatile
 
 CLASSES = ("breaking", "additive", "cosmetic")
 PROSE = ("title", "description", "message", "detail")
@@ -63,6 +65,8 @@ class DriftReport:
     retried: int = 0
     changes: list[Change] = field(default_factory=list)
     not_comparable: list[str] = field(default_factory=list)
+    # Values the server chose afresh (ids, timestamps, secrets, cursors), same shape: by field name.
+    volatile: Counter[str] = field(default_factory=Counter)
 
     def counts(self) -> dict[str, int]:
         found = Counter(change.klass for change in self.changes)
@@ -75,6 +79,7 @@ class DriftReport:
             "counts": self.counts(),
             "changes": [change.as_json() for change in self.changes],
             "notComparable": self.not_comparable,
+            "volatile": {"count": self.volatile.total(), "byField": dict(sorted(self.volatile.items()))},
         }
 
 
@@ -89,8 +94,9 @@ def _body(response: dict[str, Any]) -> Any:
     text = (response.get("body") or {}).get("string") or ""
     if isinstance(text, bytes):
         text = text.decode("utf-8", "replace")
+    # Only the target's origin goes: server-chosen values are told apart from drift field by field.
     try:
-        return normalise_json(json.loads(text))
+        return normalise_json(json.loads(text), without_origins)
     except ValueError:
         return normalise(text)
 
@@ -168,6 +174,10 @@ def _compare_exchange(name: str, label: str, was: Paired, now: Paired, report: D
         klass = "cosmetic" if same_media else "breaking"
         report.changes.append(Change(name, label, request, "Content-Type", old_type, new_type, klass))
     for pointer, before, after in json_diff(_body(was.response), _body(now.response)):
+        chosen = volatile(pointer, before, after)
+        if chosen is not None:
+            report.volatile[chosen] += 1
+            continue
         klass = _value_class(pointer, before, after)
         report.changes.append(Change(name, label, request, f"body {pointer or '/'}", before, after, klass))
 

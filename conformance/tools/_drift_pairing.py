@@ -1,13 +1,15 @@
 """Reading cassettes for drift and pairing their exchanges: by the pinned variant and operation, else by request.
 
 An attempt the client retried is left out, so two recordings pair by what each exchange finally
-got. Values that differ between any two recordings by nature (record ids, hosts) are normalised.
+got. Values that differ between any two recordings by nature (record ids, hosts) are normalised,
+so that a request naming a record the run created (``/keys/app_…``) pairs with its counterpart.
 """
 
 from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,7 +19,8 @@ from conformance.core.cassettes import CorruptCassette
 from conformance.core.client import IDEMPOTENT, recorded_break, retryable
 from conformance.core.recording import canonical_body
 
-_ID = re.compile(r"\b[0-9a-f]{24}\b")
+# A record id anywhere in a request, after a key prefix too (``app_``, ``int_``: "_" is a word character).
+_ID = re.compile(r"(?<![0-9a-f])[0-9a-f]{24}(?![0-9a-f])")
 _ORIGIN = re.compile(r"https?://[^/\s\"]+")
 Key = tuple[str, str, int]  # (operation or request, variant or request body, its number among equals)
 
@@ -30,12 +33,17 @@ def normalise(text: str) -> str:
     return _ID.sub("{id}", _ORIGIN.sub("", text))
 
 
-def normalise_json(value: Any) -> Any:
+def without_origins(text: str) -> str:
+    return _ORIGIN.sub("", text)
+
+
+def normalise_json(value: Any, normal: Callable[[str], str] = normalise) -> Any:
+    """Every string in ``value`` normalised (by default: origins out, record ids as ``{id}``)."""
     if isinstance(value, dict):
-        return {key: normalise_json(item) for key, item in value.items()}
+        return {key: normalise_json(item, normal) for key, item in value.items()}
     if isinstance(value, list):
-        return [normalise_json(item) for item in value]
-    return normalise(value) if isinstance(value, str) else value
+        return [normalise_json(item, normal) for item in value]
+    return normal(value) if isinstance(value, str) else value
 
 
 @dataclass
@@ -111,7 +119,11 @@ def final_attempts(interactions: list[dict[str, Any]]) -> tuple[list[dict[str, A
 
 
 def request_label(request: dict[str, Any]) -> str:
-    return f"{request.get('method')} {normalise(str(request.get('uri')))}"
+    uri = str(request.get("uri"))
+    path, mark, query = uri.partition("?")
+    # Query parameters in any order ask the same thing (a resent variant may order them otherwise).
+    ordered = path + mark + "&".join(sorted(query.split("&"))) if mark else uri
+    return f"{request.get('method')} {normalise(ordered)}"
 
 
 def request_shape(request: dict[str, Any]) -> tuple[str, str]:

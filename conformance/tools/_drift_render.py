@@ -14,8 +14,14 @@ def _summary(report: DriftReport) -> str:
     shown = ", ".join(f"{counts[k]} {k}" for k in CLASSES)
     return (
         f"{len(report.changes)} change(s) ({shown}) in {report.compared} paired exchange(s), "
+        f"{report.volatile.total()} volatile value(s) compared by shape only, "
         f"{report.retried} retried answer(s) left out, {len(report.not_comparable)} not comparable"
     )
+
+
+def _volatile_fields(report: DriftReport) -> str:
+    """The server-chosen fields that differed, most frequent first: ``createdAt 67, id 37``."""
+    return ", ".join(f"{name} {count}" for name, count in report.volatile.most_common())
 
 
 def terminal(report: DriftReport) -> str:
@@ -29,6 +35,8 @@ def terminal(report: DriftReport) -> str:
     if report.not_comparable:
         lines.append("not comparable:")
         lines += [f"  {reason}" for reason in report.not_comparable]
+    if report.volatile:
+        lines.append(f"volatile (values the server chose, same shape; not drift): {_volatile_fields(report)}")
     lines.append(f"{NAME}: {_summary(report)}")
     return "\n".join(lines) + "\n"
 
@@ -50,4 +58,13 @@ def markdown(report: DriftReport) -> str:
         lines.append("")
     if report.not_comparable:
         lines += ["## Not comparable", ""] + [f"- {reason}" for reason in report.not_comparable] + [""]
+    if report.volatile:
+        lines += [
+            "## Volatile values",
+            "",
+            "Values the server chose, with the same shape in both recordings (not drift):",
+            "",
+        ]
+        lines += ["| field | values that differed |", "|---|---|"]
+        lines += [f"| `{name}` | {count} |" for name, count in report.volatile.most_common()] + [""]
     return "\n".join(lines)

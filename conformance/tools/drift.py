@@ -6,7 +6,9 @@ variant and operation each belongs to (kept in the cassette's metadata), and the
 exchanges of that same variant and operation; an attempt the client retried (a 429, a 5xx or a
 broken-off idempotent request) is left out. Cassettes
 recorded before that metadata existed are paired by request instead. Values that differ between
-any two recordings by nature (record ids, hosts) are normalised first.
+any two recordings by nature (record ids, hosts, query order) are normalised in requests first.
+Values the server chooses (ids, timestamps, secrets, cursors: see ``_drift_volatile``) are compared
+by shape, not by value, and counted apart as volatile.
 
 Each change is classed for a client: ``breaking`` (a status, a media type, a field's value or type,
 a field or an exchange gone), ``additive`` (a field or an exchange that appeared) or ``cosmetic``
