@@ -10,6 +10,7 @@ from werkzeug.datastructures import FileStorage, Headers, MultiDict
 
 from conformance.sandbox.auth import Credential
 from conformance.sandbox.delivery import Outbox
+from conformance.sandbox.realistic import Profile
 from conformance.sandbox.store import Store
 from conformance.spec.schemas import Operation
 
@@ -67,6 +68,8 @@ class Request:
     limits: Mapping[str, int] = field(default_factory=dict)
     # where webhook deliveries of the events this request causes go (see events.emit)
     outbox: Outbox | None = None
+    # how this sandbox deviates from the seeded one in what it sends (realistic.py), if it does
+    profile: Profile | None = None
 
 
 @dataclass(frozen=True)

@@ -63,6 +63,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="repeatable ids, a fixed clock and no Date header, for stable recordings",
     )
     parser.add_argument(
+        "--realistic",
+        action="store_true",
+        help="behave like the live service where it legitimately differs: ObjectId-shaped ids, the wall clock, "
+        "and the fields it sends that the documentation lacks (not with --seed)",
+    )
+    parser.add_argument(
         "--throttle-every", default="0", metavar="N", help="answer every Nth request with 429 (default: 0, never)"
     )
     for name, meaning in LIMIT_OPTIONS.items():
@@ -141,6 +147,9 @@ def _checked(args: argparse.Namespace) -> Sandbox:
     seed = str(getattr(args, "seed", "")).strip()
     if seed and not _digits(seed):
         raise UsageError(f"--seed {seed!r} is not allowed: use a non-negative integer")
+    realistic = bool(getattr(args, "realistic", False))
+    if realistic and seed:
+        raise UsageError("--realistic is not allowed with --seed: a realistic sandbox draws fresh ids and times")
     limits: dict[str, int] = {}
     for name in LIMIT_OPTIONS:
         text = str(getattr(args, name, DEFAULT_LIMITS[name])).strip()
@@ -163,6 +172,7 @@ def _checked(args: argparse.Namespace) -> Sandbox:
         account_key_secret=account_secret,
         limits=limits,
         faults=faults or None,
+        realistic=realistic,
     )
 
 
@@ -204,6 +214,11 @@ def _announce(sandbox: Sandbox) -> None:
             for name, value in sandbox.limits.items()
             if value != DEFAULT_LIMITS[name]
         ],
+        *(
+            [f"  profile: {sandbox.profile.name} (ids and times as the live service's, undocumented fields)"]
+            if sandbox.profile
+            else []
+        ),
         *(
             [f"  faults: {sandbox.faults.profile} (seed {sandbox.faults.seed}): {sandbox.faults.summary}"]
             if sandbox.faults

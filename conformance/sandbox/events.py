@@ -38,6 +38,8 @@ def emit(request: Request, trigger: str, payload: dict[str, Any]) -> dict[str, A
             "webhook": {"id": hook["id"], "version": hook.get("version", "v2")},
             "events": [shaped(event, hook)],
         }
+        if request.profile is not None:
+            body = request.profile.webhook(body, store.events[:-1])
         if request.outbox is not None:
             request.outbox.send(
                 Delivery(

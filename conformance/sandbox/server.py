@@ -28,6 +28,7 @@ from conformance.sandbox.faults import FaultPlan
 from conformance.sandbox.fields import strip_write_only
 from conformance.sandbox.params import read_query
 from conformance.sandbox.parsing import load_json
+from conformance.sandbox.realistic import REALISTIC, Profile
 from conformance.sandbox.serving import BACKLOG, Serving
 from conformance.sandbox.store import Store
 from conformance.sandbox.wsgi import application
@@ -76,6 +77,7 @@ class Sandbox:
         limits: Mapping[str, int] | None = None,
         delivery: DeliveryPolicy | None = None,
         faults: str | None = None,
+        realistic: bool = False,
     ) -> None:
         if not APP_ID.match(app_id):
             raise ValueError(f"app_id must be 24 lowercase hexadecimal characters, got {app_id!r}")
@@ -87,7 +89,11 @@ class Sandbox:
         self.host, self.app_id, self.key_id, self.key_secret = host, app_id, key_id, key_secret
         self._port = port
         self.account_key_id, self.account_key_secret = account_key_id, account_key_secret
-        self.store = Store(seed)
+        if realistic and seed is not None:
+            raise ValueError("a realistic sandbox reads the wall clock and draws fresh ids: it takes no seed")
+        # Realistic: what the live service does where it legitimately differs (realistic.py).
+        self.profile: Profile | None = REALISTIC if realistic else None
+        self.store = Store(seed, object_ids=realistic)
         # Webhook deliveries of the events requests cause, made from threads of their own.
         self.outbox = Outbox(delivery)
         self.reset()
@@ -261,11 +267,15 @@ class Sandbox:
             incoming.files,
             self.limits,
             self.outbox,
+            self.profile,
         )
         response = handler(request)
         if response.content_type is not None:
             return response
-        return Response(response.status, _without_write_only(op, response), response.headers)
+        body = _without_write_only(op, response)
+        if self.profile is not None:
+            body = self.profile.response(body)
+        return Response(response.status, body, response.headers)
 
     def _body(self, op: Operation, incoming: Incoming) -> Any:
         sent = incoming.media_type or ("a body without Content-Type" if incoming.body else "")

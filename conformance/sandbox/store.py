@@ -7,6 +7,7 @@ import copy
 import random
 import secrets
 import threading
+import time
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
@@ -41,10 +42,14 @@ class Tokens:
     only where behaviour did.
     """
 
-    def __init__(self, seed: int | None = None) -> None:
+    def __init__(self, seed: int | None = None, *, object_ids: bool = False) -> None:
         self._random = random.Random(seed) if seed is not None else None
         self._lock = threading.Lock()
         self._ticks = 0
+        # Ids as the live service draws them (ObjectIds): the time in seconds, 5 random bytes, a counter.
+        self._object_ids = object_ids
+        self._process = secrets.token_hex(5)
+        self._counter = secrets.randbelow(1 << 24)
 
     def hex(self, nbytes: int) -> str:
         if self._random is None:
@@ -53,7 +58,12 @@ class Tokens:
             return f"{self._random.getrandbits(nbytes * 8):0{nbytes * 2}x}"
 
     def new_id(self) -> str:
-        return self.hex(12)
+        if not self._object_ids:
+            return self.hex(12)
+        with self._lock:
+            self._counter = (self._counter + 1) % (1 << 24)
+            counter = self._counter
+        return f"{int(time.time()):08x}{self._process}{counter:06x}"
 
     def now(self) -> str:
         """An ISO 8601 timestamp in UTC with milliseconds: the wall clock, or for a seed a fixed
@@ -96,13 +106,13 @@ class Store:
     can change stored state outside the lock.
     """
 
-    def __init__(self, seed: int | None = None) -> None:
+    def __init__(self, seed: int | None = None, *, object_ids: bool = False) -> None:
         self._lock = threading.RLock()
         self._collections: dict[Hashable, dict[str, Record]] = {}
         # Each id's place in insertion order, kept after a delete so its cursor still pages.
         self._positions: dict[Hashable, dict[str, int]] = {}
         self._inserted = 0
-        self.tokens = Tokens(seed)
+        self.tokens = Tokens(seed, object_ids=object_ids)
         self.clock = Clock(seed)
         # Events webhooks may subscribe to, in the order they happened (see events.py).
         self.events: list[dict[str, Any]] = []
