@@ -141,7 +141,7 @@ def test_realistic_sandbox_sends_what_the_live_service_sends(answers, answer, po
 
 def test_realistic_sandbox_adds_a_user_author_name_and_a_responder_id(answers):
     author = at(answers["realistic"]["PostMessage"], "/messages/0/author")
-    assert author["displayName"] == f"Web User {author['userId'][-6:]}"
+    assert author["displayName"] == f"Web User {author['userId']}"
     responder = at(answers["realistic"]["CreateIntegration web"], "/integration/defaultResponder/id")
     assert OBJECT_ID.match(responder)
 

@@ -97,7 +97,8 @@ class Profile:
 
 
 def _author_name(author: dict[str, Any], history: Sequence[dict[str, Any]]) -> str:
-    return "Sandbox app" if author.get("type") == "business" else f"Web User {str(author.get('userId', ''))[-6:]}"
+    # A user without a name shows as "Web User" and its id.
+    return "Sandbox app" if author.get("type") == "business" else f"Web User {author.get('userId', '')}"
 
 
 def _previous_control(payload: dict[str, Any], history: Sequence[dict[str, Any]]) -> Any:
