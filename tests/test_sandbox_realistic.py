@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 import time
 from datetime import UTC, datetime
 from typing import Any
@@ -195,9 +197,6 @@ def test_a_deviation_keeps_a_field_already_there_and_filters_by_value():
 
 
 def run_cli(*args: str) -> Any:
-    import subprocess
-    import sys
-
     return subprocess.run(  # noqa: S603 - our own interpreter
         [sys.executable, "-m", "conformance", "sandbox", *args],
         capture_output=True,
@@ -212,3 +211,24 @@ def test_sandbox_cli_refuses_realistic_with_a_seed_in_one_line():
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert lines == ["error: --realistic is not allowed with --seed: a realistic sandbox draws fresh ids and times"]
+
+
+def test_sandbox_cli_realistic_says_so_in_its_banner():
+    process = subprocess.Popen(
+        [sys.executable, "-m", "conformance", "sandbox", "--realistic", "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=clean_env(),
+    )
+    try:
+        assert process.stdout is not None
+        banner = []
+        while not banner or "press Ctrl-C" not in banner[-1]:
+            line = process.stdout.readline()
+            assert line, process.stderr.read() if process.stderr else "no banner"
+            banner.append(line)
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+    assert any(line.startswith("  profile: realistic") for line in banner), banner
