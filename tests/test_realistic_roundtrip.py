@@ -43,6 +43,7 @@ SELECTED = " or ".join(
         "test_control_hand_offs_move_control_between_switchboard_integrations",
         "test_oauth_authorize_token_token_info_revoke",
         "test_attachment_uploaded_as_multipart_then_sent_and_removed",
+        "test_delete_attachment_rejects_foreign_and_unknown_urls",
     )
 )
 # What the realistic target sends that the contract does not declare and the selected tests reach,

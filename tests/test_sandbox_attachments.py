@@ -87,6 +87,22 @@ def test_a_media_url_of_another_host_is_refused(api: Api, sandbox: Sandbox) -> N
     assert remove(api, url)[0] == 200
 
 
+class ByName(Api):
+    """Calls that reach the sandbox as ``localhost`` rather than the 127.0.0.1 it listens on."""
+
+    def url(self, operation_id: str, **params: str) -> str:
+        return super().url(operation_id, **params).replace("//127.0.0.1:", "//localhost:", 1)
+
+
+def test_a_sandbox_reached_by_another_name_answers_and_recognises_urls_of_that_name(sandbox: Sandbox) -> None:
+    api = ByName(sandbox)
+    url = uploaded(api)["mediaUrl"]
+    assert url.startswith(f"http://localhost:{sandbox.port}/attachments/v2/")
+    content = message(api, conversation(api), "image", url)["content"]
+    assert content["mediaSize"] == len(PNG)
+    assert remove(api, url) == (200, {})
+
+
 def test_uploads_for_a_message_go_with_their_message(api: Api) -> None:
     where = conversation(api)
     kept = uploaded(api)["mediaUrl"]  # for the app: outlives the messages that use it

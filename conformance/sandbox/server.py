@@ -41,6 +41,8 @@ DEFAULT_KEY_SECRET = "sandbox-secret-do-not-use-in-production"  # noqa: S105 - a
 DEFAULT_ACCOUNT_KEY_ID = "act_5a4db0c5a4db0c5a4db0c5a6"
 DEFAULT_ACCOUNT_KEY_SECRET = "sandbox-account-secret-do-not-use-in-production"  # noqa: S105 - a fixed, public test value
 APP_ID = re.compile(r"^[0-9a-f]{24}$")
+# A Host header: a name or IPv4 address, or a bracketed IPv6 address, and an optional port.
+_HOST = re.compile(r"^([A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(:\d{1,5})?$")
 JSON_MEDIA_TYPE = "application/json"
 FORM_MEDIA_TYPE = "application/x-www-form-urlencoded"
 DEFAULT_READ_TIMEOUT = 10
@@ -205,6 +207,13 @@ class Sandbox:
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"http://{host}:{self.port}"
 
+    def base_url(self, host: str | None) -> str:
+        """The URL the client reached the sandbox by (``localhost`` or 127.0.0.1, say), for the URLs it
+        answers with and recognises as its own; the listening address when the Host header is unusable."""
+        if host and _HOST.match(host):
+            return f"http://{host}"
+        return self.url
+
     # -- requests ----------------------------------------------------------------------------
 
     def handle(self, incoming: Incoming) -> Response:
@@ -257,7 +266,7 @@ class Sandbox:
             match.params,
             query,
             body,
-            self.url,
+            self.base_url(incoming.headers.get("Host")),
             self.app_id,
             self.store,
             credential,
