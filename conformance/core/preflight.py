@@ -12,7 +12,7 @@ from collections.abc import Callable
 import requests
 
 from conformance.core.client import Client
-from conformance.core.failures import ConfigError, cause_chain
+from conformance.core.failures import ConfigError, brief_cause
 from conformance.core.model import Exchange
 from conformance.core.settings import Settings
 from conformance.spec.schemas import load_index
@@ -65,10 +65,9 @@ def check_access(settings: Settings, scrub: Callable[[str], str], client: Client
     try:
         exchange = client.call(operation_id, query=query)
     except requests.RequestException as error:
-        chain = " <- ".join(cause_chain(error))
         raise ConfigError(
             scrub(
-                f"got no answer from {settings.api_url} ({chain}); check SUNCO_API_URL, that the host is "
+                f"got no answer from {settings.api_url}: {brief_cause(error)}; check SUNCO_API_URL, that the host is "
                 f"reachable from here, and SUNCO_TIMEOUT (now {settings.timeout[0]:g},{settings.timeout[1]:g} s)"
             )
         ) from None

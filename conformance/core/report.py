@@ -48,6 +48,11 @@ def shown_path(path: str) -> str:
 # How a test says it was skipped for want of a setting ("not run live: needs SUNCO_…").
 NOT_RUN = "not run live"
 
+TESTED_NOTHING = (
+    "a live run where every conformance test was skipped tested nothing, so it fails: give the settings the "
+    "skip reasons above name, or select tests the target can run"
+)
+
 
 class Summary:
     """Registered as a plugin object; collects verdicts as test reports arrive."""
@@ -256,7 +261,19 @@ class Summary:
         out.extend(self.not_exercised())
         out.append(self.outcome_line())
         out += [f"{reason} ({len(names)}): {', '.join(names)}" for reason, names in self.not_run_by_reason().items()]
+        if self.tested_nothing():
+            out.append(TESTED_NOTHING)
         return out
+
+    def tested_nothing(self) -> bool:
+        """A live run whose every conformance test was skipped: it proved nothing about the API."""
+        return self.recording and bool(self.tests) and set(self.tests.values()) == {"skipped"}
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        # A CI job must not go green on a live run that tested nothing.
+        if self.tested_nothing() and session.exitstatus == pytest.ExitCode.OK:
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
     def outcome_line(self) -> str:
         outcomes = Counter(self.tests.values())
