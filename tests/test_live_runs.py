@@ -170,7 +170,7 @@ class AnswersOnce:
         self.listener.close()
         with connection:
             connection.recv(65536)
-            body = json.dumps({"integrations": [], "meta": {"hasMore": False}, "links": {}}).encode()
+            body = json.dumps({"app": {"id": APP_ID, "displayName": "Answers once"}}).encode()
             connection.sendall(
                 b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n"
                 + f"Content-Length: {len(body)}\r\n\r\n".encode()

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import textwrap
 from pathlib import Path
@@ -25,6 +26,7 @@ from conformance.core.rewrite import Outcome, keep_reason, outcome_of
 from conformance.core.scrub import Scrubber
 from conformance.core.session import ConformanceSession
 from conformance.sandbox.api import Request, Response
+from conformance.spec.schemas import load_index
 
 BASELINE = "accepts_valid_bodies or empty_object or test_integration_lifecycle or outside_enums"
 MODULE = "test_integrations"
@@ -112,6 +114,44 @@ def test_a_test_whose_every_exchange_is_refused_keeps_its_previous_cassette(fold
     assert result.returncode == 1
     assert every_type.read_bytes() == before
     assert f"{EVERY_TYPE}: kept the previous cassette, because all 16 exchanges were refused" in result.stdout
+    assert cassettes.leftovers(folder) == ([], [])
+
+
+def route_unknown(request: Request) -> Response:
+    return Response(404, {"errors": [{"code": "not_found", "title": "Not found"}]})
+
+
+def static_page(request: Request) -> Response:
+    return Response(200, "<html><body>It works!</body></html>", content_type="text/html")
+
+
+@pytest.mark.parametrize("answer", [route_unknown, static_page])
+def test_a_test_whose_every_exchange_is_not_the_apis_answer_keeps_its_previous_cassette(folder, answer):
+    # The read before the run passes; then every request meets what a wrong URL or a static server answers.
+    every_type = folder / MODULE / f"{EVERY_TYPE}.yaml"
+    before = every_type.read_bytes()
+    elsewhere = {operation_id: answer for operation_id in load_index() if operation_id != "GetApp"}
+    with known_sandbox(handlers=elsewhere) as running:
+        result = pytest_run(
+            "conformance",
+            "-k",
+            "accepts_valid_bodies",
+            "--record-mode=rewrite",
+            f"--cassette-dir={folder}",
+            env=live_env(running.url),
+        )
+    assert result.returncode == 1
+    assert every_type.read_bytes() == before
+    kept = re.search(
+        rf"{EVERY_TYPE}: kept the previous cassette, because all (\d+) exchanges got answers that", result.stdout
+    )
+    assert kept is not None, result.stdout[-3000:]
+    # The 16 creates, and whatever the teardown's sweep for their records asked.
+    assert int(kept.group(1)) >= 16
+    assert "the target looks wrong, not the schema; check SUNCO_API_URL" in result.stdout
+    # Each failure's next step points at the URL, never at the schema.
+    assert "does not look like the API's: check SUNCO_API_URL" in result.stdout
+    assert "update the schema" not in result.stdout
     assert cassettes.leftovers(folder) == ([], [])
 
 
@@ -269,7 +309,7 @@ def test_interactions_left_unplayed_fail_the_test_and_are_named(folder):
 # -- when the previous cassette stays --------------------------------------------------------------
 
 
-def session_with(exchanges: int, refusals: int) -> ConformanceSession:
+def session_with(exchanges: int, refusals: int, foreign: int = 0) -> ConformanceSession:
     session = ConformanceSession(
         cassette=None,
         recording=True,
@@ -278,7 +318,7 @@ def session_with(exchanges: int, refusals: int) -> ConformanceSession:
         nodeid="t",
         record_command="-",
     )
-    session.exchanges, session.refusals = exchanges, refusals
+    session.exchanges, session.refusals, session.foreign = exchanges, refusals, foreign
     return session
 
 
@@ -298,6 +338,15 @@ def session_with(exchanges: int, refusals: int) -> ConformanceSession:
 def test_keep_reason(outcome, exchanges, refusals, reason):
     found = keep_reason(outcome, session_with(exchanges, refusals))
     assert found is None if reason is None else reason in found
+
+
+@pytest.mark.parametrize(
+    ("exchanges", "refusals", "foreign", "looks_wrong"),
+    [(3, 0, 3, True), (3, 1, 2, True), (3, 0, 2, False), (3, 3, 0, False), (3, 0, 0, False)],
+)
+def test_keep_reason_for_answers_that_are_not_the_apis(exchanges, refusals, foreign, looks_wrong):
+    found = keep_reason(Outcome("failed"), session_with(exchanges, refusals, foreign))
+    assert (found is not None and "the target looks wrong" in found) is looks_wrong
 
 
 def test_outcomes_tell_a_crash_from_a_failure():

@@ -80,6 +80,11 @@ def keep_reason(outcome: Outcome, session: ConformanceSession | None, *, previou
             f"{faulted.operation} {answer} (a {str(faulted.fault).replace('-', ' ')}), and a recording with a fault "
             "never replaces a cassette; record the test again when the server is well"
         )
+    if session.foreign and session.foreign + session.refusals >= session.exchanges:
+        return (
+            f"all {session.exchanges} exchanges got answers that do not look like the API's (route-level 404s or "
+            "pages of another server): the target looks wrong, not the schema; check SUNCO_API_URL"
+        )
     if session.refused_everything:
         return (
             f"all {session.exchanges} exchanges were refused (401, 403 or app_not_found) and no variant expected "

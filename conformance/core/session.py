@@ -67,6 +67,8 @@ class ConformanceSession:
         # Exchanges answered, and how many of them refused the key or app when no one expected it.
         self.exchanges = 0
         self.refusals = 0
+        # Answers that did not come from the API (route-level 404s, other servers' pages) nobody expected.
+        self.foreign = 0
         self.recording = recording
         self.redraw = redraw
         self.scrubber = scrubber
