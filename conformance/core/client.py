@@ -130,7 +130,8 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
+    # str.isdigit() holds for '²' (a 0xB2 byte read as Latin-1) and other digits float() refuses.
+    if value.isascii() and value.isdigit():
         return float(value)
     when = _http_date(value)
     if when is None:
