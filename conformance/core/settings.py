@@ -147,6 +147,7 @@ def webhook_url_from_env(env: Mapping[str, str]) -> str | None:
     raw = env.get("SUNCO_WEBHOOK_URL", "").strip()
     if not raw:
         return None
+    _without_userinfo("SUNCO_WEBHOOK_URL", raw)
     parts = urlsplit(raw)
     if parts.scheme not in ("http", "https") or not parts.hostname or parts.fragment:
         raise ConfigError(
@@ -219,6 +220,7 @@ def _redirect_uri(env: Mapping[str, str]) -> str:
 
 def _http_url(env: Mapping[str, str], name: str, example: str) -> str:
     raw = env.get(name, "").strip()
+    _without_userinfo(name, raw)
     parts = urlsplit(raw)
     if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
         raise ConfigError(
@@ -291,6 +293,19 @@ def _app_id(env: Mapping[str, str]) -> str:
     return value
 
 
+def _without_userinfo(name: str, raw: str) -> None:
+    """Refuse a URL that carries a user or password: requests would send them instead of the key, and every
+    message that shows the URL would show them too. The message shows the URL without them."""
+    parts = urlsplit(raw)
+    if "@" not in parts.netloc:
+        return
+    shown = parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]).geturl()
+    raise ConfigError(
+        f"{name} must not carry a user or password before '@' (given for {shown!r}): the suite authenticates "
+        "with SUNCO_KEY_ID and SUNCO_KEY_SECRET; remove them from the URL"
+    )
+
+
 def api_url_from_env(env: Mapping[str, str]) -> str:
     """The base URL: a full URL, a region name, or a Zendesk subdomain."""
     raw = env.get("SUNCO_API_URL", "").strip()
@@ -306,6 +321,7 @@ def api_url_from_env(env: Mapping[str, str]) -> str:
         )
     if raw.lower() in REGIONS:
         return REGIONS[raw.lower()]
+    _without_userinfo("SUNCO_API_URL", raw)
     parts = urlsplit(raw)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ConfigError(
