@@ -306,7 +306,8 @@ class Scrubber:
         media = ""
         for name, value in header_items(request.headers):
             lower = name.lower()
-            if lower == "authorization":
+            # A proxy's credentials (HTTP_PROXY=http://user:pass@…) travel in a header of their own.
+            if lower in ("authorization", "proxy-authorization"):
                 headers[name] = f"{str(value).split(' ', 1)[0]} {PLACEHOLDER}"
             elif lower not in DROPPED_HEADERS:
                 headers[name] = self._exact(str(value))
