@@ -40,7 +40,8 @@ __all__ = [
     "write_only_fields",
 ]
 
-SCHEMA_DIR = Path(__file__).resolve().parents[2] / "schemas"
+# The package's link to the project's schemas/ (an installed package carries the files themselves).
+SCHEMA_DIR = (Path(__file__).resolve().parents[1] / "_schemas").resolve()
 ERROR_SCHEMA = "components/errorResponse.json"
 
 
