@@ -9,18 +9,21 @@ import json
 import os
 import re
 import shutil
+import subprocess
 import textwrap
 from pathlib import Path
 
 import pytest
 import yaml
 from test_roundtrip import (
+    APP_ID,
     known_sandbox,
     live_env,
     pytest_run,
 )
 
 from conformance.core import cassettes
+from conformance.core.cassette_folder import Hold
 from conformance.core.failures import StateMismatch, Unreachable
 from conformance.core.rewrite import Outcome, keep_reason, outcome_of
 from conformance.core.scrub import Scrubber
@@ -376,3 +379,91 @@ def test_record_mode_all_leaves_no_exchange_of_the_old_draw_behind(folder):
     replayed = pytest_run("conformance", "-k", "test_integration_lifecycle", f"--cassette-dir={folder}")
     assert replayed.returncode == 0, replayed.stdout[-3000:]
     assert len(yaml.safe_load((folder / MODULE / f"{LIFECYCLE}.yaml").read_text())["interactions"]) == 7
+
+
+# -- the folder: writable, held by one run, and a full disk -----------------------------------------
+
+
+def test_a_second_recording_into_a_held_folder_stops_in_one_line_before_any_request(folder):
+    before = contents(folder)
+    hold = Hold(folder).take()  # what a first recording holds while it runs
+    asked: list[Request] = []
+    try:
+        with known_sandbox(handlers={"GetApp": counted(asked)}) as running:
+            env = live_env(running.url)
+            result = pytest_run("conformance", "--record-mode=rewrite", f"--cassette-dir={folder}", env=env)
+    finally:
+        hold.release()
+    assert result.returncode == 4
+    errors = [line for line in result.stderr.splitlines() if line.strip()]
+    assert errors == [
+        f"ERROR: another recording is writing into {folder}: wait for it to end, or record into another --cassette-dir"
+    ]
+    assert contents(folder) == before
+    assert asked == []  # not even the read before recording
+
+
+def counted(asked: list[Request]):
+    def answer(request: Request) -> Response:
+        asked.append(request)
+        return Response(200, {"app": {"id": APP_ID, "displayName": "counted"}})
+
+    return answer
+
+
+def test_a_folder_nobody_may_write_stops_the_run_before_any_request(folder):
+    before = contents(folder)
+    # Root writes through permissions, so the folder is made immutable instead (ext4's +i).
+    subprocess.run(["chattr", "+i", str(folder)], check=True)  # noqa: S603,S607
+    asked: list[Request] = []
+    try:
+        with known_sandbox(handlers={"GetApp": counted(asked)}) as running:
+            env = live_env(running.url)
+            result = pytest_run("conformance", "--record-mode=rewrite", f"--cassette-dir={folder}", env=env)
+    finally:
+        subprocess.run(["chattr", "-i", str(folder)], check=True)  # noqa: S603,S607
+    assert asked == []
+    assert result.returncode == 4
+    errors = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(errors) == 1, result.stderr
+    assert errors[0].startswith(f"ERROR: cannot record into {folder}: ")
+    assert "(EPERM); nothing was recorded" in errors[0]
+    assert contents(folder) == before
+
+
+FULL_DISK = """
+    import errno
+    import os
+
+    def pytest_runtest_setup(item):
+        # After the folder check: from now on every write of a cassette meets a full disk.
+        def full(fd):
+            raise OSError(errno.ENOSPC, "No space left on device")
+        os.fsync = full
+"""
+
+
+def test_a_full_disk_says_so_keeps_every_cassette_leaves_no_debris_and_stops(folder, tmp_path):
+    before = contents(folder)
+    with known_sandbox() as running:
+        env = with_plugin(tmp_path, FULL_DISK, live_env(running.url))
+        result = pytest_run(
+            "conformance",
+            "-k",
+            BASELINE,
+            "-p",
+            "injected",
+            "--record-mode=rewrite",
+            f"--cassette-dir={folder}",
+            env=env,
+        )
+    assert result.returncode != 0
+    assert "disk full (ENOSPC): could not write" in result.stdout
+    assert "the previous cassette is as it was" in result.stdout
+    assert "stopped: disk full (ENOSPC)" in result.stdout
+    assert "scrubber or the persister" not in result.stdout
+    assert contents(folder) == before
+    assert cassettes.leftovers(folder) == ([], [])
+    # The first test met the full disk, and the run went no further.
+    assert result.stdout.count("ERROR at teardown of") == 1, result.stdout[-3000:]
+    assert "conformance tests: 0 passed, 1 failed" in result.stdout
