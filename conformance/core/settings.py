@@ -105,14 +105,18 @@ class Settings:
 
         ``account`` uses the account-scope key (apps, app keys, other apps than the configured one).
         """
-        key_id, secret, scope = self.key_id, self.key_secret, self.scope
-        if account and self.account_key_id:
-            key_id, secret, scope = self.account_key_id, self.account_key_secret or "", "account"
-        return self.authorization_with(key_id, secret, scope)
+        return self.authorization_with(*self.key(account=account))
 
-    def authorization_with(self, key_id: str, secret: str, scope: str) -> str:
-        """The Authorization header for another key (an integration key a test created), in the same mode."""
-        if self.auth == "jwt":
+    def key(self, *, account: bool = False) -> tuple[str, str, str]:
+        """(id, secret, scope) of the configured key, or of the account key when ``account`` and one is set."""
+        if account and self.account_key_id:
+            return self.account_key_id, self.account_key_secret or "", "account"
+        return self.key_id, self.key_secret, self.scope
+
+    def authorization_with(self, key_id: str, secret: str, scope: str, mode: str | None = None) -> str:
+        """The Authorization header for another key (an integration key a test created), in the settings'
+        mode or in ``mode`` (basic or jwt: a test sending wrong credentials of both kinds)."""
+        if (mode or self.auth) == "jwt":
             with warnings.catch_warnings():
                 # PyJWT's advice on short HMAC keys is the key owner's business, not the suite's.
                 warnings.simplefilter("ignore", jwt.warnings.InsecureKeyLengthWarning)
