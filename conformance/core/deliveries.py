@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from conformance import pointer as pointers
 from conformance.core.failures import ConformanceFailure, MissingRecording, SchemaViolation, StateMismatch
 from conformance.core.receiver import Received, Receiver
+from conformance.core.undocumented import DELIVERY_SCHEMA, WEBHOOK_OPERATION, in_delivery
 from conformance.spec.schemas import validator
 
 if TYPE_CHECKING:
@@ -24,8 +25,8 @@ if TYPE_CHECKING:
 
 METADATA_KEY = "webhooks"
 FORMAT = 1
-OPERATION = "EventWebhooks"
-EVENTS_SCHEMA = "operations/EventWebhooks.json#/$defs/request-json"
+OPERATION = WEBHOOK_OPERATION
+EVENTS_SCHEMA = DELIVERY_SCHEMA
 JSON_TYPE = "application/json"
 # How long a recording waits for a delivery before it reports none came; never reached when one does.
 WAIT_SECONDS = 20.0
@@ -105,7 +106,9 @@ class Inbox:
             triggers=self._triggers.get(webhook_id),
             where=self.target,
         )
-        self._session.keep_result(OPERATION, 200 if entry.get("received") else 0, found)
+        body = entry.get("body")
+        undocumented = in_delivery(body) if isinstance(body, dict) else []
+        self._session.keep_result(OPERATION, 200 if entry.get("received") else 0, found, undocumented)
         return event_of(entry, trigger)
 
     def check(self, ok: bool, *, title: str, rule: str, expected: Any, actual: Any, pointer: str | None = None) -> None:
