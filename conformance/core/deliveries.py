@@ -218,6 +218,27 @@ def event_of(entry: Mapping[str, Any], trigger: str) -> dict[str, Any] | None:
     return next((e for e in events or [] if isinstance(e, dict) and e.get("type") == trigger), None)
 
 
+def schema_failures(body: Any, ref: str, *, where: str, what: str) -> list[ConformanceFailure]:
+    """Each place a webhook body (a whole delivery, or ``ref`` one event) breaks its schema."""
+    found: list[ConformanceFailure] = []
+    for error in sorted(validator(ref, "response").iter_errors(body), key=lambda e: list(e.absolute_path)):
+        while error.context:
+            error = error.context[0]
+        found.append(
+            SchemaViolation(
+                title=f"{OPERATION} (POST {where}) sent {what} that breaks {ref}.",
+                pointer=pointers.join(error.absolute_path),
+                rule=f"{error.validator} ({pointers.join(error.absolute_schema_path)} in the schema): {error.message}",
+                expected=f"{error.validator}: {error.validator_value}",
+                actual=error.instance,
+                operation=OPERATION,
+                method="POST",
+                path=where,
+            )
+        )
+    return found
+
+
 def check_delivery(
     entry: Mapping[str, Any],
     *,
@@ -253,19 +274,7 @@ def check_delivery(
         return [
             state("sent a body that is not a JSON object.", "deliveries are JSON", JSON_TYPE, entry.get("contentType"))
         ]
-    for error in sorted(validator(EVENTS_SCHEMA, "response").iter_errors(body), key=lambda e: list(e.absolute_path)):
-        while error.context:
-            error = error.context[0]
-        found.append(
-            SchemaViolation(
-                title=f"{label} sent a {trigger} delivery that breaks {EVENTS_SCHEMA}.",
-                pointer=pointers.join(error.absolute_path),
-                rule=f"{error.validator} ({pointers.join(error.absolute_schema_path)} in the schema): {error.message}",
-                expected=f"{error.validator}: {error.validator_value}",
-                actual=error.instance,
-                **common,
-            )
-        )
+    found += schema_failures(body, EVENTS_SCHEMA, where=where, what=f"a {trigger} delivery")
     if _webhook_id(body) != webhook_id:
         found.append(
             state(
@@ -301,4 +310,4 @@ def check_delivery(
     return found
 
 
-__all__ = ["ENABLE", "Inbox", "Receiver", "check_delivery", "webhooks_in"]
+__all__ = ["ENABLE", "Inbox", "Receiver", "check_delivery", "schema_failures", "webhooks_in"]

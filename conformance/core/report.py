@@ -17,6 +17,7 @@ import pytest
 
 from conformance.core.markdown import markdown
 from conformance.core.provenance import Provenance
+from conformance.core.undocumented import shown
 from conformance.spec.schemas import active_dir, contract
 
 VERDICTS = "conformance"
@@ -146,7 +147,7 @@ class Summary:
         out = [f"{UNDOCUMENTED_FIELDS} ({len(fields)} in {places} operation(s) or event type(s)), never a failure:"]
         for row in fields:
             times = f"{row['exchanges']} exchange{'s' if row['exchanges'] != 1 else ''}"
-            out.append(f"  {row['in']} {row['field']}, e.g. {row['example']} ({times})")
+            out.append(f"  {shown(row)} ({times})")
         return out
 
     def faults(self) -> dict[str, Any]:

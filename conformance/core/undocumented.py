@@ -98,21 +98,40 @@ def event_type(body: Any, index: int) -> str | None:
     return kind if isinstance(kind, str) else None
 
 
+def event_types() -> list[str]:
+    """The event types the contract's webhook deliveries may carry."""
+    schema = contract().resolve(EVENT_SCHEMA)
+    kinds = ((schema.get("properties") or {}).get("type") or {}).get("enum") or []
+    return [str(kind) for kind in kinds]
+
+
 def in_delivery(body: Any) -> list[Field]:
     """The fields of a webhook delivery the contract does not declare: the envelope's under
-    ``EventWebhooks``, an event's under its type, its field counted from the event."""
+    ``EventWebhooks``, an event's under its type, its field counted from the event.
+
+    An event of a type the contract does not know fails its schema; which fields it should have
+    is unknown, so none of them is reported.
+    """
     found: list[Field] = []
+    known = set(event_types())
     for pointer in _known.undeclared(DELIVERY_SCHEMA, body):
         tokens = pointers.tokens(pointer)
         inside = len(tokens) > 2 and tokens[0] == EVENTS and tokens[1].isdigit()
         kind = event_type(body, int(tokens[1])) if inside else None
-        if kind is None:
+        if not inside:
             found.append({"in": WEBHOOK_OPERATION, "field": general(body, pointer), "example": pointer})
-        else:
-            found.append({"in": kind, "field": general(body, pointer, start=2), "example": pointer})
+        elif kind in known:
+            found.append({"in": str(kind), "field": general(body, pointer, start=2), "example": pointer})
     return _unique(found)
 
 
 def in_event(event: Any, kind: str) -> list[Field]:
-    """The fields of one webhook event (not in its delivery) the contract does not declare."""
-    return in_body(EVENT_SCHEMA, event, kind)
+    """The fields of one webhook event (not in its delivery) the contract does not declare, as
+    an event of type ``kind``."""
+    return in_body(EVENT_SCHEMA, {**event, "type": kind} if isinstance(event, dict) else event, kind)
+
+
+def shown(entry: Field) -> str:
+    """``where field``, and the example pointer when it says more (an index, an event's place)."""
+    example = f", e.g. {entry['example']}" if entry["example"] != entry["field"] else ""
+    return f"{entry['in']} {entry['field']}{example}"
