@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +15,7 @@ from run_support import clean_env
 from test_roundtrip import PROJECT
 
 from conformance.__main__ import PROG, main
+from conformance.spec import schemas
 
 COMMAND = f"{PROG} check-payload"
 ID = "5e4af71a81966cfff3ef6550"
@@ -243,18 +246,28 @@ def test_check_payload_of_a_missing_file_is_one_line_exit_2_without_a_traceback(
     ]
 
 
-def test_check_payload_honours_schema_dir(tmp_path, capsys):
-    """Another import is what the payload is held to: one without the webhook's envelope fields flags them."""
+@pytest.fixture
+def restore_contract() -> Iterator[None]:
+    """check-payload --schema-dir chooses the process's contract; the tests after this one use schemas/."""
+    yield
+    schemas.use(schemas.SCHEMA_DIR)
+
+
+def test_check_payload_honours_schema_dir(tmp_path, capsys, restore_contract):
+    """Another import is what the payload is held to: one that declares a conversation's brandId."""
     folder = tmp_path / "schemas"
-    folder.mkdir()
-    for part in ("components", "operations"):
-        (folder / part).symlink_to(PROJECT / "schemas" / part)
-    index = json.loads((PROJECT / "schemas" / "index.json").read_text())
-    index["source"]["version"] = "99.0.0"
-    (folder / "index.json").write_text(json.dumps(index))
-    code, out, _ = run(tmp_path, delivery(READ), "--schema-dir", str(folder), capsys=capsys)
+    shutil.copytree(PROJECT / "schemas", folder)
+    conversation = folder / "components" / "conversationTruncated.json"
+    schema = json.loads(conversation.read_text())
+    schema["properties"]["brandId"] = {"type": "string"}
+    conversation.write_text(json.dumps(schema))
+    payload = delivery(event("conversation:read", {"conversation": {**CONVERSATION, "brandId": "360001"}}))
+    _, out, _ = run(tmp_path, payload, capsys=capsys)
+    assert "  conversation:read /payload/conversation/brandId, e.g. /events/0/payload/conversation/brandId" in out
+    code, out, _ = run(tmp_path, payload, "--schema-dir", str(folder), capsys=capsys)
     assert code == 0
-    assert "(spec 99.0.0)" in out.splitlines()[0]
+    assert f"against {folder}/" in out.splitlines()[0]
+    assert "brandId" not in out
 
 
 def test_check_payload_prints_no_secret(tmp_path, capsys, monkeypatch):
@@ -268,3 +281,18 @@ def test_check_payload_prints_no_secret(tmp_path, capsys, monkeypatch):
     assert '"id": "5e4af71a81966cfff3ef6550"' in out
     assert "payload-secret-value" not in out
     assert "configured-secret-value" not in out
+
+
+def readme_section() -> str:
+    text = (PROJECT / "README.md").read_text(encoding="utf-8")
+    return text.split("## Checking a captured payload", 1)[1].split("\n## ", 1)[0]
+
+
+def test_the_readme_example_gives_the_output_the_readme_shows(tmp_path, capsys, monkeypatch):
+    section = readme_section()
+    payload = section.split("```json\n", 1)[1].split("```", 1)[0]
+    shown = section.split("$ python -m conformance check-payload delivery.json\n", 1)[1].split("$ echo $?", 1)[0]
+    monkeypatch.chdir(PROJECT)
+    code, out, _ = run(tmp_path, json.loads(payload), capsys=capsys)
+    assert code == int(section.split("$ echo $?\n", 1)[1].split("\n", 1)[0])
+    assert out.replace(str(tmp_path / "payload.json"), "delivery.json") == shown

@@ -17,7 +17,7 @@ from typing import Any
 from conformance import pointer as pointers
 from conformance.core.checks import schema_for
 from conformance.core.model import Exchange
-from conformance.spec.schemas import contract
+from conformance.spec.schemas import Contract, contract
 
 WEBHOOK_OPERATION = "EventWebhooks"
 DELIVERY_SCHEMA = "operations/EventWebhooks.json#/$defs/request-json"
@@ -37,14 +37,19 @@ class _Known:
 
     def __init__(self) -> None:
         self._found: dict[tuple[str, str], tuple[str, ...]] = {}
+        self._contract: Contract | None = None
 
     def undeclared(self, ref: str, body: Any) -> tuple[str, ...]:
+        current = contract()
+        if current is not self._contract:  # another --schema-dir: what was found no longer holds
+            self._found.clear()
+            self._contract = current
         key = (ref, json.dumps(body, ensure_ascii=False, sort_keys=True))
         found = self._found.get(key)
         if found is None:
             if len(self._found) >= self.LIMIT:
                 self._found.clear()
-            found = self._found[key] = tuple(contract().undeclared(ref, body))
+            found = self._found[key] = tuple(current.undeclared(ref, body))
         return found
 
 

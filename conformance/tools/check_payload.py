@@ -48,7 +48,8 @@ from conformance.spec.resources import resource
 JSON_TYPE = "application/json"
 NEXT_STEP = (
     "if the service sends this on purpose, the contract lags it: add a correction with its proof to "
-    "schemas/overlay.yaml and import again (python -m conformance import-spec)"
+    "schemas/overlay.yaml and import again (python -m conformance import-spec); if not, report the payload "
+    "to whoever runs the API"
 )
 # Secrets a partial SUNCO_* configuration may still name; a whole one gives Settings.secrets.
 SECRET_VARIABLES = ("SUNCO_KEY_SECRET", "SUNCO_ACCOUNT_KEY_SECRET", "SUNCO_OAUTH_CLIENT_SECRET")
