@@ -11,10 +11,10 @@ import json
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cache, cached_property
 from pathlib import Path
 from typing import Any
-from urllib.parse import urljoin
+from urllib.parse import urljoin as _urljoin
 
 import referencing
 import referencing.jsonschema
@@ -38,6 +38,12 @@ class _Declared:
     open: bool = False  # additionalProperties admits any name
 
 
+@cache
+def urljoin(base: str, ref: str) -> str:
+    """A reference against its base; the walks join the same few hundred pairs again and again."""
+    return _urljoin(base, ref)
+
+
 def schema_uri(ref: str) -> str:
     """``components/integration.json#/x`` -> its absolute URI under :data:`BASE_URI`."""
     return ref if ref.startswith(("http://", "https://")) else BASE_URI + ref
@@ -53,6 +59,7 @@ class Contract:
         self.index = dict(index)
         self._validators: dict[tuple[str, View], Any] = {}
         self._subschemas: dict[tuple[int, str], tuple[Any, Any]] = {}
+        self._resolved: dict[str, Any] = {}  # the registry never changes, so neither does a lookup
 
     @classmethod
     def from_files(cls, files: Mapping[str, str]) -> Contract:
@@ -110,7 +117,10 @@ class Contract:
 
     def resolve(self, ref: str) -> Any:
         """The schema a reference points to, with its own references still in place."""
-        return self.registry.resolver().lookup(schema_uri(ref)).contents
+        found = self._resolved.get(ref)
+        if found is None:
+            found = self._resolved[ref] = self.registry.resolver().lookup(schema_uri(ref)).contents
+        return found
 
     def deref(self, schema: Any, base: str) -> tuple[Any, str]:
         """Follow ``$ref`` until a schema with content, and the base URI its own references use."""
