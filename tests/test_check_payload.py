@@ -209,6 +209,12 @@ USAGE = [
         "not both",
     ),
     ("--status without --operation", MESSAGE, ["--status", "200"], "--status goes with --operation"),
+    (
+        "a delivery named as an operation",
+        delivery(READ),
+        ["--operation", "EventWebhooks"],
+        "EventWebhooks is a webhook delivery: give it without --operation, or one event with --event TYPE",
+    ),
     ("a --schema-dir that is no import", MESSAGE, ["--schema-dir", "/"], "--schema-dir / holds no index.json"),
     (
         "a status that is not a number",

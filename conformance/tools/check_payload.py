@@ -116,6 +116,8 @@ def _operation(name: str) -> schemas.Operation:
     known = schemas.load_index()
     if name in known:
         return known[name]
+    if name == WEBHOOK_OPERATION:
+        raise UsageError(f"{name} is a webhook delivery: give it without --operation, or one event with --event TYPE")
     by_lower = {op.lower(): op for op in known}
     close = [by_lower[m] for m in difflib.get_close_matches(name.lower(), list(by_lower), n=3, cutoff=0.6)]
     shown = close or sorted(known)
