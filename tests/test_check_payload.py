@@ -173,6 +173,12 @@ def test_check_payload_prints_failures_fields_and_one_line_per_verdict(
     assert len(verdicts) == (len(payload["events"]) + 1 if "events" in payload and not options else 1)
 
 
+def test_check_payload_reads_a_file_saved_with_a_byte_order_mark(tmp_path, capsys):
+    code, out, _ = run(tmp_path, "\ufeff" + json.dumps(delivery(READ)), capsys=capsys)
+    assert code == 0
+    assert out.splitlines()[-1] == "conforms: /events/0 conversation:read"
+
+
 def test_a_failure_reads_as_the_suite_writes_it_with_a_next_step(tmp_path, capsys):
     _, out, _ = run(tmp_path, delivery(BAD_AUTHOR), capsys=capsys)
     for label in ("pointer", "rule", "expected", "actual", "next step"):
