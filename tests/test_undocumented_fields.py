@@ -19,7 +19,8 @@ from conformance.core.report import UNDOCUMENTED_FIELDS, Summary
 from conformance.core.scrub import Scrubber
 from conformance.core.session import ConformanceSession
 from conformance.core.undocumented import DELIVERY_SCHEMA, in_delivery, in_exchange
-from conformance.spec.schemas import operation
+from conformance.spec.importer import BASE_URI
+from conformance.spec.schemas import Contract, operation
 
 ID = "5e4af71a81966cfff3ef6550"
 OTHER_ID = "5e4af71a81966cfff3ef6551"
@@ -244,6 +245,45 @@ def test_an_event_of_a_type_the_contract_does_not_know_fails_and_reports_no_fiel
     failures = schema_failures(body, DELIVERY_SCHEMA, where="t", what="a delivery")
     assert [f.pointer for f in failures] == ["/events/0/type"]
     assert [f["field"] for f in in_delivery(body)] == ["/zendeskAccountId"]
+
+
+# A small contract with the keywords the shipped one does not use yet.
+SHAPE = {
+    "$id": BASE_URI + "components/shape.json",
+    "type": "object",
+    "properties": {"kind": {"enum": ["circle", "square"]}, "tags": {"type": "array", "items": {"$ref": "#/$defs/tag"}}},
+    "patternProperties": {"^x-": {}},
+    "if": {"properties": {"kind": {"const": "circle"}}},
+    "then": {"properties": {"radius": {"type": "number"}}},
+    "else": {"properties": {"side": {"type": "number"}}},
+    "$defs": {
+        "tag": {
+            "oneOf": [
+                {"type": "string"},
+                {"type": "object", "required": ["label"], "properties": {"label": {"type": "string"}}},
+            ]
+        },
+    },
+}
+FIXTURE = Contract({"components/shape.json": SHAPE}, {"operations": {}})
+
+# (name, instance, undeclared pointers)
+KEYWORDS = [
+    ("then applies when the if holds", {"kind": "circle", "radius": 1, "side": 2}, ["/side"]),
+    ("else applies when it does not", {"kind": "square", "radius": 1, "side": 2}, ["/radius"]),
+    ("patternProperties declare the names they match", {"kind": "square", "x-note": 1, "y-note": 2}, ["/y-note"]),
+    (
+        "the oneOf branch an item matches",
+        {"kind": "square", "tags": ["a", {"label": "b", "color": "red"}]},
+        ["/tags/1/color"],
+    ),
+    ("every branch when none matches", {"kind": "square", "tags": [{"colour": "red"}]}, ["/tags/0/colour"]),
+]
+
+
+@pytest.mark.parametrize(("name", "instance", "expected"), KEYWORDS, ids=[k[0] for k in KEYWORDS])
+def test_undeclared_follows_the_branches_that_apply(name, instance, expected):
+    assert FIXTURE.undeclared("components/shape.json", instance) == expected
 
 
 def test_the_session_keeps_the_fields_with_a_passing_verdict():
