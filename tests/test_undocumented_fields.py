@@ -299,6 +299,16 @@ def test_the_session_keeps_the_fields_with_a_passing_verdict():
     ]
 
 
+def test_an_answer_from_another_server_reports_no_fields():
+    session = ConformanceSession(
+        cassette=None, recording=False, settings=None, scrubber=Scrubber(), nodeid="t", record_command="r"
+    )
+    proxy = {"errors": [{"code": "route_not_found", "title": "No route"}], "path": "/v2/apps"}
+    session._keep(exchange("GetIntegration", 404, proxy), None, [], None)
+    assert in_exchange(exchange("GetIntegration", 404, proxy))  # the body alone would report /path
+    assert session.verdicts[0].undocumented_fields == []
+
+
 def field(where: str, name: str, example: str) -> dict[str, str]:
     return {"in": where, "field": name, "example": example}
 

@@ -104,7 +104,8 @@ def keep(
             wanted,
             fault,
             list(exchange.retried),
-            [] if fault else in_exchange(exchange),
+            # Another server's answer (a proxy's 404, say) says nothing of what the API's documentation lacks.
+            [] if fault or alien else in_exchange(exchange),
         )
     )
 
