@@ -25,6 +25,11 @@ COMMANDS = (
     ("drift", "conformance.tools.drift", "compare two recordings of the same variants field by field"),
     ("lint-spec", "conformance.tools.lint_spec", "report the vendor OpenAPI contract's defects, with evidence"),
     ("spec-diff", "conformance.tools.spec_diff", "what changed between two vendor specs (or a spec and schemas/)"),
+    (
+        "check-payload",
+        "conformance.tools.check_payload",
+        "check a captured JSON payload (a response, a webhook event or delivery) against the contract",
+    ),
     ("bench", "conformance.tools.bench", "measure the replay and recording speed targets, side by side in one run"),
 )
 PROG = "python -m conformance"

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from conformance.core.failures import FAULT_KINDS, CannotContinue, ConformanceFailure
 from conformance.core.model import Exchange, Expect, Variant
+from conformance.core.undocumented import Field, in_exchange
 
 if TYPE_CHECKING:
     from conformance.core.session import ConformanceSession
@@ -35,6 +36,8 @@ class Verdict:
     fault: str | None = None
     # What earlier attempts of the exchange got, each retried.
     retried: list[str] = field(default_factory=list)
+    # Fields the body carries that the contract does not declare (never a failure): core/undocumented.py.
+    undocumented_fields: list[Field] = field(default_factory=list)
 
 
 def refused(exchange: Exchange) -> bool:
@@ -101,6 +104,8 @@ def keep(
             wanted,
             fault,
             list(exchange.retried),
+            # Another server's answer (a proxy's 404, say) says nothing of what the API's documentation lacks.
+            [] if fault or alien else in_exchange(exchange),
         )
     )
 

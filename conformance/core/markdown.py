@@ -35,6 +35,14 @@ def markdown(data: dict[str, Any], outcome: str) -> str:
     if faults.get("exchanges"):
         lines += ["", "## Faults (not verdicts on the contract)", ""]
         lines += [f"- {_cell(what)}: {count}" for what, count in faults["exchanges"].items()]
+    fields = data.get("undocumentedFields") or []
+    if fields:
+        lines += ["", "## Fields the contract does not declare (never a failure)", ""]
+        lines += ["| operation or event | field | example pointer | exchanges |", "|---|---|---|---:|"]
+        lines += [
+            f"| {_cell(row['in'])} | `{_cell(row['field'])}` | `{_cell(row['example'])}` | {row['exchanges']} |"
+            for row in fields
+        ]
     if data.get("notRun"):
         lines += ["", "## Not run live", "", "| test | why |", "|---|---|"]
         lines += [f"| `{_cell(test)}` | {_cell(reason)} |" for test, reason in sorted(data["notRun"].items())]

@@ -17,6 +17,7 @@ import pytest
 
 from conformance.core.markdown import markdown
 from conformance.core.provenance import Provenance
+from conformance.core.undocumented import shown
 from conformance.spec.schemas import active_dir, contract
 
 VERDICTS = "conformance"
@@ -25,6 +26,8 @@ MAX_REASONS = 8
 MAX_LISTED = 12
 # Outcomes of tests that the server or its rate limit stopped, rather than the API's conformance.
 FAULTED = ("server-fault", "rate-limited")
+# The heading of the summary's list of fields the contract does not declare (core/undocumented.py).
+UNDOCUMENTED_FIELDS = "fields the contract does not declare"
 
 
 def _parse(value: object) -> Any:
@@ -124,6 +127,28 @@ class Summary:
                 row["failed"] += 1
             row["statuses"][verdict["status"] or "broken"] += 1
         return dict(sorted(table.items()))
+
+    def undocumented_fields(self) -> list[dict[str, Any]]:
+        """Per operation or webhook event type, each field the contract does not declare: one example
+        pointer, the test it is from, and how many exchanges (or deliveries) showed it."""
+        found: dict[tuple[str, str], dict[str, Any]] = {}
+        for verdict in self.verdicts:
+            for entry in verdict.get("undocumented_fields") or []:
+                key = (str(entry["in"]), str(entry["field"]))
+                row = found.setdefault(key, {**entry, "test": verdict.get("test"), "exchanges": 0})
+                row["exchanges"] += 1
+        return [found[key] for key in sorted(found)]
+
+    def undocumented_lines(self) -> list[str]:
+        fields = self.undocumented_fields()
+        if not fields:
+            return []
+        places = len({row["in"] for row in fields})
+        out = [f"{UNDOCUMENTED_FIELDS} ({len(fields)} in {places} operation(s) or event type(s)), never a failure:"]
+        for row in fields:
+            times = f"{row['exchanges']} exchange{'s' if row['exchanges'] != 1 else ''}"
+            out.append(f"  {shown(row)} ({times})")
+        return out
 
     def faults(self) -> dict[str, Any]:
         """Faults that failed exchanges, by kind and what happened; retried attempts, by what they got."""
@@ -256,6 +281,7 @@ class Summary:
             if counts:
                 shown = ", ".join(f"{op} {status}x{count}" for (op, status), count in sorted(counts.items()))
                 out.append(f"statuses the documentation does not list, {label}: {shown}")
+        out += self.undocumented_lines()
         out.extend(f"cassettes: {note}" for note in self.notes)
         out += self.recording_lines()
         out.extend(self.not_exercised())
@@ -333,6 +359,7 @@ class Summary:
             },
             "verdicts": self.verdicts,
             "faults": self.faults(),
+            "undocumentedFields": self.undocumented_fields(),
             "notes": self.notes,
             "recordings": {
                 "oldest": oldest.as_json() if oldest else None,

@@ -31,6 +31,7 @@ from conformance.core.playback import CassetteAdapter, replays
 from conformance.core.receiver import Receiver
 from conformance.core.scrub import PLACEHOLDER, Scrubber, credential_values
 from conformance.core.settings import Settings
+from conformance.core.undocumented import Field
 from conformance.spec.schemas import Operation
 
 if TYPE_CHECKING:
@@ -289,12 +290,16 @@ class ConformanceSession:
         """Deliveries to the webhooks this test creates; a live run the API cannot deliver to is not run."""
         return _live.webhooks(self)
 
-    def keep_result(self, operation_id: str, status: int, found: list[ConformanceFailure]) -> None:
+    def keep_result(
+        self, operation_id: str, status: int, found: list[ConformanceFailure], undocumented: list[Field] | None = None
+    ) -> None:
         """The verdict of something checked outside an exchange (a webhook delivery)."""
         for failure in found:
             failure.with_context(cassette=self.cassette_path, next_step=self._next_step())
         self.failures.extend(found)
-        self.verdicts.append(Verdict(operation_id, status, None, not found, True, [f.as_dict() for f in found]))
+        verdict = Verdict(operation_id, status, None, not found, True, [f.as_dict() for f in found])
+        verdict.undocumented_fields = list(undocumented or [])
+        self.verdicts.append(verdict)
 
     def fail(self, failure: ConformanceFailure, *, verdict: bool = False) -> None:
         """Keep a failure found outside an exchange; ``verdict`` marks the last verdict failed with it."""

@@ -8,11 +8,13 @@ checks the overlay's proofs that way, and tests use small fixture contracts).
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator, Mapping
-from functools import cached_property
+from dataclasses import dataclass, field
+from functools import cache, cached_property
 from pathlib import Path
 from typing import Any
-from urllib.parse import urljoin
+from urllib.parse import urljoin as _urljoin
 
 import referencing
 import referencing.jsonschema
@@ -23,6 +25,23 @@ from conformance.spec._schemas_validators import VALIDATORS, View
 from conformance.spec.importer import BASE_URI, INDEX_FILE
 
 REQUIRED = "\0required"  # where applicable_properties' walk collects required names
+
+
+@dataclass
+class _Declared:
+    """What the schemas that apply to one object of an instance declare of its properties."""
+
+    instance: dict[str, Any]
+    names: set[str] = field(default_factory=set)
+    patterns: set[str] = field(default_factory=set)
+    described: bool = False  # some applicable schema lists properties: the object is not free-form
+    open: bool = False  # additionalProperties admits any name
+
+
+@cache
+def urljoin(base: str, ref: str) -> str:
+    """A reference against its base; the walks join the same few hundred pairs again and again."""
+    return _urljoin(base, ref)
 
 
 def schema_uri(ref: str) -> str:
@@ -40,6 +59,7 @@ class Contract:
         self.index = dict(index)
         self._validators: dict[tuple[str, View], Any] = {}
         self._subschemas: dict[tuple[int, str], tuple[Any, Any]] = {}
+        self._resolved: dict[str, Any] = {}  # the registry never changes, so neither does a lookup
 
     @classmethod
     def from_files(cls, files: Mapping[str, str]) -> Contract:
@@ -97,7 +117,10 @@ class Contract:
 
     def resolve(self, ref: str) -> Any:
         """The schema a reference points to, with its own references still in place."""
-        return self.registry.resolver().lookup(schema_uri(ref)).contents
+        found = self._resolved.get(ref)
+        if found is None:
+            found = self._resolved[ref] = self.registry.resolver().lookup(schema_uri(ref)).contents
+        return found
 
     def deref(self, schema: Any, base: str) -> tuple[Any, str]:
         """Follow ``$ref`` until a schema with content, and the base URI its own references use."""
@@ -184,6 +207,68 @@ class Contract:
         if isinstance(instance, list) and isinstance(schema.get("items"), dict):
             for index, item in enumerate(instance):
                 self._annotate(schema["items"], base, item, pointers.child(at, index), flag, found, depth + 1)
+
+    def undeclared(self, ref: str, instance: Any, view: View = "response") -> list[str]:
+        """JSON pointers of the instance's properties that no schema applying to their object declares.
+
+        Follows what applies to each object (``$ref``, ``allOf``, an ``if`` that holds and its ``then``,
+        the ``anyOf``/``oneOf`` branches it matches), into declared properties and ``items``. A property
+        that ``additionalProperties`` (a schema, or ``true``) or ``patternProperties`` admits is declared;
+        an object no applicable schema gives any ``properties`` is free-form, so nothing in it counts.
+        """
+        objects: dict[str, _Declared] = {}
+        self._declare(self.resolve(ref), schema_uri(ref).split("#")[0], instance, "", view, objects, 0)
+        found = [
+            pointers.child(at, name)
+            for at, declared in objects.items()
+            if declared.described and not declared.open
+            for name in declared.instance
+            if name not in declared.names and not any(re.search(p, name) for p in declared.patterns)
+        ]
+        return sorted(found)
+
+    def _declare(
+        self, schema: Any, base: str, instance: Any, at: str, view: View, objects: dict[str, _Declared], depth: int
+    ) -> None:
+        if not isinstance(schema, dict) or depth > 200:
+            return
+        if isinstance(schema.get("$ref"), str):
+            target = urljoin(base, schema["$ref"])
+            self._declare(self.resolve(target), target.split("#")[0], instance, at, view, objects, depth + 1)
+        for sub in schema.get("allOf", []):
+            self._declare(sub, base, instance, at, view, objects, depth + 1)
+        for key in ("anyOf", "oneOf"):
+            branches = schema.get(key, [])
+            matching = [sub for sub in branches if self.is_valid(sub, base, instance, view)]
+            # An instance no branch accepts fails the schema already: every branch's names count, so
+            # the failure is not echoed as undeclared fields.
+            for sub in matching or branches:
+                self._declare(sub, base, instance, at, view, objects, depth + 1)
+        if "if" in schema and ("then" in schema or "else" in schema):
+            holds = self.is_valid(schema["if"], base, instance, view)
+            self._declare(schema.get("then" if holds else "else"), base, instance, at, view, objects, depth + 1)
+        if isinstance(instance, dict):
+            declared = objects.setdefault(at, _Declared(instance))
+            properties = schema.get("properties")
+            if isinstance(properties, dict):
+                declared.described = True
+                declared.names.update(properties)
+                for name, sub in properties.items():
+                    if name in instance:
+                        self._declare(sub, base, instance[name], pointers.child(at, name), view, objects, depth + 1)
+            patterns = schema.get("patternProperties")
+            if isinstance(patterns, dict):
+                declared.described = True
+                declared.patterns.update(patterns)
+            extra = schema.get("additionalProperties")
+            if extra is True or isinstance(extra, dict):
+                declared.open = True
+                if isinstance(extra, dict):
+                    for name in set(instance) - set(properties or {}):
+                        self._declare(extra, base, instance[name], pointers.child(at, name), view, objects, depth + 1)
+        if isinstance(instance, list) and isinstance(schema.get("items"), dict):
+            for index, item in enumerate(instance):
+                self._declare(schema["items"], base, item, pointers.child(at, index), view, objects, depth + 1)
 
     def applicable_properties(self, ref: str, instance: Any, view: View = "request") -> dict[str, dict[str, Any]]:
         """Top-level property schemas that apply to ``instance`` (branches it selects), merged by name.
