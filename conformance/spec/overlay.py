@@ -29,7 +29,6 @@ from jsonpath_ng.ext.parser import parse as parse_path
 
 from conformance.spec.openapi import SpecError, parse
 
-
 Direction = Literal["request", "response", "both"]
 DIRECTIONS: tuple[Direction, ...] = ("request", "response", "both")
 # Where a directed correction lands in a schema: only that view of the contract applies it.
