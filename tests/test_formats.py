@@ -7,6 +7,7 @@ case here, and a new one fails the first test until it gets one.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -103,5 +104,16 @@ def test_generated_values_satisfy_the_format(fmt):
     @given(Generator().for_ref(ref))
     def drawn(value: Any) -> None:
         assert validator.is_valid(value), value
+
+    drawn()
+
+
+def test_generated_timestamps_have_the_form_the_service_sends():
+    form = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
+
+    @settings(max_examples=25, database=None)
+    @given(Generator().for_ref("components/signedUpAt.json"))
+    def drawn(value: str) -> None:
+        assert form.match(value), value
 
     drawn()
