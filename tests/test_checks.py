@@ -333,3 +333,56 @@ def test_the_plugin_freezes_what_collection_built_so_later_collections_skip_it()
     assert gc.get_freeze_count() == 0
     plugin.pytest_collection_finish(None)
     assert gc.get_freeze_count() > 0
+
+
+CONVERSATION = {"id": GOOD_ID, "type": "personal", "isDefault": True}
+# (name, exchange, the format, the pointer): a value of the wrong form in a response
+WRONG_FORMS = [
+    (
+        "timestamp in words",
+        exchange("GetConversation", 200, {"conversation": {**CONVERSATION, "createdAt": "yesterday"}}),
+        "date-time",
+        "/conversation/createdAt",
+    ),
+    (
+        "timestamp without T and zone",
+        exchange("GetConversation", 200, {"conversation": {**CONVERSATION, "lastUpdatedAt": "2024-01-01 00:05:43"}}),
+        "date-time",
+        "/conversation/lastUpdatedAt",
+    ),
+    (
+        "message received in words",
+        exchange(
+            "ListMessages",
+            200,
+            {
+                "messages": [
+                    {
+                        "id": GOOD_ID,
+                        "received": "yesterday",
+                        "author": {"type": "business"},
+                        "content": {"type": "text", "text": "Hi"},
+                    }
+                ],
+                "meta": {"hasMore": False},
+            },
+        ),
+        "date-time",
+        "/messages/0/received",
+    ),
+    (
+        "icon URL that is no URI",
+        exchange("UpdateConversation", 200, {"conversation": {**CONVERSATION, "iconUrl": "AAA"}}),
+        "uri",
+        "/conversation/iconUrl",
+    ),
+]
+
+
+@pytest.mark.parametrize(("name", "ex", "fmt", "pointer"), WRONG_FORMS, ids=[w[0] for w in WRONG_FORMS])
+def test_a_response_value_of_the_wrong_form_fails_naming_the_format(name, ex, fmt, pointer):
+    failures = check_exchange(ex, None, variant="v-1")
+    assert [(type(f), f.pointer) for f in failures] == [(SchemaViolation, pointer)]
+    assert failures[0].rule.startswith("format (")
+    assert f"is not a '{fmt}'" in failures[0].rule
+    assert failures[0].expected == f"format {fmt}"

@@ -61,7 +61,7 @@ def _catalogue() -> tuple[dict[str, tuple[Declaration, ...]], frozenset[str]]:
             if key not in ("enum", "const", "default", "examples"):
                 walk(value, base)
 
-    for path, contents in contract().documents.items():
+    for path, contents in contract().view_documents("request").items():
         walk(contents, str(contents.get("$id", path)))
     for op in load_index().values():
         words.update(part for part in op.path.split("/") if part and not part.startswith("{"))
