@@ -10,25 +10,20 @@ from hypothesis import strategies as st
 
 from conformance import flows
 from conformance.core import negative
-from conformance.core.model import Exchange, Expect, Variant
+from conformance.core.model import Expect, Variant
 from conformance.core.session import ConformanceSession
 from conformance.core.strategies import Hints
 from conformance.definitions import hints_for
 from conformance.flows import Records
 from conformance.spec.resources import Resource, dotted, needs_filter, required_filters
 from conformance.spec.schemas import contract
+from conformance.suites.paging import check_cover, paged_lists, pages, walk_pages
 
 Test = Callable[[ConformanceSession], None]
 Add = Callable[[str, Test], None]
 Start = Callable[[ConformanceSession], Records]
 PAGE_SIZE = 2
 PAGED_RECORDS = 5
-MAX_PAGES = 50  # bounded: a live app may hold many records
-
-
-def _ids(exchange: Exchange, item: Resource) -> list[str]:
-    body = exchange.body if isinstance(exchange.body, dict) else {}
-    return [str(r.get("id")) for r in body.get(item.collection) or [] if isinstance(r, dict)]
 
 
 def _updated(item: Resource, body: Any, *, label: str) -> Variant:
@@ -188,9 +183,9 @@ def more_tests(item: Resource, ops: dict[str, str], add: Add, start: Start) -> N
 
         add(f"test_{item_snake(item)}_lifecycle", lifecycle)
 
-    list_op = item.op("list")
-    paged = list_op is not None and list_op.parameter("page", "query") is not None and item.has("create")
+    paged = item.operations.get("list") in paged_lists() and item.has("create")
     if paged and item.sized_pages:
+        list_op_id = item.operations["list"]
 
         def paginates(sunco: ConformanceSession) -> None:
             records = start(sunco)
@@ -203,17 +198,8 @@ def more_tests(item: Resource, ops: dict[str, str], add: Add, start: Start) -> N
             ours = [sunco.require(records.create(v), f"{item.name} {v.label}", variant=v) for v in setups]
             # A list that needs a filter (conversations: a participant) is walked with the first record's.
             query = {**required_filters(item, setups[0].body), "page[size]": str(PAGE_SIZE)}
-            forwards = walk(sunco, records, query, check_size=True)
-            mine = [i for i in forwards if i in ours]
-            sunco.expect_state(
-                sunco.last_exchange,
-                sorted(mine) == sorted(ours) and len(mine) == len(set(mine)),
-                title="paging forwards with page[after] missed or repeated records.",
-                pointer=f"/{item.collection}",
-                rule="cursor pages cover every record exactly once",
-                expected=ours,
-                actual=mine,
-            )
+            forwards = walk(sunco, records, query)
+            mine = check_cover(sunco, forwards, ours, item.collection, "forwards with page[after]")
             backwards = walk(sunco, records, query, direction="before", start=forwards)
             mine_back = [i for i in backwards if i in ours]
             sunco.expect_state(
@@ -227,7 +213,7 @@ def more_tests(item: Resource, ops: dict[str, str], add: Add, start: Start) -> N
             )
             sunco.finish()
 
-        add(f"test_{ops['list']}_paginates_forwards_and_backwards", paginates)
+        add(f"test_{ops['list']}_paginates_forwards_and_backwards", pages(list_op_id)(paginates))
 
     if paged:
 
@@ -325,34 +311,15 @@ def walk(
     *,
     direction: str = "after",
     start: list[str] | None = None,
-    check_size: bool = False,
 ) -> list[str]:
-    """Every id a list shows, following its cursors (forwards, or backwards from the end)."""
+    """Every id a list shows, following its cursors (forwards, or backwards from the end of ``start``)."""
     item = records.item
-    op = item.op("list")
-    paged = op is not None and op.parameter("page", "query") is not None
-    current = dict(query)
-    if direction == "before" and start:
-        # Backwards from the last record: the pages before it, then the record itself.
-        current["page[before]"] = start[-1]
-    seen: list[str] = [start[-1]] if direction == "before" and start else []
-    for _ in range(MAX_PAGES):
-        page = records.call("list", query=current or None, expect=Expect(200))
-        ids = _ids(page, item)
-        if check_size:
-            sunco.expect_state(
-                page,
-                len(ids) <= PAGE_SIZE,
-                title="returned more than page[size] items.",
-                pointer=f"/{item.collection}",
-                rule="page[size] bounds the page",
-                expected=f"at most {PAGE_SIZE}",
-                actual=len(ids),
-            )
-        seen = [*ids, *seen] if direction == "before" else [*seen, *ids]
-        meta = (page.body or {}).get("meta", {}) if isinstance(page.body, dict) else {}
-        cursor = meta.get("beforeCursor" if direction == "before" else "afterCursor")
-        if not paged or not meta.get("hasMore") or not cursor:
-            break
-        current = {**query, f"page[{direction}]": str(cursor)}
-    return seen
+    return walk_pages(
+        sunco,
+        item.operations["list"],
+        records.parents(),
+        item.collection,
+        query,
+        direction=direction,
+        start=start[-1] if start else None,
+    )
