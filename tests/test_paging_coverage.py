@@ -33,7 +33,8 @@ def test_paged_lists_are_the_operations_whose_query_declares_page_cursors() -> N
     # Sizes and both cursors, as the contract's page object declares them.
     assert all(members == {"after", "before", "size"} for members in paged_lists().values())
     # A list without page parameters is not paged: it answers everything at once.
-    assert "ListUsers" not in paged_lists() and "ListWebhooks" not in paged_lists()
+    assert "ListUsers" not in paged_lists()
+    assert "ListWebhooks" not in paged_lists()
 
 
 @pytest.mark.parametrize("operation_id", sorted(paged_lists()))
@@ -55,10 +56,12 @@ URL = "https://api.example.com/v2/apps/a1/conversations?page%5Bsize%5D=2&filter%
         ("https://api.example.com/v2/apps/a1/conversations?page[size]=2&filter[userId]=u1&page[after]=c9", {}),
         ("/v2/apps/a1/conversations?filter%5BuserId%5D=u1&page%5Bafter%5D=c9&page%5Bsize%5D=2", {}),
         ("/v2/apps/a1/conversations?page[size]=2&filter[userId]=u1&page[after]=c8", {"page[after]": "c8"}),
-        ("/v2/apps/a1/conversations?filter[userId]=u1&page[after]=c9", {"page[size]": None}),
+        # The vendor's example links leave page[size] out; a link under another host and prefix is the same list.
+        ("/v2/apps/a1/conversations?filter[userId]=u1&page[after]=c9", {}),
+        ("https://sub.zendesk.com/sc/v2/apps/a1/conversations?filter[userId]=u1&page[after]=c9", {}),
         ("/v2/apps/a1/conversations?page[size]=2&page[after]=c9", {"filter[userId]": None}),
         ("/v2/apps/a1/users?page[size]=2&filter[userId]=u1&page[after]=c9", {"path": "/v2/apps/a1/users"}),
     ],
 )
-def test_a_next_link_must_repeat_path_size_and_filters_with_the_cursor(link: str, wrong: dict[str, Any]) -> None:
+def test_a_next_link_must_name_the_list_its_filters_and_the_cursor(link: str, wrong: dict[str, Any]) -> None:
     assert link_problems(link, URL, SENT, "page[after]", "c9") == wrong

@@ -91,7 +91,7 @@ def test_deleting_personal_information_clears_what_is_documented_and_keeps_clien
     api: Api, sandbox: Sandbox
 ) -> None:
     user = create_user(api, **PERSON)
-    assert user["profile"] == PERSON["profile"] and user["metadata"] == PERSON["metadata"]
+    assert (user["profile"], user["metadata"]) == (PERSON["profile"], PERSON["metadata"])
     status, linked = api.call("CreateClient", body=CLIENT_BODY, userIdOrExternalId=user["id"])
     assert status == 201
     client_id = linked["client"]["id"]
