@@ -275,12 +275,7 @@ class Summary:
             faulted += row["faults"]
         out.append(f"{'all operations':<{width}}{total:>10}{total - failed - faulted:>8}{failed:>8}{faulted:>8}")
         out.extend(self.fault_lines())
-        undocumented = [v for v in self.verdicts if not v.get("documented", True)]
-        for wanted, label in ((True, "expected by the test"), (False, "that nothing expected")):
-            counts = Counter((v["operation"], v["status"]) for v in undocumented if v.get("expected", False) == wanted)
-            if counts:
-                shown = ", ".join(f"{op} {status}x{count}" for (op, status), count in sorted(counts.items()))
-                out.append(f"statuses the documentation does not list, {label}: {shown}")
+        out.extend(self.undocumented_status_lines())
         out += self.undocumented_lines()
         out.extend(f"cassettes: {note}" for note in self.notes)
         out += self.recording_lines()
@@ -289,6 +284,17 @@ class Summary:
         out += [f"{reason} ({len(names)}): {', '.join(names)}" for reason, names in self.not_run_by_reason().items()]
         if self.tested_nothing():
             out.append(TESTED_NOTHING)
+        return out
+
+    def undocumented_status_lines(self) -> list[str]:
+        """Statuses the contract does not list: those a test asked for, and those nothing expected."""
+        undocumented = [v for v in self.verdicts if not v.get("documented", True)]
+        out = []
+        for wanted, label in ((True, "expected by the test"), (False, "that nothing expected")):
+            counts = Counter((v["operation"], v["status"]) for v in undocumented if v.get("expected", False) == wanted)
+            if counts:
+                shown = ", ".join(f"{op} {status}x{count}" for (op, status), count in sorted(counts.items()))
+                out.append(f"statuses the documentation does not list, {label}: {shown}")
         return out
 
     def tested_nothing(self) -> bool:
@@ -360,6 +366,9 @@ class Summary:
             "verdicts": self.verdicts,
             "faults": self.faults(),
             "undocumentedFields": self.undocumented_fields(),
+            # The terminal's lines, word for word, for the Markdown summary.
+            "undocumentedStatuses": self.undocumented_status_lines(),
+            "exercised": self.not_exercised(),
             "notes": self.notes,
             "recordings": {
                 "oldest": oldest.as_json() if oldest else None,
