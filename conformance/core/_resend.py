@@ -32,7 +32,7 @@ from conformance import pointer
 from conformance.core.model import Exchange, body_as_json, body_from_json
 from conformance.core.placeholders import SECRET_PLACEHOLDER, vocabulary
 from conformance.core.scrub import Scrubber
-from conformance.core.symbols import DISTINCT, Unresolved
+from conformance.core.symbols import DISTINCT
 from conformance.spec.resources import RESOURCES, Resource
 
 if TYPE_CHECKING:
@@ -74,16 +74,9 @@ def known(session: ConformanceSession) -> dict[str, str]:
     return {value: name for value, name in found.items() if value and value not in words}
 
 
-def lookup(session: ConformanceSession, held: dict[str, Any]) -> Callable[[str], str]:
+def lookup(session: ConformanceSession, held: dict[str, Any]) -> Callable[[str], str | None]:
     """What each symbol stands for now: live, from the settings and this run; in replay, as recorded."""
-
-    def find(name: str) -> str:
-        value = _lookup(session, held, name)
-        if value is None:
-            raise Unresolved(name)
-        return value
-
-    return find
+    return lambda name: _lookup(session, held, name)
 
 
 def remember(session: ConformanceSession, held: dict[str, Any], names: list[str]) -> None:

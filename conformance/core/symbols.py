@@ -60,13 +60,19 @@ def abstracter(known: Mapping[str, str]) -> Callable[[str], str]:
     return abstract
 
 
-def resolver(lookup: Callable[[str], str]) -> Callable[[str], str]:
-    """A function that writes each symbol of a pinned string as ``lookup`` gives it (raises Unresolved)."""
+def resolver(lookup: Callable[[str], str | None]) -> Callable[[str], str]:
+    """A function that writes each symbol of a pinned string as ``lookup`` gives it; None raises Unresolved."""
+
+    def value(name: str) -> str:
+        if name == OPEN:
+            return "{{"
+        found = lookup(name)
+        if found is None:
+            raise Unresolved(name)
+        return found
 
     def resolve(text: str) -> str:
-        if "{{" not in text:
-            return text
-        return _SYMBOL.sub(lambda match: "{{" if match.group(1) == OPEN else lookup(match.group(1)), text)
+        return _SYMBOL.sub(lambda match: value(match.group(1)), text) if "{{" in text else text
 
     return resolve
 
