@@ -292,6 +292,8 @@ def sunco(request: pytest.FixtureRequest, vcr: Any) -> Iterator[ConformanceSessi
         stale = stale_failure(session, days) if days is not None else None
         if stale is not None:
             item.stash[_stale_key] = stale
+        # A recording that did not run live replays as the same skip, whichever way the test skipped.
+        session.replay_not_run()
     yield session
     try:
         # Delete what the test created, then (in replay) hold it to every recorded exchange.
@@ -332,6 +334,10 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         # The summary counts tests the server failed apart from tests that found the API at fault.
         report.user_properties.append(("conformance-outcome", fault))
     if call.when == "call" and item.get_closest_marker("conformance"):
+        session = item.stash.get(_session_key, None)
+        if report.skipped and isinstance(error, pytest.skip.Exception) and session is not None and session.recording:
+            # However the live run skipped (pytest.skip anywhere), its cassette keeps why, for replay.
+            session.keep_not_run(str(error.msg))
         item.stash[_outcome_key] = rewrite.outcome_of(error, report.skipped)
         _count_unreachable(item, error)
     return report

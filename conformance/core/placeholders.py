@@ -123,6 +123,11 @@ def _from_pattern(declarations: list[Declaration], low: int, high: int | None) -
         return None
 
 
+def fits(name: str | None, value: Any, item: bool = False) -> bool:
+    """Whether every declaration of the field ``name`` accepts ``value`` (``item``: as one of its array's items)."""
+    return _valid(value, list(_declarations(name, item)))
+
+
 @cache
 def placeholder(name: str | None, kind: str = "string", item: bool = False) -> Any:
     """The stand-in for a scrubbed ``kind`` ("string" or "number") value of the field ``name``.

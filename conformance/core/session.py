@@ -89,6 +89,8 @@ class ConformanceSession:
         # Preconditions a flow checked once in this test (``Records.room_for_one``).
         self.checked: set[tuple[Any, ...]] = set()
         self.last_exchange: Exchange | None = None
+        # Every answer this test got, in order: what the symbols of its pinned variants resolve against.
+        self.answered: list[Exchange] = []
         # The run's webhook receiver, started the first time a test waits for deliveries.
         self._receiver = receiver
         self._inbox: Inbox | None = None
@@ -199,6 +201,7 @@ class ConformanceSession:
         expected = variant.expect if variant is not None else expect
         self._note(operation_id, variant, exchange)
         self.last_exchange = exchange
+        self.answered.append(exchange)
         variant_id = variant.id if variant else None
         fault = faults.classify(
             exchange, expected, variant_id, recording=self.recording, record_command=self.record_command
@@ -347,6 +350,10 @@ class ConformanceSession:
     def not_run(self, reason: str) -> NoReturn:
         """Skip the test; a recording keeps the reason, so its replay skips for the same one."""
         _live.not_run(self, reason)
+
+    def keep_not_run(self, reason: str) -> None:
+        """A live run that skipped by any other way than ``not_run``: keep its reason all the same."""
+        _live.keep_reason(self, reason)
 
     def replay_not_run(self) -> None:
         """In replay, skip for the reason the recording gave for not running live, if it gave one."""
