@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 
@@ -24,6 +25,11 @@ COMMANDS = (
     ("drift", "conformance.tools.drift", "compare two recordings of the same variants field by field"),
     ("lint-spec", "conformance.tools.lint_spec", "report the vendor OpenAPI contract's defects, with evidence"),
     ("spec-diff", "conformance.tools.spec_diff", "what changed between two vendor specs (or a spec and schemas/)"),
+    (
+        "check-payload",
+        "conformance.tools.check_payload",
+        "check a captured JSON payload (a response, a webhook event or delivery) against the contract",
+    ),
     ("bench", "conformance.tools.bench", "measure the replay and recording speed targets, side by side in one run"),
 )
 PROG = "python -m conformance"
@@ -45,7 +51,20 @@ def build_parser(name: str) -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = list(sys.argv[1:] if argv is None else argv)
+    try:
+        try:
+            return _main(list(sys.argv[1:] if argv is None else argv))
+        finally:
+            sys.stdout.flush()
+    except BrokenPipeError:
+        # The reader went away (`| head`): what is left to print has nowhere to go, and that is no error of
+        # ours. Point stdout at devnull so the interpreter's final flush does not raise a second time.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
+
+
+def _main(args: list[str]) -> int:
     names = [name for name, _, _ in COMMANDS]
     if not args:
         print(f"{PROG}: error: name a command: {', '.join(names)} (see {PROG} --help)", file=sys.stderr)

@@ -28,6 +28,7 @@ from conformance import options
 from conformance._plugin_options import add_options, cassette_cache, cassette_root, is_recording, is_rewriting
 from conformance.core import cassettes, rewrite
 from conformance.core.cassette_cache import CassetteCache
+from conformance.core.cassette_folder import FolderRefused, Hold
 from conformance.core.cassettes import CorruptCassette
 from conformance.core.failures import (
     ConfigError,
@@ -60,6 +61,7 @@ _outcome_key = pytest.StashKey[rewrite.Outcome]()
 _stale_key = pytest.StashKey[ConformanceFailure]()
 _receiver_key = pytest.StashKey[Receiver]()
 _cache_key = pytest.StashKey[CassetteCache]()
+_hold_key = pytest.StashKey[Hold]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -103,6 +105,12 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[_unreachable_key] = 0
     # Only the controller looks (xdist workers would race each other over the files).
     writing = is_recording(config) and not config.getoption("--disable-recording")
+    if writing:
+        # Before any request: a folder this run cannot write, or one another recording holds, is found now.
+        try:
+            config.stash[_hold_key] = Hold(root).take()
+        except FolderRefused as error:
+            raise pytest.UsageError(str(error)) from None
     notes = [] if hasattr(config, "workerinput") else cassettes.leftover_notes(root, writing=writing)
     config.pluginmanager.register(
         Summary(
@@ -121,6 +129,9 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
+    hold = config.stash.get(_hold_key, None)
+    if hold is not None:
+        hold.release()
     receiver = config.stash.get(_receiver_key, None)
     if receiver is not None:
         receiver.stop()
@@ -281,6 +292,8 @@ def sunco(request: pytest.FixtureRequest, vcr: Any) -> Iterator[ConformanceSessi
         stale = stale_failure(session, days) if days is not None else None
         if stale is not None:
             item.stash[_stale_key] = stale
+        # A recording that did not run live replays as the same skip, whichever way the test skipped.
+        session.replay_not_run()
     yield session
     try:
         # Delete what the test created, then (in replay) hold it to every recorded exchange.
@@ -314,11 +327,17 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         report.longrepr = str(error)
     if isinstance(error, CorruptCassette):
         report.longrepr = error.describe(record_command(item.config, item.nodeid))
+    if isinstance(error, cassettes.CannotWrite):
+        report.longrepr = str(error)
     fault = fault_outcome(error) if item.get_closest_marker("conformance") else None
     if fault is not None:
         # The summary counts tests the server failed apart from tests that found the API at fault.
         report.user_properties.append(("conformance-outcome", fault))
     if call.when == "call" and item.get_closest_marker("conformance"):
+        session = item.stash.get(_session_key, None)
+        if report.skipped and isinstance(error, pytest.skip.Exception) and session is not None and session.recording:
+            # However the live run skipped (pytest.skip anywhere), its cassette keeps why, for replay.
+            session.keep_not_run(str(error.msg))
         item.stash[_outcome_key] = rewrite.outcome_of(error, report.skipped)
         _count_unreachable(item, error)
     return report
@@ -344,6 +363,11 @@ def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> 
         return (yield)
     try:
         result = yield
+    except cassettes.CannotWrite as error:
+        _settle(item)
+        # Every later test would meet the same full disk: stop here, with the cause.
+        item.session.shouldstop = f"stopped: {error}"
+        raise
     except Exception:
         _settle(item)  # a teardown error still saved the cassette; an interrupt never gets here
         raise

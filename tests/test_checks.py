@@ -232,6 +232,37 @@ def test_each_check_reports_its_failure(name, ex, expect, kind, pointer):
     assert "\n" not in failure.title
 
 
+BODY_UNDER_A_JSON_HEADER = [
+    # (what came, the title says, the actual value shows)
+    ("", "with an empty body, under Content-Type application/json", "no body (0 characters, all blank)"),
+    ("  \n", "with an empty body, under Content-Type application/json", "no body (3 characters, all blank)"),
+    ("<html>oops</html>", "with a body that is not JSON, under Content-Type application/json", "'<html>oops</html>'"),
+    (
+        '{"key": {"id": "k1", "secret": "s3cr3t-value',
+        "with a body that is not JSON",
+        '\'{"key": {"id": "k1", "secret": "<scrubbed>"\'',
+    ),
+    ("x" * 300, "with a body that is not JSON", f"'{'x' * 80}' (first 80 of 300 characters)"),
+]
+
+
+@pytest.mark.parametrize(("text", "title", "actual"), BODY_UNDER_A_JSON_HEADER)
+def test_get_integration_200_under_a_json_header_names_an_empty_or_broken_body(text, title, actual):
+    (failure,) = check_exchange(exchange("GetIntegration", 200, None, text=text), None)
+    assert isinstance(failure, ContentTypeMismatch)
+    assert title in failure.title
+    assert "not application/json" not in failure.title  # the header was right: the body is the fault
+    assert failure.actual == actual
+    assert "s3cr3t" not in str(failure)
+
+
+def test_get_integration_200_under_another_media_type_names_the_header_and_shows_the_body():
+    ex = exchange("GetIntegration", 200, None, text='{"secret": "s3cr3t"}', headers={"Content-Type": "text/plain"})
+    (failure,) = check_exchange(ex, None)
+    assert "a body that is not application/json" in failure.title
+    assert failure.actual == 'text/plain: \'{"secret":"<scrubbed>"}\''
+
+
 def test_failure_detail_reads_like_a_bug_report():
     failure = check_exchange(FAILING[4][1], None, variant="get-3")[0]
     failure.with_context(cassette="cassettes/x/test_y.yaml", next_step="re-record: pytest x")
@@ -333,3 +364,56 @@ def test_the_plugin_freezes_what_collection_built_so_later_collections_skip_it()
     assert gc.get_freeze_count() == 0
     plugin.pytest_collection_finish(None)
     assert gc.get_freeze_count() > 0
+
+
+CONVERSATION = {"id": GOOD_ID, "type": "personal", "isDefault": True}
+# (name, exchange, the format, the pointer): a value of the wrong form in a response
+WRONG_FORMS = [
+    (
+        "timestamp in words",
+        exchange("GetConversation", 200, {"conversation": {**CONVERSATION, "createdAt": "yesterday"}}),
+        "date-time",
+        "/conversation/createdAt",
+    ),
+    (
+        "timestamp without T and zone",
+        exchange("GetConversation", 200, {"conversation": {**CONVERSATION, "lastUpdatedAt": "2024-01-01 00:05:43"}}),
+        "date-time",
+        "/conversation/lastUpdatedAt",
+    ),
+    (
+        "message received in words",
+        exchange(
+            "ListMessages",
+            200,
+            {
+                "messages": [
+                    {
+                        "id": GOOD_ID,
+                        "received": "yesterday",
+                        "author": {"type": "business"},
+                        "content": {"type": "text", "text": "Hi"},
+                    }
+                ],
+                "meta": {"hasMore": False},
+            },
+        ),
+        "date-time",
+        "/messages/0/received",
+    ),
+    (
+        "icon URL that is no URI",
+        exchange("UpdateConversation", 200, {"conversation": {**CONVERSATION, "iconUrl": "AAA"}}),
+        "uri",
+        "/conversation/iconUrl",
+    ),
+]
+
+
+@pytest.mark.parametrize(("name", "ex", "fmt", "pointer"), WRONG_FORMS, ids=[w[0] for w in WRONG_FORMS])
+def test_a_response_value_of_the_wrong_form_fails_naming_the_format(name, ex, fmt, pointer):
+    failures = check_exchange(ex, None, variant="v-1")
+    assert [(type(f), f.pointer) for f in failures] == [(SchemaViolation, pointer)]
+    assert failures[0].rule.startswith("format (")
+    assert f"is not a '{fmt}'" in failures[0].rule
+    assert failures[0].expected == f"format {fmt}"

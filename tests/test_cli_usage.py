@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import pytest
+from run_support import clean_env
 
 from conformance.__main__ import COMMANDS, PROG, main
 
@@ -57,3 +62,26 @@ def test_help_lists_every_command_and_exits_0(capsys: pytest.CaptureFixture[str]
     assert status == 0
     assert err == []
     assert all(f"  {name} " in out for name, _, _ in COMMANDS)
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["drift", "--help"], ["sandbox", "--help"]])
+def test_help_into_a_closed_pipe_exits_quietly(argv: list[str]) -> None:
+    # `sunco-conformance --help | head -3`: the reader is gone before the help is written. The read end is
+    # closed before the child starts, so the write fails every time, whatever the machine's speed.
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        done = subprocess.run(  # noqa: S603 - our own interpreter and module
+            [sys.executable, "-m", "conformance", *argv],
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=clean_env(),
+            check=False,
+            timeout=60,
+        )
+    finally:
+        os.close(write_end)
+    assert "Traceback" not in done.stderr
+    assert "BrokenPipeError" not in done.stderr
+    assert done.returncode == 0

@@ -121,7 +121,28 @@ def test_retries_respect_the_total_wait_bound(server):
 
 @pytest.mark.parametrize(
     ("header", "expected"),
-    [("7", 7.0), ("", None), (None, None), ("soon", None), ("Wed, 21 Oct 2015 07:28:00 GMT", 0.0)],
+    [
+        ("7", 7.0),
+        ("", None),
+        (None, None),
+        ("soon", None),
+        ("Wed, 21 Oct 2015 07:28:00 GMT", 0.0),
+        # Digits to str.isdigit() that are no number of seconds: the byte 0xB2 read as Latin-1, and others.
+        ("\xb2", None),
+        ("1\xb2", None),
+        ("\u0663", None),
+    ],
 )
 def test_parse_retry_after(header, expected):
     assert parse_retry_after(header) == expected
+
+
+def test_a_malformed_retry_after_is_treated_as_absent(server):
+    Scripted.script = [(429, {"Retry-After": "\xb2"}), (200, {})]
+    waits: list[float] = []
+    policy = RetryPolicy(max_attempts=3, base_delay=1.0, max_delay=100.0)
+    exchange = Client(settings(server), retry=policy, sleep=waits.append).call("ListIntegrations")
+    assert exchange.status == 200
+    # The backoff's own first wait (with jitter), as if the header were not there.
+    assert len(waits) == 1
+    assert 0.5 <= waits[0] <= 1.0

@@ -232,7 +232,7 @@ def faulted() -> SimpleNamespace:
     """The parts of a session keep_reason reads: one exchange passed, one met a 502."""
     verdicts = [Verdict("GetIntegration", 200, None, True), Verdict("CreateIntegration", 502, None, False)]
     verdicts[1].fault = "server-fault"
-    return SimpleNamespace(verdicts=verdicts, exchanges=2, refused_everything=False)
+    return SimpleNamespace(verdicts=verdicts, exchanges=2, refusals=0, foreign=0, refused_everything=False)
 
 
 def test_a_recording_with_a_fault_replaces_no_cassette_but_is_kept_where_none_was():

@@ -18,6 +18,7 @@ from conformance.spec.schemas import Contract
 FIXTURES = Path(__file__).parent / "fixtures" / "specs"
 SPEC = FIXTURES / "petstore.yaml"
 OVERLAY = FIXTURES / "overlay.yaml"
+DIRECTED = FIXTURES / "overlay_directions.yaml"
 PROJECT = Path(__file__).resolve().parent.parent
 
 
@@ -220,6 +221,16 @@ def test_bad_input_is_refused_in_one_line(tmp_path, name, make, message):
             ("description: an update's branch", "description: |\n      two\n      lines"),
             "one-line description",
         ),
+        (
+            "no direction",
+            ("    x-direction: both\n    update:\n      x-conformance", "    update:\n      x-conformance"),
+            "x-direction must be one of request, response, both (got None)",
+        ),
+        (
+            "a direction on a status",
+            ("answer 400\n    x-direction: both", "answer 400\n    x-direction: request"),
+            "x-direction request applies to schemas only",
+        ),
     ],
 )
 def test_an_overlay_entry_that_no_longer_applies_is_refused(tmp_path, name, edit, message):
@@ -247,6 +258,47 @@ def test_an_overlay_entry_that_no_longer_applies_is_refused(tmp_path, name, edit
     assert result.returncode == 2, result.stdout
     assert message in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_a_request_correction_constrains_requests_only_and_a_response_one_responses_only():
+    _, contract = imported(DIRECTED)
+    request, response = (contract.validator("components/parcel.json", view) for view in ("request", "response"))
+    # action 1 (request): the note's pattern; action 2 (response): maxLength dropped from responses only
+    assert not request.is_valid({"kind": "letter", "note": "Hello"})
+    assert response.is_valid({"kind": "letter", "note": "Hello"})
+    assert not request.is_valid({"kind": "letter", "note": "elevenchars"})
+    assert response.is_valid({"kind": "letter", "note": "fourteen chars"})
+    # action 3 (response): whole grams in answers, any weight in requests
+    assert request.is_valid({"kind": "letter", "weight": 12.5})
+    assert not response.is_valid({"kind": "letter", "weight": 12.5})
+    # the webhook body is the same component, judged as an answer
+    assert contract.index["webhooks"]["ParcelEvents"]["request"]["content"]["application/json"] == (
+        "components/parcel.json"
+    )
+
+
+def test_a_response_correction_that_tightens_without_evidence_is_refused(tmp_path):
+    text = DIRECTED.read_text(encoding="utf-8")
+    overlay = write(tmp_path, "overlay.yaml", text.replace("    x-observed: every weight the live shop", "    x-n: "))
+    result = run(str(SPEC), "--out", str(tmp_path / "out"), "--overlay", str(overlay))
+    assert result.returncode == 2, result.stdout
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "overlay action 3 ($.components.schemas.parcel.properties.weight) (x-direction response)" in result.stderr
+    assert "makes responses stricter" in result.stderr
+    assert "without evidence: add x-observed" in result.stderr
+    # the same correction with its evidence is imported
+    ok = run(str(SPEC), "--out", str(tmp_path / "ok"), "--overlay", str(DIRECTED))
+    assert ok.returncode == 0, ok.stderr
+
+
+def test_a_request_correction_needs_no_evidence(tmp_path):
+    text = DIRECTED.read_text(encoding="utf-8").replace("    x-observed: the live shop answered", "    x-n: ")
+    overlay = write(tmp_path, "overlay.yaml", text.replace("    x-observed: every weight the live shop", "    x-n: "))
+    result = run(str(SPEC), "--out", str(tmp_path / "out"), "--overlay", str(overlay))
+    # action 1 (request) never needed it, action 2 only loosens responses; action 3 is refused
+    assert "overlay action 3 " in result.stderr
+    assert "action 1 " not in result.stderr
+    assert "action 2 " not in result.stderr
 
 
 def test_a_spec_error_is_one_line_from_the_api_too():

@@ -26,7 +26,7 @@ from test_roundtrip import (
 from conformance.core.client import Client
 from conformance.core.failures import ConfigError
 from conformance.core.preflight import check_access
-from conformance.core.report import Summary
+from conformance.core.report import TESTED_NOTHING, Summary
 from conformance.core.settings import DEFAULT_TIMEOUT, Settings
 from conformance.sandbox import Sandbox
 
@@ -118,12 +118,13 @@ def test_an_unreachable_host_is_one_line_with_the_whole_cause():
     with pytest.raises(ConfigError) as caught:
         check_access(settings_for(f"http://127.0.0.1:{port}"), str)
     message = str(caught.value)
-    assert f"got no answer from http://127.0.0.1:{port}" in message
-    # The chain, outermost first, down to the operating system's refusal.
-    assert "requests.exceptions.ConnectionError" in message
-    assert "ConnectionRefusedError" in message
+    # The operating system's refusal first, then the error that carried it; not the whole chain again.
+    assert message.startswith(f"got no answer from http://127.0.0.1:{port}: ConnectionRefusedError: ")
+    assert "(requests.exceptions.ConnectionError)" in message
+    assert "urllib3" not in message
     assert "check SUNCO_API_URL" in message
     assert "\n" not in message
+    assert len(message) < 300
 
 
 @pytest.fixture
@@ -169,7 +170,7 @@ class AnswersOnce:
         self.listener.close()
         with connection:
             connection.recv(65536)
-            body = json.dumps({"integrations": [], "meta": {"hasMore": False}, "links": {}}).encode()
+            body = json.dumps({"app": {"id": APP_ID, "displayName": "Answers once"}}).encode()
             connection.sendall(
                 b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n"
                 + f"Content-Length: {len(body)}\r\n\r\n".encode()
@@ -249,6 +250,25 @@ def test_the_summary_tells_undocumented_statuses_a_test_expected_from_those_noth
     assert "statuses the documentation does not list, expected by the test: CreateIntegration 401x1" in lines
     assert "statuses the documentation does not list, that nothing expected: UpdateIntegration 400x2" in lines
     assert not any("GetIntegration 200" in line for line in lines if "documentation" in line)
+
+
+@pytest.mark.parametrize(
+    ("recording", "outcomes", "nothing"),
+    [
+        (True, ["skipped", "skipped"], True),
+        (True, ["skipped", "passed"], False),
+        (True, ["skipped", "failed"], False),
+        (True, ["skipped", "server-fault"], False),
+        (True, [], False),
+        # A replay that skips everything replays what was recorded: the recording was judged when it ran.
+        (False, ["skipped", "skipped"], False),
+    ],
+)
+def test_only_a_live_run_whose_every_test_skipped_tested_nothing(tmp_path, recording, outcomes, nothing):
+    summary = Summary(None, recording=recording, cassette_root=tmp_path)  # type: ignore[arg-type]
+    summary.tests = {f"t{number}": outcome for number, outcome in enumerate(outcomes)}
+    assert summary.tested_nothing() is nothing
+    assert (TESTED_NOTHING in summary.lines()) is nothing
 
 
 def test_the_report_goes_into_folders_that_do_not_exist_yet(tmp_path):
@@ -355,8 +375,10 @@ def test_switchboard_tests_skip_live_on_an_app_that_has_one_and_leave_it_alone(s
         "-rs",
         env=live_env(sandbox.url),
     )
-    assert result.returncode == 0, result.stdout[-3000:]
+    # Both selected tests skipped: the run tested nothing, and says so rather than going green.
+    assert result.returncode == 1, result.stdout[-3000:]
     assert "2 skipped" in result.stdout
+    assert TESTED_NOTHING in result.stdout
     assert f"not run live: needs an app without a switchboard (an app holds at most 1; this one has {theirs})" in (
         result.stdout
     )

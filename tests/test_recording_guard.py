@@ -7,24 +7,29 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
+import subprocess
 import textwrap
 from pathlib import Path
 
 import pytest
 import yaml
 from test_roundtrip import (
+    APP_ID,
     known_sandbox,
     live_env,
     pytest_run,
 )
 
 from conformance.core import cassettes
+from conformance.core.cassette_folder import Hold
 from conformance.core.failures import StateMismatch, Unreachable
 from conformance.core.rewrite import Outcome, keep_reason, outcome_of
 from conformance.core.scrub import Scrubber
 from conformance.core.session import ConformanceSession
 from conformance.sandbox.api import Request, Response
+from conformance.spec.schemas import load_index
 
 BASELINE = "accepts_valid_bodies or empty_object or test_integration_lifecycle or outside_enums"
 MODULE = "test_integrations"
@@ -112,6 +117,44 @@ def test_a_test_whose_every_exchange_is_refused_keeps_its_previous_cassette(fold
     assert result.returncode == 1
     assert every_type.read_bytes() == before
     assert f"{EVERY_TYPE}: kept the previous cassette, because all 16 exchanges were refused" in result.stdout
+    assert cassettes.leftovers(folder) == ([], [])
+
+
+def route_unknown(request: Request) -> Response:
+    return Response(404, {"errors": [{"code": "not_found", "title": "Not found"}]})
+
+
+def static_page(request: Request) -> Response:
+    return Response(200, "<html><body>It works!</body></html>", content_type="text/html")
+
+
+@pytest.mark.parametrize("answer", [route_unknown, static_page])
+def test_a_test_whose_every_exchange_is_not_the_apis_answer_keeps_its_previous_cassette(folder, answer):
+    # The read before the run passes; then every request meets what a wrong URL or a static server answers.
+    every_type = folder / MODULE / f"{EVERY_TYPE}.yaml"
+    before = every_type.read_bytes()
+    elsewhere = {operation_id: answer for operation_id in load_index() if operation_id != "GetApp"}
+    with known_sandbox(handlers=elsewhere) as running:
+        result = pytest_run(
+            "conformance",
+            "-k",
+            "accepts_valid_bodies",
+            "--record-mode=rewrite",
+            f"--cassette-dir={folder}",
+            env=live_env(running.url),
+        )
+    assert result.returncode == 1
+    assert every_type.read_bytes() == before
+    kept = re.search(
+        rf"{EVERY_TYPE}: kept the previous cassette, because all (\d+) exchanges got answers that", result.stdout
+    )
+    assert kept is not None, result.stdout[-3000:]
+    # The 16 creates, and whatever the teardown's sweep for their records asked.
+    assert int(kept.group(1)) >= 16
+    assert "the target looks wrong, not the schema; check SUNCO_API_URL" in result.stdout
+    # Each failure's next step points at the URL, never at the schema.
+    assert "does not look like the API's: check SUNCO_API_URL" in result.stdout
+    assert "update the schema" not in result.stdout
     assert cassettes.leftovers(folder) == ([], [])
 
 
@@ -269,7 +312,7 @@ def test_interactions_left_unplayed_fail_the_test_and_are_named(folder):
 # -- when the previous cassette stays --------------------------------------------------------------
 
 
-def session_with(exchanges: int, refusals: int) -> ConformanceSession:
+def session_with(exchanges: int, refusals: int, foreign: int = 0) -> ConformanceSession:
     session = ConformanceSession(
         cassette=None,
         recording=True,
@@ -278,7 +321,7 @@ def session_with(exchanges: int, refusals: int) -> ConformanceSession:
         nodeid="t",
         record_command="-",
     )
-    session.exchanges, session.refusals = exchanges, refusals
+    session.exchanges, session.refusals, session.foreign = exchanges, refusals, foreign
     return session
 
 
@@ -298,6 +341,15 @@ def session_with(exchanges: int, refusals: int) -> ConformanceSession:
 def test_keep_reason(outcome, exchanges, refusals, reason):
     found = keep_reason(outcome, session_with(exchanges, refusals))
     assert found is None if reason is None else reason in found
+
+
+@pytest.mark.parametrize(
+    ("exchanges", "refusals", "foreign", "looks_wrong"),
+    [(3, 0, 3, True), (3, 1, 2, True), (3, 0, 2, False), (3, 3, 0, False), (3, 0, 0, False)],
+)
+def test_keep_reason_for_answers_that_are_not_the_apis(exchanges, refusals, foreign, looks_wrong):
+    found = keep_reason(Outcome("failed"), session_with(exchanges, refusals, foreign))
+    assert (found is not None and "the target looks wrong" in found) is looks_wrong
 
 
 def test_outcomes_tell_a_crash_from_a_failure():
@@ -327,3 +379,91 @@ def test_record_mode_all_leaves_no_exchange_of_the_old_draw_behind(folder):
     replayed = pytest_run("conformance", "-k", "test_integration_lifecycle", f"--cassette-dir={folder}")
     assert replayed.returncode == 0, replayed.stdout[-3000:]
     assert len(yaml.safe_load((folder / MODULE / f"{LIFECYCLE}.yaml").read_text())["interactions"]) == 7
+
+
+# -- the folder: writable, held by one run, and a full disk -----------------------------------------
+
+
+def test_a_second_recording_into_a_held_folder_stops_in_one_line_before_any_request(folder):
+    before = contents(folder)
+    hold = Hold(folder).take()  # what a first recording holds while it runs
+    asked: list[Request] = []
+    try:
+        with known_sandbox(handlers={"GetApp": counted(asked)}) as running:
+            env = live_env(running.url)
+            result = pytest_run("conformance", "--record-mode=rewrite", f"--cassette-dir={folder}", env=env)
+    finally:
+        hold.release()
+    assert result.returncode == 4
+    errors = [line for line in result.stderr.splitlines() if line.strip()]
+    assert errors == [
+        f"ERROR: another recording is writing into {folder}: wait for it to end, or record into another --cassette-dir"
+    ]
+    assert contents(folder) == before
+    assert asked == []  # not even the read before recording
+
+
+def counted(asked: list[Request]):
+    def answer(request: Request) -> Response:
+        asked.append(request)
+        return Response(200, {"app": {"id": APP_ID, "displayName": "counted"}})
+
+    return answer
+
+
+def test_a_folder_nobody_may_write_stops_the_run_before_any_request(folder):
+    before = contents(folder)
+    # Root writes through permissions, so the folder is made immutable instead (ext4's +i).
+    subprocess.run(["chattr", "+i", str(folder)], check=True)  # noqa: S603,S607
+    asked: list[Request] = []
+    try:
+        with known_sandbox(handlers={"GetApp": counted(asked)}) as running:
+            env = live_env(running.url)
+            result = pytest_run("conformance", "--record-mode=rewrite", f"--cassette-dir={folder}", env=env)
+    finally:
+        subprocess.run(["chattr", "-i", str(folder)], check=True)  # noqa: S603,S607
+    assert asked == []
+    assert result.returncode == 4
+    errors = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(errors) == 1, result.stderr
+    assert errors[0].startswith(f"ERROR: cannot record into {folder}: ")
+    assert "(EPERM); nothing was recorded" in errors[0]
+    assert contents(folder) == before
+
+
+FULL_DISK = """
+    import errno
+    import os
+
+    def pytest_runtest_setup(item):
+        # After the folder check: from now on every write of a cassette meets a full disk.
+        def full(fd):
+            raise OSError(errno.ENOSPC, "No space left on device")
+        os.fsync = full
+"""
+
+
+def test_a_full_disk_says_so_keeps_every_cassette_leaves_no_debris_and_stops(folder, tmp_path):
+    before = contents(folder)
+    with known_sandbox() as running:
+        env = with_plugin(tmp_path, FULL_DISK, live_env(running.url))
+        result = pytest_run(
+            "conformance",
+            "-k",
+            BASELINE,
+            "-p",
+            "injected",
+            "--record-mode=rewrite",
+            f"--cassette-dir={folder}",
+            env=env,
+        )
+    assert result.returncode != 0
+    assert "disk full (ENOSPC): could not write" in result.stdout
+    assert "the previous cassette is as it was" in result.stdout
+    assert "stopped: disk full (ENOSPC)" in result.stdout
+    assert "scrubber or the persister" not in result.stdout
+    assert contents(folder) == before
+    assert cassettes.leftovers(folder) == ([], [])
+    # The first test met the full disk, and the run went no further.
+    assert result.stdout.count("ERROR at teardown of") == 1, result.stdout[-3000:]
+    assert "conformance tests: 0 passed, 1 failed" in result.stdout

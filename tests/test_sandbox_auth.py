@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import re
 import warnings
 
 import jwt
@@ -11,6 +12,8 @@ from sandbox_support import MISSING, OTHER_ID, Api, body_of, codes
 
 from conformance.sandbox import DEFAULT_KEY_ID, DEFAULT_KEY_SECRET
 from conformance.sandbox.server import DEFAULT_ACCOUNT_KEY_ID, DEFAULT_ACCOUNT_KEY_SECRET
+from conformance.spec.resources import RESOURCES
+from conformance.spec.schemas import Operation, documented_code, operation, refusing
 
 # -- Authentication ----------------------------------------------------------------------------
 
@@ -117,3 +120,91 @@ def test_unacceptable_jwts_are_rejected(api: Api, bearer: str) -> None:
     status, answer = api.call("ListIntegrations", headers={"Authorization": f"Bearer {bearer}"}, auth=None)
     assert status == 401
     assert codes(answer) == ["unauthorized"]
+
+
+# -- Wrong secrets and scopes, for every kind of key and every operation the contract scopes ----------
+
+PATH_PARAM = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+WRONG_SECRET = "a-wrong-secret-long-enough-for-hs256-0000"
+
+
+def header(scheme: str, key_id: str, secret: str, scope: str) -> dict[str, str]:
+    if scheme == "jwt":
+        return {"Authorization": f"Bearer {token(scope, kid=key_id, secret=secret)}"}
+    return {"Authorization": "Basic " + base64.b64encode(f"{key_id}:{secret}".encode()).decode()}
+
+
+def made_up(op: Operation, **given: str) -> dict[str, str]:
+    """Every path parameter but the app and ``given`` gets an id no record has."""
+    return {name: given.get(name, OTHER_ID) for name in PATH_PARAM.findall(op.path) if name != "appId"}
+
+
+def new_app_key(api: Api) -> tuple[str, str]:
+    account = (api.sandbox.account_key_id, api.sandbox.account_key_secret)
+    status, answer = api.call("CreateAppKey", body={"displayName": "k"}, auth=account)
+    assert status == 201, answer
+    return answer["key"]["id"], answer["key"]["secret"]
+
+
+def new_integration_key(api: Api) -> tuple[str, str, str]:
+    """(key id, secret, integration id) of a key of a new custom integration."""
+    integration = api.create(body_of("custom"))
+    status, answer = api.call("CreateCustomIntegrationKey", body={"displayName": "k"}, integrationId=integration["id"])
+    assert status == 201, answer
+    return answer["key"]["id"], answer["key"]["secret"], integration["id"]
+
+
+@pytest.mark.parametrize("scheme", ["basic", "jwt"])
+@pytest.mark.parametrize("whose", ["app key made through the API", "account key", "integration key"])
+def test_a_key_with_a_wrong_secret_or_an_unknown_id_is_refused(api: Api, whose: str, scheme: str) -> None:
+    """Each kind of key works with its secret, and is refused with a wrong one or under an id no key has."""
+    if whose == "account key":
+        (key_id, secret), scope, op, params = (
+            (api.sandbox.account_key_id, api.sandbox.account_key_secret),
+            "account",
+            "ListApps",
+            {},
+        )
+    elif whose == "integration key":
+        key_id, secret, integration_id = new_integration_key(api)
+        scope, op, params = "integration", "ListWebhooks", {"integrationId": integration_id}
+    else:
+        (key_id, secret), scope, op, params = new_app_key(api), "app", "GetApp", {}
+    unknown = key_id.partition("_")[0] + "_" + OTHER_ID
+    assert api.call(op, headers=header(scheme, key_id, secret, scope), auth=None, **params)[0] == 200
+    for wrong in (header(scheme, key_id, WRONG_SECRET, scope), header(scheme, unknown, secret, scope)):
+        status, answer = api.call(op, headers=wrong, auth=None, **params)
+        assert (status, codes(answer)) == (401, [documented_code(operation(op), 401)])
+
+
+@pytest.mark.parametrize("scheme", ["basic", "jwt"])
+@pytest.mark.parametrize("op", refusing("app"), ids=lambda op: op.operation_id)
+def test_every_operation_outside_app_scope_refuses_an_app_key(api: Api, op: Operation, scheme: str) -> None:
+    key_id, secret = new_app_key(api)
+    assert api.call("GetApp", headers=header(scheme, key_id, secret, "app"), auth=None)[0] == 200
+    status, answer = api.call(op.operation_id, headers=header(scheme, key_id, secret, "app"), auth=None, **made_up(op))
+    assert (status, codes(answer)) == (403, [documented_code(op, 403)])
+
+
+@pytest.mark.parametrize("scheme", ["basic", "jwt"])
+@pytest.mark.parametrize("op", refusing("integration"), ids=lambda op: op.operation_id)
+def test_every_operation_outside_integration_scope_refuses_an_integration_key(
+    api: Api, op: Operation, scheme: str
+) -> None:
+    key_id, secret, integration_id = new_integration_key(api)
+    sent = header(scheme, key_id, secret, "integration")
+    assert api.call("ListWebhooks", headers=sent, auth=None, integrationId=integration_id)[0] == 200
+    status, answer = api.call(op.operation_id, headers=sent, auth=None, **made_up(op, integrationId=integration_id))
+    assert (status, codes(answer)) == (403, [documented_code(op, 403)])
+
+
+def test_the_operations_refusing_app_keys_are_of_account_scope_resources_or_oauth_tokens() -> None:
+    """The index's security and the resource table agree: what refuses an app key is an operation on
+    apps or app keys (the account-scope resources) or one of the OAuth token's own."""
+    tabled = {op for item in RESOURCES if item.scope == "account" for op in item.operations.values()}
+    refused = {op.operation_id: op.scopes for op in refusing("app")}
+    account_only = {op for op, scopes in refused.items() if scopes == {"account"}}
+    assert account_only, "no operation needs an account key: the scope tests would try nothing"
+    assert account_only <= tabled
+    assert all(scopes == {"integration"} for op, scopes in refused.items() if op not in account_only)
+    assert account_only <= {op.operation_id for op in refusing("integration")}

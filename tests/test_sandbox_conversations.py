@@ -150,6 +150,24 @@ def test_metadata_is_flat_and_at_most_4kb(api: Api) -> None:
     assert answer["conversation"]["metadata"] == {"n": 1.5, "b": True}
 
 
+def test_an_icon_url_that_is_no_uri_is_refused_and_a_uri_is_echoed(api: Api) -> None:
+    made = conversation(api, {"type": "sdkGroup"})
+    for bad in ("AAA", "example.com/icon.png"):
+        status, answer = api.call("UpdateConversation", conversationId=made["id"], body={"iconUrl": bad})
+        assert (status, codes(answer)) == (400, ["bad_request"]), bad
+        assert "'uri'" in answer["errors"][0]["title"]
+        status, answer = api.call("CreateConversation", body={"type": "sdkGroup", "iconUrl": bad})
+        assert (status, codes(answer)) == (400, ["bad_request"]), bad
+    status, answer = api.call(
+        "UpdateConversation", conversationId=made["id"], body={"iconUrl": "https://example.com/i.png"}
+    )
+    assert status == 200
+    assert answer["conversation"]["iconUrl"] == "https://example.com/i.png"
+    # the sandbox's own clock answers RFC 3339 timestamps, held to format date-time by ``checked``
+    assert validator("components/conversation.json").is_valid(answer["conversation"])
+    assert TIMESTAMP.match(answer["conversation"]["lastUpdatedAt"])
+
+
 # -- Lists by participant --------------------------------------------------------------------------
 
 

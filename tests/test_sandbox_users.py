@@ -67,6 +67,62 @@ def test_deleting_personal_information_clears_profile_metadata_identities_and_cl
     assert events(sandbox, "user:update")[-1]["user"] == user
 
 
+PERSON = {
+    "externalId": "pi-everything",
+    "profile": {
+        "givenName": "Grace",
+        "surname": "Hopper",
+        "email": "grace@example.com",
+        "avatarUrl": "https://example.com/grace.png",
+        "locale": "en-US",
+    },
+    "metadata": {"plan": "gold", "seats": 3},
+}
+# What a channel tells of a client (the API cannot set these): the deletion clears all four.
+CHANNEL_DETAILS = {
+    "displayName": "Grace H.",
+    "avatarUrl": "https://example.com/grace-channel.png",
+    "info": {"currentUrl": "https://example.com/help"},
+    "raw": {"from": "+15145550101"},
+}
+
+
+def test_deleting_personal_information_clears_what_is_documented_and_keeps_clients_and_history(
+    api: Api, sandbox: Sandbox
+) -> None:
+    user = create_user(api, **PERSON)
+    assert (user["profile"], user["metadata"]) == (PERSON["profile"], PERSON["metadata"])
+    status, linked = api.call("CreateClient", body=CLIENT_BODY, userIdOrExternalId=user["id"])
+    assert status == 201
+    client_id = linked["client"]["id"]
+    # A channel filled in the client's details (no operation does).
+    clients = ("client", sandbox.app_id, user["id"])
+    sandbox.store.update(clients, client_id, lambda record: {**record, **CHANNEL_DETAILS})
+    _, before = api.call("ListClients", userIdOrExternalId=user["id"])
+    assert {k: before["clients"][0][k] for k in CHANNEL_DETAILS} == CHANNEL_DETAILS
+    group = {"type": "sdkGroup", "participants": [{"userId": user["id"], "subscribeSDKClient": False}]}
+    status, conversation = api.call("CreateConversation", body=group)
+    assert status == 201
+    where = {"conversationId": conversation["conversation"]["id"]}
+    said = {"author": {"type": "user", "userId": user["id"]}, "content": {"type": "text", "text": "hello"}}
+    status, posted = api.call("PostMessage", body=said, **where)
+    assert status == 201
+
+    status, answer = api.call("DeleteUserPersonalInformation", userIdOrExternalId="pi-everything")
+    assert status == 200
+    cleared = answer["user"]
+    assert (cleared["id"], cleared["externalId"]) == (user["id"], "pi-everything")
+    assert cleared["profile"] == {"locale": "en-US"}
+    assert cleared["metadata"] == {}
+    assert api.call("GetUser", userIdOrExternalId=user["id"]) == (200, answer)
+    _, after = api.call("ListClients", userIdOrExternalId=user["id"])
+    (client,) = after["clients"]
+    assert set(CHANNEL_DETAILS).isdisjoint(client)
+    assert (client["id"], client["type"], client["externalId"]) == (client_id, "twilio", "+15145550101")
+    _, history = api.call("ListMessages", **where)
+    assert [m["id"] for m in history["messages"]] == [posted["messages"][0]["id"]]
+
+
 def test_deleting_personal_information_finds_the_user_by_external_id_and_404s_for_nobody(api: Api) -> None:
     user = create_user(api, externalId="pi-user", profile={"givenName": "Grace", "email": "g@example.com"})
     status, answer = api.call("DeleteUserPersonalInformation", userIdOrExternalId="pi-user")

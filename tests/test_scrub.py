@@ -252,3 +252,12 @@ def test_a_key_id_minted_beside_its_app_id_leaves_the_app_id_whole():
     link = {"links": {"next": f"https://api.smooch.io/v2/apps/{app_id}/integrations?page[after]=x"}}
     assert scrub.json_value(link) == link
     assert scrub.text(f"kid={key_id}") == f"kid={SECRET_PLACEHOLDER}"
+
+
+def test_a_proxys_credentials_never_reach_the_cassette():
+    # requests sends them when HTTP_PROXY names a user and password: no hostile server is needed.
+    credential = base64.b64encode(b"proxy-user:proxy-pa55word").decode()
+    original = req("GET", BASE, None, {"Proxy-Authorization": f"Basic {credential}"})
+    cleaned = Scrubber().request(original)
+    assert cleaned.headers == {"Proxy-Authorization": f"Basic {PLACEHOLDER}"}
+    assert credential not in str(cleaned.headers)

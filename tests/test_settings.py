@@ -101,3 +101,22 @@ def test_message_limits_default_to_the_documented_ones_and_can_be_lowered():
     assert (default.max_messages, default.message_page_size) == (30_000, 100)
     lowered = Settings.from_env({**GOOD, "SUNCO_MAX_MESSAGES": "15", "SUNCO_MESSAGE_PAGE_SIZE": " 5 "})
     assert (lowered.max_messages, lowered.message_page_size) == (15, 5)
+
+
+@pytest.mark.parametrize(
+    ("name", "url"),
+    [
+        ("SUNCO_API_URL", "https://qa:hunter2-pa55@api.smooch.io"),
+        ("SUNCO_API_URL", "http://hunter2-pa55@127.0.0.1:8080/sc"),
+        ("SUNCO_API_URL", "ftp://qa:hunter2-pa55@example.com"),
+        ("SUNCO_WEBHOOK_URL", "https://qa:hunter2-pa55@tunnel.example.test/hooks"),
+    ],
+)
+def test_a_url_with_a_user_or_password_is_refused_without_showing_them(name, url):
+    with pytest.raises(ConfigError) as caught:
+        Settings.from_env({**GOOD, name: url})
+    message = str(caught.value)
+    assert message.startswith(f"{name} must not carry a user or password")
+    assert "hunter2-pa55" not in message
+    assert "qa:" not in message
+    assert "\n" not in message

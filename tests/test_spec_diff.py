@@ -221,11 +221,13 @@ def test_against_compares_with_an_imported_folder_and_its_overlay(tmp_path):
                     {
                         "target": "$.paths['/shops/{shopId}/parcels'].post.responses",
                         "description": "the shop answers 401 without credentials",
+                        "x-direction": "both",
                         "update": {"401": {"$ref": "#/components/responses/badRequest"}},
                     },
                     {
                         "target": "$.paths['/ping'].get",
                         "description": "ping is tagged",
+                        "x-direction": "both",
                         "update": {"tags": ["Health"]},
                     },
                 ],

@@ -27,7 +27,7 @@ def webhooks(session: ConformanceSession) -> Inbox:
         if not session.recording or replays_deliveries(session.cassette):
             session._inbox = Inbox(session, None, None)
         elif settings is None or not settings.webhooks_reachable:
-            pytest.skip(f"not run live: needs {ENABLE}")
+            not_run(session, f"not run live: needs {ENABLE}")
         else:
             receiver = session._receiver() if session._receiver else Receiver().start()
             session._inbox = Inbox(session, receiver, settings.webhook_url or receiver.url)
@@ -56,11 +56,18 @@ def live_setting(session: ConformanceSession, name: str, variables: str) -> Any:
 
 def not_run(session: ConformanceSession, reason: str) -> NoReturn:
     """Skip the test; a recording keeps the reason, so its replay skips for the same one."""
+    keep_reason(session, reason)
+    pytest.skip(reason)
+
+
+def keep_reason(session: ConformanceSession, reason: str) -> None:
+    """While recording, keep why the test did not run live in its cassette (the first reason given)."""
+    if session.not_run_reason is not None:
+        return
     session.not_run_reason = reason
     if session.recording and session.cassette is not None:
         session.pins()["notRun"] = reason
         session.cassette.dirty = True
-    pytest.skip(reason)
 
 
 def replay_not_run(session: ConformanceSession) -> None:
@@ -79,7 +86,8 @@ def require_scope(session: ConformanceSession, *operation_ids: str) -> None:
     for operation_id in operation_ids:
         op = operation(operation_id)
         if op.scopes and settings.scope not in op.scopes and not needs_account(op):
-            pytest.skip(
+            not_run(
+                session,
                 f"not run live: needs a key of {' or '.join(sorted(op.scopes))} scope for {operation_id} "
-                f"(SUNCO_JWT_SCOPE={settings.scope} signs every call with {settings.scope} scope)"
+                f"(SUNCO_JWT_SCOPE={settings.scope} signs every call with {settings.scope} scope)",
             )

@@ -7,13 +7,17 @@ the session's methods of the same names call these.
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from conformance.core import provenance
+from conformance.core import _resend, provenance
 from conformance.core.failures import MissingRecording
 from conformance.core.model import Variant
-from conformance.core.variants import PIN_FORMAT, draw, number, pin, unpin
+from conformance.core.placeholders import fits
+from conformance.core.scrub import Replaced
+from conformance.core.symbols import Unresolved, abstracter, map_pinned, only_symbols, resolver, symbols_in, written
+from conformance.core.variants import PIN_FORMAT, SYMBOLIC_FORMAT, draw, number, unpin
 
 if TYPE_CHECKING:
     from hypothesis import strategies as st
@@ -21,6 +25,8 @@ if TYPE_CHECKING:
     from conformance.core.session import ConformanceSession
 
 METADATA_KEY = "conformance"
+# In a pinned variant: why it cannot be sent again as pinned (a resend draws it again).
+RESEND_KEY = "resend"
 
 
 def pins(session: ConformanceSession) -> dict[str, Any]:
@@ -47,7 +53,7 @@ def pins(session: ConformanceSession) -> dict[str, Any]:
             if session.reuse is not None:
                 # Asked for on purpose: the earlier recording's variants go live again, as pinned.
                 default["seed"] = session.reuse.get("seed", session.seed)
-                default["variants"] = copy.deepcopy(dict(session.reuse.get("variants") or {}))
+                default["variants"] = reused_variants(session.reuse)
             # Without a cassette (--disable-recording) the variants are drawn and sent, not kept.
             session._pins = (
                 default if session.cassette is None else session.cassette.get_metadata(METADATA_KEY, default)
@@ -94,6 +100,15 @@ def missing(session: ConformanceSession, title: str, *, expected: str, actual: s
     )
 
 
+def reused_variants(reuse: Mapping[str, Any]) -> dict[str, Any]:
+    """An earlier recording's variants, as this format pins them (a literal "{{" escaped in older pins)."""
+    found = copy.deepcopy(dict(reuse.get("variants") or {}))
+    if reuse.get("format", 1) >= SYMBOLIC_FORMAT:
+        return found
+    escape = abstracter({})
+    return {group: [map_pinned(item, escape) for item in items] for group, items in found.items()}
+
+
 def variants(
     session: ConformanceSession,
     group: str,
@@ -102,9 +117,11 @@ def variants(
 ) -> list[Variant]:
     """The variants of ``group``: drawn and pinned while recording, read back in replay."""
     held = pins(session)
+    symbolic = held.get("format", 1) >= SYMBOLIC_FORMAT
     if session.recording and group not in held["variants"]:
         drawn = [with_channel(session, v) for v in number(group, draw(strategy, count, session.seed))]
-        held["variants"][group] = pin(group, drawn, session.scrubber.variant_body)
+        abstract = abstracter(_resend.known(session)) if symbolic else None
+        held["variants"][group] = [pinned(session, variant, abstract) for variant in drawn]
         if session.cassette is not None:
             session.cassette.dirty = True
         return drawn
@@ -116,8 +133,83 @@ def variants(
             actual=f"groups {sorted(held['variants'])}",
             next_step=f"the test changed since it was recorded; re-record: {session.record_command}",
         )
-    pinned = unpin(held["variants"][group])
-    return [with_channel(session, v) for v in pinned] if session.recording and session.reuse is not None else pinned
+    if symbolic:
+        return resolved(session, held, group, strategy, count)
+    literal = unpin(held["variants"][group])
+    return [with_channel(session, v) for v in literal] if session.recording and session.reuse is not None else literal
+
+
+def pinned(session: ConformanceSession, variant: Variant, abstract: Callable[[str], str] | None) -> dict[str, Any]:
+    """How ``variant`` is pinned: what the run chose written as symbols, then scrubbed.
+
+    An invalid variant whose invalid value the scrubber replaced by a valid placeholder means
+    something else once pinned: it says so (``resend``), so that a resend draws it again.
+    """
+    if abstract is None:
+        return variant.as_json(session.scrubber.variant_body)
+    concrete = variant.as_json(lambda body: body)
+    marked = Variant.from_json(map_pinned(concrete, abstract))
+    replaced: list[Replaced] = []
+    out = marked.as_json(lambda body: session.scrubber.pinned_body(body, only_symbols, replaced))
+    _resend.remember(session, pins(session), symbols_in(out))
+    changed = (
+        []
+        if variant.expect.status < 300
+        else [name for name, item, value, new in replaced if not fits(name, value, item) and fits(name, new, item)]
+    )
+    if changed:
+        out[RESEND_KEY] = f"the {changed[0]} that makes it invalid is pinned as a placeholder that is valid"
+    return out
+
+
+def resolved(
+    session: ConformanceSession,
+    held: dict[str, Any],
+    group: str,
+    strategy: st.SearchStrategy[Variant] | st.SearchStrategy[list[Variant]],
+    count: int,
+) -> list[Variant]:
+    """The pinned variants of ``group`` with their symbols resolved; live, one that cannot be sent again is
+    drawn again (the same seed draws the same value, chosen by this run)."""
+    resolve = resolver(_resend.lookup(session, held))
+    items: list[dict[str, Any]] = held["variants"][group]
+    out: list[Variant] = []
+    fresh: list[Variant] | None = None
+    for index, item in enumerate(list(items)):
+        reason = item.get(RESEND_KEY) if session.recording else None
+        if reason is None:
+            try:
+                concrete = map_pinned(item, resolve)
+            except Unresolved as error:
+                if not session.recording:
+                    raise unresolved(session, item, error.symbol) from None
+                reason = f"it refers to {written(error.symbol)}, which this run does not have"
+            else:
+                variant = Variant.from_json(concrete if session.recording else _resend.as_replayed(concrete))
+                out.append(with_channel(session, variant) if session.reuse is not None else variant)
+                continue
+        if fresh is None:
+            fresh = number(group, draw(strategy, count, held.get("seed", session.seed)))
+        session._say(f"variant {item.get('id')} cannot be sent again ({reason}): drawn again")
+        if index < len(fresh):
+            variant = with_channel(session, fresh[index])
+            items[index] = pinned(session, variant, abstracter(_resend.known(session)))
+            if session.cassette is not None:
+                session.cassette.dirty = True
+            out.append(variant)
+    return out
+
+
+def unresolved(session: ConformanceSession, item: Mapping[str, Any], symbol: str) -> MissingRecording:
+    return missing(
+        session,
+        f"The pinned variant {item.get('id')} of {session.nodeid} refers to {written(symbol)}, which its "
+        "recording does not give.",
+        expected=f"an answer or setting the recording kept for {written(symbol)}",
+        actual="none in the cassette",
+        next_step=f"the cassette was edited or the test changed since it was recorded; re-record: "
+        f"{session.record_command}",
+    )
 
 
 def with_channel(session: ConformanceSession, variant: Variant) -> Variant:

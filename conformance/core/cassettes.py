@@ -15,6 +15,8 @@ from typing import Any
 
 import yaml
 
+from conformance.core.cassette_folder import describe
+
 RECORDING = ".recording"  # a re-recording in progress
 REJECTED = ".rejected"  # a re-recording whose replay did not match, kept for inspection
 # What vcrpy is told to open while re-recording: it never exists, so pytest-recording's rewrite
@@ -146,15 +148,30 @@ def write_whole(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(path.name + ".partial")
     write_synced(partial, text)
-    partial.replace(path)
+    try:
+        partial.replace(path)
+    except OSError as error:
+        partial.unlink(missing_ok=True)
+        raise CannotWrite(f"{describe(error)}: could not replace {path}; it is as it was") from None
+
+
+class CannotWrite(Exception):
+    """A cassette could not be written (the disk is full, say): one line, and nothing half-written stays."""
 
 
 def write_synced(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", encoding="utf-8") as handle:
-        handle.write(text)
-        handle.flush()
-        os.fsync(handle.fileno())
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+    except OSError as error:
+        path.unlink(missing_ok=True)
+        raise CannotWrite(
+            f"{describe(error)}: could not write {path.name} in {path.parent}; the previous cassette is as it "
+            "was. Free some space (or fix the folder) and record again"
+        ) from None
 
 
 def leftovers(root: Path) -> tuple[list[Path], list[Path]]:

@@ -6,6 +6,7 @@ Each check returns failures rather than raising, so one exchange can report all 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -23,6 +24,7 @@ from conformance.core.failures import (
     WriteOnlyLeak,
 )
 from conformance.core.model import Exchange, Expect
+from conformance.core.scrub import Scrubber
 from conformance.spec.schemas import ERROR_SCHEMA, annotated_pointers, contract, validator, write_only_fields
 
 
@@ -80,15 +82,40 @@ def check_content_type(exchange: Exchange, variant: str | None) -> Iterator[Conf
         return
     media = exchange.media_type
     json_expected = media == "application/json" or media.endswith("+json")
-    if media not in allowed or (json_expected and not exchange.body_is_json):
-        shown = " or ".join(allowed)
+    shown = " or ".join(allowed)
+    if media not in allowed:
         yield ContentTypeMismatch(
             title=f"{where(exchange)} answered {exchange.status} with a body that is not {shown}.",
             rule=f"the operation documents {shown} for {exchange.status}",
             expected=shown,
-            actual=f"{exchange.content_type or '(no Content-Type)'}: {exchange.text[:80]!r}",
+            actual=f"{exchange.content_type or '(no Content-Type)'}: {excerpt(exchange.text)}",
             **_common(exchange, variant),
         )
+    elif json_expected and not exchange.body_is_json:
+        # The header is right: what is wrong is the body, so say what came.
+        empty = not exchange.text.strip()
+        what = "an empty body" if empty else "a body that is not JSON"
+        yield ContentTypeMismatch(
+            title=f"{where(exchange)} answered {exchange.status} with {what}, under Content-Type {media}.",
+            rule=f"a {media} body is one JSON value (RFC 8259)",
+            expected=f"a JSON body, as {shown} says",
+            actual=f"no body ({len(exchange.text)} characters, all blank)" if empty else excerpt(exchange.text),
+            **_common(exchange, variant),
+        )
+
+
+EXCERPT = 80
+
+
+def excerpt(text: str) -> str:
+    """The start of a body, credential fields scrubbed, for a failure to show what came."""
+    scrubber = Scrubber()
+    cleaned = str(scrubber.body(text) or "")
+    # A body cut off mid-JSON does not parse: its credential fields are found by their names.
+    names = "|".join(re.escape(name) for name in sorted(scrubber.fields))
+    cleaned = re.sub(rf'("(?:{names})"\s*:\s*)"[^"]*"?', r'\1"<scrubbed>"', cleaned)
+    shown = cleaned[:EXCERPT]
+    return repr(shown) + (f" (first {EXCERPT} of {len(text)} characters)" if len(text) > EXCERPT else "")
 
 
 REDIRECTS = (301, 302, 303, 307, 308)

@@ -130,7 +130,8 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
+    # str.isdigit() holds for '²' (a 0xB2 byte read as Latin-1) and other digits float() refuses.
+    if value.isascii() and value.isdigit():
         return float(value)
     when = _http_date(value)
     if when is None:
@@ -217,11 +218,15 @@ class Client:
 
         Built by the settings, not by requests: its Basic auth encodes Latin-1, the API reads UTF-8.
         """
-        other_app = app_id is not None and app_id != self.settings.app_id
-        account = op is not None and bool(self.settings.account_key_id) and (needs_account(op) or other_app)
+        account = self.uses_account(op, app_id)
         if account not in self._authorization:
             self._authorization[account] = self.settings.authorization(account=account)
         return self._authorization[account]
+
+    def uses_account(self, op: Operation | None, app_id: str | None = None) -> bool:
+        """Whether a call of ``op`` on ``app_id`` signs with the account key rather than the configured one."""
+        other_app = app_id is not None and app_id != self.settings.app_id
+        return op is not None and bool(self.settings.account_key_id) and (needs_account(op) or other_app)
 
     def path_for(self, op: Operation, path_params: Mapping[str, str]) -> str:
         params = {"appId": self.settings.app_id, **path_params}

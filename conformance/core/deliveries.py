@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from conformance import pointer as pointers
 from conformance.core.failures import ConformanceFailure, MissingRecording, SchemaViolation, StateMismatch
 from conformance.core.receiver import Received, Receiver
+from conformance.core.undocumented import DELIVERY_SCHEMA, WEBHOOK_OPERATION, in_delivery
 from conformance.spec.schemas import validator
 
 if TYPE_CHECKING:
@@ -24,8 +25,8 @@ if TYPE_CHECKING:
 
 METADATA_KEY = "webhooks"
 FORMAT = 1
-OPERATION = "EventWebhooks"
-EVENTS_SCHEMA = "operations/EventWebhooks.json#/$defs/request-json"
+OPERATION = WEBHOOK_OPERATION
+EVENTS_SCHEMA = DELIVERY_SCHEMA
 JSON_TYPE = "application/json"
 # How long a recording waits for a delivery before it reports none came; never reached when one does.
 WAIT_SECONDS = 20.0
@@ -105,7 +106,9 @@ class Inbox:
             triggers=self._triggers.get(webhook_id),
             where=self.target,
         )
-        self._session.keep_result(OPERATION, 200 if entry.get("received") else 0, found)
+        body = entry.get("body")
+        undocumented = in_delivery(body) if isinstance(body, dict) else []
+        self._session.keep_result(OPERATION, 200 if entry.get("received") else 0, found, undocumented)
         return event_of(entry, trigger)
 
     def check(self, ok: bool, *, title: str, rule: str, expected: Any, actual: Any, pointer: str | None = None) -> None:
@@ -215,6 +218,27 @@ def event_of(entry: Mapping[str, Any], trigger: str) -> dict[str, Any] | None:
     return next((e for e in events or [] if isinstance(e, dict) and e.get("type") == trigger), None)
 
 
+def schema_failures(body: Any, ref: str, *, where: str, what: str) -> list[ConformanceFailure]:
+    """Each place a webhook body (a whole delivery, or ``ref`` one event) breaks its schema."""
+    found: list[ConformanceFailure] = []
+    for error in sorted(validator(ref, "response").iter_errors(body), key=lambda e: list(e.absolute_path)):
+        while error.context:
+            error = error.context[0]
+        found.append(
+            SchemaViolation(
+                title=f"{OPERATION} (POST {where}) sent {what} that breaks {ref}.",
+                pointer=pointers.join(error.absolute_path),
+                rule=f"{error.validator} ({pointers.join(error.absolute_schema_path)} in the schema): {error.message}",
+                expected=f"{error.validator}: {error.validator_value}",
+                actual=error.instance,
+                operation=OPERATION,
+                method="POST",
+                path=where,
+            )
+        )
+    return found
+
+
 def check_delivery(
     entry: Mapping[str, Any],
     *,
@@ -250,19 +274,7 @@ def check_delivery(
         return [
             state("sent a body that is not a JSON object.", "deliveries are JSON", JSON_TYPE, entry.get("contentType"))
         ]
-    for error in sorted(validator(EVENTS_SCHEMA, "response").iter_errors(body), key=lambda e: list(e.absolute_path)):
-        while error.context:
-            error = error.context[0]
-        found.append(
-            SchemaViolation(
-                title=f"{label} sent a {trigger} delivery that breaks {EVENTS_SCHEMA}.",
-                pointer=pointers.join(error.absolute_path),
-                rule=f"{error.validator} ({pointers.join(error.absolute_schema_path)} in the schema): {error.message}",
-                expected=f"{error.validator}: {error.validator_value}",
-                actual=error.instance,
-                **common,
-            )
-        )
+    found += schema_failures(body, EVENTS_SCHEMA, where=where, what=f"a {trigger} delivery")
     if _webhook_id(body) != webhook_id:
         found.append(
             state(
@@ -298,4 +310,4 @@ def check_delivery(
     return found
 
 
-__all__ = ["ENABLE", "Inbox", "Receiver", "check_delivery", "webhooks_in"]
+__all__ = ["ENABLE", "Inbox", "Receiver", "check_delivery", "schema_failures", "webhooks_in"]

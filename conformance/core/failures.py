@@ -35,6 +35,16 @@ def cause_chain(error: BaseException) -> list[str]:
     return out
 
 
+def brief_cause(error: BaseException, limit: int = 200) -> str:
+    """The innermost cause first (what the operating system said), then the outermost error's type."""
+    chain = cause_chain(error)
+    root = chain[-1] if len(chain) > 1 else chain[0]
+    if len(root) > limit:
+        root = root[: limit - 1] + "…"
+    outer = chain[0].split(": ", 1)[0]
+    return root if len(chain) == 1 else f"{root} ({outer})"
+
+
 class ConfigError(Exception):
     """A missing or malformed setting; its message is one line naming the setting."""
 

@@ -21,20 +21,33 @@ def markdown(data: dict[str, Any], outcome: str) -> str:
         faults = row.get("faults", 0)
         passed = row["exchanges"] - row["failed"] - faults
         lines.append(f"| {name} | {row['exchanges']} | {passed} | {row['failed']} | {faults} | {statuses} |")
+    said = [*data.get("undocumentedStatuses", []), *data.get("exercised", [])]
+    if said:
+        lines += [""] + [f"- {_cell(line)}" for line in said]
     failures = [(v, f) for v in data["verdicts"] if not v["ok"] for f in v.get("failures") or []]
     if failures:
-        lines += ["", "## Failures", "", "| test | operation | status | pointer | rule | expected | actual |"]
-        lines.append("|---|---|---:|---|---|---|---|")
+        lines += ["", "## Failures", ""]
+        lines.append("| test | operation | status | pointer | rule | expected | actual | cassette | next step |")
+        lines.append("|---|---|---:|---|---|---|---|---|---|")
         for verdict, failure in failures:
             lines.append(
                 f"| `{_cell(verdict['test'])}` | {_cell(failure['operation'])} | {failure.get('status') or ''} | "
                 f"`{_cell(failure.get('pointer') or '')}` | {_cell(failure['rule'])} | "
-                f"{_cell(failure.get('expected'))} | {_cell(failure.get('actual'))} |"
+                f"{_cell(failure.get('expected'))} | {_cell(failure.get('actual'))} | "
+                f"`{_cell(failure.get('cassette') or '')}` | {_cell(failure.get('next_step') or '')} |"
             )
     faults = data.get("faults") or {}
     if faults.get("exchanges"):
         lines += ["", "## Faults (not verdicts on the contract)", ""]
         lines += [f"- {_cell(what)}: {count}" for what, count in faults["exchanges"].items()]
+    fields = data.get("undocumentedFields") or []
+    if fields:
+        lines += ["", "## Fields the contract does not declare (never a failure)", ""]
+        lines += ["| operation or event | field | example pointer | exchanges |", "|---|---|---|---:|"]
+        lines += [
+            f"| {_cell(row['in'])} | `{_cell(row['field'])}` | `{_cell(row['example'])}` | {row['exchanges']} |"
+            for row in fields
+        ]
     if data.get("notRun"):
         lines += ["", "## Not run live", "", "| test | why |", "|---|---|"]
         lines += [f"| `{_cell(test)}` | {_cell(reason)} |" for test, reason in sorted(data["notRun"].items())]

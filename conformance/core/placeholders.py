@@ -61,7 +61,7 @@ def _catalogue() -> tuple[dict[str, tuple[Declaration, ...]], frozenset[str]]:
             if key not in ("enum", "const", "default", "examples"):
                 walk(value, base)
 
-    for path, contents in contract().documents.items():
+    for path, contents in contract().view_documents("request").items():
         walk(contents, str(contents.get("$id", path)))
     for op in load_index().values():
         words.update(part for part in op.path.split("/") if part and not part.startswith("{"))
@@ -121,6 +121,11 @@ def _from_pattern(declarations: list[Declaration], low: int, high: int | None) -
         )
     except (NoSuchExample, Unsatisfiable):
         return None
+
+
+def fits(name: str | None, value: Any, item: bool = False) -> bool:
+    """Whether every declaration of the field ``name`` accepts ``value`` (``item``: as one of its array's items)."""
+    return _valid(value, list(_declarations(name, item)))
 
 
 @cache

@@ -12,10 +12,10 @@ from collections.abc import Callable
 import requests
 
 from conformance.core.client import Client
-from conformance.core.failures import ConfigError, cause_chain
+from conformance.core.failures import ConfigError, brief_cause
 from conformance.core.model import Exchange
 from conformance.core.settings import Settings
-from conformance.spec.schemas import load_index
+from conformance.spec.schemas import declared_fields, load_index, validator
 
 # The cheapest authenticated reads, best first; the first one the index has is used.
 PROBES: tuple[tuple[str, dict[str, str]], ...] = (
@@ -39,7 +39,12 @@ def probe() -> tuple[str, dict[str, str]] | None:
 
 
 def verdict(exchange: Exchange, settings: Settings) -> str | None:
-    """The one-line reason the settings cannot work, or None when the read was allowed."""
+    """The one-line reason the target cannot be recorded, or None when it answered as the API documents.
+
+    Refusals name the key or app setting; anything else that is not the documented answer (another
+    404, a 5xx, a redirect, a body that is not JSON or not the documented one) means the URL does not
+    lead to the API: a proxy, a static server, a path with /v2 twice.
+    """
     codes = exchange.error_codes
     answered = f"{exchange.operation.operation_id} answered {exchange.status}" + (f" {codes[0]}" if codes else "")
     if "app_not_found" in codes:
@@ -52,7 +57,39 @@ def verdict(exchange: Exchange, settings: Settings) -> str | None:
             f"{answered}: the key may not read app {settings.app_id}; check that SUNCO_KEY_ID belongs to "
             f"SUNCO_APP_ID{scope}"
         )
+    wrong = _not_the_api(exchange)
+    if wrong is not None:
+        return (
+            f"{answered}, {wrong}: {settings.api_url} does not look like the API; check SUNCO_API_URL (the "
+            "API's root, without /v2: the suite adds the paths)"
+        )
     return None
+
+
+def _not_the_api(exchange: Exchange) -> str | None:
+    """How the probe's answer differs from the documented success, or None when it is that answer."""
+    if 300 <= exchange.status < 400:
+        where = exchange.headers.get("Location") or exchange.headers.get("location")
+        return f"a redirect to {where}" if where else "a redirect"
+    if exchange.status != 200:
+        return "not the documented success"
+    if not exchange.text.strip():
+        return "an empty body"
+    if not exchange.body_is_json:
+        kind = exchange.media_type or "no Content-Type"
+        return f"a body that is not JSON ({kind})"
+    schema = exchange.operation.response_schema(200)
+    if schema is None:
+        return None
+    error = next(iter(validator(schema).iter_errors(exchange.body)), None)
+    if error is None:
+        # Every documented field is optional, so any JSON object validates: the answer must show one of them.
+        documented = declared_fields(schema)
+        if documented and not (isinstance(exchange.body, dict) and documented & exchange.body.keys()):
+            return f"a body that is not the documented one (none of {', '.join(sorted(documented))})"
+        return None
+    where = "/" + "/".join(str(part) for part in error.absolute_path)
+    return f"a body that is not the documented one ({where}: {error.message[:80]})"
 
 
 def check_access(settings: Settings, scrub: Callable[[str], str], client: Client | None = None) -> None:
@@ -65,10 +102,9 @@ def check_access(settings: Settings, scrub: Callable[[str], str], client: Client
     try:
         exchange = client.call(operation_id, query=query)
     except requests.RequestException as error:
-        chain = " <- ".join(cause_chain(error))
         raise ConfigError(
             scrub(
-                f"got no answer from {settings.api_url} ({chain}); check SUNCO_API_URL, that the host is "
+                f"got no answer from {settings.api_url}: {brief_cause(error)}; check SUNCO_API_URL, that the host is "
                 f"reachable from here, and SUNCO_TIMEOUT (now {settings.timeout[0]:g},{settings.timeout[1]:g} s)"
             )
         ) from None

@@ -17,6 +17,7 @@ import pytest
 
 from conformance.core.markdown import markdown
 from conformance.core.provenance import Provenance
+from conformance.core.undocumented import shown
 from conformance.spec.schemas import active_dir, contract
 
 VERDICTS = "conformance"
@@ -25,6 +26,8 @@ MAX_REASONS = 8
 MAX_LISTED = 12
 # Outcomes of tests that the server or its rate limit stopped, rather than the API's conformance.
 FAULTED = ("server-fault", "rate-limited")
+# The heading of the summary's list of fields the contract does not declare (core/undocumented.py).
+UNDOCUMENTED_FIELDS = "fields the contract does not declare"
 
 
 def _parse(value: object) -> Any:
@@ -47,6 +50,11 @@ def shown_path(path: str) -> str:
 
 # How a test says it was skipped for want of a setting ("not run live: needs SUNCO_…").
 NOT_RUN = "not run live"
+
+TESTED_NOTHING = (
+    "a live run where every conformance test was skipped tested nothing, so it fails: give the settings the "
+    "skip reasons above name, or select tests the target can run"
+)
 
 
 class Summary:
@@ -119,6 +127,28 @@ class Summary:
                 row["failed"] += 1
             row["statuses"][verdict["status"] or "broken"] += 1
         return dict(sorted(table.items()))
+
+    def undocumented_fields(self) -> list[dict[str, Any]]:
+        """Per operation or webhook event type, each field the contract does not declare: one example
+        pointer, the test it is from, and how many exchanges (or deliveries) showed it."""
+        found: dict[tuple[str, str], dict[str, Any]] = {}
+        for verdict in self.verdicts:
+            for entry in verdict.get("undocumented_fields") or []:
+                key = (str(entry["in"]), str(entry["field"]))
+                row = found.setdefault(key, {**entry, "test": verdict.get("test"), "exchanges": 0})
+                row["exchanges"] += 1
+        return [found[key] for key in sorted(found)]
+
+    def undocumented_lines(self) -> list[str]:
+        fields = self.undocumented_fields()
+        if not fields:
+            return []
+        places = len({row["in"] for row in fields})
+        out = [f"{UNDOCUMENTED_FIELDS} ({len(fields)} in {places} operation(s) or event type(s)), never a failure:"]
+        for row in fields:
+            times = f"{row['exchanges']} exchange{'s' if row['exchanges'] != 1 else ''}"
+            out.append(f"  {shown(row)} ({times})")
+        return out
 
     def faults(self) -> dict[str, Any]:
         """Faults that failed exchanges, by kind and what happened; retried attempts, by what they got."""
@@ -245,18 +275,37 @@ class Summary:
             faulted += row["faults"]
         out.append(f"{'all operations':<{width}}{total:>10}{total - failed - faulted:>8}{failed:>8}{faulted:>8}")
         out.extend(self.fault_lines())
-        undocumented = [v for v in self.verdicts if not v.get("documented", True)]
-        for wanted, label in ((True, "expected by the test"), (False, "that nothing expected")):
-            counts = Counter((v["operation"], v["status"]) for v in undocumented if v.get("expected", False) == wanted)
-            if counts:
-                shown = ", ".join(f"{op} {status}x{count}" for (op, status), count in sorted(counts.items()))
-                out.append(f"statuses the documentation does not list, {label}: {shown}")
+        out.extend(self.undocumented_status_lines())
+        out += self.undocumented_lines()
         out.extend(f"cassettes: {note}" for note in self.notes)
         out += self.recording_lines()
         out.extend(self.not_exercised())
         out.append(self.outcome_line())
         out += [f"{reason} ({len(names)}): {', '.join(names)}" for reason, names in self.not_run_by_reason().items()]
+        if self.tested_nothing():
+            out.append(TESTED_NOTHING)
         return out
+
+    def undocumented_status_lines(self) -> list[str]:
+        """Statuses the contract does not list: those a test asked for, and those nothing expected."""
+        undocumented = [v for v in self.verdicts if not v.get("documented", True)]
+        out = []
+        for wanted, label in ((True, "expected by the test"), (False, "that nothing expected")):
+            counts = Counter((v["operation"], v["status"]) for v in undocumented if v.get("expected", False) == wanted)
+            if counts:
+                shown = ", ".join(f"{op} {status}x{count}" for (op, status), count in sorted(counts.items()))
+                out.append(f"statuses the documentation does not list, {label}: {shown}")
+        return out
+
+    def tested_nothing(self) -> bool:
+        """A live run whose every conformance test was skipped: it proved nothing about the API."""
+        return self.recording and bool(self.tests) and set(self.tests.values()) == {"skipped"}
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        # A CI job must not go green on a live run that tested nothing.
+        if self.tested_nothing() and session.exitstatus == pytest.ExitCode.OK:
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
     def outcome_line(self) -> str:
         outcomes = Counter(self.tests.values())
@@ -316,6 +365,10 @@ class Summary:
             },
             "verdicts": self.verdicts,
             "faults": self.faults(),
+            "undocumentedFields": self.undocumented_fields(),
+            # The terminal's lines, word for word, for the Markdown summary.
+            "undocumentedStatuses": self.undocumented_status_lines(),
+            "exercised": self.not_exercised(),
             "notes": self.notes,
             "recordings": {
                 "oldest": oldest.as_json() if oldest else None,

@@ -80,6 +80,11 @@ def keep_reason(outcome: Outcome, session: ConformanceSession | None, *, previou
             f"{faulted.operation} {answer} (a {str(faulted.fault).replace('-', ' ')}), and a recording with a fault "
             "never replaces a cassette; record the test again when the server is well"
         )
+    if session.foreign and session.foreign + session.refusals >= session.exchanges:
+        return (
+            f"all {session.exchanges} exchanges got answers that do not look like the API's (route-level 404s or "
+            "pages of another server): the target looks wrong, not the schema; check SUNCO_API_URL"
+        )
     if session.refused_everything:
         return (
             f"all {session.exchanges} exchanges were refused (401, 403 or app_not_found) and no variant expected "
@@ -107,6 +112,7 @@ class Replayed:
     verdicts: list[Verdict]
     failures: list[ConformanceFailure]
     crash: str | None = None
+    skipped: bool = False
 
 
 def replay(path: Path, make_session: Callable[[Any], ConformanceSession], test: Callable[[Any], object]) -> Replayed:
@@ -119,6 +125,7 @@ def replay(path: Path, make_session: Callable[[Any], ConformanceSession], test: 
         result = Replayed(session.verdicts, [])
         try:
             try:
+                session.replay_not_run()  # as a CI replay does, before the test's body
                 test(session)
                 if not session.finished:
                     session.finish()
@@ -133,7 +140,7 @@ def replay(path: Path, make_session: Callable[[Any], ConformanceSession], test: 
         except AssertionError:
             pass  # a plain assert: the verdicts say whether recording and replay agree
         except pytest.skip.Exception:
-            pass  # a recording that says why it did not run replays as a skip
+            result.skipped = True  # a recording that says why it did not run replays as a skip
         except Exception as error:  # any crash of the replay is a finding, not ours to hide
             result.crash = " <- ".join(cause_chain(error))
     return result
@@ -150,6 +157,8 @@ def differences(recorded: Sequence[Verdict], replayed: Replayed) -> tuple[list[s
             operation = operation or failure.operation
             found.append(failure.title)
             found.extend(f"    {line}" for note in failure.notes for line in note.splitlines())
+    if replayed.skipped and not found:
+        return found, operation  # skipped for the reason the recording kept: nothing to compare
     old = [_verdict_key(v) for v in recorded]
     new = [_verdict_key(v) for v in replayed.verdicts]
     if old != new:

@@ -20,7 +20,8 @@ import base64
 import copy
 import json
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, quote, quote_plus, unquote, unquote_plus, urlencode, urlsplit, urlunsplit
 
@@ -64,6 +65,16 @@ DISTINCT = 8
 FRAGMENT = 16
 _KEEP = r"(?P<keep><scrubbed[^<>\s]*>)"
 _PATH_SAFE = "/<>:@!$&'()*+,;=-._~"
+
+
+# A value a pinned body lost to a placeholder: field name, whether an array item, the value, its placeholder.
+Replaced = tuple[str | None, bool, Any, Any]
+
+
+@dataclass(frozen=True)
+class _Pin:
+    keep: Callable[[str], bool]
+    replaced: list[Replaced]
 
 
 def credential_fields() -> frozenset[str]:
@@ -219,15 +230,20 @@ class Scrubber:
         """A copy of a JSON value with credentials and known secrets replaced, at any depth."""
         return self._walk(value, None, False, False)
 
-    def _walk(self, value: Any, name: str | None, item: bool, hidden: bool) -> Any:
+    def _walk(self, value: Any, name: str | None, item: bool, hidden: bool, pin: _Pin | None = None) -> Any:
         if isinstance(value, dict):
             fields = self.fields | TOKEN_REQUEST_SECRETS if "grant_type" in value else self.fields
-            return {key: self._walk(sub, key, False, hidden or key in fields) for key, sub in value.items()}
+            return {key: self._walk(sub, key, False, hidden or key in fields, pin) for key, sub in value.items()}
         if isinstance(value, list | tuple):
-            return [self._walk(sub, name, True, hidden) for sub in value]
+            return [self._walk(sub, name, True, hidden, pin) for sub in value]
         if isinstance(value, str):
+            if pin is not None and pin.keep(value):
+                return value
             if hidden or value in self.values:
-                return placeholder(name, "string", item)
+                stand_in = placeholder(name, "string", item)
+                if pin is not None:
+                    pin.replaced.append((name, item, value, stand_in))
+                return stand_in
             if not self.values or value == placeholder(name, "string", item):
                 return value
             return self.text(value)
@@ -268,6 +284,11 @@ class Scrubber:
     def variant_body(self, body: Any) -> Any:
         return self.json_value(body)
 
+    def pinned_body(self, body: Any, keep: Callable[[str], bool], replaced: list[Replaced]) -> Any:
+        """A variant's body as pinned: as :meth:`variant_body`, but a string ``keep`` accepts stays (a
+        symbol, which names a secret without holding it), and each value replaced goes into ``replaced``."""
+        return self._walk(body, None, False, False, _Pin(keep, replaced))
+
     def report_value(self, value: Any) -> Any:
         """A value about to be reported (JSON report, JUnit property): JSON by structure, else as text."""
         if value is None or isinstance(value, dict | list | tuple | str | int | float):
@@ -306,7 +327,8 @@ class Scrubber:
         media = ""
         for name, value in header_items(request.headers):
             lower = name.lower()
-            if lower == "authorization":
+            # A proxy's credentials (HTTP_PROXY=http://user:pass@…) travel in a header of their own.
+            if lower in ("authorization", "proxy-authorization"):
                 headers[name] = f"{str(value).split(' ', 1)[0]} {PLACEHOLDER}"
             elif lower not in DROPPED_HEADERS:
                 headers[name] = self._exact(str(value))

@@ -31,6 +31,7 @@ from conformance.core.playback import CassetteAdapter, replays
 from conformance.core.receiver import Receiver
 from conformance.core.scrub import PLACEHOLDER, Scrubber, credential_values
 from conformance.core.settings import Settings
+from conformance.core.undocumented import Field
 from conformance.spec.schemas import Operation
 
 if TYPE_CHECKING:
@@ -67,6 +68,8 @@ class ConformanceSession:
         # Exchanges answered, and how many of them refused the key or app when no one expected it.
         self.exchanges = 0
         self.refusals = 0
+        # Answers that did not come from the API (route-level 404s, other servers' pages) nobody expected.
+        self.foreign = 0
         self.recording = recording
         self.redraw = redraw
         self.scrubber = scrubber
@@ -86,6 +89,8 @@ class ConformanceSession:
         # Preconditions a flow checked once in this test (``Records.room_for_one``).
         self.checked: set[tuple[Any, ...]] = set()
         self.last_exchange: Exchange | None = None
+        # Every answer this test got, in order: what the symbols of its pinned variants resolve against.
+        self.answered: list[Exchange] = []
         # The run's webhook receiver, started the first time a test waits for deliveries.
         self._receiver = receiver
         self._inbox: Inbox | None = None
@@ -196,6 +201,7 @@ class ConformanceSession:
         expected = variant.expect if variant is not None else expect
         self._note(operation_id, variant, exchange)
         self.last_exchange = exchange
+        self.answered.append(exchange)
         variant_id = variant.id if variant else None
         fault = faults.classify(
             exchange, expected, variant_id, recording=self.recording, record_command=self.record_command
@@ -287,12 +293,16 @@ class ConformanceSession:
         """Deliveries to the webhooks this test creates; a live run the API cannot deliver to is not run."""
         return _live.webhooks(self)
 
-    def keep_result(self, operation_id: str, status: int, found: list[ConformanceFailure]) -> None:
+    def keep_result(
+        self, operation_id: str, status: int, found: list[ConformanceFailure], undocumented: list[Field] | None = None
+    ) -> None:
         """The verdict of something checked outside an exchange (a webhook delivery)."""
         for failure in found:
             failure.with_context(cassette=self.cassette_path, next_step=self._next_step())
         self.failures.extend(found)
-        self.verdicts.append(Verdict(operation_id, status, None, not found, True, [f.as_dict() for f in found]))
+        verdict = Verdict(operation_id, status, None, not found, True, [f.as_dict() for f in found])
+        verdict.undocumented_fields = list(undocumented or [])
+        self.verdicts.append(verdict)
 
     def fail(self, failure: ConformanceFailure, *, verdict: bool = False) -> None:
         """Keep a failure found outside an exchange; ``verdict`` marks the last verdict failed with it."""
@@ -340,6 +350,10 @@ class ConformanceSession:
     def not_run(self, reason: str) -> NoReturn:
         """Skip the test; a recording keeps the reason, so its replay skips for the same one."""
         _live.not_run(self, reason)
+
+    def keep_not_run(self, reason: str) -> None:
+        """A live run that skipped by any other way than ``not_run``: keep its reason all the same."""
+        _live.keep_reason(self, reason)
 
     def replay_not_run(self) -> None:
         """In replay, skip for the reason the recording gave for not running live, if it gave one."""

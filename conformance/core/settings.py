@@ -105,14 +105,18 @@ class Settings:
 
         ``account`` uses the account-scope key (apps, app keys, other apps than the configured one).
         """
-        key_id, secret, scope = self.key_id, self.key_secret, self.scope
-        if account and self.account_key_id:
-            key_id, secret, scope = self.account_key_id, self.account_key_secret or "", "account"
-        return self.authorization_with(key_id, secret, scope)
+        return self.authorization_with(*self.key(account=account))
 
-    def authorization_with(self, key_id: str, secret: str, scope: str) -> str:
-        """The Authorization header for another key (an integration key a test created), in the same mode."""
-        if self.auth == "jwt":
+    def key(self, *, account: bool = False) -> tuple[str, str, str]:
+        """(id, secret, scope) of the configured key, or of the account key when ``account`` and one is set."""
+        if account and self.account_key_id:
+            return self.account_key_id, self.account_key_secret or "", "account"
+        return self.key_id, self.key_secret, self.scope
+
+    def authorization_with(self, key_id: str, secret: str, scope: str, mode: str | None = None) -> str:
+        """The Authorization header for another key (an integration key a test created), in the settings'
+        mode or in ``mode`` (basic or jwt: a test sending wrong credentials of both kinds)."""
+        if (mode or self.auth) == "jwt":
             with warnings.catch_warnings():
                 # PyJWT's advice on short HMAC keys is the key owner's business, not the suite's.
                 warnings.simplefilter("ignore", jwt.warnings.InsecureKeyLengthWarning)
@@ -147,6 +151,7 @@ def webhook_url_from_env(env: Mapping[str, str]) -> str | None:
     raw = env.get("SUNCO_WEBHOOK_URL", "").strip()
     if not raw:
         return None
+    _without_userinfo("SUNCO_WEBHOOK_URL", raw)
     parts = urlsplit(raw)
     if parts.scheme not in ("http", "https") or not parts.hostname or parts.fragment:
         raise ConfigError(
@@ -219,6 +224,7 @@ def _redirect_uri(env: Mapping[str, str]) -> str:
 
 def _http_url(env: Mapping[str, str], name: str, example: str) -> str:
     raw = env.get(name, "").strip()
+    _without_userinfo(name, raw)
     parts = urlsplit(raw)
     if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
         raise ConfigError(
@@ -291,6 +297,19 @@ def _app_id(env: Mapping[str, str]) -> str:
     return value
 
 
+def _without_userinfo(name: str, raw: str) -> None:
+    """Refuse a URL that carries a user or password: requests would send them instead of the key, and every
+    message that shows the URL would show them too. The message shows the URL without them."""
+    parts = urlsplit(raw)
+    if "@" not in parts.netloc:
+        return
+    shown = parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]).geturl()
+    raise ConfigError(
+        f"{name} must not carry a user or password before '@' (given for {shown!r}): the suite authenticates "
+        "with SUNCO_KEY_ID and SUNCO_KEY_SECRET; remove them from the URL"
+    )
+
+
 def api_url_from_env(env: Mapping[str, str]) -> str:
     """The base URL: a full URL, a region name, or a Zendesk subdomain."""
     raw = env.get("SUNCO_API_URL", "").strip()
@@ -306,6 +325,7 @@ def api_url_from_env(env: Mapping[str, str]) -> str:
         )
     if raw.lower() in REGIONS:
         return REGIONS[raw.lower()]
+    _without_userinfo("SUNCO_API_URL", raw)
     parts = urlsplit(raw)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ConfigError(

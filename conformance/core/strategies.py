@@ -113,8 +113,9 @@ def _string(schema: Mapping[str, Any]) -> st.SearchStrategy[str]:
     if fmt in ("uri", "url"):
         return safe_text(1, 12).map(lambda slug: f"https://example.com/{slug}")
     if fmt == "date-time":
+        # The vendor's documented form (UTC, milliseconds), which the live service also sends.
         moments = st.datetimes(min_value=datetime(2020, 1, 1), max_value=datetime(2030, 1, 1))
-        return moments.map(lambda moment: moment.replace(microsecond=0).isoformat() + "Z")
+        return moments.map(lambda moment: moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z")
     return safe_text(low, min(high, max(low, 24)))
 
 

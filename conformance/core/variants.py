@@ -20,7 +20,9 @@ from hypothesis.errors import HypothesisWarning
 
 from conformance.core.model import Variant
 
-PIN_FORMAT = 1
+# 2: pinned variants hold symbols (conformance.core.symbols) for what the run chose; 1: literal values.
+PIN_FORMAT = 2
+SYMBOLIC_FORMAT = 2
 
 
 class _Enough(Exception):

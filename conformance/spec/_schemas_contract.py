@@ -8,21 +8,40 @@ checks the overlay's proofs that way, and tests use small fixture contracts).
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator, Mapping
-from functools import cached_property
+from dataclasses import dataclass, field
+from functools import cache, cached_property
 from pathlib import Path
 from typing import Any
-from urllib.parse import urljoin
+from urllib.parse import urljoin as _urljoin
 
 import referencing
 import referencing.jsonschema
 
 from conformance import pointer as pointers
 from conformance.spec._schemas_operation import Operation, operation_from_index
-from conformance.spec._schemas_validators import VALIDATORS, View
+from conformance.spec._schemas_validators import VALIDATORS, VIEWS, View, view_document
 from conformance.spec.importer import BASE_URI, INDEX_FILE
 
 REQUIRED = "\0required"  # where applicable_properties' walk collects required names
+
+
+@dataclass
+class _Declared:
+    """What the schemas that apply to one object of an instance declare of its properties."""
+
+    instance: dict[str, Any]
+    names: set[str] = field(default_factory=set)
+    patterns: set[str] = field(default_factory=set)
+    described: bool = False  # some applicable schema lists properties: the object is not free-form
+    open: bool = False  # additionalProperties admits any name
+
+
+@cache
+def urljoin(base: str, ref: str) -> str:
+    """A reference against its base; the walks join the same few hundred pairs again and again."""
+    return _urljoin(base, ref)
 
 
 def schema_uri(ref: str) -> str:
@@ -38,8 +57,11 @@ class Contract:
         # another file; with it, it would switch to the stock class and lose the views.
         self.documents = {path: {k: v for k, v in doc.items() if k != "$schema"} for path, doc in documents.items()}
         self.index = dict(index)
+        self._views: dict[View, dict[str, Any]] = {}
+        self._registries: dict[View, referencing.Registry[Any]] = {}
         self._validators: dict[tuple[str, View], Any] = {}
         self._subschemas: dict[tuple[int, str], tuple[Any, Any]] = {}
+        self._resolved: dict[str, Any] = {}
 
     @classmethod
     def from_files(cls, files: Mapping[str, str]) -> Contract:
@@ -77,33 +99,53 @@ class Contract:
 
     # -- schemas ---------------------------------------------------------------------------
 
-    @cached_property
+    def view_documents(self, view: View) -> dict[str, Any]:
+        """The documents as ``view`` sees them (its directed corrections in, the other view's out)."""
+        if view not in VIEWS:
+            raise KeyError(f"unknown view {view!r}; known views: {', '.join(VIEWS)}")
+        if view not in self._views:
+            self._views[view] = {path: view_document(doc, view) for path, doc in self.documents.items()}
+        return self._views[view]
+
+    def registry_for(self, view: View) -> referencing.Registry[Any]:
+        if view not in self._registries:
+            resources = [
+                (contents["$id"], referencing.jsonschema.DRAFT202012.create_resource(contents))
+                for contents in self.view_documents(view).values()
+            ]
+            self._registries[view] = referencing.Registry().with_resources(resources)
+        return self._registries[view]
+
+    @property
     def registry(self) -> referencing.Registry[Any]:
-        resources = [
-            (contents["$id"], referencing.jsonschema.DRAFT202012.create_resource(contents))
-            for contents in self.documents.values()
-        ]
-        return referencing.Registry().with_resources(resources)
+        """The request view's registry: what generators and placeholders draw values against."""
+        return self.registry_for("request")
 
     def validator(self, ref: str, view: View = "response") -> Any:
-        """A validator for a schema file or a fragment of one (``file.json#/$defs/x``)."""
+        """A validator for a schema file or a fragment of one (``file.json#/$defs/x``), formats checked."""
         key = (ref, view)
         found = self._validators.get(key)
         if found is None:
             cls = VALIDATORS[view]
-            found = cls({"$ref": schema_uri(ref)}, registry=self.registry, format_checker=cls.FORMAT_CHECKER)
+            registry = self.registry_for(view)
+            found = cls({"$ref": schema_uri(ref)}, registry=registry, format_checker=cls.FORMAT_CHECKER)
             self._validators[key] = found
         return found
 
-    def resolve(self, ref: str) -> Any:
-        """The schema a reference points to, with its own references still in place."""
-        return self.registry.resolver().lookup(schema_uri(ref)).contents
+    def resolve(self, ref: str, view: View = "request") -> Any:
+        """The schema a reference points to (as ``view`` sees it), with its own references still in place."""
+        key = f"{view} {ref}"
+        found = self._resolved.get(key)
+        if found is None:
+            # A view's registry never changes, so neither does a lookup in it.
+            found = self._resolved[key] = self.registry_for(view).resolver().lookup(schema_uri(ref)).contents
+        return found
 
-    def deref(self, schema: Any, base: str) -> tuple[Any, str]:
+    def deref(self, schema: Any, base: str, view: View = "request") -> tuple[Any, str]:
         """Follow ``$ref`` until a schema with content, and the base URI its own references use."""
         while isinstance(schema, dict) and isinstance(schema.get("$ref"), str):
             target = urljoin(base, schema["$ref"])
-            schema, base = self.resolve(target), target.split("#")[0]
+            schema, base = self.resolve(target, view), target.split("#")[0]
         return schema, base
 
     def is_valid(self, schema: Any, base: str, instance: Any, view: View = "response") -> bool:
@@ -112,7 +154,9 @@ class Contract:
         cached = self._subschemas.get(key)
         if cached is None or cached[0] is not schema:
             wrapped = schema if isinstance(schema, bool) or "$id" in schema else {**schema, "$id": base}
-            cached = (schema, VALIDATORS[view](wrapped, registry=self.registry))
+            cls = VALIDATORS[view]
+            validator = cls(wrapped, registry=self.registry_for(view), format_checker=cls.FORMAT_CHECKER)
+            cached = (schema, validator)
             self._subschemas[key] = cached
         return bool(cached[1].is_valid(instance))
 
@@ -147,7 +191,9 @@ class Contract:
     def flagged_fields(self, ref: str, flag: str) -> frozenset[str]:
         return frozenset(self._walk(self.resolve(ref), schema_uri(ref).split("#")[0], set(), flag))
 
-    def annotated_pointers(self, ref: str, instance: Any, flag: str = "writeOnly") -> list[str]:
+    def annotated_pointers(
+        self, ref: str, instance: Any, flag: str = "writeOnly", view: View = "response"
+    ) -> list[str]:
         """JSON pointers of the instance's properties whose applicable schema carries ``flag``.
 
         Only the subschemas that apply to this instance count (an ``if`` that holds, an ``anyOf``
@@ -155,35 +201,98 @@ class Contract:
         another is judged by the type the instance has.
         """
         found: list[str] = []
-        self._annotate(self.resolve(ref), schema_uri(ref).split("#")[0], instance, "", flag, found, 0)
+        self._annotate(self.resolve(ref, view), schema_uri(ref).split("#")[0], instance, "", (flag, view), found, 0)
         return sorted(set(found))
 
     def _annotate(
-        self, schema: Any, base: str, instance: Any, at: str, flag: str, found: list[str], depth: int
+        self, schema: Any, base: str, instance: Any, at: str, how: tuple[str, View], found: list[str], depth: int
     ) -> None:
         if not isinstance(schema, dict) or depth > 64:
             return
+        flag, view = how
         if isinstance(schema.get("$ref"), str):
             target = urljoin(base, schema["$ref"])
-            self._annotate(self.resolve(target), target.split("#")[0], instance, at, flag, found, depth + 1)
+            self._annotate(self.resolve(target, view), target.split("#")[0], instance, at, how, found, depth + 1)
         for sub in schema.get("allOf", []):
-            self._annotate(sub, base, instance, at, flag, found, depth + 1)
+            self._annotate(sub, base, instance, at, how, found, depth + 1)
         for key in ("anyOf", "oneOf"):
             for sub in schema.get(key, []):
-                if self.is_valid(sub, base, instance):
-                    self._annotate(sub, base, instance, at, flag, found, depth + 1)
-        if "if" in schema and "then" in schema and self.is_valid(schema["if"], base, instance):
-            self._annotate(schema["then"], base, instance, at, flag, found, depth + 1)
+                if self.is_valid(sub, base, instance, view):
+                    self._annotate(sub, base, instance, at, how, found, depth + 1)
+        if "if" in schema and "then" in schema and self.is_valid(schema["if"], base, instance, view):
+            self._annotate(schema["then"], base, instance, at, how, found, depth + 1)
         if isinstance(instance, dict):
             for name, sub in (schema.get("properties") or {}).items():
                 if name in instance and isinstance(sub, dict):
                     here = pointers.child(at, name)
                     if self._flagged(sub, base, flag):
                         found.append(here)
-                    self._annotate(sub, base, instance[name], here, flag, found, depth + 1)
+                    self._annotate(sub, base, instance[name], here, how, found, depth + 1)
         if isinstance(instance, list) and isinstance(schema.get("items"), dict):
             for index, item in enumerate(instance):
-                self._annotate(schema["items"], base, item, pointers.child(at, index), flag, found, depth + 1)
+                self._annotate(schema["items"], base, item, pointers.child(at, index), how, found, depth + 1)
+
+    def undeclared(self, ref: str, instance: Any, view: View = "response") -> list[str]:
+        """JSON pointers of the instance's properties that no schema applying to their object declares.
+
+        Follows what applies to each object (``$ref``, ``allOf``, an ``if`` that holds and its ``then``,
+        the ``anyOf``/``oneOf`` branches it matches), into declared properties and ``items``. A property
+        that ``additionalProperties`` (a schema, or ``true``) or ``patternProperties`` admits is declared;
+        an object no applicable schema gives any ``properties`` is free-form, so nothing in it counts.
+        """
+        objects: dict[str, _Declared] = {}
+        self._declare(self.resolve(ref, view), schema_uri(ref).split("#")[0], instance, "", view, objects, 0)
+        found = [
+            pointers.child(at, name)
+            for at, declared in objects.items()
+            if declared.described and not declared.open
+            for name in declared.instance
+            if name not in declared.names and not any(re.search(p, name) for p in declared.patterns)
+        ]
+        return sorted(found)
+
+    def _declare(
+        self, schema: Any, base: str, instance: Any, at: str, view: View, objects: dict[str, _Declared], depth: int
+    ) -> None:
+        if not isinstance(schema, dict) or depth > 200:
+            return
+        if isinstance(schema.get("$ref"), str):
+            target = urljoin(base, schema["$ref"])
+            self._declare(self.resolve(target, view), target.split("#")[0], instance, at, view, objects, depth + 1)
+        for sub in schema.get("allOf", []):
+            self._declare(sub, base, instance, at, view, objects, depth + 1)
+        for key in ("anyOf", "oneOf"):
+            branches = schema.get(key, [])
+            matching = [sub for sub in branches if self.is_valid(sub, base, instance, view)]
+            # An instance no branch accepts fails the schema already: every branch's names count, so
+            # the failure is not echoed as undeclared fields.
+            for sub in matching or branches:
+                self._declare(sub, base, instance, at, view, objects, depth + 1)
+        if "if" in schema and ("then" in schema or "else" in schema):
+            holds = self.is_valid(schema["if"], base, instance, view)
+            self._declare(schema.get("then" if holds else "else"), base, instance, at, view, objects, depth + 1)
+        if isinstance(instance, dict):
+            declared = objects.setdefault(at, _Declared(instance))
+            properties = schema.get("properties")
+            if isinstance(properties, dict):
+                declared.described = True
+                declared.names.update(properties)
+                for name, sub in properties.items():
+                    if name in instance:
+                        self._declare(sub, base, instance[name], pointers.child(at, name), view, objects, depth + 1)
+            patterns = schema.get("patternProperties")
+            if isinstance(patterns, dict):
+                declared.described = True
+                declared.patterns.update(patterns)
+            extra = schema.get("additionalProperties")
+            if extra is True or isinstance(extra, dict):
+                declared.open = True
+                if isinstance(extra, dict):
+                    for name in set(instance) - set(properties or {}):
+                        self._declare(extra, base, instance[name], pointers.child(at, name), view, objects, depth + 1)
+        if isinstance(instance, list) and isinstance(schema.get("items"), dict):
+            for index, item in enumerate(instance):
+                self._declare(schema["items"], base, item, pointers.child(at, index), view, objects, depth + 1)
 
     def applicable_properties(self, ref: str, instance: Any, view: View = "request") -> dict[str, dict[str, Any]]:
         """Top-level property schemas that apply to ``instance`` (branches it selects), merged by name.
@@ -191,11 +300,11 @@ class Contract:
         Follows ``$ref`` and ``allOf``, an ``if`` that holds, and ``anyOf``/``oneOf`` branches the
         instance is valid against, so a discriminated body gets its own type's fields and flags.
         """
-        return self.applicable(self.resolve(ref), schema_uri(ref).split("#")[0], instance, view)[0]
+        return self.applicable(self.resolve(ref, view), schema_uri(ref).split("#")[0], instance, view)[0]
 
     def applicable_required(self, ref: str, instance: Any, view: View = "request") -> list[str]:
         """Top-level names the applicable branches require (readOnly ones left out of requests)."""
-        return self.applicable(self.resolve(ref), schema_uri(ref).split("#")[0], instance, view)[1]
+        return self.applicable(self.resolve(ref, view), schema_uri(ref).split("#")[0], instance, view)[1]
 
     def applicable(
         self, schema: Any, base: str, instance: Any, view: View = "request"
@@ -214,7 +323,7 @@ class Contract:
             return
         if isinstance(schema.get("$ref"), str):
             target = urljoin(base, schema["$ref"])
-            self._applicable(self.resolve(target), target.split("#")[0], instance, view, found, depth + 1)
+            self._applicable(self.resolve(target, view), target.split("#")[0], instance, view, found, depth + 1)
         for sub in schema.get("allOf", []):
             self._applicable(sub, base, instance, view, found, depth + 1)
         for key in ("anyOf", "oneOf"):
@@ -227,7 +336,7 @@ class Contract:
             found.setdefault(REQUIRED, {})[name] = {}
         for name, sub in (schema.get("properties") or {}).items():
             if isinstance(sub, dict):
-                resolved, _ = self.deref(sub, base)
+                resolved, _ = self.deref(sub, base, view)
                 flags = {k: v for k, v in sub.items() if k != "$ref"}
                 merged = {**(resolved if isinstance(resolved, dict) else {}), **flags}
                 found[name] = {**found.get(name, {}), **merged}

@@ -67,6 +67,10 @@ class Operation:
     def scopes(self) -> frozenset[str]:
         return frozenset(scope for item in self.security for scopes in item.values() for scope in scopes)
 
+    def refuses(self, scope: str) -> bool:
+        """Whether a key of ``scope`` may not call it: its security names scopes, and not this one."""
+        return bool(self.scopes) and scope not in self.scopes
+
     def documents(self, status: int) -> bool:
         return str(status) in self.responses
 

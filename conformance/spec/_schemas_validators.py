@@ -2,6 +2,11 @@
 
 OpenAPI's ``required`` depends on the direction: a ``readOnly`` property is never required in a
 request, a ``writeOnly`` one never in a response (``dependentRequired`` follows the same rule).
+A directed overlay correction sits under ``x-conformance-request`` or ``x-conformance-response``;
+:func:`view_document` merges the view's own into each schema and drops the other's, so validators,
+generators and the sandbox all read one plain schema per view.
+
+Every validator checks ``format`` (``jsonschema[format-nongpl]`` supplies the checkers).
 """
 
 from __future__ import annotations
@@ -14,6 +19,37 @@ import jsonschema
 from jsonschema import validators as jsonschema_validators
 
 View = Literal["request", "response"]
+VIEWS: tuple[View, ...] = ("request", "response")
+VIEW_KEYS: dict[View, str] = {"request": "x-conformance-request", "response": "x-conformance-response"}
+
+
+def view_document(node: Any, view: View) -> Any:
+    """``node`` as ``view`` sees it: its ``x-conformance-<view>`` merged in, the other view's dropped."""
+    if isinstance(node, list):
+        return [view_document(item, view) for item in node]
+    if not isinstance(node, dict):
+        return node
+    own = node.get(VIEW_KEYS[view])
+    out = {key: view_document(value, view) for key, value in node.items() if key not in VIEW_KEYS.values()}
+    if isinstance(own, dict):
+        _conjoin(out, view_document(own, view))
+    return out
+
+
+def _conjoin(schema: dict[str, Any], extra: dict[str, Any]) -> None:
+    """Add ``extra``'s keywords to ``schema`` so that both hold: side by side, or in an ``allOf``."""
+    clashes: dict[str, Any] = {}
+    for key, value in extra.items():
+        if key not in schema or schema[key] is True or schema[key] == {}:
+            schema[key] = value
+        elif key == "required" and isinstance(value, list):
+            schema[key] = [*schema[key], *(name for name in value if name not in schema[key])]
+        elif key == "allOf" and isinstance(value, list):
+            schema[key] = [*schema[key], *value]
+        elif schema[key] != value:
+            clashes[key] = value
+    if clashes:
+        schema["allOf"] = [*schema.get("allOf", []), clashes]
 
 
 def _view_required(view: View) -> Any:

@@ -18,6 +18,8 @@ Rules, each a difference between the two dialects or a choice of ours:
   points at the base points at ``$defs/base`` instead, so validation never loops.
 * A ``oneOf`` with ``x-conformance-decidedBy`` (decided by a stored value, not by the body) becomes
   an ``anyOf``: the body must fit some branch; whoever knows the stored value picks the branch.
+* ``x-conformance-request`` / ``x-conformance-response`` (a directed overlay correction) are partial
+  schemas, converted like any other; a nullable field keeps ``null`` in their ``enum``.
 """
 
 from __future__ import annotations
@@ -33,6 +35,8 @@ RENAMED = {"x-dependentRequired": "dependentRequired"}
 SCHEMA_LISTS = ("allOf", "anyOf", "oneOf", "prefixItems")
 SCHEMA_MAPS = ("properties", "patternProperties", "$defs", "dependentSchemas")
 SCHEMA_VALUES = ("items", "additionalProperties", "not", "if", "then", "else", "contains", "propertyNames")
+# A directed overlay correction: a partial schema only one view of the contract applies.
+VIEW_ONLY = ("x-conformance-request", "x-conformance-response")
 
 RefRewriter = Callable[[str], str]
 
@@ -103,7 +107,7 @@ class Converter:
             return [self._member(key, item, within) for item in value]
         if key in SCHEMA_MAPS and isinstance(value, dict):
             return {name: self.schema(item, within) for name, item in value.items()}
-        if key in SCHEMA_VALUES and isinstance(value, dict):
+        if key in (*SCHEMA_VALUES, *VIEW_ONLY) and isinstance(value, dict):
             return self.schema(value, within)
         if key == "x-conformance-decidedBy" and isinstance(value, dict):
             mapping = value.get("mapping") or {}
@@ -161,8 +165,10 @@ class Converter:
                 key: out.pop(key) for key in ("readOnly", "writeOnly", "default", "deprecated") if key in out
             }
             return {"anyOf": [out, {"type": "null"}], **flags}
-        if isinstance(out.get("enum"), list) and None not in out["enum"]:
-            out["enum"] = [*out["enum"], None]
+        # A view-only enum narrows a nullable field: null stays allowed there too.
+        for holder in (out, *(out[key] for key in VIEW_ONLY if isinstance(out.get(key), dict))):
+            if isinstance(holder.get("enum"), list) and None not in holder["enum"]:
+                holder["enum"] = [*holder["enum"], None]
         return out
 
 

@@ -156,7 +156,8 @@ class Validation:
     def validator(self, raw: Any) -> Draft202012Validator:
         schema = self.converter.schema(raw)
         contents = {"$id": BASE_URI + "components/lint-branch.json", **schema} if isinstance(schema, dict) else schema
-        return Draft202012Validator(contents, registry=self.registry)
+        checker = Draft202012Validator.FORMAT_CHECKER
+        return Draft202012Validator(contents, registry=self.registry, format_checker=checker)
 
 
 class Linter:

@@ -1,10 +1,17 @@
 """The project's corrections to the vendor's contract, as an OpenAPI Overlay 1.0 document.
 
 Each action names a JSONPath ``target`` (evaluated by jsonpath-ng), a one-line ``description``
-(the reason) and an ``update`` (merged into every match) or ``remove: true``. Two extensions:
+(the reason) and an ``update`` (merged into every match) or ``remove: true``. Extensions:
 
 * ``x-proof``: evidence that the correction matters, checked at import time against the contract
   built with and without the action (see :mod:`conformance.spec.proofs`);
+* ``x-direction``: what the correction is about: ``request`` (what a client may send),
+  ``response`` (what the service answers or delivers) or ``both``. A directed update on a schema
+  lands under ``x-conformance-request`` / ``x-conformance-response``, which only that view of the
+  contract applies; a directed ``remove`` takes the keywords out of that view only (they move under
+  the other view's key);
+* ``x-observed``: what the live service was seen sending, the evidence an action needs when it
+  makes responses stricter than the vendor's spec (import-spec enforces it);
 * an action that matches nothing, or whose update changes nothing (the vendor fixed the defect),
   no longer applies: the import refuses it, so a fixed defect is noticed and its entry removed.
 """
@@ -15,12 +22,19 @@ import copy
 import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from jsonpath_ng.exceptions import JsonPathLexerError, JsonPathParserError
 from jsonpath_ng.ext.parser import parse as parse_path
 
 from conformance.spec.openapi import SpecError, parse
+
+Direction = Literal["request", "response", "both"]
+DIRECTIONS: tuple[Direction, ...] = ("request", "response", "both")
+# Where a directed correction lands in a schema: only that view of the contract applies it.
+VIEW_KEYS = {"request": "x-conformance-request", "response": "x-conformance-response"}
+OTHER = {"request": "response", "response": "request"}
+SCHEMA_SEGMENTS = frozenset({"schema", "schemas"})
 
 
 @dataclass(frozen=True)
@@ -31,6 +45,8 @@ class Action:
     update: Any = None
     remove: bool = False
     proof: list[dict[str, Any]] = field(default_factory=list)
+    direction: Direction = "both"
+    observed: str | None = None
 
     @property
     def label(self) -> str:
@@ -88,7 +104,39 @@ def _action(number: int, item: Any, path: Path) -> Action:
     proof = item.get("x-proof") or []
     if not isinstance(proof, list):
         raise SpecError(f"{where} ({target}): x-proof must be a list")
-    return Action(number, target, description.strip(), item.get("update"), remove, proof)
+    direction = item.get("x-direction")
+    if direction not in DIRECTIONS:
+        raise SpecError(f"{where} ({target}): x-direction must be one of {', '.join(DIRECTIONS)} (got {direction!r})")
+    observed = item.get("x-observed")
+    if observed is not None and (not isinstance(observed, str) or not observed.strip() or "\n" in observed.strip()):
+        raise SpecError(f"{where} ({target}): x-observed must be one line saying what the live service sends")
+    return Action(
+        number,
+        target,
+        description.strip(),
+        item.get("update"),
+        remove,
+        proof,
+        direction,
+        observed.strip() if isinstance(observed, str) else None,
+    )
+
+
+def _directed(action: Action, match: Any) -> None:
+    """A directed action changes schemas only: a view has no meaning for a status or a security list."""
+    segments = {str(part) for part in str(match.full_path).replace("[", ".").replace("]", "").split(".")}
+    if action.direction != "both" and not segments & SCHEMA_SEGMENTS:
+        raise SpecError(
+            f"overlay {action.label}: x-direction {action.direction} applies to schemas only, "
+            f"and {match.full_path} is not one; use x-direction: both"
+        )
+
+
+def effective_update(action: Action) -> Any:
+    """What a match receives: the update, or for a directed action the update under its view's key."""
+    if action.direction == "both":
+        return action.update
+    return {VIEW_KEYS[action.direction]: action.update}
 
 
 def merge(target: Any, update: Any) -> Any:
@@ -123,7 +171,10 @@ def apply(
         matches = parse_path(action.target).find(data)
         if not matches:
             raise SpecError(f"overlay {action.label} no longer applies: its target matches nothing in the spec")
-        if not action.remove and all(contains(match.value, action.update) for match in matches):
+        for match in matches:
+            _directed(action, match)
+        update = effective_update(action)
+        if not action.remove and all(contains(match.value, update) for match in matches):
             raise SpecError(
                 f"overlay {action.label} no longer applies: the spec already says what it sets "
                 "(the vendor fixed it?); remove the action"
@@ -131,24 +182,31 @@ def apply(
         if action.remove:
             # Deepest first, so removing one match cannot move another.
             for match in reversed(matches):
-                _remove(match)
+                _remove(match, action)
             applied.append(Applied(action, len(matches)))
             continue
         for match in matches:
             if isinstance(match.value, dict):
-                merge(match.value, action.update)
+                merge(match.value, update)
             else:
-                match.full_path.update(data, merge(match.value, action.update))
+                match.full_path.update(data, merge(match.value, update))
         applied.append(Applied(action, len(matches)))
     return applied
 
 
-def _remove(match: Any) -> None:
+def _remove(match: Any, action: Action) -> None:
     holder = match.context.value if match.context is not None else None
     field_path = match.path
     if isinstance(holder, dict):
         for name in getattr(field_path, "fields", ()):
-            holder.pop(name, None)
+            if name not in holder:
+                continue
+            removed = holder.pop(name)
+            if action.direction != "both":
+                # Out of this view only: the other view keeps the keyword.
+                holder.setdefault(VIEW_KEYS[OTHER[action.direction]], {})[name] = removed
+    elif action.direction != "both":
+        raise SpecError(f"overlay {action.label}: a directed remove must name object members, not list items")
     elif isinstance(holder, list):
         index = getattr(field_path, "index", None)
         if isinstance(index, int) and 0 <= index < len(holder):

@@ -11,6 +11,11 @@ Assertion forms (``schema`` refs are relative to ``schemas/``; ``view`` is reque
 * ``{schema, instance, writeOnly: [pointers]}``: those pointers of the instance are write-only;
 * ``{operation, statuses: [..]}``: the operation documents those statuses;
 * ``{operation, errorCodes: {status: [codes]}}``: and shows those error codes for them.
+
+An action that makes responses stricter needs more than a proof: evidence of what the live
+service sends (``x-observed``). :func:`response_tightening` finds it mechanically: an ``invalid``
+instance of the proof (in whichever view it names) that the response view refuses with the action
+and accepts without it.
 """
 
 from __future__ import annotations
@@ -65,3 +70,24 @@ def _show(value: Any) -> str:
 
 def holds(contract: Contract, proof: Sequence[Mapping[str, Any]]) -> list[str]:
     return [reason for assertion in proof for reason in failures(contract, assertion)]
+
+
+def response_tightening(
+    with_action: Contract, without: Contract | None, proof: Sequence[Mapping[str, Any]]
+) -> list[str]:
+    """Instances of ``proof`` the response view refuses only because of the action (``without``
+    None: it could not be built, so every instance the response view refuses counts)."""
+    found: list[str] = []
+    for assertion in proof:
+        if "schema" not in assertion or not assertion.get("invalid"):
+            continue
+        ref = assertion["schema"]
+        for instance in assertion["invalid"]:
+            try:
+                refused = not with_action.validator(ref, "response").is_valid(instance)
+                accepted_before = without is None or without.validator(ref, "response").is_valid(instance)
+            except Exception:  # noqa: S112 - a proof that cannot be judged here is judged by holds()
+                continue
+            if refused and accepted_before:
+                found.append(f"{_show(instance)} against {ref}")
+    return found

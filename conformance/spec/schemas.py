@@ -40,7 +40,8 @@ __all__ = [
     "write_only_fields",
 ]
 
-SCHEMA_DIR = Path(__file__).resolve().parents[2] / "schemas"
+# The package's link to the project's schemas/ (an installed package carries the files themselves).
+SCHEMA_DIR = (Path(__file__).resolve().parents[1] / "_schemas").resolve()
 ERROR_SCHEMA = "components/errorResponse.json"
 
 
@@ -80,6 +81,26 @@ def load_index() -> dict[str, Operation]:
 
 def operation(operation_id: str) -> Operation:
     return contract().operation(operation_id)
+
+
+def authenticated() -> list[Operation]:
+    """The operations whose security asks for credentials, by operationId."""
+    return sorted((op for op in contract().operations.values() if op.authenticated), key=lambda op: op.operation_id)
+
+
+def refusing(scope: str) -> list[Operation]:
+    """The operations whose security names scopes, none of them ``scope``: a key of that scope is refused."""
+    return [op for op in authenticated() if op.refuses(scope)]
+
+
+def documented_code(op: Operation, status: int) -> str:
+    """The error code ``op`` documents for ``status``; else the one code the contract documents for it elsewhere."""
+    codes = op.error_codes(status) or tuple(
+        sorted({code for other in contract().operations.values() for code in other.error_codes(status)})
+    )
+    if len(codes) != 1:
+        raise ValueError(f"{op.operation_id}: expected one documented error code for {status}, found {list(codes)}")
+    return codes[0]
 
 
 def validator(ref: str, view: View = "response") -> Any:

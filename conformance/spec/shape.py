@@ -76,7 +76,7 @@ class Flattener:
         if (target, pointer) in self.visited:
             return
         self.visited.add((target, pointer))
-        self._walk(self.contract.resolve(target), target.split("#")[0], condition, pointer, collect)
+        self._walk(self.contract.resolve(target, self.view), target.split("#")[0], condition, pointer, collect)
 
     def _walk(self, schema: Any, base: str, condition: Condition, pointer: str, collect: bool) -> None:
         if not isinstance(schema, dict) or pointer.count("/") > MAX_DEPTH:
@@ -130,7 +130,7 @@ class Flattener:
     def _hidden(self, sub: dict[str, Any], base: str) -> bool:
         if sub.get(self.hidden) is True:
             return True
-        resolved, _ = self.contract.deref(sub, base) if "$ref" in sub else (sub, base)
+        resolved, _ = self.contract.deref(sub, base, self.view) if "$ref" in sub else (sub, base)
         return isinstance(resolved, dict) and resolved.get(self.hidden) is True
 
     def _facts(self) -> dict[Place, Field]:

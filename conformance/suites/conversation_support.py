@@ -18,11 +18,11 @@ from conformance.definitions.conversations import member
 from conformance.flows import Records
 from conformance.spec.resources import resource
 from conformance.suites.crud import echo_pairs
+from conformance.suites.paging import walk_pages
 
 CONVERSATION = resource("conversation")
 USER = resource("user")
 Test = Callable[[ConformanceSession], None]
-MAX_PAGES = 50
 
 
 def make_users(sunco: ConformanceSession, count: int, label: str = "members") -> list[dict[str, str]]:
@@ -155,15 +155,4 @@ def walk(
 ) -> list[str]:
     """Every id a paginated list shows, following ``page[after]`` (or ``page[before]`` from ``before``)."""
     direction = "before" if before else "after"
-    current = {**query, "page[before]": before} if before else dict(query)
-    seen: list[str] = [before] if before else []
-    for _ in range(MAX_PAGES):
-        page = sunco.call(operation_id, path_params=path_params, query=current, expect=Expect(200))
-        ids = listed_ids(page, collection)
-        seen = [*ids, *seen] if before else [*seen, *ids]
-        meta = page.body.get("meta") or {} if isinstance(page.body, dict) else {}
-        cursor = meta.get(f"{direction}Cursor")
-        if not meta.get("hasMore") or not cursor:
-            break
-        current = {**query, f"page[{direction}]": str(cursor)}
-    return seen
+    return walk_pages(sunco, operation_id, path_params, collection, query, direction=direction, start=before)

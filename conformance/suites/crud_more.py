@@ -10,23 +10,20 @@ from hypothesis import strategies as st
 
 from conformance import flows
 from conformance.core import negative
-from conformance.core.model import Exchange, Expect, Variant
+from conformance.core.model import Expect, Variant
 from conformance.core.session import ConformanceSession
+from conformance.core.strategies import Hints
+from conformance.definitions import hints_for
 from conformance.flows import Records
 from conformance.spec.resources import Resource, dotted, needs_filter, required_filters
 from conformance.spec.schemas import contract
+from conformance.suites.paging import check_cover, paged_lists, pages, walk_pages
 
 Test = Callable[[ConformanceSession], None]
 Add = Callable[[str, Test], None]
 Start = Callable[[ConformanceSession], Records]
 PAGE_SIZE = 2
 PAGED_RECORDS = 5
-MAX_PAGES = 50  # bounded: a live app may hold many records
-
-
-def _ids(exchange: Exchange, item: Resource) -> list[str]:
-    body = exchange.body if isinstance(exchange.body, dict) else {}
-    return [str(r.get("id")) for r in body.get(item.collection) or [] if isinstance(r, dict)]
 
 
 def _updated(item: Resource, body: Any, *, label: str) -> Variant:
@@ -186,9 +183,9 @@ def more_tests(item: Resource, ops: dict[str, str], add: Add, start: Start) -> N
 
         add(f"test_{item_snake(item)}_lifecycle", lifecycle)
 
-    list_op = item.op("list")
-    paged = list_op is not None and list_op.parameter("page", "query") is not None and item.has("create")
+    paged = item.operations.get("list") in paged_lists() and item.has("create")
     if paged and item.sized_pages:
+        list_op_id = item.operations["list"]
 
         def paginates(sunco: ConformanceSession) -> None:
             records = start(sunco)
@@ -201,17 +198,8 @@ def more_tests(item: Resource, ops: dict[str, str], add: Add, start: Start) -> N
             ours = [sunco.require(records.create(v), f"{item.name} {v.label}", variant=v) for v in setups]
             # A list that needs a filter (conversations: a participant) is walked with the first record's.
             query = {**required_filters(item, setups[0].body), "page[size]": str(PAGE_SIZE)}
-            forwards = walk(sunco, records, query, check_size=True)
-            mine = [i for i in forwards if i in ours]
-            sunco.expect_state(
-                sunco.last_exchange,
-                sorted(mine) == sorted(ours) and len(mine) == len(set(mine)),
-                title="paging forwards with page[after] missed or repeated records.",
-                pointer=f"/{item.collection}",
-                rule="cursor pages cover every record exactly once",
-                expected=ours,
-                actual=mine,
-            )
+            forwards = walk(sunco, records, query)
+            mine = check_cover(sunco, forwards, ours, item.collection, "forwards with page[after]")
             backwards = walk(sunco, records, query, direction="before", start=forwards)
             mine_back = [i for i in backwards if i in ours]
             sunco.expect_state(
@@ -225,7 +213,7 @@ def more_tests(item: Resource, ops: dict[str, str], add: Add, start: Start) -> N
             )
             sunco.finish()
 
-        add(f"test_{ops['list']}_paginates_forwards_and_backwards", paginates)
+        add(f"test_{ops['list']}_paginates_forwards_and_backwards", pages(list_op_id)(paginates))
 
     if paged:
 
@@ -245,38 +233,72 @@ def more_tests(item: Resource, ops: dict[str, str], add: Add, start: Start) -> N
 
         add(f"test_{ops['list']}_rejects_invalid_page_parameters", bad_sizes)
 
-    shown = contract().declared_fields(record) if (record := flows.record_schema(item)) else frozenset()
-    for query_key, field_name in item.filters.items():
-        if field_name.split(".")[0] not in shown:
-            continue  # a filter on what the record does not show (a participant) is the suite module's to test
+    for query_key, field_name in generic_filters(item):
 
         def filters(sunco: ConformanceSession, query_key: str = query_key, field_name: str = field_name) -> None:
             records = start(sunco)
-            bodies = flows.bodies_per_shape(item).map(lambda found: found[:2] if len(found) > 1 else found)
             setups = sunco.variants(
                 "setup-two",
-                bodies.map(lambda found: [Variant(f"setup {flows.shape_of(item, b)}", b, Expect(201)) for b in found]),
+                filter_setups(item, field_name).map(
+                    lambda found: [Variant(f"setup {n + 1}", b, Expect(201)) for n, b in enumerate(found)]
+                ),
                 2,
             )
-            made = {records.create(v): dotted(v.body, field_name) for v in setups}
-            wanted = next(iter(made.values()))
-            listed = records.call("list", query={query_key: str(wanted), "page[size]": "100"}, expect=Expect(200))
+            wanted, other = (filter_value(v.body, field_name) for v in setups)
+            sunco.require(wanted if wanted and other and wanted != other else None, f"two {field_name} values")
+            with_it, without = (sunco.require(records.create(v), f"the {v.label} {item.name}", v) for v in setups)
+            query = {query_key: str(wanted)}
+            if item.operations["list"] in paged_lists():
+                query["page[size]"] = "100"
+            listed = records.call("list", query=query, expect=Expect(200))
             body = listed.body if isinstance(listed.body, dict) else {}
-            values = sorted(
-                {str(dotted(r, field_name)) for r in body.get(item.collection) or [] if isinstance(r, dict)}
-            )
+            shown = [r for r in body.get(item.collection) or [] if isinstance(r, dict)]
+            ids = [str(r.get("id")) for r in shown]
+            values = sorted({str(dotted(r, field_name)) for r in shown})
             sunco.expect_state(
                 listed,
-                values == [str(wanted)],
-                title=f"returned other {field_name} values than {query_key} asked for.",
+                with_it in ids and without not in ids and values == [str(wanted)],
+                title=f"did not keep exactly the records whose {field_name} {query_key} names.",
                 pointer=f"/{item.collection}",
-                rule=f"{query_key} keeps only the records it names",
-                expected=[str(wanted)],
-                actual=values,
+                rule=f"{query_key} lists the records with that {field_name}, and no other",
+                expected={"listed": with_it, "not listed": without, f"{field_name} values": [str(wanted)]},
+                actual={"ids": ids[-20:], f"{field_name} values": values},
             )
             sunco.finish()
 
-        add(f"test_{ops['list']}_filters_by_{field_name}", filters)
+        add(f"test_{ops['list']}_filters_by_{field_name.replace('.', '_')}", filters)
+
+
+def generic_filters(item: Resource) -> list[tuple[str, str]]:
+    """The filters the generated test checks: those on a field the record itself shows.
+
+    A filter on what the record does not show (a conversation's participants) is the suite
+    module's to test, by hand."""
+    record = flows.record_schema(item)
+    shown = contract().declared_fields(record) if record else frozenset()
+    return [(key, name) for key, name in item.filters.items() if name.split(".")[0] in shown]
+
+
+def filter_value(body: Any, field_name: str) -> str | None:
+    """The value a filter test sends for a record made from ``body``: None when it has none (or an empty one)."""
+    value = dotted(body, field_name) if isinstance(body, dict) else None
+    return str(value) if value not in (None, "", [], {}) else None
+
+
+def filter_setups(item: Resource, field_name: str) -> st.SearchStrategy[list[Any]]:
+    """Two create bodies that both have ``field_name``, with different values: one record the
+    filter must list, one it must leave out."""
+    if field_name == item.discriminator:
+        pairs = flows.bodies_per_shape(item).map(lambda found: found[:2])
+    else:
+        hints = hints_for(item.name).merged(Hints(always=frozenset({field_name.split(".")[0]})))
+        pairs = st.lists(flows.valid_bodies(item, hints=hints), min_size=2, max_size=2)
+
+    def differ(found: list[Any]) -> bool:
+        values = [filter_value(body, field_name) for body in found]
+        return len(values) == 2 and None not in values and values[0] != values[1]
+
+    return pairs.filter(differ)
 
 
 def item_snake(item: Resource) -> str:
@@ -292,34 +314,15 @@ def walk(
     *,
     direction: str = "after",
     start: list[str] | None = None,
-    check_size: bool = False,
 ) -> list[str]:
-    """Every id a list shows, following its cursors (forwards, or backwards from the end)."""
+    """Every id a list shows, following its cursors (forwards, or backwards from the end of ``start``)."""
     item = records.item
-    op = item.op("list")
-    paged = op is not None and op.parameter("page", "query") is not None
-    current = dict(query)
-    if direction == "before" and start:
-        # Backwards from the last record: the pages before it, then the record itself.
-        current["page[before]"] = start[-1]
-    seen: list[str] = [start[-1]] if direction == "before" and start else []
-    for _ in range(MAX_PAGES):
-        page = records.call("list", query=current or None, expect=Expect(200))
-        ids = _ids(page, item)
-        if check_size:
-            sunco.expect_state(
-                page,
-                len(ids) <= PAGE_SIZE,
-                title="returned more than page[size] items.",
-                pointer=f"/{item.collection}",
-                rule="page[size] bounds the page",
-                expected=f"at most {PAGE_SIZE}",
-                actual=len(ids),
-            )
-        seen = [*ids, *seen] if direction == "before" else [*seen, *ids]
-        meta = (page.body or {}).get("meta", {}) if isinstance(page.body, dict) else {}
-        cursor = meta.get("beforeCursor" if direction == "before" else "afterCursor")
-        if not paged or not meta.get("hasMore") or not cursor:
-            break
-        current = {**query, f"page[{direction}]": str(cursor)}
-    return seen
+    return walk_pages(
+        sunco,
+        item.operations["list"],
+        records.parents(),
+        item.collection,
+        query,
+        direction=direction,
+        start=start[-1] if start else None,
+    )

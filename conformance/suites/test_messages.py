@@ -6,7 +6,6 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-import pytest
 from hypothesis import strategies as st
 
 from conformance.core import negative
@@ -17,13 +16,14 @@ from conformance.definitions import messages as defs
 from conformance.flows import Records, setup_variants
 from conformance.spec.resources import resource
 from conformance.spec.schemas import contract
+from conformance.suites import paging
 from conformance.suites.crud import created, generate_tests
+from conformance.suites.paging import check_page
 
 globals().update(generate_tests("message"))
 
 MESSAGE = resource("message")
 BAD = "bad_request"
-MAX_PAGES = 50
 # A live app's conversations hold 30,000 messages: more than a test should post to reach the limit.
 MAX_REACHABLE = 50
 
@@ -49,14 +49,13 @@ def walk(sunco: ConformanceSession, where: dict[str, str], *, after: str | None 
     direction = "before" if after is None else "after"
     query = {} if after is None else {"page[after]": after}
     pages: list[Exchange] = []
-    for _ in range(MAX_PAGES):
+    for _ in range(paging.MAX_PAGES):
         page = sunco.call("ListMessages", path_params=where, query=query or None, expect=Expect(200))
         pages.append(page)
-        meta = (page.body or {}).get("meta") or {} if isinstance(page.body, dict) else {}
-        cursor = meta.get(f"{direction}Cursor")
-        if not meta.get("hasMore") or not cursor:
+        cursor = check_page(sunco, page, "messages", query, direction)
+        if cursor is None:
             break
-        query = {f"page[{direction}]": str(cursor)}
+        query = {f"page[{direction}]": cursor}
     return pages
 
 
@@ -231,6 +230,7 @@ def _texts(count: int, label: str) -> st.SearchStrategy[list[Variant]]:
     )
 
 
+@paging.pages("ListMessages")
 def test_list_messages_pages_back_from_the_newest_and_forwards_again(sunco: ConformanceSession) -> None:
     """Pages of a fixed size, newest first by default; page[before] walks back, page[after] forwards."""
     records = Records(sunco, MESSAGE)
@@ -283,7 +283,7 @@ def test_post_message_answers_423_when_the_conversation_is_full(sunco: Conforman
     """A conversation holds a limited number of messages; deleting all of them makes room again."""
     settings = sunco.settings
     if settings is not None and settings.max_messages > MAX_REACHABLE:
-        pytest.skip(
+        sunco.not_run(
             f"not run live: a conversation holds {settings.max_messages} messages, too many to post; set "
             "SUNCO_MAX_MESSAGES for a target with a lower limit (python -m conformance sandbox --max-messages N)"
         )

@@ -15,17 +15,19 @@ from hypothesis import strategies as st
 from conformance.core import negative
 from conformance.core.model import Exchange, Expect, RawBody, Variant
 from conformance.core.session import ConformanceSession
-from conformance.core.strategies import hex_id
+from conformance.core.strategies import Hints, hex_id, safe_text
+from conformance.definitions import hints_for
 from conformance.flows import Records, created_id, valid_bodies
 from conformance.spec.resources import resource
 from conformance.spec.schemas import operation
-from conformance.suites.crud import generate_tests
+from conformance.suites.conversation_support import group_body, make_conversation
+from conformance.suites.crud import created, generate_tests
 
 globals().update(generate_tests("user"))
 globals().update(generate_tests("client"))
 globals().update(generate_tests("device"))
 
-USER, CLIENT, DEVICE = resource("user"), resource("client"), resource("device")
+USER, CLIENT, DEVICE, MESSAGE = resource("user"), resource("client"), resource("device"), resource("message")
 # What deleting personal information clears (as documented), on the user and on each client.
 PERSONAL_PROFILE = ("givenName", "surname", "email", "avatarUrl")
 PERSONAL_CLIENT = ("displayName", "avatarUrl", "info", "raw")
@@ -64,58 +66,110 @@ def _named(user_id: str | None, label: str) -> st.SearchStrategy[Variant]:
     return st.just(Variant(label, None, Expect(200), params=params))
 
 
+def personal_bodies() -> st.SearchStrategy[Any]:
+    """A user with everything the deletion clears: the four profile fields and custom properties."""
+    profile = st.fixed_dictionaries(
+        {
+            "givenName": safe_text(1, 20),
+            "surname": safe_text(1, 20),
+            "email": hex_id().map(lambda h: f"conformance-{h[:12]}@example.com"),
+            "avatarUrl": safe_text(1, 12).map(lambda slug: f"https://example.com/avatars/{slug}.png"),
+            "locale": st.sampled_from(["en-US", "fr-CA", "de-DE"]),
+        }
+    )
+    metadata = st.dictionaries(safe_text(1, 12), safe_text(1, 20), min_size=1, max_size=3)
+    hints = hints_for("user").merged(
+        Hints({"profile": profile, "metadata": metadata}, always=frozenset({"externalId", "profile", "metadata"}))
+    )
+    return valid_bodies(USER, hints=hints)
+
+
+def _kept_from(sent: dict[str, Any], record: dict[str, Any]) -> dict[str, Any]:
+    """The sent personal values the record does not show as sent."""
+    profile = record.get("profile") or {}
+    wrong = {name: profile.get(name) for name in PERSONAL_PROFILE if profile.get(name) != sent["profile"][name]}
+    if record.get("metadata") != sent["metadata"]:
+        wrong["metadata"] = record.get("metadata")
+    return wrong
+
+
+def _from_user(user_id: str) -> dict[str, Any]:
+    return {
+        "author": {"type": "user", "userId": user_id},
+        "content": {"type": "text", "text": "conformance: a message that outlives personal information"},
+    }
+
+
 def test_user_with_clients_loses_personal_information_but_stays(sunco: ConformanceSession) -> None:
-    """Create a user and link clients, delete the user's personal information (by externalId), and
-    check that the profile names, email, avatar and custom properties went while the user, its
-    locale and its clients stayed."""
+    """Create a user with a full profile, custom properties, linked clients and a message; delete the
+    user's personal information (by externalId); see the profile names, email, avatar and custom
+    properties go while the user, its locale, its clients and its conversation history stay."""
     users = Records(sunco, USER)
-    made = sunco.variants("user", valid_bodies(USER).map(lambda b: Variant("a user with a profile", b, Expect(201))), 1)
+    made = sunco.variants("user", personal_bodies().map(lambda b: Variant("a user with a profile", b, Expect(201))), 1)
+    sent = made[0].body
     user_id = sunco.require(users.create(made[0]), "the created user's id", made[0])
+    before = users.call("get", user_id, expect=Expect(200))
+    sunco.expect_state(
+        before,
+        not _kept_from(sent, _record(before, "user")),
+        title="does not show the profile and custom properties the user was created with.",
+        pointer="/user",
+        rule="a created user reads back with the givenName, surname, email, avatarUrl and metadata it was given",
+        expected={"profile": {n: sent["profile"][n] for n in PERSONAL_PROFILE}, "metadata": sent["metadata"]},
+        actual=_kept_from(sent, _record(before, "user")),
+    )
     bodies = st.lists(valid_bodies(CLIENT), min_size=2, max_size=2, unique_by=repr)
     linked = sunco.variants(
         "clients",
         bodies.map(lambda found: [Variant(f"client {n + 1}", b, Expect(201)) for n, b in enumerate(found)]),
         2,
     )
-    client_ids = [_link(sunco, user_id, variant) for variant in linked]
-    external_id = str(made[0].body.get("externalId") or user_id)
-    cleared = sunco.call("DeleteUserPersonalInformation", path_params={USER.id_param: external_id}, expect=Expect(200))
-    after = _record(cleared, "user")
-    profile = after.get("profile") or {}
+    client_ids = [c for c in (_link(sunco, user_id, variant) for variant in linked) if c]
+    before_clients = sunco.call("ListClients", path_params={USER.id_param: user_id}, expect=Expect(200))
+    listed_before = _listed(before_clients, "clients")
     sunco.expect_state(
-        cleared,
-        after.get("id") == user_id and not _kept_personal(profile, PERSONAL_PROFILE) and not after.get("metadata"),
-        title="did not clear the user's personal information, or answered for another user.",
-        pointer="/user",
-        rule="the profile's givenName, surname, email, avatarUrl and every custom property are cleared",
-        expected={"id": user_id, "profile without": list(PERSONAL_PROFILE), "metadata": "empty"},
-        actual={
-            "id": after.get("id"),
-            "kept": _kept_personal(profile, PERSONAL_PROFILE),
-            "metadata": after.get("metadata"),
-        },
+        before_clients,
+        set(client_ids) <= {str(c.get("id")) for c in listed_before},
+        title="does not list the clients just linked to the user.",
+        pointer="/clients",
+        rule="a linked client is listed among its user's clients",
+        expected=client_ids,
+        actual=[c.get("id") for c in listed_before],
     )
-    sent_locale = ((made[0].body.get("profile") or {}) if isinstance(made[0].body, dict) else {}).get("locale")
-    sunco.expect_state(
-        cleared,
-        sent_locale is None or profile.get("locale") == sent_locale,
-        title="cleared the locale, which is not personal information.",
-        pointer="/user/profile/locale",
-        rule="only givenName, surname, email and avatarUrl leave the profile",
-        expected=sent_locale,
-        actual=profile.get("locale"),
+    conversation_id = make_conversation(sunco, "history", group_body({"id": user_id}))
+    said = sunco.variants(
+        "history-message", st.just(created(MESSAGE, _from_user(user_id), "a message from the user")), 1
+    )
+    message_id = Records(sunco, MESSAGE, {"conversationId": conversation_id}).create(said[0])
+    cleared = sunco.call(
+        "DeleteUserPersonalInformation", path_params={USER.id_param: sent["externalId"]}, expect=Expect(200)
     )
     fetched = users.call("get", user_id, expect=Expect(200))
-    kept = _record(fetched, "user")
-    sunco.expect_state(
-        fetched,
-        kept.get("id") == user_id and not _kept_personal(kept.get("profile") or {}, PERSONAL_PROFILE),
-        title="does not show the user as the deletion of personal information left it.",
-        pointer="/user/profile",
-        rule="the user stays, without its personal information",
-        expected={"id": user_id, "profile without": list(PERSONAL_PROFILE)},
-        actual=kept.get("profile"),
-    )
+    for exchange, where in ((cleared, "answered"), (fetched, "read back")):
+        after = _record(exchange, "user")
+        profile = after.get("profile") or {}
+        sunco.expect_state(
+            exchange,
+            after.get("id") == user_id and not _kept_personal(profile, PERSONAL_PROFILE) and not after.get("metadata"),
+            title=f"{where} the user with personal information the deletion clears, or another user.",
+            pointer="/user",
+            rule="the profile's givenName, surname, email, avatarUrl and every custom property are cleared",
+            expected={"id": user_id, "profile without": list(PERSONAL_PROFILE), "metadata": "empty"},
+            actual={
+                "id": after.get("id"),
+                "kept": {name: profile.get(name) for name in _kept_personal(profile, PERSONAL_PROFILE)},
+                "metadata": after.get("metadata"),
+            },
+        )
+        sunco.expect_state(
+            exchange,
+            profile.get("locale") == sent["profile"]["locale"] and after.get("externalId") == sent["externalId"],
+            title=f"{where} the user without its locale or externalId, which are not personal information.",
+            pointer="/user/profile/locale",
+            rule="only givenName, surname, email and avatarUrl leave the profile; the user keeps its externalId",
+            expected={"locale": sent["profile"]["locale"], "externalId": sent["externalId"]},
+            actual={"locale": profile.get("locale"), "externalId": after.get("externalId")},
+        )
     listed = sunco.call("ListClients", path_params={USER.id_param: user_id}, expect=Expect(200))
     remaining = _listed(listed, "clients")
     leaking = {
@@ -123,13 +177,25 @@ def test_user_with_clients_loses_personal_information_but_stays(sunco: Conforman
     }
     sunco.expect_state(
         listed,
-        {c for c in client_ids if c} <= {str(c.get("id")) for c in remaining} and not leaking,
+        set(client_ids) <= {str(c.get("id")) for c in remaining} and not leaking,
         title="lost the user's clients, or kept their personal details.",
         pointer="/clients",
         rule="clients stay, without displayName, avatarUrl, info and raw",
         expected={"clients": client_ids, "personal fields": "none"},
         actual={"clients": [c.get("id") for c in remaining], "personal fields": leaking},
     )
+    if message_id is not None:
+        history = sunco.call("ListMessages", path_params={"conversationId": conversation_id}, expect=Expect(200))
+        shown = [str(m.get("id")) for m in _listed(history, "messages")]
+        sunco.expect_state(
+            history,
+            message_id in shown,
+            title="lost the user's conversation history with its personal information.",
+            pointer="/messages",
+            rule="deleting personal information leaves the user's conversations and messages",
+            expected=f"a message with id {message_id}",
+            actual=shown[-20:],
+        )
     sunco.finish()
 
 

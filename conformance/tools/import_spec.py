@@ -41,14 +41,28 @@ def verify_proofs(document: Document, overlay: overlays.Overlay, imported: Impor
         if broken:
             raise SpecError(f"overlay {action.label}: its proof does not hold: {broken[0]}")
         try:
-            without = Contract.from_files(build(document, overlay, skip_action=action.number).files)
+            without: Contract | None = Contract.from_files(build(document, overlay, skip_action=action.number).files)
         except SpecError:
-            continue  # another action needs this one: it clearly matters
-        if not proofs.holds(without, action.proof):
+            without = None  # another action needs this one: it clearly matters
+        require_evidence(action, with_all, without)
+        if without is not None and not proofs.holds(without, action.proof):
             raise SpecError(
                 f"overlay {action.label}: its proof holds without it too, so it changes nothing observable; "
                 "sharpen the proof or drop the action"
             )
+
+
+def require_evidence(action: overlays.Action, with_all: Contract, without: Contract | None) -> None:
+    """A correction that makes responses stricter rests on what the live service sends, not on prose."""
+    if action.direction == "request" or action.observed:
+        return
+    stricter = proofs.response_tightening(with_all, without, action.proof)
+    if stricter:
+        raise SpecError(
+            f"overlay {action.label} (x-direction {action.direction}) makes responses stricter "
+            f"({stricter[0]} is now refused) without evidence: add x-observed (what the live service "
+            "sends) or make it x-direction: request"
+        )
 
 
 def report(imported: Imported, overlay: overlays.Overlay | None, changed: list[str], *, check: bool) -> list[str]:

@@ -60,6 +60,23 @@ def _receiver_port() -> int:
         return 0
 
 
+def sandbox_settings(sandbox: Sandbox, auth: str = "basic") -> dict[str, str]:
+    """The ``SUNCO_*`` settings of a whole run against ``sandbox`` (started, with the lowered LIMITS)."""
+    return {
+        "SUNCO_API_URL": sandbox.url,
+        "SUNCO_APP_ID": sandbox.app_id,
+        "SUNCO_KEY_ID": sandbox.key_id,
+        "SUNCO_KEY_SECRET": sandbox.key_secret,
+        "SUNCO_ACCOUNT_KEY_ID": sandbox.account_key_id,
+        "SUNCO_ACCOUNT_KEY_SECRET": sandbox.account_key_secret,
+        "SUNCO_AUTH": auth,
+        "SUNCO_MAX_MESSAGES": str(LIMITS["max_messages"]),
+        "SUNCO_MESSAGE_PAGE_SIZE": str(LIMITS["message_page_size"]),
+        # What the sandbox seeds: an SDK user with devices, a Zendesk-linked user, an OAuth client.
+        **seeded.live_settings(),
+    }
+
+
 def run(args: argparse.Namespace) -> int:
     text = str(args.port).strip()
     if not text.isdigit() or not 1 <= int(text) <= 65535:
@@ -95,21 +112,7 @@ def run(args: argparse.Namespace) -> int:
         )
         return 1
     with sandbox:
-        env = {
-            **os.environ,
-            "SUNCO_API_URL": sandbox.url,
-            "SUNCO_APP_ID": sandbox.app_id,
-            "SUNCO_KEY_ID": sandbox.key_id,
-            "SUNCO_KEY_SECRET": sandbox.key_secret,
-            "SUNCO_ACCOUNT_KEY_ID": sandbox.account_key_id,
-            "SUNCO_ACCOUNT_KEY_SECRET": sandbox.account_key_secret,
-            "SUNCO_AUTH": args.auth,
-            "SUNCO_MAX_MESSAGES": str(LIMITS["max_messages"]),
-            "SUNCO_MESSAGE_PAGE_SIZE": str(LIMITS["message_page_size"]),
-            # What the sandbox seeds: an SDK user with devices, a Zendesk-linked user, an OAuth client.
-            **seeded.live_settings(),
-            "SUNCO_WEBHOOK_PORT": str(_receiver_port()),
-        }
+        env = {**os.environ, **sandbox_settings(sandbox, args.auth), "SUNCO_WEBHOOK_PORT": str(_receiver_port())}
         env.pop("SUNCO_WEBHOOK_URL", None)
         rehearsal = f", with the {faults} faults (seed 0)" if faults else ""
         print(f"recording against the sandbox at {sandbox.url}{rehearsal} into {args.cassette_dir}", flush=True)
