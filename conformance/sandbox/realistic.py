@@ -91,10 +91,6 @@ class Profile:
                 deviation.apply(out, history)
         return out
 
-    def undocumented(self) -> list[str]:
-        """The fields this profile adds, one ``field (where pattern)`` each, for a banner or a report."""
-        return [f"{d.field} ({d.where} {d.pattern})" for d in self.deviations if not d.append]
-
 
 def _author_name(author: dict[str, Any], history: Sequence[dict[str, Any]]) -> str:
     # A user without a name shows as "Web User" and its id.
