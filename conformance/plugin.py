@@ -26,7 +26,7 @@ from vcr import VCR
 from conformance import _plugin_rerecord as rerecord
 from conformance import options
 from conformance._plugin_options import add_options, cassette_cache, cassette_root, is_recording, is_rewriting
-from conformance.core import cassettes, rewrite
+from conformance.core import cassettes, interrupt, rewrite
 from conformance.core.cassette_cache import CassetteCache
 from conformance.core.cassette_folder import FolderRefused, Hold
 from conformance.core.cassettes import CorruptCassette
@@ -87,6 +87,8 @@ def pytest_configure(config: pytest.Config) -> None:
         # Workers share one app: each would list, page through and record the others' records.
         raise pytest.UsageError("record without -n: a live run talks to one app, so its tests must run one at a time")
     if is_recording(config):
+        # A Ctrl-C must stop a live run even where Python or Hypothesis swallows its KeyboardInterrupt.
+        interrupt.install()
         try:
             settings = Settings.from_env(os.environ, channel_types=_channel_types())
         except ConfigError as error:
@@ -129,6 +131,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
+    interrupt.uninstall()
     hold = config.stash.get(_hold_key, None)
     if hold is not None:
         hold.release()
@@ -306,6 +309,12 @@ def sunco(request: pytest.FixtureRequest, vcr: Any) -> Iterator[ConformanceSessi
         raise_if_any(session.failures)
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """No test starts after a Ctrl-C, even one whose KeyboardInterrupt something swallowed."""
+    interrupt.check()
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item: pytest.Item) -> Any:
     """A test that passed on a cassette older than --max-cassette-age fails for that."""
@@ -385,5 +394,12 @@ def _settle(item: pytest.Item) -> None:
 @pytest.hookimpl(trylast=True)
 def pytest_sessionfinish(session: pytest.Session) -> None:
     """An interrupted run saved its last recording after the test stopped: it must not stay."""
+    if interrupt.requested() and session.exitstatus != pytest.ExitCode.INTERRUPTED:
+        # The run got to its end with a Ctrl-C swallowed on the way: its status still says so.
+        session.exitstatus = pytest.ExitCode.INTERRUPTED
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.ensure_newline()
+            reporter.write_line("interrupted (Ctrl-C): the run stopped", red=True)
     pending = session.config.stash.get(_pending_key, set())
     rerecord.drop_unfinished(pending, session.config.pluginmanager.get_plugin("conformance-summary"))
