@@ -18,8 +18,9 @@ from contextlib import ExitStack
 
 import pytest
 
-from conformance.sandbox import DEFAULT_APP_ID, DEFAULT_KEY_ID, DEFAULT_KEY_SECRET, Sandbox
+from conformance.sandbox import DEFAULT_APP_ID, DEFAULT_KEY_ID, DEFAULT_KEY_SECRET, Sandbox, cli
 from conformance.sandbox.serving import CONNECTION_LIMIT
+from conformance.tools.parser import OneLineParser
 
 AUTH = b"Basic " + base64.b64encode(f"{DEFAULT_KEY_ID}:{DEFAULT_KEY_SECRET}".encode())
 LIST = b"GET /v2/apps/" + DEFAULT_APP_ID.encode() + b"/integrations HTTP/1.1\r\nHost: sandbox\r\nAuthorization: "
@@ -170,3 +171,10 @@ def test_sandbox_still_answers_a_whole_request_sent_before_a_half_close(sandbox:
 def test_sandbox_refuses_a_header_deadline_under_one_second() -> None:
     with pytest.raises(ValueError, match="header_timeout must be at least 1 second, got 0"):
         Sandbox(header_timeout=0)
+
+
+@pytest.mark.parametrize(("args", "seconds"), [((), 5), (("--header-timeout", "12"), 12)])
+def test_sandbox_cli_sets_the_header_deadline(args: tuple[str, ...], seconds: int) -> None:
+    parser = OneLineParser(prog="sandbox")
+    cli.add_arguments(parser)
+    assert cli._checked(parser.parse_args(list(args))).header_timeout == seconds
