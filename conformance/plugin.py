@@ -87,8 +87,6 @@ def pytest_configure(config: pytest.Config) -> None:
         # Workers share one app: each would list, page through and record the others' records.
         raise pytest.UsageError("record without -n: a live run talks to one app, so its tests must run one at a time")
     if is_recording(config):
-        # A Ctrl-C must stop a live run even where Python or Hypothesis swallows its KeyboardInterrupt.
-        interrupt.install()
         try:
             settings = Settings.from_env(os.environ, channel_types=_channel_types())
         except ConfigError as error:
@@ -128,6 +126,12 @@ def pytest_configure(config: pytest.Config) -> None:
         "conformance-summary",
     )
     config.pluginmanager.register(ReportScrubber(scrubber), "conformance-scrubber")
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    if is_recording(session.config):
+        # A Ctrl-C must stop a live run even where Python or Hypothesis swallows its KeyboardInterrupt.
+        interrupt.install()
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
