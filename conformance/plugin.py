@@ -26,7 +26,7 @@ from vcr import VCR
 from conformance import _plugin_rerecord as rerecord
 from conformance import options
 from conformance._plugin_options import add_options, cassette_cache, cassette_root, is_recording, is_rewriting
-from conformance.core import cassettes, rewrite
+from conformance.core import cassettes, interrupt, rewrite
 from conformance.core.cassette_cache import CassetteCache
 from conformance.core.cassette_folder import FolderRefused, Hold
 from conformance.core.cassettes import CorruptCassette
@@ -128,7 +128,14 @@ def pytest_configure(config: pytest.Config) -> None:
     config.pluginmanager.register(ReportScrubber(scrubber), "conformance-scrubber")
 
 
+def pytest_sessionstart(session: pytest.Session) -> None:
+    if is_recording(session.config):
+        # A Ctrl-C must stop a live run even where Python or Hypothesis swallows its KeyboardInterrupt.
+        interrupt.install()
+
+
 def pytest_unconfigure(config: pytest.Config) -> None:
+    interrupt.uninstall()
     hold = config.stash.get(_hold_key, None)
     if hold is not None:
         hold.release()
@@ -308,6 +315,12 @@ def sunco(request: pytest.FixtureRequest, vcr: Any) -> Iterator[ConformanceSessi
         raise_if_any(session.failures)
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """No test starts after a Ctrl-C, even one whose KeyboardInterrupt something swallowed."""
+    interrupt.check()
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item: pytest.Item) -> Any:
     """A test that passed on a cassette older than --max-cassette-age fails for that."""
@@ -391,5 +404,12 @@ def _settle(item: pytest.Item) -> None:
 @pytest.hookimpl(trylast=True)
 def pytest_sessionfinish(session: pytest.Session) -> None:
     """An interrupted run saved its last recording after the test stopped: it must not stay."""
+    if interrupt.requested() and session.exitstatus != pytest.ExitCode.INTERRUPTED:
+        # The run got to its end with a Ctrl-C swallowed on the way: its status still says so.
+        session.exitstatus = pytest.ExitCode.INTERRUPTED
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.ensure_newline()
+            reporter.write_line("interrupted (Ctrl-C): the run stopped", red=True)
     pending = session.config.stash.get(_pending_key, set())
     rerecord.drop_unfinished(pending, session.config.pluginmanager.get_plugin("conformance-summary"))
