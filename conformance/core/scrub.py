@@ -24,6 +24,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 from urllib.parse import parse_qsl, quote, quote_plus, unquote, unquote_plus, urlencode, urlsplit, urlunsplit
 
+import ahocorasick
 from vcr.request import Request
 from vcr.serialize import CASSETTE_FORMAT_VERSION
 from vcr.serializers import compat
@@ -63,6 +64,7 @@ DISTINCT = 8
 # A run this long copied from a secret is a leak too (an error title may echo a secret cut short).
 FRAGMENT = 16
 _KEEP = r"(?P<keep><scrubbed[^<>\s]*>)"
+_PLACEHOLDERS = re.compile(_KEEP)
 _PATH_SAFE = "/<>:@!$&'()*+,;=-._~"
 
 
@@ -120,6 +122,17 @@ def _word_pattern(word: str) -> str:
     return before + re.escape(word) + after
 
 
+def _automaton(words: Iterable[str]) -> Any:
+    """An Aho-Corasick automaton that finds every one of ``words`` in a text in one pass, or None for none."""
+    automaton = ahocorasick.Automaton()
+    for word in words:
+        automaton.add_word(word, None)
+    if len(automaton) == 0:
+        return None
+    automaton.make_automaton()
+    return automaton
+
+
 def _alternation(words: Iterable[str], pattern: Any = re.escape) -> str:
     return "|".join(pattern(word) for word in sorted(words, key=lambda word: (-len(word), word)))
 
@@ -161,30 +174,48 @@ class Scrubber:
             if value[start : start + FRAGMENT] not in within
         )
         self._fragment_sources = tuple(value for value in known if len(value) > FRAGMENT)
+        self._fragment_finder = _automaton(self._fragments)
+        # Most texts hold no secret: one pass of this finder spares them the regexes below.
+        self._form_finder = _automaton(anywhere | whole_words)
         self._guard = re.compile(_KEEP + (f"|{_alternation(anywhere)}" if anywhere else ""))
         found = "|".join(filter(None, [_alternation(anywhere), _alternation(whole_words, _word_pattern)]))
         self._text = re.compile(_KEEP + (f"|{found}" if found else ""))
 
     # -- text --------------------------------------------------------------------------------
 
-    @staticmethod
-    def _replace(pattern: re.Pattern[str], text: str) -> str:
+    def _replace(self, pattern: re.Pattern[str], text: str) -> str:
+        # Only a secret's form can change the text (a placeholder is kept as it is).
+        finder = self._form_finder
+        if finder is None or next(finder.iter(text), None) is None:
+            return text
         return pattern.sub(lambda match: match.group("keep") or SECRET_PLACEHOLDER, text)
 
     def _cut_fragments(self, text: str) -> str:
+        """Every run of 16 or more characters copied from a long secret, leftmost first; a placeholder is
+        skipped whole.
+
+        One Aho-Corasick pass over the text finds each fragment, whatever their number; Python runs
+        only per fragment found, to grow it as far as it still copies a secret.
+        """
+        finder = self._fragment_finder
+        if finder is None or len(text) < FRAGMENT:
+            return text
         out: list[str] = []
         start = position = 0
-        while position <= len(text) - FRAGMENT:
-            if text[position] == "<" and (kept := self._guard.match(text, position)) and kept.group("keep"):
-                position = kept.end()
+        kept = _PLACEHOLDERS.search(text)
+        # Matches come by where they end; all are FRAGMENT long, so also by where they start.
+        for last, _ in finder.iter(text):
+            first = last - FRAGMENT + 1
+            while kept is not None and kept.start() <= first:
+                if kept.start() >= position:
+                    position = kept.end()
+                kept = _PLACEHOLDERS.search(text, position)
+            if first < position:
                 continue
-            if text[position : position + FRAGMENT] not in self._fragments:
-                position += 1
-                continue
-            end = position + FRAGMENT
-            while end < len(text) and any(text[position : end + 1] in value for value in self._fragment_sources):
+            end = last + 1
+            while end < len(text) and any(text[first : end + 1] in value for value in self._fragment_sources):
                 end += 1
-            out += [text[start:position], SECRET_PLACEHOLDER]
+            out += [text[start:first], SECRET_PLACEHOLDER]
             start = position = end
         return "".join(out) + text[start:]
 
