@@ -168,6 +168,9 @@ class BoundedResponse(http.client.HTTPResponse):
                 break
             parts.append(self._inflated(part))
             size += len(part)
+        if amt is None and self.length:
+            # A whole read that ended short of Content-Length is cut off, as http.client's own says.
+            raise http.client.IncompleteRead(b"".join(parts), self.length)
         return b"".join(parts)
 
     def read1(self, n: int = -1) -> bytes:
