@@ -28,9 +28,13 @@ from conformance.core.settings import DEFAULT_MAX_RESPONSE_BYTES, Settings
 
 APP = "5d8cff3cd55b040010928b5b"
 MB = 1024 * 1024
-# The deadline the trickling servers meet, and how often they send a byte: well within it, for ever.
+# The deadline the trickling servers meet, and how often they send a byte: well within it. They stop
+# after TRICKLED bytes (20 s) and endless bodies after SENT bytes, so a client without the bounds
+# fails these tests (a cut-off answer) instead of hanging them.
 DEADLINE = 1.0
 TRICKLE = 0.2
+TRICKLED = 100
+SENT = 64 * 1024 * 1024
 Script = Callable[[socket.socket, threading.Event], None]
 
 
@@ -77,7 +81,9 @@ def head(*headers: str, status: str = "200 OK") -> bytes:
 def trickle(opening: bytes) -> Script:
     def script(connection: socket.socket, stopped: threading.Event) -> None:
         connection.sendall(opening)
-        while not stopped.wait(TRICKLE):
+        for _ in range(TRICKLED):
+            if stopped.wait(TRICKLE):
+                return
             connection.sendall(b"x")
 
     return script
@@ -89,7 +95,9 @@ def endless(opening: bytes, chunked: bool = False) -> Script:
 
     def script(connection: socket.socket, stopped: threading.Event) -> None:
         connection.sendall(opening)
-        while not stopped.is_set():
+        for _ in range(SENT // len(block)):
+            if stopped.is_set():
+                return
             connection.sendall(piece)
 
     return script
