@@ -20,10 +20,11 @@ from vcr import VCR
 
 from conformance.core import faults
 from conformance.core.client import BROKEN_HEADER, Broken, BrokenExchange, Client
-from conformance.core.failures import ConfigError
+from conformance.core.failures import ConfigError, ServerFault
 from conformance.core.preflight import check_access
 from conformance.core.recording import configure_vcr, vcr_options
 from conformance.core.scrub import Scrubber
+from conformance.core.session import ConformanceSession
 from conformance.core.settings import DEFAULT_MAX_RESPONSE_BYTES, Settings
 
 APP = "5d8cff3cd55b040010928b5b"
@@ -330,3 +331,39 @@ def test_sunco_max_response_bytes_defaults_to_a_few_megabytes():
     env = {"SUNCO_API_URL": "http://127.0.0.1:9", "SUNCO_APP_ID": APP, "SUNCO_KEY_ID": "k", "SUNCO_KEY_SECRET": "s"}
     assert Settings.from_env(env).max_response_bytes == DEFAULT_MAX_RESPONSE_BYTES == 4 * MB
     assert Settings.from_env({**env, "SUNCO_MAX_RESPONSE_BYTES": "123"}).max_response_bytes == 123
+
+
+# -- through a session: a server fault, recorded as a stand-in, replayed as the same fault ----------
+
+
+def session(tape: Any, url: str | None) -> ConformanceSession:
+    return ConformanceSession(
+        cassette=tape,
+        recording=url is not None,
+        settings=settings(url) if url is not None else None,
+        scrubber=Scrubber(fields=frozenset()),
+        nodeid="t::x",
+        record_command="pytest t::x --record-mode=rewrite",
+    )
+
+
+def test_get_app_past_the_limit_is_a_server_fault_that_replays_the_same_from_its_stand_in(hostile, bombs, tmp_path):
+    server = hostile(OVERSIZED["a 512 MB gzip bomb"](bombs))
+    cassette = tmp_path / "bomb.yaml"
+    with recorder(tmp_path).use_cassette(str(cassette)) as tape:
+        live = session(tape, server.url)
+        live.pins()  # what a suite test pins first (the target), so replay needs no settings
+        with pytest.raises(ServerFault) as recorded:
+            live.call("GetApp")
+    with recorder(tmp_path).use_cassette(str(cassette), record_mode="none") as tape:
+        replayed_session = session(tape, None)
+        with pytest.raises(ServerFault) as replayed:
+            replayed_session.call("GetApp")
+        replayed_session.close()
+    for caught in (recorded, replayed):
+        assert caught.value.title == (
+            f"GetApp (GET /v2/apps/{{appId}}) got no whole answer: the answer was larger than "
+            f"{DEFAULT_MAX_RESPONSE_BYTES} bytes once decompressed (SUNCO_MAX_RESPONSE_BYTES); reading stopped."
+        )
+    assert replayed_session.failures == [replayed.value]
+    assert cassette.stat().st_size < 4096
