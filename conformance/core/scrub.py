@@ -126,7 +126,7 @@ def _automaton(words: Iterable[str]) -> Any:
     """An Aho-Corasick automaton that finds every one of ``words`` in a text in one pass, or None for none."""
     automaton = ahocorasick.Automaton()
     for word in words:
-        automaton.add_word(word, None)
+        automaton.add_word(word, len(word))
     if len(automaton) == 0:
         return None
     automaton.make_automaton()
@@ -184,11 +184,32 @@ class Scrubber:
     # -- text --------------------------------------------------------------------------------
 
     def _replace(self, pattern: re.Pattern[str], text: str) -> str:
-        # Only a secret's form can change the text (a placeholder is kept as it is).
+        """``pattern``'s matches replaced (a placeholder kept as it is), the regex run only where it can match.
+
+        Every match is one occurrence of a secret's form or one placeholder, so one Aho-Corasick pass
+        finds where they can be; the regex then runs over each stretch of overlapping ones (with a
+        character of context each side for its word boundaries) exactly as over the whole text.
+        """
         finder = self._form_finder
-        if finder is None or next(finder.iter(text), None) is None:
+        if finder is None:
             return text
-        return pattern.sub(lambda match: match.group("keep") or SECRET_PLACEHOLDER, text)
+        spans = [(last - length + 1, last + 1) for last, length in finder.iter(text)]
+        if not spans:
+            return text
+        spans += [(found.start(), found.end()) for found in _PLACEHOLDERS.finditer(text)]
+        spans.sort()
+        out: list[str] = []
+        done = 0
+        start, end = spans[0]
+        for next_start, next_end in [*spans[1:], (len(text) + 2, len(text) + 2)]:
+            if next_start <= end + 1:
+                end = max(end, next_end)
+                continue
+            for match in pattern.finditer(text, start, min(len(text), end + 1)):
+                out += [text[done : match.start()], match.group("keep") or SECRET_PLACEHOLDER]
+                done = match.end()
+            start, end = next_start, next_end
+        return "".join(out) + text[done:]
 
     def _cut_fragments(self, text: str) -> str:
         """Every run of 16 or more characters copied from a long secret, leftmost first; a placeholder is
