@@ -31,6 +31,7 @@ from conformance.core.cassette_cache import CassetteCache
 from conformance.core.cassette_folder import FolderRefused, Hold
 from conformance.core.cassettes import CorruptCassette
 from conformance.core.failures import (
+    FAULT_KINDS,
     ConfigError,
     ConformanceFailure,
     FailureGroup,
@@ -52,10 +53,14 @@ from conformance.spec.resources import resource
 FIXTURE = "sunco"
 # Tests in a row that got no answer before the run stops.
 UNREACHABLE_LIMIT = 3
+# Tests in a row that ended on a rate limit or a server fault before the run stops: each may have
+# waited out every retry (4 x 30 s), so a storm would otherwise cost hours.
+FAULT_LIMIT = 3
 _settings_key = pytest.StashKey[Settings | None]()
 _scrubber_key = pytest.StashKey[Scrubber]()
 _pending_key = pytest.StashKey[set[Path]]()
 _unreachable_key = pytest.StashKey[int]()
+_faulted_key = pytest.StashKey[int]()
 _session_key = pytest.StashKey[ConformanceSession]()
 _outcome_key = pytest.StashKey[rewrite.Outcome]()
 _stale_key = pytest.StashKey[ConformanceFailure]()
@@ -103,6 +108,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[_pending_key] = set()
     config.stash[_cache_key] = cassette_cache(config)
     config.stash[_unreachable_key] = 0
+    config.stash[_faulted_key] = 0
     # Only the controller looks (xdist workers would race each other over the files).
     writing = is_recording(config) and not config.getoption("--disable-recording")
     if writing:
@@ -353,6 +359,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
             session.keep_not_run(str(error.msg))
         item.stash[_outcome_key] = rewrite.outcome_of(error, report.skipped)
         _count_unreachable(item, error)
+        _count_faults(item, error)
     return report
 
 
@@ -366,6 +373,27 @@ def _count_unreachable(item: pytest.Item, error: BaseException | None) -> None:
             f"stopped after {count} tests in a row got no answer from the API (last cause: "
             f"{causes[-1] if causes else error.actual}); check SUNCO_API_URL, that the host is reachable, "
             "and SUNCO_TIMEOUT"
+        )
+
+
+def _last_fault(error: BaseException | None) -> ConformanceFailure | None:
+    """The rate limit or server fault a test ended on, if it ended on one."""
+    last = error.failures[-1] if isinstance(error, FailureGroup) and error.failures else error
+    return last if isinstance(last, ConformanceFailure) and last.kind in FAULT_KINDS else None
+
+
+def _count_faults(item: pytest.Item, error: BaseException | None) -> None:
+    """After a few tests in a row ended on 429s or server faults, stop: a storm would cost hours of waits."""
+    fault = _last_fault(error)
+    count = item.config.stash[_faulted_key] + 1 if fault is not None else 0
+    item.config.stash[_faulted_key] = count
+    if fault is not None and count >= FAULT_LIMIT and not item.session.shouldstop:
+        # The status only: the answer's text is the server's and could echo anything.
+        shown = f" ({fault.status})" if fault.status else ""
+        what = "rate limited (429)" if fault.kind == "rate-limited" else f"a server fault{shown}"
+        item.session.shouldstop = (
+            f"stopped after {count} tests in a row ended on rate limits or server faults (the last was "
+            f"{what}); wait until the API answers normally (or record fewer tests at a time), then record again"
         )
 
 
