@@ -26,11 +26,12 @@ from vcr import VCR
 from conformance import _plugin_rerecord as rerecord
 from conformance import options
 from conformance._plugin_options import add_options, cassette_cache, cassette_root, is_recording, is_rewriting
-from conformance.core import cassettes, rewrite
+from conformance.core import cassettes, interrupt, rewrite
 from conformance.core.cassette_cache import CassetteCache
 from conformance.core.cassette_folder import FolderRefused, Hold
 from conformance.core.cassettes import CorruptCassette
 from conformance.core.failures import (
+    FAULT_KINDS,
     ConfigError,
     ConformanceFailure,
     FailureGroup,
@@ -52,10 +53,14 @@ from conformance.spec.resources import resource
 FIXTURE = "sunco"
 # Tests in a row that got no answer before the run stops.
 UNREACHABLE_LIMIT = 3
+# Tests in a row that ended on a rate limit or a server fault before the run stops: each may have
+# waited out every retry (4 x 30 s), so a storm would otherwise cost hours.
+FAULT_LIMIT = 3
 _settings_key = pytest.StashKey[Settings | None]()
 _scrubber_key = pytest.StashKey[Scrubber]()
 _pending_key = pytest.StashKey[set[Path]]()
 _unreachable_key = pytest.StashKey[int]()
+_faulted_key = pytest.StashKey[int]()
 _session_key = pytest.StashKey[ConformanceSession]()
 _outcome_key = pytest.StashKey[rewrite.Outcome]()
 _stale_key = pytest.StashKey[ConformanceFailure]()
@@ -103,6 +108,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[_pending_key] = set()
     config.stash[_cache_key] = cassette_cache(config)
     config.stash[_unreachable_key] = 0
+    config.stash[_faulted_key] = 0
     # Only the controller looks (xdist workers would race each other over the files).
     writing = is_recording(config) and not config.getoption("--disable-recording")
     if writing:
@@ -128,7 +134,14 @@ def pytest_configure(config: pytest.Config) -> None:
     config.pluginmanager.register(ReportScrubber(scrubber), "conformance-scrubber")
 
 
+def pytest_sessionstart(session: pytest.Session) -> None:
+    if is_recording(session.config):
+        # A Ctrl-C must stop a live run even where Python or Hypothesis swallows its KeyboardInterrupt.
+        interrupt.install()
+
+
 def pytest_unconfigure(config: pytest.Config) -> None:
+    interrupt.uninstall()
     hold = config.stash.get(_hold_key, None)
     if hold is not None:
         hold.release()
@@ -308,6 +321,12 @@ def sunco(request: pytest.FixtureRequest, vcr: Any) -> Iterator[ConformanceSessi
         raise_if_any(session.failures)
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """No test starts after a Ctrl-C, even one whose KeyboardInterrupt something swallowed."""
+    interrupt.check()
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item: pytest.Item) -> Any:
     """A test that passed on a cassette older than --max-cassette-age fails for that."""
@@ -340,6 +359,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
             session.keep_not_run(str(error.msg))
         item.stash[_outcome_key] = rewrite.outcome_of(error, report.skipped)
         _count_unreachable(item, error)
+        _count_faults(item, error)
     return report
 
 
@@ -353,6 +373,27 @@ def _count_unreachable(item: pytest.Item, error: BaseException | None) -> None:
             f"stopped after {count} tests in a row got no answer from the API (last cause: "
             f"{causes[-1] if causes else error.actual}); check SUNCO_API_URL, that the host is reachable, "
             "and SUNCO_TIMEOUT"
+        )
+
+
+def _last_fault(error: BaseException | None) -> ConformanceFailure | None:
+    """The rate limit or server fault a test ended on, if it ended on one."""
+    last = error.failures[-1] if isinstance(error, FailureGroup) and error.failures else error
+    return last if isinstance(last, ConformanceFailure) and last.kind in FAULT_KINDS else None
+
+
+def _count_faults(item: pytest.Item, error: BaseException | None) -> None:
+    """After a few tests in a row ended on 429s or server faults, stop: a storm would cost hours of waits."""
+    fault = _last_fault(error)
+    count = item.config.stash[_faulted_key] + 1 if fault is not None else 0
+    item.config.stash[_faulted_key] = count
+    if fault is not None and count >= FAULT_LIMIT and not item.session.shouldstop:
+        # The status only: the answer's text is the server's and could echo anything.
+        shown = f" ({fault.status})" if fault.status else ""
+        what = "rate limited (429)" if fault.kind == "rate-limited" else f"a server fault{shown}"
+        item.session.shouldstop = (
+            f"stopped after {count} tests in a row ended on rate limits or server faults (the last was "
+            f"{what}); wait until the API answers normally (or record fewer tests at a time), then record again"
         )
 
 
@@ -391,5 +432,12 @@ def _settle(item: pytest.Item) -> None:
 @pytest.hookimpl(trylast=True)
 def pytest_sessionfinish(session: pytest.Session) -> None:
     """An interrupted run saved its last recording after the test stopped: it must not stay."""
+    if interrupt.requested() and session.exitstatus != pytest.ExitCode.INTERRUPTED:
+        # The run got to its end with a Ctrl-C swallowed on the way: its status still says so.
+        session.exitstatus = pytest.ExitCode.INTERRUPTED
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.ensure_newline()
+            reporter.write_line("interrupted (Ctrl-C): the run stopped", red=True)
     pending = session.config.stash.get(_pending_key, set())
     rerecord.drop_unfinished(pending, session.config.pluginmanager.get_plugin("conformance-summary"))

@@ -14,11 +14,13 @@ from pathlib import Path
 import pytest
 
 from conformance.core.scrub import Scrubber
-from conformance.tools import bench, bench_replay, bench_suite
+from conformance.tools import bench, bench_replay, bench_scrub, bench_suite
 from conformance.tools.bench_replay import PATHS, ReplayMismatch, make_case, write_cassette
 
 ROOT = Path(__file__).resolve().parent.parent
 SIZES = (1, 5)
+# Small texts: the row's shape and its checks, not its speed.
+SCRUB_SIZES = (100_000, 200_000)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -49,7 +51,9 @@ def assert_positive_number(value):
 
 def test_replay_numbers_have_the_documented_shape_and_every_exchange_is_verified(verified):
     progress: list[str] = []
-    result = bench.benchmark(SIZES, repeat=1, suite=False, recording=False, progress=progress.append)
+    result = bench.benchmark(
+        SIZES, repeat=1, suite=False, recording=False, scrub_sizes=SCRUB_SIZES, progress=progress.append
+    )
 
     assert set(result) >= {"machine", "per_exchange_ms", "suite", "recording", "measured", "targets"}
     assert {"python", "platform", "cpu_count", "bytecode_cache", "load_average"} <= set(result["machine"])
@@ -60,14 +64,17 @@ def test_replay_numbers_have_the_documented_shape_and_every_exchange_is_verified
             assert_positive_number(value)
     assert result["suite"] is None
     assert result["recording"] is None
+    assert set(result["scrub"]) == {str(size) for size in SCRUB_SIZES}
     assert set(result["measured"]) == set(result["targets"]) == {target.name for target in bench.TARGETS}
     for name, figure in result["measured"].items():
         if name in ("suite_wall", "record_wall"):
             assert figure is None
         else:
             assert_positive_number(figure)
-        # Every target is defined at 10 and 1,000 exchanges, or needs a part this run skipped.
-        assert result["targets"][name] is None
+        # Every replay target is defined at 10 and 1,000 exchanges, or needs a part this run skipped;
+        # the scrubber's is measured at whatever sizes the run scrubbed.
+        if name != "scrub_large_over_small":
+            assert result["targets"][name] is None
     json.dumps(result)  # everything in it is JSON
     assert progress, "a long run says what it is doing"
 
@@ -127,7 +134,7 @@ def test_each_path_replays_the_same_shuffled_order(tmp_path):
 
 def test_run_prints_the_table_and_writes_json(tmp_path, capsys):
     out = tmp_path / "bench.json"
-    argv = ["--sizes", "2,1", "--repeat", "1", "--skip-suite", "--skip-recording", "--json", str(out)]
+    argv = ["--sizes", "2,1", "--repeat", "1", "--skip-suite", "--skip-recording", "--skip-scrub", "--json", str(out)]
     assert bench.run(parser().parse_args(argv)) == 0
     printed = capsys.readouterr().out
     assert "project" in printed
@@ -155,7 +162,7 @@ def test_suite_numbers_are_the_median_of_timed_runs_after_an_untimed_one(monkeyp
     walls = iter([9.0, 7.0, 4.0, 2.0, 5.0])
     commands: list[tuple[list[str], bool]] = []
     monkeypatch.setattr(bench_suite, "measure", fake_runs(walls, commands))
-    result = bench.benchmark((1,), repeat=1, suite=True, recording=False, progress=lambda line: None)
+    result = bench.benchmark((1,), repeat=1, suite=True, recording=False, scrub=False, progress=lambda line: None)
 
     suite = result["suite"]
     assert suite["wall_s"] == 4.0  # median of 4, 2, 5
@@ -186,7 +193,7 @@ def test_recording_is_timed_into_a_temporary_folder_never_the_shipped_cassettes(
         return bench_suite.Run(42.0, 300 * 2**20, "proc")
 
     monkeypatch.setattr(bench_suite, "measure", fake_measure)
-    result = bench.benchmark((1,), repeat=1, suite=False, recording=True, progress=lambda line: None)
+    result = bench.benchmark((1,), repeat=1, suite=False, recording=True, scrub=False, progress=lambda line: None)
     (command,) = seen
     assert command[1:4] == ["-m", "conformance", "record-sandbox"]
     folder = Path(command[4].split("=", 1)[1])
@@ -264,7 +271,7 @@ def test_targets_at_sizes_the_run_skipped_are_not_measured_rather_than_missed(
 ):
     # vcrpy 3x slower than the project: the 20x target is a clear miss whenever it is measured.
     monkeypatch.setattr(bench, "measure_replay", fake_replay({"project": 1.0, "vcrpy": 3.0, "floor": 1.0}))
-    result = bench.benchmark(sizes, repeat=1, suite=False, recording=False, progress=lambda line: None)
+    result = bench.benchmark(sizes, repeat=1, suite=False, recording=False, scrub=False, progress=lambda line: None)
     targets, table = result["targets"], bench.format_table(result)
     assert targets["vcrpy_over_project"] is (False if at_1000 else None)
     assert targets["project_over_floor"] is (True if at_1000 else None)
@@ -278,7 +285,9 @@ def test_targets_at_sizes_the_run_skipped_are_not_measured_rather_than_missed(
 @pytest.mark.parametrize(("project", "met"), [(1.4, True), (1.6, False)])
 def test_the_replay_target_is_within_one_and_a_half_times_the_floor(monkeypatch, project, met):
     monkeypatch.setattr(bench, "measure_replay", fake_replay({"project": project, "vcrpy": 100.0, "floor": 1.0}))
-    result = bench.benchmark((10, 1000), repeat=1, suite=False, recording=False, progress=lambda line: None)
+    result = bench.benchmark(
+        (10, 1000), repeat=1, suite=False, recording=False, scrub=False, progress=lambda line: None
+    )
     assert result["targets"]["project_over_floor"] is met
 
 
@@ -335,10 +344,54 @@ def test_missing_dev_extras_are_named_in_one_line(monkeypatch, capsys):
 
 
 def test_an_unwritable_json_path_is_one_line_error(tmp_path, capsys):
-    argv = ["--sizes", "1", "--repeat", "1", "--skip-suite", "--skip-recording", "--json", str(tmp_path / "no" / "x")]
+    argv = [
+        "--sizes",
+        "1",
+        "--repeat",
+        "1",
+        "--skip-suite",
+        "--skip-recording",
+        "--skip-scrub",
+        "--json",
+        str(tmp_path / "no" / "x"),
+    ]
     args = parser().parse_args(argv)
     assert bench.run(args) == 1
     err = capsys.readouterr().err
     assert [line for line in err.splitlines() if "error:" in line] == [
         f"bench: error: cannot write {tmp_path / 'no' / 'x'}: No such file or directory"
     ]
+
+
+def test_the_table_prints_the_scrubber_row_at_both_sizes_side_by_side():
+    result = bench.benchmark((1,), repeat=1, suite=False, recording=False, scrub_sizes=SCRUB_SIZES, progress=print)
+    (row,) = [line for line in bench.format_table(result).splitlines() if line.startswith("Scrubber on large texts")]
+    assert "0.1 MB in " in row
+    assert "0.2 MB in " in row
+    assert row.count("MB/s") == 2
+    assert "per MB at 0.2 MB / at 0.1 MB: " in row
+    assert "scrub per MB at 0.2 MB / at 0.1 MB" in bench.format_table(result)
+    assert result["targets"]["scrub_large_over_small"] is not None
+
+
+@pytest.mark.parametrize(("large_seconds", "met"), [(10.0, True), (40.0, False)])
+def test_the_scrub_target_is_a_cost_per_mb_that_does_not_grow_with_the_text(monkeypatch, large_seconds, met):
+    # 1 s at 1 MB: 10 s at 10 MB is linear, 40 s is not.
+    figures = {"1000000": {"seconds": 1.0, "mb_per_s": 1.0}, "10000000": {"seconds": large_seconds, "mb_per_s": 1.0}}
+    monkeypatch.setattr(bench, "measure_scrub", lambda sizes, repeat, progress: figures)
+    result = bench.benchmark((1,), repeat=1, suite=False, recording=False, progress=lambda line: None)
+    assert result["targets"]["scrub_large_over_small"] is met
+    assert ("MISS" in bench.format_table(result)) is not met
+
+
+def test_a_scrubber_that_leaves_a_secret_fails_the_bench_in_one_line(monkeypatch, capsys):
+    monkeypatch.setattr(bench_scrub.Scrubber, "text", lambda self, text: text)
+    with pytest.raises(bench_scrub.ScrubMismatch, match="planted secret"):
+        bench.benchmark((1,), repeat=1, suite=False, recording=False, scrub_sizes=SCRUB_SIZES, progress=print)
+
+    def survived(*args: object, **kwargs: object) -> None:
+        raise bench_scrub.ScrubMismatch("scrub: 3 planted secret(s) survived the scrubber")
+
+    monkeypatch.setattr(bench, "benchmark", survived)
+    assert bench.run(parser().parse_args(["--sizes", "1", "--repeat", "1"])) == 1
+    assert "bench: error: scrub: 3 planted secret(s) survived the scrubber" in capsys.readouterr().err

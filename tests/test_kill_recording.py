@@ -1,9 +1,14 @@
 """Killing a re-recording at any moment leaves each cassette old or new, and whole.
 
-Recordings run as real pytest processes against a sandbox process, and are killed with SIGINT,
-SIGTERM or SIGKILL at moments a seeded ``random.Random`` picks across a whole run. After every kill,
-each cassette must still exist, be byte-identical to the one before the run or read back whole,
-and the folder must replay offline. ``SUMMARY`` keeps the counts for the lead's note.
+Recordings run as real pytest processes against a sandbox process and are killed with SIGINT,
+SIGTERM or SIGKILL. Most kills land at points the run reaches and the test observes: an injected
+plugin (``KILLER``) reads the round's plan and, on reaching the named point (a test's first live
+request, the start of a teardown, half-way through writing a recording, inside the verifying
+replay, just after the Nth cassette was replaced), logs it and sends the signal to its own process.
+So what each kill must have left (a replaced cassette, or none) rests on where it landed, not on
+the machine's speed. A few kills at random moments come on top. After every kill, each cassette
+must still exist, be byte-identical to the one before the run or read back whole and replay, and
+the folder must replay offline. ``SUMMARY`` keeps the counts for the lead's note.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ import random
 import signal
 import subprocess
 import sys
+import textwrap
 import threading
 import time
 from pathlib import Path
@@ -42,11 +48,101 @@ SUBSET = (
     " or list_integrations_rejects_invalid_page_parameters"
 )
 SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGKILL)
-# Signals are sent until this many landed mid-run (a run may finish before its signal), within a bound.
-KILLS = 33
-MAX_ROUNDS = 48
+# Observed points: (what, N). Each is tried with every signal.
+POINTS = {
+    "first live request of test 2": ("request", 2),
+    "start of test 1's teardown": ("teardown", 1),
+    "half-way through writing recording 2": ("write", 2),
+    "inside the replay verifying recording 2": ("verify", 2),
+    "just after the 1st replacement": ("replaced", 1),
+    "just after the 3rd replacement": ("replaced", 3),
+}
+RANDOM_KILLS = 6
 SEED = 20261125
 SUMMARY: dict[str, Any] = {}
+
+# Loaded by every run (-p killer); does nothing unless the plan file names a point.
+KILLER = """
+    import json
+    import os
+    import signal
+
+    import pytest
+    import requests
+
+    from conformance import _plugin_rerecord
+    from conformance.core import cassettes, rewrite
+
+    PLAN = json.loads(open(os.environ["KILL_PLAN"]).read())
+    seen = {"request": 0, "teardown": 0, "write": 0, "verify": 0, "replaced": 0, "test": 0, "asked": -1}
+
+
+    def reached(what, then=None):
+        seen[what] += 1
+        if PLAN.get("what") != what or seen[what] != PLAN["n"]:
+            return
+        if then is not None:
+            then()
+        with open(os.environ["KILL_LOG"], "a") as log:
+            log.write(json.dumps({"round": PLAN["round"], "what": what, "n": seen[what]}) + "\\n")
+        os.kill(os.getpid(), PLAN["signal"])
+
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_call(item):
+        seen["test"] += 1
+
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_teardown(item, nextitem):
+        reached("teardown")
+
+
+    sent = requests.Session.send
+
+
+    def send(self, request, **options):
+        if seen["asked"] != seen["test"]:  # a test's first request; the check before the run is no test's
+            seen["asked"] = seen["test"]
+            if seen["test"]:
+                reached("request")
+        return sent(self, request, **options)
+
+
+    requests.Session.send = send
+    write_synced = cassettes.write_synced
+
+
+    def write_half_then_the_rest(path, text):
+        def half():
+            with open(path, "w", encoding="utf-8") as handle:
+                handle.write(text[: len(text) // 2])
+        reached("write", half)
+        write_synced(path, text)
+
+
+    cassettes.write_synced = write_half_then_the_rest
+    verify = rewrite.verify
+
+
+    def verify_then_carry_on(*args, **options):
+        reached("verify")
+        return verify(*args, **options)
+
+
+    rewrite.verify = verify_then_carry_on
+    settle = _plugin_rerecord.settle
+
+
+    def settle_and_count(item, cassette, *args, **options):
+        before = cassette.read_bytes() if cassette.is_file() else None
+        settle(item, cassette, *args, **options)
+        if cassette.is_file() and cassette.read_bytes() != before:
+            reached("replaced")
+
+
+    _plugin_rerecord.settle = settle_and_count
+"""
 
 
 class Zygote:
@@ -123,56 +219,98 @@ def replay_problems(path: Path) -> list[str]:
     return problems
 
 
-def test_killing_recordings_at_random_moments_never_loses_or_corrupts_a_cassette(tmp_path):
+class Rounds:
+    """What the kills left, round by round."""
+
+    def __init__(self, cassettes: Path, names: set[str]) -> None:
+        self.cassettes, self.names = cassettes, names
+        self.lost: list[str] = []
+        self.corrupt: list[str] = []
+        self.replaced = self.unchanged = 0
+
+    def check(self, label: str, before: dict[str, bytes]) -> int:
+        """Hold the folder to the rules after round ``label``; the number of cassettes it replaced."""
+        after = snapshot(self.cassettes)
+        self.lost += [f"{label}: {name} is gone" for name in sorted(self.names - set(after))]
+        replaced = 0
+        for name in sorted(self.names & set(after)):
+            if after[name] == before.get(name):
+                self.unchanged += 1
+                continue
+            try:
+                load_file(self.cassettes / name)
+            except CorruptCassette as error:
+                self.corrupt.append(f"{label}: {error}")
+                continue
+            problems = replay_problems(self.cassettes / name)
+            if problems:
+                self.corrupt.append(f"{label}: {name} does not replay: {problems}")
+            else:
+                replaced += 1
+        self.replaced += replaced
+        return replaced
+
+
+def killed(ended: dict[str, int], sig: signal.Signals) -> bool:
+    """Whether the run ended by ``sig``: SIGINT is pytest's "interrupted" (2), the others end the process."""
+    return ended.get("exit") == 2 if sig == signal.SIGINT else ended.get("signal") == sig
+
+
+def test_killing_recordings_at_observed_points_and_at_random_never_loses_or_corrupts_a_cassette(tmp_path):
     cassettes = tmp_path / "cassettes"
+    plan, log = tmp_path / "plan.json", tmp_path / "kills.jsonl"
+    plan.write_text("{}")
+    (tmp_path / "plugin").mkdir()
+    (tmp_path / "plugin" / "killer.py").write_text(textwrap.dedent(KILLER))
     sandbox = SandboxProcess()
-    zygote = Zygote(live_env(sandbox.url), tmp_path)
+    env = live_env(sandbox.url, KILL_PLAN=str(plan), KILL_LOG=str(log), PYTHONPATH=str(tmp_path / "plugin"))
+    zygote = Zygote(env, tmp_path)
     rng = random.Random(SEED)
-    record = ("conformance", "-k", SUBSET, "--record-mode=rewrite", f"--cassette-dir={cassettes}")
-    kills = {sig.name: 0 for sig in SIGNALS}
-    lost: list[str] = []
-    corrupt: list[str] = []
-    replaced = unchanged = finished_first = 0
+    record = ("conformance", "-k", SUBSET, "-p", "killer", "--record-mode=rewrite", f"--cassette-dir={cassettes}")
+    landed: dict[str, int] = {}
+    missed: list[str] = []
+    random_kills = {"landed": 0, "finished first": 0}
     try:
         ended, out = zygote.run(*record)
         assert ended.get("exit") == 0, out[-3000:]
         names = set(snapshot(cassettes))
         assert len(names) == 5
-        # How long a warm run takes: kills are spread over that span.
+        rounds = Rounds(cassettes, names)
+        # How long a warm run takes: the random kills are spread over that span.
         started = time.monotonic()
         ended, out = zygote.run(*record)
         duration = time.monotonic() - started
         assert ended.get("exit") == 0, out[-3000:]
-        number = -1
-        while sum(kills.values()) < KILLS and number < MAX_ROUNDS - 1:
+        number = 0
+        for point, (what, n) in POINTS.items():
+            for sig in SIGNALS:
+                number += 1
+                label = f"round {number} ({sig.name} at the {point})"
+                before = snapshot(cassettes)
+                plan.write_text(json.dumps({"round": number, "what": what, "n": n, "signal": int(sig)}))
+                ended, out = zygote.run(*record)
+                fired = [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
+                if not killed(ended, sig) or {"round": number, "what": what, "n": n} not in fired:
+                    missed.append(f"{label}: ended {ended}, kills logged {fired[-1:]}: {out[-1500:]}")
+                    continue
+                landed[sig.name] = landed.get(sig.name, 0) + 1
+                replaced = rounds.check(label, before)
+                if what == "replaced":
+                    assert replaced >= n, f"{label}: {replaced} cassettes replaced"
+                if (what, n) == ("teardown", 1):
+                    assert replaced == 0, f"{label}: a cassette changed before any test was settled"
+        plan.write_text("{}")
+        for kill in range(RANDOM_KILLS):
             number += 1
+            sig = SIGNALS[kill % len(SIGNALS)]
             before = snapshot(cassettes)
-            sig = SIGNALS[number % len(SIGNALS)]
             pid, _out_file = zygote.start(*record)
             time.sleep(rng.uniform(0.0, 0.9 * duration))
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, sig)
             ended = zygote.wait()
-            if ended.get("exit") == 0:
-                finished_first += 1
-            else:
-                kills[sig.name] += 1
-            after = snapshot(cassettes)
-            lost += [f"round {number} ({sig.name}): {name} is gone" for name in sorted(names - set(after))]
-            for name in sorted(names & set(after)):
-                if after[name] == before.get(name):
-                    unchanged += 1
-                    continue
-                try:
-                    load_file(cassettes / name)
-                except CorruptCassette as error:
-                    corrupt.append(f"round {number} ({sig.name}): {error}")
-                    continue
-                problems = replay_problems(cassettes / name)
-                if problems:
-                    corrupt.append(f"round {number} ({sig.name}): {name} does not replay: {problems}")
-                else:
-                    replaced += 1
+            random_kills["finished first" if ended.get("exit") == 0 else "landed"] += 1
+            rounds.check(f"round {number} ({sig.name} at random)", before)
         # A last, uninterrupted recording removes whatever the kills left, and says so; then a real replay.
         left = leftovers(cassettes)[0]
         ended, out = zygote.run(*record)
@@ -184,24 +322,21 @@ def test_killing_recordings_at_random_moments_never_loses_or_corrupts_a_cassette
     finally:
         zygote.stop()
         sandbox.stop()
-    total = sum(kills.values())
     SUMMARY.update(
-        signals_sent=number + 1,
-        kills_landed=total,
-        by_signal=kills,
-        finished_before_the_signal=finished_first,
-        cassettes_lost=len(lost),
-        cassettes_corrupted=len(corrupt),
-        cassettes_replaced_whole_and_replayed=replaced,
-        cassettes_left_as_they_were=unchanged,
+        observed_kills=len(POINTS) * len(SIGNALS),
+        observed_kills_landed=sum(landed.values()),
+        by_signal=landed,
+        random_kills=random_kills,
+        cassettes_lost=len(rounds.lost),
+        cassettes_corrupted=len(rounds.corrupt),
+        cassettes_replaced_whole_and_replayed=rounds.replaced,
+        cassettes_left_as_they_were=rounds.unchanged,
     )
     summary = json.dumps(SUMMARY)
     print(f"kill test summary: {summary}")
-    assert not lost, f"{summary}\n" + "\n".join(lost)
-    assert not corrupt, f"{summary}\n" + "\n".join(corrupt)
-    assert total >= KILLS, f"too few kills landed mid-run: {summary}"
-    assert replaced > 0, f"no killed run got as far as replacing a cassette, so little was proved: {summary}"
-    assert unchanged > 0, f"no kill landed before a cassette was replaced: {summary}"
+    assert not missed, f"{summary}\n" + "\n".join(missed)
+    assert not rounds.lost, f"{summary}\n" + "\n".join(rounds.lost)
+    assert not rounds.corrupt, f"{summary}\n" + "\n".join(rounds.corrupt)
 
 
 def test_ctrl_c_inside_a_test_keeps_the_previous_cassette_and_says_so(tmp_path):

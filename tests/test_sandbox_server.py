@@ -160,6 +160,8 @@ def test_cli_serves_until_signalled(stop_signal: signal.Signals) -> None:
         (("--throttle-every", "-1"), "--throttle-every"),
         (("--max-messages", "0"), "--max-messages"),
         (("--message-page-size", "ten"), "--message-page-size"),
+        (("--header-timeout", "0"), "--header-timeout"),
+        (("--header-timeout", "1.5"), "--header-timeout"),
     ],
 )
 def test_cli_rejects_invalid_options(args: tuple[str, ...], named: str) -> None:

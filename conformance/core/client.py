@@ -22,6 +22,7 @@ from urllib.parse import quote, urlencode
 import requests
 import urllib3.exceptions
 
+from conformance.core.bounded import STEP, AnswerTooLarge, BoundedAdapter, deadline, too_large
 from conformance.core.model import FORM_TYPE, MULTIPART_TYPE, Exchange, FormBody, MultipartBody, RawBody
 from conformance.core.settings import Settings
 from conformance.spec.schemas import Operation, operation
@@ -37,7 +38,8 @@ RetryListener = Callable[[Operation, int, float, str], None]
 
 @dataclass(frozen=True)
 class Broken:
-    """An exchange the server broke off: ``reset`` (no answer at all) or ``truncated`` (part of one)."""
+    """An exchange the server broke off: ``reset`` (no answer at all) or ``truncated`` (part of one), or
+    one whose answer went past SUNCO_MAX_RESPONSE_BYTES (``oversized``: reading stopped there)."""
 
     kind: str
     detail: str
@@ -46,6 +48,8 @@ class Broken:
     def what(self) -> str:
         if self.kind == "truncated":
             return f"the answer was cut off ({self.detail})"
+        if self.kind == "oversized":
+            return self.detail
         return f"the connection broke before an answer ({self.detail})"
 
     def marker(self) -> dict[str, Any]:
@@ -59,7 +63,7 @@ class Broken:
     @classmethod
     def parse(cls, value: str) -> Broken:
         kind, _, detail = value.partition("; ")
-        return cls(kind if kind in ("reset", "truncated") else "reset", detail)
+        return cls(kind if kind in ("reset", "truncated", "oversized") else "reset", detail)
 
 
 def recorded_break(response: Mapping[str, Any]) -> Broken | None:
@@ -280,24 +284,57 @@ class Client:
     def _send(self, request: dict[str, Any]) -> requests.Response | Broken:
         try:
             # A redirect is the answer under test (OAuth authorize), never a place to go.
-            response = self.session.request(**request, timeout=self.timeout, allow_redirects=False)
+            response = self.session.request(**request, timeout=self.timeout, allow_redirects=False, stream=True)
+            self._read_whole(response)
+        except AnswerTooLarge as error:
+            return self._broke(request, Broken("oversized", str(error)), None)
         except requests.RequestException as error:
+            late = deadline(error)
+            if late is not None:
+                raise requests.ReadTimeout(str(late)) from error
+            oversized = too_large(error)
+            if oversized is not None:
+                return self._broke(request, Broken("oversized", str(oversized)), None)
             found = broken(error)
             if found is None:
                 raise
-            sent = error.request if isinstance(error.request, requests.PreparedRequest) else None
-            if self.on_broken is not None:
-                self.on_broken(sent or self.session.prepare_request(requests.Request(**request)), found)
-            return found
+            return self._broke(request, found, error.request)
         if self.replaying and BROKEN_HEADER in response.headers:
             return Broken.parse(response.headers[BROKEN_HEADER])
         return response
+
+    def _broke(self, request: dict[str, Any], found: Broken, sent: Any) -> Broken:
+        """Tell the listener (it records a stand-in in order) and give the broken exchange back."""
+        if self.on_broken is not None:
+            prepared = sent if isinstance(sent, requests.PreparedRequest) else None
+            self.on_broken(prepared or self.session.prepare_request(requests.Request(**request)), found)
+        return found
+
+    def _read_whole(self, response: requests.Response) -> None:
+        """The body, read a step at a time and decompressed, up to SUNCO_MAX_RESPONSE_BYTES; past it,
+        reading stops (the transport counts what vcrpy reads itself while recording)."""
+        limit = None if self.replaying else self.settings.max_response_bytes
+        chunks: list[bytes] = []
+        size = 0
+        try:
+            for chunk in response.iter_content(STEP):
+                size += len(chunk)
+                if limit is not None and size > limit:
+                    raise AnswerTooLarge(limit, "once decompressed")
+                chunks.append(chunk)
+        except BaseException:
+            response.close()
+            raise
+        response._content = b"".join(chunks)
+        response._content_consumed = True  # type: ignore[attr-defined]
 
     def _again(self, op: Operation, outcome: requests.Response | Broken, attempts: _Attempts) -> bool:
         """Whether to send the request once more; waits first when so."""
         attempt = len(attempts.retried) + 1
         if isinstance(outcome, Broken):
-            safe, got, retry_after, now = op.method in IDEMPOTENT, outcome.what, None, None
+            # An answer too large would be as large again.
+            safe = op.method in IDEMPOTENT and outcome.kind != "oversized"
+            got, retry_after, now = outcome.what, None, None
         else:
             safe, got = retryable(op.method, outcome.status_code), f"answered {outcome.status_code}"
             # An HTTP-date Retry-After counts from the answer's own Date, so replay computes the same wait.
@@ -331,9 +368,10 @@ def _session(
         session.proxies.update(found.get("proxies") or {})
         session.verify = found.get("verify", True)
     session.trust_env = False
-    if transport is not None:
-        for prefix in ("http://", "https://"):
-            session.mount(prefix, transport)
+    # The network's answers are bounded in time and size; replay's cassette adapter reads no socket.
+    adapter = transport or BoundedAdapter(settings.max_response_bytes)
+    for prefix in ("http://", "https://"):
+        session.mount(prefix, adapter)
     return session
 
 

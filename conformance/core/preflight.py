@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 import requests
 
-from conformance.core.client import Client
+from conformance.core.client import BrokenExchange, Client
 from conformance.core.failures import ConfigError, brief_cause
 from conformance.core.model import Exchange
 from conformance.core.settings import Settings
@@ -101,6 +101,14 @@ def check_access(settings: Settings, scrub: Callable[[str], str], client: Client
     client = client or Client(settings)
     try:
         exchange = client.call(operation_id, query=query)
+    except BrokenExchange as error:
+        # A server answered, but no whole answer came (cut off, reset, or past SUNCO_MAX_RESPONSE_BYTES).
+        raise ConfigError(
+            scrub(
+                f"nothing was recorded: {operation_id} got no whole answer from {settings.api_url}: "
+                f"{error.broken.what}; check SUNCO_API_URL (and SUNCO_MAX_RESPONSE_BYTES for an answer too large)"
+            )
+        ) from None
     except requests.RequestException as error:
         raise ConfigError(
             scrub(

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, quote, quote_plus, unquote, unquote_plus, urlencode, urlsplit, urlunsplit
 
+import ahocorasick
 from vcr.request import Request
 from vcr.serialize import CASSETTE_FORMAT_VERSION
 from vcr.serializers import compat
@@ -64,6 +65,7 @@ DISTINCT = 8
 # A run this long copied from a secret is a leak too (an error title may echo a secret cut short).
 FRAGMENT = 16
 _KEEP = r"(?P<keep><scrubbed[^<>\s]*>)"
+_PLACEHOLDERS = re.compile(_KEEP)
 _PATH_SAFE = "/<>:@!$&'()*+,;=-._~"
 
 
@@ -131,6 +133,17 @@ def _word_pattern(word: str) -> str:
     return before + re.escape(word) + after
 
 
+def _automaton(words: Iterable[str]) -> Any:
+    """An Aho-Corasick automaton that finds every one of ``words`` in a text in one pass, or None for none."""
+    automaton = ahocorasick.Automaton()
+    for word in words:
+        automaton.add_word(word, len(word))
+    if len(automaton) == 0:
+        return None
+    automaton.make_automaton()
+    return automaton
+
+
 def _alternation(words: Iterable[str], pattern: Any = re.escape) -> str:
     return "|".join(pattern(word) for word in sorted(words, key=lambda word: (-len(word), word)))
 
@@ -172,30 +185,69 @@ class Scrubber:
             if value[start : start + FRAGMENT] not in within
         )
         self._fragment_sources = tuple(value for value in known if len(value) > FRAGMENT)
+        self._fragment_finder = _automaton(self._fragments)
+        # Most texts hold no secret: one pass of this finder spares them the regexes below.
+        self._form_finder = _automaton(anywhere | whole_words)
         self._guard = re.compile(_KEEP + (f"|{_alternation(anywhere)}" if anywhere else ""))
         found = "|".join(filter(None, [_alternation(anywhere), _alternation(whole_words, _word_pattern)]))
         self._text = re.compile(_KEEP + (f"|{found}" if found else ""))
 
     # -- text --------------------------------------------------------------------------------
 
-    @staticmethod
-    def _replace(pattern: re.Pattern[str], text: str) -> str:
-        return pattern.sub(lambda match: match.group("keep") or SECRET_PLACEHOLDER, text)
+    def _replace(self, pattern: re.Pattern[str], text: str) -> str:
+        """``pattern``'s matches replaced (a placeholder kept as it is), the regex run only where it can match.
+
+        Every match is one occurrence of a secret's form or one placeholder, so one Aho-Corasick pass
+        finds where they can be; the regex then runs over each stretch of overlapping ones (with a
+        character of context each side for its word boundaries) exactly as over the whole text.
+        """
+        finder = self._form_finder
+        if finder is None:
+            return text
+        spans = [(last - length + 1, last + 1) for last, length in finder.iter(text)]
+        if not spans:
+            return text
+        spans += [(found.start(), found.end()) for found in _PLACEHOLDERS.finditer(text)]
+        spans.sort()
+        out: list[str] = []
+        done = 0
+        start, end = spans[0]
+        for next_start, next_end in [*spans[1:], (len(text) + 2, len(text) + 2)]:
+            if next_start <= end + 1:
+                end = max(end, next_end)
+                continue
+            for match in pattern.finditer(text, start, min(len(text), end + 1)):
+                out += [text[done : match.start()], match.group("keep") or SECRET_PLACEHOLDER]
+                done = match.end()
+            start, end = next_start, next_end
+        return "".join(out) + text[done:]
 
     def _cut_fragments(self, text: str) -> str:
+        """Every run of 16 or more characters copied from a long secret, leftmost first; a placeholder is
+        skipped whole.
+
+        One Aho-Corasick pass over the text finds each fragment, whatever their number; Python runs
+        only per fragment found, to grow it as far as it still copies a secret.
+        """
+        finder = self._fragment_finder
+        if finder is None or len(text) < FRAGMENT:
+            return text
         out: list[str] = []
         start = position = 0
-        while position <= len(text) - FRAGMENT:
-            if text[position] == "<" and (kept := self._guard.match(text, position)) and kept.group("keep"):
-                position = kept.end()
+        kept = _PLACEHOLDERS.search(text)
+        # Matches come by where they end; all are FRAGMENT long, so also by where they start.
+        for last, _ in finder.iter(text):
+            first = last - FRAGMENT + 1
+            while kept is not None and kept.start() <= first:
+                if kept.start() >= position:
+                    position = kept.end()
+                kept = _PLACEHOLDERS.search(text, position)
+            if first < position:
                 continue
-            if text[position : position + FRAGMENT] not in self._fragments:
-                position += 1
-                continue
-            end = position + FRAGMENT
-            while end < len(text) and any(text[position : end + 1] in value for value in self._fragment_sources):
+            end = last + 1
+            while end < len(text) and any(text[first : end + 1] in value for value in self._fragment_sources):
                 end += 1
-            out += [text[start:position], SECRET_PLACEHOLDER]
+            out += [text[start:first], SECRET_PLACEHOLDER]
             start = position = end
         return "".join(out) + text[start:]
 

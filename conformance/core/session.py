@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 import requests
 from vcr.errors import CannotOverwriteExistingCassetteException
 
-from conformance.core import _live, _pinning, _teardown, _verdicts, faults, provenance, unanswered
+from conformance.core import _live, _pinning, _teardown, _verdicts, faults, interrupt, provenance, unanswered
 from conformance.core._pinning import METADATA_KEY
 from conformance.core._verdicts import REFUSED_CODES, REFUSED_STATUSES, Verdict
 from conformance.core.checks import check_exchange, state_failure
@@ -94,6 +94,8 @@ class ConformanceSession:
         # The run's webhook receiver, started the first time a test waits for deliveries.
         self._receiver = receiver
         self._inbox: Inbox | None = None
+        # Set at teardown: a Ctrl-C stops the test's live requests, not the deletes of what it made.
+        self.closing = False
 
     @property
     def settings(self) -> Settings | None:
@@ -171,6 +173,8 @@ class ConformanceSession:
         ``authorization`` is sent instead of the settings' credentials (an OAuth access token).
         ``key`` (id, secret, scope) authenticates with a key the test created instead of the configured one.
         """
+        if self.recording and not self.closing:
+            interrupt.check()
         request_body = variant.body if variant is not None else body
         if variant is not None:
             path_params = {**(path_params or {}), **variant.params.get("path", {})}
@@ -377,6 +381,7 @@ class ConformanceSession:
 
     def close(self) -> None:
         """Teardown: delete what the test left, then (in replay) check every recorded exchange was played."""
+        self.closing = True
         self.cleanup()
         if not self.recording and self.cassette is not None:
             self.failures.extend(unanswered.unplayed(self.cassette, self.cassette_path, self.record_command))

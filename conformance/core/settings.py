@@ -33,6 +33,9 @@ _SUBDOMAIN = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 # (connect, read) seconds: a host that never answers costs this, not forever.
 DEFAULT_TIMEOUT = (10.0, 30.0)
 MAX_TIMEOUT = 600.0
+# The most bytes an answer may have, decompressed: the largest documented answer (a page of messages)
+# is a small fraction of it; past it, reading stops and the exchange is a server fault.
+DEFAULT_MAX_RESPONSE_BYTES = 4 * 1024 * 1024
 TIMEOUT_FORM = "seconds, e.g. 10, or connect,read seconds, e.g. 5,30 (each above 0 and at most 600)"
 # The documentation serves these from its OAuth bridge (SUNCO_OAUTH_URL), not from the app's API URL.
 OAUTH_TAG = "OAuth Endpoints"
@@ -63,6 +66,7 @@ class Settings:
     # Real channel settings per integration type, merged into the bodies that must be accepted.
     channels: Mapping[str, Mapping[str, Any]] = field(default_factory=dict, repr=False)
     timeout: tuple[float, float] = DEFAULT_TIMEOUT
+    max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
     # The target's documented limits, lower on a sandbox started with --max-messages/--message-page-size.
     max_messages: int = 30_000
     message_page_size: int = 100
@@ -138,6 +142,12 @@ class Settings:
             scope=_choice(env, "SUNCO_JWT_SCOPE", JWT_SCOPES, "app"),
             channels=channels_from_env(env, channel_types),
             timeout=timeout_from_env(env),
+            max_response_bytes=_positive(
+                env,
+                "SUNCO_MAX_RESPONSE_BYTES",
+                DEFAULT_MAX_RESPONSE_BYTES,
+                f"the most bytes an answer may have, decompressed (default {DEFAULT_MAX_RESPONSE_BYTES})",
+            ),
             max_messages=_positive(env, "SUNCO_MAX_MESSAGES", 30_000, "the messages a conversation may hold"),
             message_page_size=_positive(env, "SUNCO_MESSAGE_PAGE_SIZE", 100, "the messages per List Messages page"),
             webhook_url=webhook_url_from_env(env),

@@ -18,6 +18,7 @@ from hypothesis import seed as hypothesis_seed
 from hypothesis import strategies as st
 from hypothesis.errors import HypothesisWarning
 
+from conformance.core import interrupt
 from conformance.core.model import Variant
 
 # 2: pinned variants hold symbols (conformance.core.symbols) for what the run chose; 1: literal values.
@@ -55,10 +56,14 @@ def draw(strategy: st.SearchStrategy[Any], count: int, seed: int) -> list[Any]:
         if not isinstance(value, list) and len(_distinct(drawn[1:])) >= count:
             raise _Enough
 
-    with _without_local_constants(), warnings.catch_warnings(), contextlib.suppress(_Enough):
-        # Hypothesis describes each drawn example for its own reports, which we never show.
-        warnings.filterwarnings("ignore", "Generating overly large repr", HypothesisWarning)
-        collect()
+    try:
+        with _without_local_constants(), warnings.catch_warnings(), contextlib.suppress(_Enough):
+            # Hypothesis describes each drawn example for its own reports, which we never show.
+            warnings.filterwarnings("ignore", "Generating overly large repr", HypothesisWarning)
+            collect()
+    finally:
+        # A Ctrl-C while drawing may come out as Flaky*, an internal error, or nothing at all.
+        interrupt.check()
     if drawn and isinstance(drawn[-1], list):
         return list(drawn[-1][:count])
     found = _distinct(drawn[1:]) if len(_distinct(drawn[1:])) >= count else _distinct(drawn)

@@ -19,6 +19,7 @@ from conformance.sandbox.server import (
     DEFAULT_ACCOUNT_KEY_ID,
     DEFAULT_ACCOUNT_KEY_SECRET,
     DEFAULT_APP_ID,
+    DEFAULT_HEADER_TIMEOUT,
     DEFAULT_KEY_ID,
     DEFAULT_KEY_SECRET,
     DEFAULT_LIMITS,
@@ -70,6 +71,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--throttle-every", default="0", metavar="N", help="answer every Nth request with 429 (default: 0, never)"
+    )
+    parser.add_argument(
+        "--header-timeout",
+        default=str(DEFAULT_HEADER_TIMEOUT),
+        metavar="SECONDS",
+        help=f"seconds a request's line and headers may take from its first byte before a 408 closes the "
+        f"connection, however steadily they trickle (default: {DEFAULT_HEADER_TIMEOUT})",
     )
     for name, meaning in LIMIT_OPTIONS.items():
         default = DEFAULT_LIMITS[name]
@@ -150,6 +158,11 @@ def _checked(args: argparse.Namespace) -> Sandbox:
     realistic = bool(getattr(args, "realistic", False))
     if realistic and seed:
         raise UsageError("--realistic is not allowed with --seed: a realistic sandbox draws fresh ids and times")
+    header_timeout = str(getattr(args, "header_timeout", DEFAULT_HEADER_TIMEOUT)).strip()
+    if not _digits(header_timeout) or int(header_timeout) < 1:
+        raise UsageError(
+            f"--header-timeout {header_timeout!r} is not allowed: use a whole number of seconds, 1 or more"
+        )
     limits: dict[str, int] = {}
     for name in LIMIT_OPTIONS:
         text = str(getattr(args, name, DEFAULT_LIMITS[name])).strip()
@@ -170,6 +183,7 @@ def _checked(args: argparse.Namespace) -> Sandbox:
         seed=int(seed) if seed else None,
         account_key_id=account_key_id,
         account_key_secret=account_secret,
+        header_timeout=int(header_timeout),
         limits=limits,
         faults=faults or None,
         realistic=realistic,

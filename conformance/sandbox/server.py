@@ -46,6 +46,7 @@ _HOST = re.compile(r"^([A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(:\d{1,5})?$")
 JSON_MEDIA_TYPE = "application/json"
 FORM_MEDIA_TYPE = "application/x-www-form-urlencoded"
 DEFAULT_READ_TIMEOUT = 10
+DEFAULT_HEADER_TIMEOUT = 5
 # Documented limits a test cannot reach as they are, so a sandbox may lower them.
 DEFAULT_LIMITS = {
     "max_messages": 30_000,  # messages a conversation holds before a post answers 423
@@ -76,6 +77,7 @@ class Sandbox:
         account_key_id: str = DEFAULT_ACCOUNT_KEY_ID,
         account_key_secret: str = DEFAULT_ACCOUNT_KEY_SECRET,
         read_timeout: int = DEFAULT_READ_TIMEOUT,
+        header_timeout: int = DEFAULT_HEADER_TIMEOUT,
         limits: Mapping[str, int] | None = None,
         delivery: DeliveryPolicy | None = None,
         faults: str | None = None,
@@ -111,6 +113,10 @@ class Sandbox:
             raise ValueError(f"read_timeout must be at least 1 second, got {read_timeout}")
         # Seconds a connection may sit idle, or stuck mid-body (then answered 408), before it is closed.
         self.read_timeout = read_timeout
+        if header_timeout < 1:
+            raise ValueError(f"header_timeout must be at least 1 second, got {header_timeout}")
+        # Seconds a request's line and headers may take, from its first byte (or the accept), before a 408.
+        self.header_timeout = header_timeout
         self._serving: Serving | None = None
         # Every Nth request answers 429, so clients can rehearse rate limiting (0: never).
         if throttle_every < 0:
@@ -170,7 +176,11 @@ class Sandbox:
         self._port = int(sock.getsockname()[1])
         try:
             self._serving = Serving(
-                application(self, self.faults), sock, deterministic=self.deterministic, read_timeout=self.read_timeout
+                application(self, self.faults),
+                sock,
+                deterministic=self.deterministic,
+                read_timeout=self.read_timeout,
+                header_timeout=self.header_timeout,
             )
         except BaseException:
             sock.close()

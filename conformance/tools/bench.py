@@ -6,7 +6,8 @@ Measured on one machine, in one run:
 * the same cassettes replayed by stock vcrpy (linear scan per request);
 * the floor: the same requests answered in-process by ``responses`` with the same checks;
 * the default offline replay (the README's first command, one process), start-up included;
-* a recording of the whole suite against the sandbox, into a temporary folder.
+* a recording of the whole suite against the sandbox, into a temporary folder;
+* the scrubber on 1 MB and 10 MB of free text holding secrets (:mod:`conformance.tools.bench_scrub`).
 
 Each target is a ratio of two figures from the same run, or a wall time of the whole command, so
 a busy machine shows in the figures, which are printed, never asserted in tests. The replay half
@@ -32,6 +33,7 @@ from typing import Any
 import yaml
 
 from conformance.tools.bench_replay import PATHS, Progress, ReplayMismatch, measure_replay
+from conformance.tools.bench_scrub import SCRUB_SIZES, ScrubMismatch, measure_scrub, per_mb_ratio
 from conformance.tools.bench_suite import (
     SUITE_TARGETS,
     SuiteError,
@@ -46,7 +48,7 @@ ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_SIZES = (1, 10, 100, 1000)
 SIZES_FORM = "positive integers, separated by commas or spaces, e.g. 1,10,100,1000 or 10 100"
 SUITE_RUNS = 3
-PARTS = ("replay", "suite", "recording")
+PARTS = ("replay", "suite", "recording", "scrub")
 
 
 @dataclass(frozen=True)
@@ -85,6 +87,7 @@ TARGETS = (
     ),
     Target("vcrpy_over_project", "stock vcrpy / project at {large} exchanges", 20.0, at_most=False, needs=(1000,)),
     Target("record_wall", "recording the suite against the sandbox, wall", 60.0, True, unit="s", part="recording"),
+    Target("scrub_large_over_small", "scrub per MB at {scrub_large} / at {scrub_small}", 1.5, True, part="scrub"),
 )
 
 
@@ -143,6 +146,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--skip-recording", action="store_true", help="skip timing a recording of the suite against the sandbox"
     )
+    parser.add_argument("--skip-scrub", action="store_true", help="skip timing the scrubber on 1 MB and 10 MB")
 
 
 def machine() -> dict[str, Any]:
@@ -184,6 +188,7 @@ def figures(
     recording: dict[str, Any] | None,
     small: int,
     large: int,
+    scrub: dict[str, dict[str, Any]] | None = None,
 ) -> dict[str, float | None]:
     project, vcrpy, floor = (per_exchange[name] for name in PATHS)
     return {
@@ -192,6 +197,7 @@ def figures(
         "project_large_over_small": project[str(large)] / project[str(small)],
         "vcrpy_over_project": vcrpy[str(large)] / project[str(large)],
         "record_wall": recording["wall_s"] if recording else None,
+        "scrub_large_over_small": per_mb_ratio(scrub, [int(size) for size in scrub]) if scrub else None,
     }
 
 
@@ -205,20 +211,28 @@ def benchmark(
     *,
     suite: bool = True,
     recording: bool = True,
+    scrub: bool = True,
+    scrub_sizes: Sequence[int] = SCRUB_SIZES,
     suite_runs: int = SUITE_RUNS,
     suite_targets: Sequence[str] = SUITE_TARGETS,
     root: Path = ROOT,
     progress: Progress = _print_progress,
 ) -> dict[str, Any]:
     """Everything ``--json`` writes. Raises ReplayMismatch if any replay answers wrongly, SuiteError
-    if a timed command fails."""
+    if a timed command fails, ScrubMismatch if a planted secret survives the scrubber."""
     with tempfile.TemporaryDirectory(prefix="sunco-bench-") as workdir:
         per_exchange = measure_replay(sizes, repeat, Path(workdir), progress)
     suite_result = measure_suite(root, suite_runs, suite_targets, progress) if suite else None
     recording_result = measure_recording(root, progress) if recording else None
-    parts = ["replay", *(["suite"] if suite else []), *(["recording"] if recording else [])]
+    scrub_result = measure_scrub(scrub_sizes, repeat, progress) if scrub else None
+    parts = [
+        "replay",
+        *(["suite"] if suite else []),
+        *(["recording"] if recording else []),
+        *(["scrub"] if scrub else []),
+    ]
     small, large = compared_sizes(sizes)
-    measured = figures(per_exchange, suite_result, recording_result, small, large)
+    measured = figures(per_exchange, suite_result, recording_result, small, large, scrub_result)
     return {
         "machine": machine(),
         "settings": {
@@ -229,10 +243,13 @@ def benchmark(
             "suite_timing": "median wall time after one untimed run; its own peak RSS",
             "parts": parts,
             "compared_sizes": {"small": small, "large": large},
+            "scrub_sizes": list(scrub_sizes) if scrub else [],
+            "scrub_timing": f"best of {repeat}, Scrubber.text on free text holding secrets, forms and fragments",
         },
         "per_exchange_ms": per_exchange,
         "suite": suite_result,
         "recording": recording_result,
+        "scrub": scrub_result,
         "measured": measured,
         # A target this run did not measure (a size or part it skipped) is None, never missed.
         "targets": {
@@ -276,6 +293,7 @@ def format_table(result: dict[str, Any]) -> str:
         ]
     else:
         lines.append("Recording against the sandbox: skipped (--skip-recording)")
+    lines += _scrub_lines(result)
     load = result["machine"].get("load_average")
     if load:
         cpus = result["machine"]["usable_cpus"]
@@ -285,7 +303,7 @@ def format_table(result: dict[str, Any]) -> str:
             "Note: Python writes no bytecode caches here (PYTHONDONTWRITEBYTECODE), so every run compiles the "
             "project's modules and pytest rewrites the test files again"
         )
-    compared = settings["compared_sizes"]
+    compared = {**settings["compared_sizes"], **_scrub_compared(settings.get("scrub_sizes") or [])}
     parts = settings["parts"]
     lines += ["", "Targets"]
     for target in TARGETS:
@@ -296,6 +314,34 @@ def format_table(result: dict[str, Any]) -> str:
         shown_figure = target.shown(result["measured"][target.name])
         lines.append(f"  {target.label.format(**compared):<48} {shown_figure:>9}  {target.bound:<9} {verdict}")
     return "\n".join(lines)
+
+
+def _scrub_compared(sizes: Sequence[int]) -> dict[str, str]:
+    return (
+        {"scrub_small": _mb(min(sizes)), "scrub_large": _mb(max(sizes))}
+        if sizes
+        else {"scrub_small": "-", "scrub_large": "-"}
+    )
+
+
+def _mb(size: int) -> str:
+    return f"{size / 1e6:g} MB"
+
+
+def _scrub_lines(result: dict[str, Any]) -> list[str]:
+    scrub = result.get("scrub")
+    if not scrub:
+        return ["Scrubber on large texts: skipped (--skip-scrub)"]
+    sizes = sorted(int(size) for size in scrub)
+    shown = "; ".join(
+        f"{_mb(size)} in {scrub[str(size)]['seconds']:.2f} s ({scrub[str(size)]['mb_per_s']:.1f} MB/s)"
+        for size in sizes
+    )
+    ratio = per_mb_ratio(scrub, sizes)
+    return [
+        f"Scrubber on large texts ({result['settings']['scrub_timing']}): {shown}; "
+        f"per MB at {_mb(sizes[-1])} / at {_mb(sizes[0])}: {ratio:.2f}x"
+    ]
 
 
 def missing_modules() -> list[str]:
@@ -312,8 +358,14 @@ def run(args: argparse.Namespace) -> int:
     if not args.skip_suite:
         _print_progress(f"suite command: {shown(suite_command())}, from {ROOT}")
     try:
-        result = benchmark(args.sizes, args.repeat, suite=not args.skip_suite, recording=not args.skip_recording)
-    except (ReplayMismatch, SuiteError) as error:
+        result = benchmark(
+            args.sizes,
+            args.repeat,
+            suite=not args.skip_suite,
+            recording=not args.skip_recording,
+            scrub=not args.skip_scrub,
+        )
+    except (ReplayMismatch, SuiteError, ScrubMismatch) as error:
         print(f"bench: error: {error}", file=sys.stderr)
         return 1
     print(format_table(result))
