@@ -5,11 +5,30 @@ The public surface is small: the pytest plugin (``conformance.plugin``, loaded b
 and the :class:`~conformance.sandbox.Sandbox`. Everything else is an implementation detail.
 """
 
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
 # First: Hypothesis loads from its bytecode before pytest can rewrite it (see _startup).
 from conformance import _startup  # noqa: F401  # isort: skip
-from conformance.core.failures import ConformanceFailure, FailureGroup
-from conformance.core.model import Expect, Variant
-from conformance.core.session import ConformanceSession
 
 __version__ = "0.1.0"
 __all__ = ["ConformanceFailure", "ConformanceSession", "Expect", "FailureGroup", "Variant", "__version__"]
+
+# The face is lazy: importing the sandbox (or the sunco_sandbox fixture, which pytest loads before
+# pytest-recording) must not load the session, vcrpy and requests with it.
+_PUBLIC = {
+    "ConformanceFailure": "conformance.core.failures",
+    "FailureGroup": "conformance.core.failures",
+    "Expect": "conformance.core.model",
+    "Variant": "conformance.core.model",
+    "ConformanceSession": "conformance.core.session",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _PUBLIC.get(name)
+    if module is None:
+        raise AttributeError(f"module 'conformance' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)
