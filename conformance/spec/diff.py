@@ -47,6 +47,7 @@ class Change:
     operations: tuple[str, ...] = ()  # the operations (and webhooks) it reaches
     shown_at: tuple[str, ...] = ()  # for a schema's change: each operation's body and pointer it shows at
     overlay: tuple[str, ...] = ()  # the overlay actions it comes from, with their reasons
+    scope: str = ""  # the rule's scope (see diff_rules): operation, success, error, request, response, webhook
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -60,11 +61,12 @@ class Change:
             "operations": list(self.operations),
             "shownAt": list(self.shown_at),
             "overlay": list(self.overlay),
+            "scope": self.scope,
         }
 
 
 def _change(subject: str, kind: str, scope: str, where: str, pointer: str, before: Any, after: Any) -> Change:
-    return Change(subject, kind, where, pointer, before, after, classify(kind, scope), (subject,))
+    return Change(subject, kind, where, pointer, before, after, classify(kind, scope), (subject,), scope=scope)
 
 
 @dataclass(frozen=True)
@@ -439,9 +441,12 @@ def _fields(
                 klass,
                 (subject,),
                 (shown,),
+                scope=scope,
             )
         else:
-            yield Change(subject, found.kind, where, found.location, found.before, found.after, klass, (subject,))
+            yield Change(
+                subject, found.kind, where, found.location, found.before, found.after, klass, (subject,), scope=scope
+            )
 
 
 # -- the overlay's part ----------------------------------------------------------------------------

@@ -51,11 +51,18 @@ def compare(scope: str, before: Facts, after: Facts) -> Iterator[FieldChange]:
         yield FieldChange(kind, (condition[:-1], root), label, None, before[(condition, root)].declared)
         _note_discriminator(skip_enum, root, label)
     seen_branches = {(c[:-1], roots_after[c]) for c in came} | {(c[:-1], roots_before[c]) for c in went}
+    members_came: set[str] = set()
+    members_went: set[str] = set()
     for place in sorted(before.keys() & after.keys()):
         if place not in seen_branches:
-            yield from _members(scope, place, before[place], after[place])
+            for found in _members(scope, place, before[place], after[place]):
+                (members_came if found.after else members_went).add(found.after or found.before)
+                yield found
+    # The discriminator's own field is the union's, not a change to it (required and typed in each branch).
+    quiet: set[shape.Place] = set()
     for parent, root in sorted(discriminated):
         names = sorted({c[-1].split("=")[0] for c in roots_after if c[:-1] == parent and roots_after[c] == root})
+        quiet |= {(parent, f"{root}/{name}") for name in names}
         yield FieldChange("discriminator-added", (parent, root), None, names, after[(parent, root)].origin)
 
     def under(place: shape.Place, branches: set[shape.Condition]) -> bool:
@@ -90,6 +97,9 @@ def compare(scope: str, before: Facts, after: Facts) -> Iterator[FieldChange]:
         parent = pointer.rpartition("/")[0]
         return bool(parent) and (condition, parent) in others
 
+    # The fields of a union's branch that came or went are part of it.
+    removed = {p for p in removed if before[p].declared[0] not in members_went}
+    added = {p for p in added if after[p].declared[0] not in members_came}
     for place in sorted(removed):
         if place[1] and not inside(place, removed):
             yield FieldChange(
@@ -101,6 +111,9 @@ def compare(scope: str, before: Facts, after: Facts) -> Iterator[FieldChange]:
             suffix = "field-required" if found.required and scope == "request" else "field-added"
             yield FieldChange(field_kind(scope, suffix), place, None, _facts(found), found.declared)
     for place in sorted(before.keys() & after.keys()):
+        if place in quiet:
+            yield from _enum(place, before[place], after[place], skip_enum.get(place[1], set()), False)
+            continue
         yield from _same(scope, place, before[place], after[place], skip_enum, required=True)
     for twin, place in paired:
         yield from _same(scope, place, before[twin], after[place], skip_enum, required=False, wider_only=True)

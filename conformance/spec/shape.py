@@ -173,7 +173,7 @@ class Flattener:
         for key in ("anyOf", "oneOf"):
             branches = [b for b in schema.get(key) or [] if isinstance(b, dict)]
             real = [b for b in branches if b != {"type": "null"}]
-            if len(real) > 1:
+            if real:
                 self._members(node, base, real, here)
             for branch in real:
                 # A field one branch requires is not required of the instance: another branch may apply.
