@@ -55,9 +55,9 @@ def compare(scope: str, before: Facts, after: Facts) -> Iterator[FieldChange]:
     members_went: set[str] = set()
     for place in sorted(before.keys() & after.keys()):
         if place not in seen_branches:
-            for found in _members(scope, place, before[place], after[place]):
-                (members_came if found.after else members_went).add(found.after or found.before)
-                yield found
+            for branch in _members(scope, place, before[place], after[place]):
+                (members_came if branch.after else members_went).add(branch.after or branch.before)
+                yield branch
     # The discriminator's own field is the union's, not a change to it (required and typed in each branch).
     quiet: set[shape.Place] = set()
     for parent, root in sorted(discriminated):

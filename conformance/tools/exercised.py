@@ -31,7 +31,7 @@ def by_operation(folder: Path) -> dict[str, list[str]]:
     return {op: sorted(paths) for op, paths in sorted(found.items())}
 
 
-def test_of(cassette: str) -> str:
+def node_id(cassette: str, suites: str = SUITES) -> str:
     """The suite test a cassette records: its folder is the module, its name the test (``Class.test``)."""
     path = Path(cassette)
-    return f"{SUITES}/{path.parent.name}.py::{path.stem.replace('.', '::')}"
+    return f"{suites.rstrip('/')}/{path.parent.name}.py::{path.stem.replace('.', '::')}"

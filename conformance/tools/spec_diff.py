@@ -56,6 +56,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"the cassettes whose exchanges say which tests call which operations (default: {DEFAULT_CASSETTES}/ "
         "when it exists); 'none' names none",
     )
+    parser.add_argument(
+        "--suite",
+        metavar="DIR",
+        default=exercised.SUITES,
+        help=f"the folder of the suite modules, for the re-record command (default: {exercised.SUITES})",
+    )
     parser.add_argument("--json", type=Path, metavar="PATH", help="also write the changes as JSON")
     parser.add_argument("--markdown", type=Path, metavar="PATH", help="also write the changes as Markdown")
 
@@ -104,9 +110,9 @@ def _cassettes(args: argparse.Namespace) -> Path | None:
     return Path(chosen)
 
 
-def record_command(result: SpecDiff) -> str:
+def record_command(result: SpecDiff, suites: str = exercised.SUITES) -> str:
     """The command that re-records the tests of the cassettes to re-record, against the upgraded API."""
-    tests = sorted({exercised.test_of(cassette) for cassette in result.to_record()})
+    tests = sorted({exercised.node_id(cassette, suites) for cassette in result.to_record()})
     return f"{SECRETS} " + shlex.join(
         [
             "pytest",
@@ -156,7 +162,7 @@ def _reach(result: SpecDiff, change: Change) -> list[str]:
     return notes
 
 
-def terminal(result: SpecDiff) -> str:
+def terminal(result: SpecDiff, suites: str = exercised.SUITES) -> str:
     lines = [f"{NAME}: {_title(result)}"]
     for operation, changes in result.by_operation().items():
         lines += ["", operation]
@@ -168,11 +174,11 @@ def terminal(result: SpecDiff) -> str:
         lines += ["", "overlay actions that no longer apply (compared without them):"]
         lines += [f"  {finding}" for finding in result.findings]
     lines += ["", _count(result)]
-    lines += _record_lines(result)
+    lines += _record_lines(result, suites)
     return "\n".join(lines) + "\n"
 
 
-def _record_lines(result: SpecDiff) -> list[str]:
+def _record_lines(result: SpecDiff, suites: str) -> list[str]:
     cassettes = result.to_record()
     if not result.exercised:
         return ["no cassettes read (--cassettes): the tests to re-record are not named"] if result.changes else []
@@ -180,7 +186,7 @@ def _record_lines(result: SpecDiff) -> list[str]:
         return ["no cassette calls an operation a breaking or additive change reaches: nothing to re-record"]
     lines = ["", f"cassettes to re-record ({len(cassettes)}):"]
     lines += [f"  {cassette}" for cassette in cassettes]
-    lines += ["re-record them against the upgraded API with:", f"  {record_command(result)}"]
+    lines += ["re-record them against the upgraded API with:", f"  {record_command(result, suites)}"]
     return lines
 
 
@@ -188,7 +194,7 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
-def markdown(result: SpecDiff) -> str:
+def markdown(result: SpecDiff, suites: str = exercised.SUITES) -> str:
     lines = [f"# Contract changes: {_cell(_title(result))}", "", _count(result) + ".", ""]
     for operation, changes in result.by_operation().items():
         lines += [f"## {operation}", "", "| class | change | where | pointer | before | after | reaches |"]
@@ -208,7 +214,7 @@ def markdown(result: SpecDiff) -> str:
     if cassettes:
         lines += [f"## Cassettes to re-record ({len(cassettes)})", ""]
         lines += [f"- `{cassette}`" for cassette in cassettes]
-        lines += ["", "```sh", record_command(result), "```", ""]
+        lines += ["", "```sh", record_command(result, suites), "```", ""]
     return "\n".join(lines)
 
 
@@ -220,9 +226,9 @@ def run(args: argparse.Namespace) -> int:
         return 2
     reports: list[Report] = [
         (args.json, lambda: json.dumps(result.as_json(), indent=2, ensure_ascii=False) + "\n"),
-        (args.markdown, lambda: markdown(result)),
+        (args.markdown, lambda: markdown(result, args.suite)),
     ]
     if not write_reports(NAME, reports):
         return 2
-    sys.stdout.write(terminal(result))
+    sys.stdout.write(terminal(result, args.suite))
     return 1 if result.breaking else 0
