@@ -50,14 +50,20 @@ def compare(scope: str, before: Facts, after: Facts) -> Iterator[FieldChange]:
         kind = "event-removed" if scope == "webhook" and root.endswith("/events/*") else "branch-removed"
         yield FieldChange(kind, (condition[:-1], root), label, None, before[(condition, root)].declared)
         _note_discriminator(skip_enum, root, label)
-    seen_branches = {(c[:-1], roots_after[c]) for c in came} | {(c[:-1], roots_before[c]) for c in went}
+    # A union whose branches carry conditions reports them above: its members are the same news.
+    seen_branches = {roots_after[c] for c in came} | {roots_before[c] for c in went}
     members_came: set[str] = set()
     members_went: set[str] = set()
     for place in sorted(before.keys() & after.keys()):
-        if place not in seen_branches:
+        if place[1] not in seen_branches:
             for branch in _members(scope, place, before[place], after[place]):
                 (members_came if branch.after else members_went).add(branch.after or branch.before)
                 yield branch
+    # Values only a branch that came brings are part of it.
+    for value_place in after.keys() & before.keys():
+        for text, components in after[value_place].enum_from:
+            if components and components <= members_came:
+                skip_enum.setdefault(value_place[1], set()).add(text)
     # The discriminator's own field is the union's, not a change to it (required and typed in each branch).
     quiet: set[shape.Place] = set()
     for parent, root in sorted(discriminated):
@@ -218,7 +224,12 @@ def _enum(
     if before is not None and after is not None:
         if after - before - known:
             added = [json.loads(v) for v in sorted(after - before - known)]
-            yield FieldChange("enum-value-added", place, None, added, now.origin)
+            # In a union's merged field, the values are the branches' that list them, not the first branch's.
+            bringers = {name for text, names in now.enum_from if text in after - before for name in names}
+            origin = now.origin
+            if bringers and origin[0] and origin[0] not in bringers:
+                origin = (min(bringers), origin[1], origin[2])
+            yield FieldChange("enum-value-added", place, None, added, origin)
         if before - after - known and not wider_only:
             removed = [json.loads(v) for v in sorted(before - after - known)]
             yield FieldChange("enum-value-removed", place, removed, None, now.origin)

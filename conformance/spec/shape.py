@@ -64,6 +64,7 @@ class Field:
     origin: Origin = field(default=("", "", ()), compare=False)
     declared: Origin = field(default=("", "", ()), compare=False)
     union: Origin = field(default=("", "", ()), compare=False)  # the schema that lists the union's branches
+    enum_from: tuple[tuple[str, frozenset[str]], ...] = field(default=(), compare=False)  # value -> components
 
 
 @dataclass
@@ -74,6 +75,7 @@ class _Node:
     constraints: dict[str, Any] = field(default_factory=dict)
     members: set[str] | None = None
     union: Origin | None = None
+    enum_from: dict[str, set[str]] = field(default_factory=dict)
     origin: Origin | None = None
     declared: Origin | None = None
 
@@ -149,6 +151,8 @@ class Flattener:
         if values is not None:
             texts = {json.dumps(value, sort_keys=True, ensure_ascii=False) for value in values}
             node.enum = texts if node.enum is None else node.enum | texts
+            for text in texts:
+                node.enum_from.setdefault(text, set()).add(here[0])
         for keyword in CONSTRAINTS:
             if keyword in schema and not isinstance(schema[keyword], bool):
                 node.constraints.setdefault(keyword, schema[keyword])
@@ -231,7 +235,10 @@ class Flattener:
             members = frozenset(node.members) if node.members is not None else None
             origin = node.origin or declared
             union = node.union or declared
-            facts[(condition, pointer)] = Field(types, enum, required, constraints, members, origin, declared, union)
+            enum_from = tuple(sorted((text, frozenset(found)) for text, found in node.enum_from.items()))
+            facts[(condition, pointer)] = Field(
+                types, enum, required, constraints, members, origin, declared, union, enum_from
+            )
         return facts
 
 
