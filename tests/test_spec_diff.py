@@ -313,3 +313,43 @@ def test_the_report_ends_with_the_cassettes_to_re_record_and_the_command(tmp_pat
     assert by_row["Ping", "operation-removed", ""]["cassettes"] == [ping]
     markdown = (tmp_path / "d.md").read_text()
     assert f"## Cassettes to re-record (2)\n\n- `{ping}`\n- `{lifecycle}`\n" in markdown
+
+
+def test_against_an_older_release_leaves_out_an_action_naming_a_schema_it_lacks(tmp_path):
+    newer = load(V2).data
+    newer["components"]["schemas"]["memo"] = {"type": "object", "properties": {"text": {"type": "string"}}}
+    overlay = tmp_path / "schemas" / "overlay.yaml"
+    overlay.parent.mkdir()
+    overlay.write_text(
+        yaml.safe_dump(
+            {
+                "overlay": "1.0.0",
+                "info": {"title": "fixes", "version": "1"},
+                "actions": [
+                    {
+                        "target": "$.components.schemas.parcel.properties",
+                        "description": "a parcel carries the shop's memo",
+                        "x-direction": "both",
+                        "update": {"memo": {"$ref": "#/components/schemas/memo"}},
+                    }
+                ],
+            }
+        )
+    )
+    from conformance.spec import overlay as overlays
+
+    imported, skipped = import_document(Document(newer, "shop-v2-memo.yaml", "0"), overlays.load(overlay))
+    assert skipped == []
+    write(imported, overlay.parent)
+    out = tmp_path / "older.json"
+    result = spec_diff(str(V1), "--against", str(overlay.parent), "--json", str(out), "--cassettes", "none")
+    assert result.returncode == 1, result.stderr
+    data = json.loads(out.read_text())
+    assert data["overlayFindings"] == [
+        "overlay action 1 ($.components.schemas.parcel.properties) no longer applies: it refers to "
+        "#/components/schemas/memo, which the spec does not have; compared without it"
+    ]
+    note = next(c for c in data["changes"] if c["pointer"] == "/memo")
+    assert (note["operation"], note["kind"], note["class"]) == ("schema parcel", "response-field-removed", "breaking")
+    assert note["overlay"] == ["overlay action 1: a parcel carries the shop's memo"]
+    assert "from overlay action 1: a parcel carries the shop's memo" in result.stdout

@@ -118,8 +118,8 @@ class SpecDiff:
         return sorted({c for op in change.operations for c in self.exercised.get(op, [])})
 
     def to_record(self) -> list[str]:
-        """The cassettes that call an operation a breaking or additive change reaches."""
-        return sorted({c for change in self.changes if change.klass != "cosmetic" for c in self.cassettes_of(change)})
+        """The cassettes that call an operation a breaking change reaches: their recordings may no longer conform."""
+        return sorted({c for change in self.changes if change.klass == "breaking" for c in self.cassettes_of(change)})
 
     def as_json(self) -> dict[str, Any]:
         return {

@@ -183,7 +183,7 @@ def _record_lines(result: SpecDiff, suites: str) -> list[str]:
     if not result.exercised:
         return ["no cassettes read (--cassettes): the tests to re-record are not named"] if result.changes else []
     if not cassettes:
-        return ["no cassette calls an operation a breaking or additive change reaches: nothing to re-record"]
+        return ["no cassette calls an operation a breaking change reaches: nothing to re-record"]
     lines = ["", f"cassettes to re-record ({len(cassettes)}):"]
     lines += [f"  {cassette}" for cassette in cassettes]
     lines += ["re-record them against the upgraded API with:", f"  {record_command(result, suites)}"]
