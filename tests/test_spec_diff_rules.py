@@ -138,6 +138,16 @@ CASES: list[tuple[str, Callable[[Spec], Spec], set[Row]]] = [
         three("constraint-tightened", "/name", "breaking", "cosmetic", "cosmetic"),
     ),
     (
+        "constraint-tightened (format)",
+        edit(lambda s: plant(s)["label"].update(format="hostname")),
+        three("constraint-tightened", "/label", "breaking", "cosmetic", "cosmetic"),
+    ),
+    (
+        "constraint-tightened (a parameter's minimum)",
+        edit(lambda s: listing(s)["parameters"][0]["schema"].update(minimum=2)),
+        {("ListPlants", "constraint-tightened", "query parameters", "/limit", "breaking")},
+    ),
+    (
         "constraint-loosened",
         edit(lambda s: plant(s)["tags"].pop("maxItems")),
         three("constraint-loosened", "/tags", "additive", "breaking", "breaking"),
