@@ -311,6 +311,8 @@ def test_the_report_ends_with_the_cassettes_to_re_record_and_the_command(tmp_pat
     assert by_row["schema parcel", "response-field-added", "/trackingCode"]["cassettes"] == [lifecycle]
     assert by_row["schema parcel", "response-field-added", "/trackingCode"]["operations"] == list(HOLDERS)
     assert by_row["Ping", "operation-removed", ""]["cassettes"] == [ping]
+    assert by_row["Ping", "operation-removed", ""]["tests"] == ["conformance/suites/test_health.py::test_ping"]
+    assert data["reRecordCommand"].endswith("--variants-from cassettes")
     markdown = (tmp_path / "d.md").read_text()
     assert f"## Cassettes to re-record (2)\n\n- `{ping}`\n- `{lifecycle}`\n" in markdown
 

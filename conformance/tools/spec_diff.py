@@ -190,6 +190,15 @@ def _record_lines(result: SpecDiff, suites: str) -> list[str]:
     return lines
 
 
+def as_json(result: SpecDiff, suites: str = exercised.SUITES) -> dict[str, Any]:
+    """The JSON report: the diff, each change's tests, and the command that re-records what must be."""
+    data = result.as_json()
+    for change in data["changes"]:
+        change["tests"] = sorted({exercised.node_id(cassette, suites) for cassette in change["cassettes"]})
+    data["reRecordCommand"] = record_command(result, suites) if data["reRecord"] else None
+    return data
+
+
 def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
@@ -225,7 +234,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"{NAME}: error: {error}", file=sys.stderr)
         return 2
     reports: list[Report] = [
-        (args.json, lambda: json.dumps(result.as_json(), indent=2, ensure_ascii=False) + "\n"),
+        (args.json, lambda: json.dumps(as_json(result, args.suite), indent=2, ensure_ascii=False) + "\n"),
         (args.markdown, lambda: markdown(result, args.suite)),
     ]
     if not write_reports(NAME, reports):
