@@ -21,15 +21,10 @@ UPGRADE = PROJECT / "tests" / "fixtures" / "upgrade"
 V1, V2 = UPGRADE / "shop-v1.yaml", UPGRADE / "shop-v2.yaml"
 PETSTORE = PROJECT / "tests" / "fixtures" / "specs" / "petstore.yaml"
 
-# (operation, kind, where, pointer, class): every change between the two versions, each kind the issue lists.
+# (subject, kind, where, pointer, class): every change between the two versions, each kind the issue lists.
 OWN = {
     ("Ping", "operation-removed", "operation", "", "breaking"),
     ("TrackParcel", "operation-added", "operation", "", "additive"),
-    ("CreateParcel", "request-field-required", "request body (application/json)", "/weight", "breaking"),
-    ("CreateParcel", "request-field-removed", "request body (application/json)", "/giftWrap", "breaking"),
-    ("CreateParcel", "request-field-added", "request body (application/json)", "/insured", "additive"),
-    ("CreateParcel", "type-changed", "request body (application/json)", "/weight", "breaking"),
-    ("CreateParcel", "enum-value-added", "request body (application/json)", "/kind", "additive"),
     ("ListParcels", "enum-value-removed", "query parameters", "/colour", "breaking"),
     ("ListParcels", "enum-value-added", "query parameters", "/colour", "additive"),
     ("CreateParcel", "status-added", "responses", "", "additive"),
@@ -39,27 +34,32 @@ OWN = {
     ("CreateParcel", "media-type-added", "request body", "", "additive"),
     ("GetLabel", "media-type-removed", "response 200", "", "breaking"),
     ("GetLabel", "media-type-added", "response 200", "", "additive"),
-    ("GetParcel", "security-changed", "security", "", "breaking"),
-    ("ListParcels", "security-changed", "security", "", "additive"),
+    # basicAuth[shop] -> basicAuth[shop, read]: a credential with the shop scope still works.
+    ("GetParcel", "security-widened", "security", "", "additive"),
+    ("ListParcels", "security-widened", "security", "", "additive"),
     ("ListParcels", "tag-changed", "operation", "", "cosmetic"),
 }
-# The parcel record changed once; each response that holds it shows the change.
+# What a parcel's create body lets a client send changed once, at its schema.
+CREATE = "schema parcelCreate (request)"
+PARCEL_CREATE = {
+    ("schema parcelCreate", "request-field-required", CREATE, "/weight", "breaking"),
+    ("schema parcelCreate", "request-field-removed", CREATE, "/giftWrap", "breaking"),
+    ("schema parcelCreate", "request-field-added", CREATE, "/insured", "additive"),
+    ("schema parcelCreate", "type-narrowed", CREATE, "/weight", "breaking"),
+    ("schema parcelCreate", "enum-value-added", CREATE, "/kind", "additive"),
+}
+# The parcel record changed once: one change at the schema, reaching each operation that answers it.
+RECORD = "schema parcel (response)"
 PARCEL = {
-    ("response-field-added", "/trackingCode", "additive"),
-    ("response-field-removed", "/legacyRef", "breaking"),
-    ("type-changed", "/weight", "cosmetic"),
-    ("enum-value-added", "/kind", "breaking"),
-    ("enum-value-added", "/status", "breaking"),
-    ("enum-value-removed", "/status", "cosmetic"),
+    ("schema parcel", "response-field-added", RECORD, "/trackingCode", "additive"),
+    ("schema parcel", "response-field-removed", RECORD, "/legacyRef", "breaking"),
+    ("schema parcel", "type-narrowed", RECORD, "/weight", "cosmetic"),
+    ("schema parcel", "enum-value-added", RECORD, "/kind", "breaking"),
+    ("schema parcel", "enum-value-added", RECORD, "/status", "breaking"),
+    ("schema parcel", "enum-value-removed", RECORD, "/status", "cosmetic"),
 }
-HOLDERS = (
-    ("CreateParcel", "response 201 (application/json)", "/parcel"),
-    ("GetParcel", "response 200 (application/json)", "/parcel"),
-    ("ListParcels", "response 200 (application/json)", "/parcels/*"),
-)
-EXPECTED = OWN | {
-    (op, kind, where, prefix + pointer, klass) for op, where, prefix in HOLDERS for kind, pointer, klass in PARCEL
-}
+HOLDERS = ("CreateParcel", "GetParcel", "ListParcels")
+EXPECTED = OWN | PARCEL_CREATE | PARCEL
 
 
 def spec_diff(*args: str) -> subprocess.CompletedProcess[str]:
@@ -90,16 +90,27 @@ def test_every_kind_of_change_is_found_and_classed(v1_v2):
     assert rows(v1_v2) == EXPECTED, (sorted(EXPECTED - rows(v1_v2)), sorted(rows(v1_v2) - EXPECTED))
 
 
+def test_a_schema_change_names_every_operation_it_reaches_and_where_it_shows(v1_v2):
+    found = {(c.operation, c.kind, c.pointer): c for c in v1_v2.changes}
+    added = found["schema parcel", "response-field-added", "/trackingCode"]
+    assert added.operations == HOLDERS
+    assert added.shown_at == (
+        "CreateParcel response 201 (application/json) /parcel/trackingCode",
+        "GetParcel response 200 (application/json) /parcel/trackingCode",
+        "ListParcels response 200 (application/json) /parcels/*/trackingCode",
+    )
+
+
 def test_the_changes_carry_what_was_and_what_is(v1_v2):
     found = {(c.operation, c.kind, c.pointer): c for c in v1_v2.changes}
-    assert found["CreateParcel", "type-changed", "/weight"].before == ["number"]
-    assert found["CreateParcel", "type-changed", "/weight"].after == ["integer"]
+    assert found["schema parcelCreate", "type-narrowed", "/weight"].before == ["number"]
+    assert found["schema parcelCreate", "type-narrowed", "/weight"].after == ["integer"]
     assert found["ListParcels", "enum-value-removed", "/colour"].before == ["blue"]
-    assert found["GetParcel", "response-field-added", "/parcel/trackingCode"].after == {
+    assert found["schema parcel", "response-field-added", "/trackingCode"].after == {
         "type": ["string"],
         "required": True,
     }
-    security = found["GetParcel", "security-changed", ""]
+    security = found["GetParcel", "security-widened", ""]
     assert (security.before, security.after) == (["basicAuth[shop]"], ["basicAuth[shop, read]"])
 
 
@@ -116,14 +127,7 @@ def test_a_new_objects_fields_are_one_change_not_many():
         "type": "object",
         "properties": {"from": {"type": "string"}, "to": {"type": "string"}},
     }
-    assert rows(diff_of(old, new)) == {
-        (op, "response-field-added", where, pointer, "additive")
-        for op, where, pointer in (
-            ("CreateParcel", "response 201 (application/json)", "/parcel/route"),
-            ("GetParcel", "response 200 (application/json)", "/parcel/route"),
-            ("ListParcels", "response 200 (application/json)", "/parcels/*/route"),
-        )
-    }
+    assert rows(diff_of(old, new)) == {("schema parcel", "response-field-added", RECORD, "/route", "additive")}
 
 
 def test_a_renamed_operation_id_is_cosmetic_and_a_moved_path_breaking():
@@ -142,8 +146,8 @@ def test_nullable_widening_is_additive_in_a_request_and_breaking_in_a_response()
     new["components"]["schemas"]["parcelCreate"]["properties"]["weight"]["nullable"] = True
     new["components"]["schemas"]["parcel"]["properties"]["weight"]["nullable"] = True
     found = rows(diff_of(old, new))
-    assert ("CreateParcel", "type-changed", "request body (application/json)", "/weight", "additive") in found
-    assert ("GetParcel", "type-changed", "response 200 (application/json)", "/parcel/weight", "breaking") in found
+    assert ("schema parcelCreate", "type-widened", CREATE, "/weight", "additive") in found
+    assert ("schema parcel", "type-widened", RECORD, "/weight", "breaking") in found
 
 
 def test_a_response_field_no_longer_required_is_breaking():
@@ -151,34 +155,19 @@ def test_a_response_field_no_longer_required_is_breaking():
     new = copy.deepcopy(old)
     new["components"]["schemas"]["parcel"]["required"] = ["id", "kind"]
     found = rows(diff_of(old, new))
-    assert (
-        "GetParcel",
-        "response-field-optional",
-        "response 200 (application/json)",
-        "/parcel/status",
-        "breaking",
-    ) in found
+    assert ("schema parcel", "response-field-optional", RECORD, "/status", "breaking") in found
 
 
-def test_fields_of_a_discriminated_branch_are_named_with_their_branch():
+def test_a_field_of_a_discriminated_branch_is_reported_at_the_branch_and_shown_with_its_condition():
     old = load(PETSTORE).data
     new = copy.deepcopy(old)
     del new["components"]["schemas"]["box"]["allOf"][1]["properties"]["size"]
-    found = rows(diff_of(old, new))
-    assert (
-        "CreateParcel",
-        "request-field-removed",
-        "request body (application/json)",
-        "/size [kind=box]",
-        "breaking",
-    ) in found
-    assert (
-        "CreateParcel",
-        "response-field-removed",
-        "response 201 (application/json)",
-        "/parcel/size [kind=box]",
-        "breaking",
-    ) in found
+    result = diff_of(old, new)
+    found = {(c.operation, c.kind, c.where, c.pointer, c.klass): c for c in result.changes}
+    request = found["schema box", "request-field-removed", "schema box (request)", "/size", "breaking"]
+    response = found["schema box", "response-field-removed", "schema box (response)", "/size", "breaking"]
+    assert "CreateParcel request body (application/json) /size [kind=box]" in request.shown_at
+    assert "CreateParcel response 201 (application/json) /parcel/size [kind=box]" in response.shown_at
 
 
 def test_cli_exits_1_on_breaking_changes_and_writes_markdown_and_json(tmp_path):
@@ -194,7 +183,10 @@ def test_cli_exits_1_on_breaking_changes_and_writes_markdown_and_json(tmp_path):
     assert {(c["operation"], c["kind"], c["where"], c["pointer"], c["class"]) for c in data["changes"]} == EXPECTED
     text = (tmp_path / "d.md").read_text()
     assert text.startswith("# Contract changes")
-    assert "| **breaking** | request-field-required | request body (application/json) | `/weight` |" in text
+    assert (
+        "| **breaking** | request-field-required | schema parcelCreate (request) | `/weight` | `false` | `true` | "
+        "reaches CreateParcel |"
+    ) in text
 
 
 def test_cli_exits_0_when_nothing_breaking_changed(tmp_path):
@@ -267,6 +259,7 @@ def test_against_compares_with_an_imported_folder_and_its_overlay(tmp_path):
         ([str(V2), "--against", str(UPGRADE)], "holds no index.json"),
         ([str(UPGRADE / "nope.yaml"), str(V2)], "cannot be read"),
         ([str(PROJECT / "pyproject.toml"), str(V2)], "neither YAML nor JSON"),
+        ([str(V1), str(V2), "--cassettes", str(UPGRADE / "nope")], "--cassettes"),
     ],
 )
 def test_usage_and_input_errors_are_one_line_and_exit_2(capsys, args, message):
@@ -284,3 +277,81 @@ def test_an_input_error_in_a_real_process_has_no_traceback(tmp_path):
     assert result.returncode == 2
     assert "does not exist" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def cassette(path: Path, *operations: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    exchanges = [{"operation": op, "variant": None, "attempts": 1} for op in operations]
+    path.write_text(
+        yaml.safe_dump({"interactions": [], "version": 1, "metadata": {"conformance": {"exchanges": exchanges}}})
+    )
+
+
+def test_the_report_ends_with_the_cassettes_to_re_record_and_the_command(tmp_path):
+    folder = tmp_path / "cassettes"
+    cassette(folder / "test_parcels" / "test_parcel_lifecycle.yaml", "CreateParcel", "GetParcel", "DeleteParcel")
+    cassette(folder / "test_health" / "test_ping.yaml", "Ping")
+    cassette(folder / "test_other" / "test_unrelated.yaml", "SomethingElse")
+    out = tmp_path / "d.json"
+    result = spec_diff(
+        str(V1), str(V2), "--cassettes", str(folder), "--json", str(out), "--markdown", str(tmp_path / "d.md")
+    )
+    assert result.returncode == 1, result.stderr
+    lifecycle = str(folder / "test_parcels" / "test_parcel_lifecycle.yaml")
+    ping = str(folder / "test_health" / "test_ping.yaml")
+    tail = result.stdout[result.stdout.index("cassettes to re-record (2):") :]
+    assert tail.splitlines()[1:3] == [f"  {ping}", f"  {lifecycle}"]
+    assert (
+        "pytest conformance/suites/test_health.py::test_ping conformance/suites/test_parcels.py::test_parcel_lifecycle "
+        "--schema-dir schemas-next --record-mode=rewrite --cassette-dir recordings/after --variants-from cassettes"
+    ) in tail
+    data = json.loads(out.read_text())
+    assert data["reRecord"] == [ping, lifecycle]
+    by_row = {(c["operation"], c["kind"], c["pointer"]): c for c in data["changes"]}
+    assert by_row["schema parcel", "response-field-added", "/trackingCode"]["cassettes"] == [lifecycle]
+    assert by_row["schema parcel", "response-field-added", "/trackingCode"]["operations"] == list(HOLDERS)
+    assert by_row["Ping", "operation-removed", ""]["cassettes"] == [ping]
+    assert by_row["Ping", "operation-removed", ""]["tests"] == ["conformance/suites/test_health.py::test_ping"]
+    assert data["reRecordCommand"].endswith("--variants-from cassettes")
+    markdown = (tmp_path / "d.md").read_text()
+    assert f"## Cassettes to re-record (2)\n\n- `{ping}`\n- `{lifecycle}`\n" in markdown
+
+
+def test_against_an_older_release_leaves_out_an_action_naming_a_schema_it_lacks(tmp_path):
+    newer = load(V2).data
+    newer["components"]["schemas"]["memo"] = {"type": "object", "properties": {"text": {"type": "string"}}}
+    overlay = tmp_path / "schemas" / "overlay.yaml"
+    overlay.parent.mkdir()
+    overlay.write_text(
+        yaml.safe_dump(
+            {
+                "overlay": "1.0.0",
+                "info": {"title": "fixes", "version": "1"},
+                "actions": [
+                    {
+                        "target": "$.components.schemas.parcel.properties",
+                        "description": "a parcel carries the shop's memo",
+                        "x-direction": "both",
+                        "update": {"memo": {"$ref": "#/components/schemas/memo"}},
+                    }
+                ],
+            }
+        )
+    )
+    from conformance.spec import overlay as overlays
+
+    imported, skipped = import_document(Document(newer, "shop-v2-memo.yaml", "0"), overlays.load(overlay))
+    assert skipped == []
+    write(imported, overlay.parent)
+    out = tmp_path / "older.json"
+    result = spec_diff(str(V1), "--against", str(overlay.parent), "--json", str(out), "--cassettes", "none")
+    assert result.returncode == 1, result.stderr
+    data = json.loads(out.read_text())
+    assert data["overlayFindings"] == [
+        "overlay action 1 ($.components.schemas.parcel.properties) no longer applies: it refers to "
+        "#/components/schemas/memo, which the spec does not have; compared without it"
+    ]
+    note = next(c for c in data["changes"] if c["pointer"] == "/memo")
+    assert (note["operation"], note["kind"], note["class"]) == ("schema parcel", "response-field-removed", "breaking")
+    assert note["overlay"] == ["overlay action 1: a parcel carries the shop's memo"]
+    assert "from overlay action 1: a parcel carries the shop's memo" in result.stdout

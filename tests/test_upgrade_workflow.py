@@ -78,6 +78,10 @@ def walk(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         str(UPGRADE / "shop-v2.yaml"),
         "--against",
         str(w / "schemas"),
+        "--cassettes",
+        str(w / "before"),
+        "--suite",
+        str(UPGRADE),
         "--json",
         str(w / "spec-diff.json"),
         "--markdown",
@@ -169,16 +173,22 @@ def test_3_spec_diff_shows_the_breaking_changes(walk):
         "request-field-removed",
         "response-field-added",
         "response-field-removed",
-        "type-changed",
+        "type-narrowed",
         "enum-value-added",
         "enum-value-removed",
         "status-added",
         "status-removed",
         "media-type-added",
         "media-type-removed",
-        "security-changed",
+        "security-widened",
     } <= kinds
     assert (walk["folder"] / "spec-diff.md").read_text().startswith("# Contract changes")
+    # Every recording calls an operation that changed: each is to be re-recorded, and the command says how.
+    before = walk["folder"] / "before"
+    assert data["reRecord"] == sorted(str(path) for path in before.rglob("*.yaml"))
+    assert f"cassettes to re-record ({len(data['reRecord'])}):" in result.stdout
+    assert f"pytest {UPGRADE}/shop_suite.py::test_create_parcel_rejects_unknown_kinds " in result.stdout
+    assert "--record-mode=rewrite --cassette-dir recordings/after --variants-from cassettes" in result.stdout
 
 
 def test_4_re_recording_sends_the_same_pinned_variants_to_the_upgraded_api(walk):
