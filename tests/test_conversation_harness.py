@@ -43,6 +43,9 @@ def test_a_list_by_participant_is_asked_with_the_created_bodys_participant() -> 
     assert required_filters(resource("user"), {"profile": {"email": "e@example.com"}}) == {
         "filter[identities.email]": "e@example.com"
     }
+    # A user without an email is never listed with filter[identities.email]=None, which every user matches.
+    assert required_filters(resource("user"), {"externalId": "x"}) == {}
+    assert required_filters(resource("user"), {"profile": {"givenName": "Ada"}}) == {}
 
 
 def test_generated_conversation_tests_list_by_participant_but_leave_the_filters_to_the_suite() -> None:

@@ -30,5 +30,8 @@ def hints(name: str, role: str) -> Hints:
                 "locale": st.sampled_from(["en-US", "fr-CA", "de-DE"]),
             },
             skip=frozenset({"brandId", "zendeskId"}),
+            # A user's profile always, with its email: a lifecycle lists users by that email, and a
+            # user without one could only be listed by a filter every user matches.
+            always=frozenset({"profile"}),
         )
     return Hints({"phoneNumber": st.sampled_from(["+15145550101", "+15145550102"])}, skip=frozenset({"brandId"}))

@@ -356,8 +356,10 @@ def required_filters(item: Resource, body: Any) -> dict[str, str]:
         values = dotted_all(body, path)
         if values:
             found[key] = str(values[0])
-        elif not _through_list(item, path):
+        elif not _through_list(item, path) and dotted(body, path) is not None:
             found[key] = str(dotted(body, path))
+    # A value the body lacks is left out, never sent as "None": the list then refuses the query (a
+    # failure that names it) instead of matching every record.
     return found
 
 
