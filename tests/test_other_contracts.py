@@ -38,6 +38,7 @@ def contract_with(tmp_path: Path, change: Callable[[dict[str, Any]], None]) -> P
 
 def replay(tmp_path: Path, schemas: Path, *targets: str) -> tuple[subprocess.CompletedProcess[str], dict[str, Any]]:
     report = tmp_path / "report.json"
+    markdown = tmp_path / "report.md"
     result = subprocess.run(  # noqa: S603 - our own interpreter
         [
             sys.executable,
@@ -46,6 +47,7 @@ def replay(tmp_path: Path, schemas: Path, *targets: str) -> tuple[subprocess.Com
             *targets,
             f"--schema-dir={schemas}",
             f"--conformance-report={report}",
+            f"--conformance-markdown={markdown}",
             "-p",
             "no:cacheprovider",
             "-q",
@@ -74,6 +76,9 @@ def test_a_contract_without_an_operation_skips_the_tests_that_call_it_in_one_lin
     assert set(others.values()) == {"passed"}, result.stdout[-3000:]
     assert "KeyError" not in result.stdout
     assert "object at 0x" not in result.stdout
+    markdown = (tmp_path / "report.md").read_text(encoding="utf-8")
+    assert f"conformance tests: {len(others)} passed, 0 failed, 2 skipped" in markdown
+    assert f"| `{NO_CREDENTIALS}` | {line} |" in markdown
 
 
 def test_a_contract_requiring_a_new_query_parameter_names_the_tests_to_re_record(tmp_path):
