@@ -71,6 +71,12 @@ def test_a_contract_without_an_operation_skips_the_tests_that_call_it_in_one_lin
     assert f"{line} (2): test_app_key_lifecycle, test_every_authenticated_operation_requires_credentials" in (
         result.stdout
     )
+    # The credentials test still sent and judged every other operation before it was skipped.
+    judged = {v["operation"]: v["ok"] for v in report["verdicts"] if v["test"] == NO_CREDENTIALS}
+    index = json.loads((schemas / "index.json").read_text(encoding="utf-8"))
+    authenticated = {op_id for op_id, op in index["operations"].items() if any(op["security"])}
+    assert set(judged) == authenticated
+    assert all(judged.values())
     others = {test: outcome for test, outcome in report["tests"].items() if outcome != "skipped"}
     assert others, result.stdout
     assert set(others.values()) == {"passed"}, result.stdout[-3000:]
