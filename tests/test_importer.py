@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 import subprocess
@@ -13,7 +14,7 @@ import pytest
 from conformance.spec import overlay as overlays
 from conformance.spec.importer import BASE_URI, build
 from conformance.spec.openapi import SpecError, load
-from conformance.spec.schemas import Contract
+from conformance.spec.schemas import SCHEMA_DIR, Contract
 
 FIXTURES = Path(__file__).parent / "fixtures" / "specs"
 SPEC = FIXTURES / "petstore.yaml"
@@ -122,7 +123,7 @@ def test_the_overlay_is_applied_reported_and_proved(tmp_path):
     shutil.copy(OVERLAY, tmp_path / "overlay.yaml")
     result = run(str(SPEC), "--out", str(tmp_path))
     assert result.returncode == 0, result.stderr
-    assert "overlay overlay.yaml: 2 correction(s)" in result.stdout
+    assert f"overlay {tmp_path / 'overlay.yaml'} (beside the output, by default): 2 correction(s)" in result.stdout
     assert "an update's branch is decided by the stored parcel's kind" in result.stdout
     assert (
         "5 operation/status pairs: 4 documented by the vendor, 1 added by the overlay"
@@ -233,7 +234,7 @@ def test_bad_input_is_refused_in_one_line(tmp_path, name, make, message):
         ),
     ],
 )
-def test_an_overlay_entry_that_no_longer_applies_is_refused(tmp_path, name, edit, message):
+def test_an_overlay_entry_that_no_longer_applies_is_refused_by_a_strict_import(tmp_path, name, edit, message):
     text = OVERLAY.read_text(encoding="utf-8").replace(*edit)
     overlay = write(tmp_path, "overlay.yaml", text)
     spec = SPEC
@@ -254,7 +255,7 @@ def test_an_overlay_entry_that_no_longer_applies_is_refused(tmp_path, name, edit
             ),
         )
         message = "the spec already says what it sets"
-    result = run(str(spec), "--out", str(tmp_path / "out"), "--overlay", str(overlay))
+    result = run(str(spec), "--out", str(tmp_path / "out"), "--overlay", str(overlay), "--strict")
     assert result.returncode == 2, result.stdout
     assert message in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
@@ -304,3 +305,129 @@ def test_a_request_correction_needs_no_evidence(tmp_path):
 def test_a_spec_error_is_one_line_from_the_api_too():
     with pytest.raises(SpecError, match="is a folder"):
         load(FIXTURES)
+
+
+# An overlay written for another release: each action that no longer applies, and why.
+STALE_ACTIONS = """
+  - target: $.components.schemas.gone
+    description: a correction for a schema this release does not have
+    x-direction: both
+    update: {maxProperties: 3}
+    x-proof: [{schema: components/parcel.json, invalid: [{a: 1, b: 2, c: 3, d: 4}]}]
+  - target: $.paths['/shops/{shopId}/parcels'].post.responses
+    description: creating a parcel answers 400 bad_request, which this release documents already
+    x-direction: both
+    update:
+      "400":
+        content:
+          application/json:
+            examples: {default: {value: {errors: [{code: bad_request, title: No}]}}}
+    x-proof: [{operation: CreateParcel, statuses: [400], errorCodes: {"400": [bad_request]}}]
+  - target: $.components.schemas.parcel
+    description: a parcel is judged by the crate schema, which this release does not have
+    x-direction: both
+    update: {discriminator: {propertyName: kind, mapping: {crate: "#/components/schemas/crate"}}}
+    x-proof: [{schema: components/parcel.json, invalid: [{kind: crate}]}]
+"""
+STALE_REASONS = [
+    "action 3: a correction for a schema this release does not have [its target matches nothing in the spec",
+    "action 4: creating a parcel answers 400 bad_request, which this release documents already "
+    "[the spec already says what it sets (the vendor fixed it?)",
+    "action 5: a parcel is judged by the crate schema, which this release does not have "
+    "[it refers to #/components/schemas/crate, which the spec does not hold",
+]
+
+
+def test_an_import_of_another_release_leaves_out_each_action_that_no_longer_applies(tmp_path):
+    overlay = write(tmp_path, "overlay.yaml", OVERLAY.read_text(encoding="utf-8") + STALE_ACTIONS)
+    result = run(str(SPEC), "--out", str(tmp_path / "out"), "--overlay", str(overlay))
+    assert result.returncode == 0, result.stderr
+    assert "overlay " + str(overlay) + ": 2 correction(s)" in result.stdout
+    assert "left out: 3 overlay action(s) that no longer apply to this spec" in result.stdout
+    left_out = [line.strip()[2:] for line in result.stdout.splitlines() if line.startswith("    - action ")]
+    assert [line.split(": $")[0] for line in left_out] == STALE_REASONS
+    index = json.loads((tmp_path / "out" / "index.json").read_text(encoding="utf-8"))
+    assert index["overlay"]["leftOut"] == [3, 4, 5]
+    assert index["overlay"]["actions"] == 2
+    # What was left out changed nothing: the parcel schema is the one the two applicable actions make.
+    assert "crate" not in (tmp_path / "out" / "components" / "parcel.json").read_text(encoding="utf-8")
+    # The project's own import refuses the first of them, in one line.
+    strict = run(str(SPEC), "--out", str(tmp_path / "strict"), "--overlay", str(overlay), "--strict")
+    assert strict.returncode == 2
+    assert strict.stderr.strip().splitlines() == [
+        "import-spec: error: overlay action 3 ($.components.schemas.gone) no longer applies: "
+        "its target matches nothing in the spec"
+    ]
+    assert not (tmp_path / "strict").exists()
+
+
+def test_an_import_of_another_release_notes_a_proof_that_no_longer_holds_and_keeps_the_action(tmp_path):
+    # The proof names an operation this release does not have; the correction still applies.
+    text = OVERLAY.read_text(encoding="utf-8").replace(
+        "- {operation: UpdateParcel, statuses: [400]", "- {operation: PatchParcel, statuses: [400]"
+    )
+    overlay = write(tmp_path, "overlay.yaml", text)
+    result = run(str(SPEC), "--out", str(tmp_path / "out"), "--overlay", str(overlay))
+    assert result.returncode == 0, result.stderr
+    assert "applied, but their proofs (written for another release) do not hold here: 1" in result.stdout
+    assert (
+        "    - action 2: updates are validated, so they answer 400 "
+        "[its proof does not hold: the contract has no operation PatchParcel]"
+    ) in result.stdout.splitlines()
+    assert Contract.from_dir(tmp_path / "out").operation("UpdateParcel").documents(400)
+    strict = run(str(SPEC), "--out", str(tmp_path / "strict"), "--overlay", str(overlay), "--strict")
+    assert strict.returncode == 2
+    assert "its proof does not hold: the contract has no operation PatchParcel" in strict.stderr
+
+
+@pytest.mark.parametrize("name", ["no proof", "two-line reason", "no direction", "a direction on a status"])
+def test_an_overlay_entry_that_is_malformed_is_refused_by_any_import(tmp_path, name):
+    edits = {
+        "no proof": (
+            "    x-proof:\n      - {operation: UpdateParcel",
+            "    x-nothing:\n      - {operation: UpdateParcel",
+        ),
+        "two-line reason": ("description: an update's branch", "description: |\n      two\n      lines"),
+        "no direction": ("    x-direction: both\n    update:\n      x-conformance", "    update:\n      x-conformance"),
+        "a direction on a status": ("answer 400\n    x-direction: both", "answer 400\n    x-direction: request"),
+    }
+    overlay = write(tmp_path, "overlay.yaml", OVERLAY.read_text(encoding="utf-8").replace(*edits[name]))
+    result = run(str(SPEC), "--out", str(tmp_path / "out"), "--overlay", str(overlay))
+    assert result.returncode == 2, result.stdout
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_a_new_folder_gets_the_projects_corrections_unless_told_none(tmp_path):
+    project_overlay = SCHEMA_DIR / "overlay.yaml"
+    actions = len(overlays.load(project_overlay).actions)
+    result = run(str(SPEC), "--out", str(tmp_path / "next"))
+    assert result.returncode == 0, result.stderr
+    # None of the project's corrections is about the parcel shop: each is left out, and said so.
+    assert f"overlay {project_overlay} (the project's corrections, by default): 0 correction(s)" in result.stdout
+    assert f"left out: {actions} overlay action(s) that no longer apply to this spec" in result.stdout
+    index = json.loads((tmp_path / "next" / "index.json").read_text(encoding="utf-8"))
+    assert index["overlay"]["sha256"] == hashlib.sha256(project_overlay.read_bytes()).hexdigest()
+    assert index["overlay"]["leftOut"] == list(range(1, actions + 1))
+    bare = run(str(SPEC), "--out", str(tmp_path / "bare"), "--overlay", "none")
+    assert "  overlay: none applied" in bare.stdout.splitlines()
+    assert json.loads((tmp_path / "bare" / "index.json").read_text(encoding="utf-8"))["overlay"] is None
+
+
+def test_a_folder_with_its_own_overlay_gets_that_one_by_default(tmp_path):
+    shutil.copy(OVERLAY, tmp_path / "overlay.yaml")
+    result = run(str(SPEC), "--out", str(tmp_path))
+    assert f"overlay {tmp_path / 'overlay.yaml'} (beside the output, by default): 2 correction(s)" in result.stdout
+
+
+def test_the_same_bytes_under_another_name_are_the_same_import(tmp_path):
+    renamed = tmp_path / "vendor-release.yml"
+    shutil.copy(SPEC, renamed)
+    other_overlay = tmp_path / "corrections.yaml"
+    shutil.copy(OVERLAY, other_overlay)
+    first = build(load(SPEC), overlays.load(OVERLAY))
+    second = build(load(renamed), overlays.load(other_overlay))
+    assert second.files == first.files
+    assert second.index["importHash"] == first.index["importHash"]
+    # ...and one byte more is another import.
+    changed = write(tmp_path, "changed.yaml", SPEC.read_text(encoding="utf-8") + "\n# one more line\n")
+    assert build(load(changed), overlays.load(OVERLAY)).index["importHash"] != first.index["importHash"]

@@ -12,6 +12,7 @@ from urllib.parse import urljoin
 import jsonschema
 import pytest
 
+from conformance.spec import overlay as overlays
 from conformance.spec.importer import BASE_URI, INDEX_FILE
 from conformance.spec.schemas import ERROR_SCHEMA, SCHEMA_DIR, contract, schema_uri
 
@@ -20,6 +21,7 @@ SCHEMA_FILES = sorted(p.relative_to(SCHEMA_DIR).as_posix() for p in SCHEMA_DIR.g
 INDEX = json.loads((SCHEMA_DIR / INDEX_FILE).read_text(encoding="utf-8"))
 PROSE = ("description", "summary", "example", "examples", "externalDocs")
 OPENAPI_ONLY = ("nullable", "discriminator", "x-resourceId")
+OVERLAY_ACTIONS = len(overlays.load(SCHEMA_DIR / "overlay.yaml").actions)
 
 
 def load(name: str) -> Any:
@@ -90,9 +92,14 @@ def test_the_index_says_where_it_came_from_and_hashes_what_it_imported():
     assert source["version"] == "17.12.1"
     assert source["openapi"].startswith("3.")
     assert len(source["sha256"]) == 64
-    assert INDEX["overlay"]["file"] == "overlay.yaml"
     overlay = (SCHEMA_DIR / "overlay.yaml").read_bytes()
     assert INDEX["overlay"]["sha256"] == hashlib.sha256(overlay).hexdigest()
+    # The project's own import is strict: every action of its overlay applies, none is left out.
+    assert "leftOut" not in INDEX["overlay"], "schemas/ was imported without --strict"
+    assert INDEX["overlay"]["actions"] == OVERLAY_ACTIONS
+    # No file names: the same spec under another name is the same import.
+    assert "file" not in source
+    assert "file" not in INDEX["overlay"]
     files = {name: (SCHEMA_DIR / name).read_text(encoding="utf-8") for name in SCHEMA_FILES}
     index = {k: v for k, v in INDEX.items() if k != "importHash"}
     digest = hashlib.sha256(

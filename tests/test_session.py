@@ -15,7 +15,7 @@ from conformance.core.provenance import host_of
 from conformance.core.scrub import Scrubber
 from conformance.core.session import METADATA_KEY, ConformanceSession
 from conformance.core.settings import Settings
-from conformance.spec.schemas import contract, operation
+from conformance.spec.schemas import UnknownOperation, contract, operation
 
 SETTINGS = Settings("http://127.0.0.1:1", "0a1b2c3d4e5f60718293a4b5", "app_k", "a-long-enough-secret-value")
 OLD = {
@@ -209,3 +209,16 @@ def test_replay_notes_nothing_in_the_cassette():
 )
 def test_the_recorded_host_never_carries_credentials_or_paths(url, host):
     assert host_of(url) == host
+
+
+def test_a_session_shows_as_its_test_not_as_an_address():
+    # pytest prints a failing test's arguments: the session must read as what it is.
+    assert repr(session(Tape(None, write_protected=True), recording=False)) == "<ConformanceSession t::x (replay)>"
+    assert repr(session(Tape(None, write_protected=False), recording=True)) == "<ConformanceSession t::x (recording)>"
+
+
+def test_replay_of_a_call_to_an_operation_the_contract_lacks_names_it_and_the_version():
+    sunco = session(Tape(OLD, write_protected=True), recording=False)
+    with pytest.raises(UnknownOperation) as raised:
+        sunco.call("ListParcels", expect=Expect(200))
+    assert raised.value.absent == f"the contract (spec {contract().version}) has no operation ListParcels"

@@ -181,6 +181,12 @@ class MissingRecording(ConformanceFailure):
     kind = "missing-recording"
 
 
+class OutdatedRequest(ConformanceFailure):
+    """A recorded request lacks a parameter the contract now requires (a newer release's): re-record it."""
+
+    kind = "outdated-request"
+
+
 class UnplayedInteractions(ConformanceFailure):
     """Replay ended with recorded exchanges nobody asked for: the test did less than it recorded."""
 

@@ -49,7 +49,7 @@ def markdown(data: dict[str, Any], outcome: str) -> str:
             for row in fields
         ]
     if data.get("notRun"):
-        lines += ["", "## Not run live", "", "| test | why |", "|---|---|"]
+        lines += ["", "## Skipped", "", "| test | why |", "|---|---|"]
         lines += [f"| `{_cell(test)}` | {_cell(reason)} |" for test, reason in sorted(data["notRun"].items())]
     recordings = data["recordings"]
     if recordings["notConforming"]:

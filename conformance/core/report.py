@@ -100,7 +100,10 @@ class Summary:
             if self.tests.get(report.nodeid) not in FAULTED or outcome == "failed":
                 self.tests[report.nodeid] = outcome
         if report.outcome == "failed" and report.nodeid not in self.headlines:
-            self.headlines[report.nodeid] = (report.longreprtext.strip().splitlines() or [""])[0][:200]
+            # A raw exception's own line (KeyError: ...), not the first line of its traceback.
+            crash = getattr(report.longrepr, "reprcrash", None)
+            text = str(crash.message) if crash is not None else report.longreprtext
+            self.headlines[report.nodeid] = (text.strip().splitlines() or [""])[0][:200]
         if report.skipped and isinstance(report.longrepr, tuple):
             self.not_run[report.nodeid] = str(report.longrepr[2]).removeprefix("Skipped: ")
         if report.when == "teardown":

@@ -21,6 +21,7 @@ from conformance.core.deliveries import Inbox
 from conformance.core.failures import (
     ConformanceFailure,
     FailureGroup,
+    OutdatedRequest,
     UnmatchedRequest,
     Unreachable,
     raise_if_any,
@@ -32,7 +33,7 @@ from conformance.core.receiver import Receiver
 from conformance.core.scrub import PLACEHOLDER, Scrubber, credential_values
 from conformance.core.settings import Settings
 from conformance.core.undocumented import Field
-from conformance.spec.schemas import Operation
+from conformance.spec.schemas import Operation, contract, operation
 
 if TYPE_CHECKING:
     from hypothesis import strategies as st
@@ -118,6 +119,40 @@ class ConformanceSession:
             return "compare with the API reference; if the API changed on purpose, update the schema in schemas/"
         return f"if the API changed on purpose, re-record: {self.record_command}"
 
+    def _outdated(
+        self, operation_id: str, query: Mapping[str, str] | None, expected: Expect | None
+    ) -> OutdatedRequest | None:
+        """A replayed request meant to succeed that lacks a query parameter the contract requires: the
+        recording predates the contract (a newer release added the parameter), so it must be re-recorded."""
+        if expected is not None and not 200 <= expected.status < 300:
+            return None  # a request meant to be refused may leave out what it likes
+        op = operation(operation_id)
+        sent = set(query or {})
+        missing = [
+            p.name
+            for p in op.parameters
+            if p.location == "query" and p.required and not any(k == p.name or k.startswith(p.name + "[") for k in sent)
+        ]
+        if not missing:
+            return None
+        version = contract().version
+        return OutdatedRequest(
+            operation=op.operation_id,
+            method=op.method,
+            path=op.path,
+            title=f"{op.label} is replayed without the query parameter {missing[0]}, which the contract "
+            f"(spec {version}) requires.",
+            rule="every request meant to succeed carries the parameters the contract requires",
+            expected=f"query parameter(s) {', '.join(missing)}",
+            actual=f"query {sorted(sent)}" if sent else "no query",
+            cassette=self.cassette_path,
+            next_step=f"the recording predates the contract: re-record it: {self.record_command}",
+        )
+
+    def __repr__(self) -> str:
+        # Short: pytest shows a failing test's arguments, and an address says nothing.
+        return f"<ConformanceSession {self.nodeid} ({'recording' if self.recording else 'replay'})>"
+
     # -- pinning (conformance.core._pinning) ---------------------------------------------------
 
     def pins(self) -> dict[str, Any]:
@@ -181,6 +216,10 @@ class ConformanceSession:
             query = {**(query or {}), **variant.params.get("query", {})}
         if key is not None:
             authorization = self.client.settings.authorization_with(*key)
+        if not self.recording:
+            outdated = self._outdated(operation_id, query, variant.expect if variant is not None else expect)
+            if outdated is not None:
+                self.failures.append(outdated)
         try:
             exchange = self.client.call(
                 operation_id,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cache, cached_property
 from pathlib import Path
@@ -47,6 +47,23 @@ def urljoin(base: str, ref: str) -> str:
 def schema_uri(ref: str) -> str:
     """``components/integration.json#/x`` -> its absolute URI under :data:`BASE_URI`."""
     return ref if ref.startswith(("http://", "https://")) else BASE_URI + ref
+
+
+class UnknownOperation(KeyError):
+    """An operation the contract does not have (another release than the one a test was written for)."""
+
+    def __init__(self, operation_id: str, version: str, known: Iterable[str]) -> None:
+        self.operation_id = operation_id
+        self.version = version
+        super().__init__(f"unknown operation {operation_id!r}; known operations: {', '.join(sorted(known))}")
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+    @property
+    def absent(self) -> str:
+        """One line: which operation, and which contract lacks it."""
+        return f"the contract (spec {self.version or 'of unknown version'}) has no operation {self.operation_id}"
 
 
 class Contract:
@@ -94,8 +111,12 @@ class Contract:
         try:
             return self.operations[operation_id]
         except KeyError:
-            allowed = ", ".join(sorted(self.operations))
-            raise KeyError(f"unknown operation {operation_id!r}; known operations: {allowed}") from None
+            raise UnknownOperation(operation_id, self.version, list(self.operations)) from None
+
+    @property
+    def version(self) -> str:
+        """The vendor's version of the spec this contract was imported from."""
+        return str((self.index.get("source") or {}).get("version", ""))
 
     # -- schemas ---------------------------------------------------------------------------
 

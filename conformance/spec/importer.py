@@ -7,7 +7,8 @@ Output, all JSON, written so that re-importing the same input is byte-identical:
   parameter objects, inline bodies);
 * ``index.json``: operationId -> method, path, tag, parameters, request and response media types
   and schemas, documented error codes, security; where it came from (spec version and hash, overlay
-  hash) and a hash of everything imported.
+  hash, the overlay actions left out because they no longer apply; no file names, so the same
+  bytes under another name are the same import) and a hash of everything imported.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from typing import Any
 
 from conformance.spec.convert import DIALECT, Converter, component_name, polymorphic_bases
 from conformance.spec.openapi import Document, OperationNode, SpecError
-from conformance.spec.overlay import Applied, Overlay
+from conformance.spec.overlay import Applied, Overlay, Stale
 from conformance.spec.overlay import apply as apply_overlay
 
 BASE_URI = "https://schemas.sunco-conformance.test/"
@@ -46,6 +47,8 @@ class Imported:
     files: dict[str, str]
     index: dict[str, Any]
     applied: list[Applied] = field(default_factory=list)
+    # overlay actions that no longer apply to this spec, left out (a lenient import only)
+    stale: list[Stale] = field(default_factory=list)
 
     @property
     def operations(self) -> dict[str, Any]:
@@ -68,11 +71,26 @@ def component_file(name: str) -> str:
 
 
 class Importer:
-    def __init__(self, document: Document, overlay: Overlay | None = None, *, skip_action: int | None = None) -> None:
+    """One import. ``strict``: an overlay action that no longer applies is refused (the project's
+    own import); otherwise it is left out and noted in :attr:`stale` (another release)."""
+
+    def __init__(
+        self,
+        document: Document,
+        overlay: Overlay | None = None,
+        *,
+        skip_action: int | None = None,
+        strict: bool = True,
+    ) -> None:
         self.document = document
         self.overlay = overlay
         self.data = copy.deepcopy(document.data)
-        self.applied = apply_overlay(self.data, overlay.actions, skip=skip_action) if overlay else []
+        self.stale: list[Stale] = []
+        self.applied = (
+            apply_overlay(self.data, overlay.actions, skip=skip_action, stale=None if strict else self.stale)
+            if overlay
+            else []
+        )
         schemas = (self.data.get("components") or {}).get("schemas") or {}
         self.components: dict[str, Any] = schemas
         self.converter = Converter(self._component_ref, polymorphic_bases(schemas))
@@ -229,18 +247,14 @@ class Importer:
         index: dict[str, Any] = {
             "$comment": "Made by `python -m conformance import-spec`; do not edit. Corrections go in overlay.yaml.",
             "format": FORMAT,
+            # No file names: the same bytes under another name are the same import (and hash).
             "source": {
-                "file": self.document.name,
                 "title": str((self.data.get("info") or {}).get("title", "")),
                 "version": self.document.version,
                 "openapi": self.document.openapi,
                 "sha256": self.document.sha256,
             },
-            "overlay": (
-                {"file": self.overlay.name, "sha256": self.overlay.sha256, "actions": len(self.applied)}
-                if self.overlay
-                else None
-            ),
+            "overlay": self._overlay_facts(),
             "servers": [
                 {"url": s.get("url"), **({"variables": sorted(s["variables"])} if s.get("variables") else {})}
                 for s in self.data.get("servers") or []
@@ -256,12 +270,17 @@ class Importer:
             "operations": operations,
             "webhooks": webhooks,
         }
-        index["importHash"] = hashlib.sha256(
-            "".join(f"{path}\n{text}" for path, text in sorted(files.items())).encode()
-            + json.dumps(index, sort_keys=True).encode()
-        ).hexdigest()
+        index["importHash"] = import_hash(files, index)
         files[INDEX_FILE] = json.dumps(index, indent=2, ensure_ascii=False) + "\n"
-        return Imported(files=files, index=index, applied=self.applied)
+        return Imported(files=files, index=index, applied=self.applied, stale=self.stale)
+
+    def _overlay_facts(self) -> dict[str, Any] | None:
+        if self.overlay is None:
+            return None
+        facts: dict[str, Any] = {"sha256": self.overlay.sha256, "actions": len(self.applied)}
+        if self.stale:
+            facts["leftOut"] = [stale.action.number for stale in self.stale]
+        return facts
 
     def _operations(self, data: dict[str, Any]) -> list[OperationNode]:
         view = Document(data=data, name=self.document.name, sha256=self.document.sha256)
@@ -282,8 +301,18 @@ class Importer:
         return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
 
 
-def build(document: Document, overlay: Overlay | None = None, *, skip_action: int | None = None) -> Imported:
-    return Importer(document, overlay, skip_action=skip_action).run()
+def import_hash(files: Mapping[str, str], index: Mapping[str, Any]) -> str:
+    """What identifies an import: every schema file and the index (without the hash itself)."""
+    return hashlib.sha256(
+        "".join(f"{path}\n{text}" for path, text in sorted(files.items()) if path != INDEX_FILE).encode()
+        + json.dumps({key: value for key, value in index.items() if key != "importHash"}, sort_keys=True).encode()
+    ).hexdigest()
+
+
+def build(
+    document: Document, overlay: Overlay | None = None, *, skip_action: int | None = None, strict: bool = True
+) -> Imported:
+    return Importer(document, overlay, skip_action=skip_action, strict=strict).run()
 
 
 def write(imported: Imported, out: Path) -> list[str]:

@@ -13,7 +13,8 @@ Each action names a JSONPath ``target`` (evaluated by jsonpath-ng), a one-line `
 * ``x-observed``: what the live service was seen sending, the evidence an action needs when it
   makes responses stricter than the vendor's spec (import-spec enforces it);
 * an action that matches nothing, or whose update changes nothing (the vendor fixed the defect),
-  no longer applies: the import refuses it, so a fixed defect is noticed and its entry removed.
+  no longer applies. The project's own import refuses it (strict), so a fixed defect is noticed and
+  its entry removed; an import of another release skips it and says so (:class:`Stale`).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from typing import Any, Literal
 from jsonpath_ng.exceptions import JsonPathLexerError, JsonPathParserError
 from jsonpath_ng.ext.parser import parse as parse_path
 
+from conformance import pointer as pointers
 from conformance.spec.openapi import SpecError, parse
 
 Direction = Literal["request", "response", "both"]
@@ -65,6 +67,22 @@ class Overlay:
 class Applied:
     action: Action
     matches: int
+
+
+@dataclass(frozen=True)
+class Stale:
+    """An action that no longer applies to the spec at hand, and why."""
+
+    action: Action
+    why: str
+
+    @property
+    def message(self) -> str:
+        return f"overlay {self.action.label} no longer applies: {self.why}"
+
+
+NO_MATCH = "its target matches nothing in the spec"
+NO_CHANGE = "the spec already says what it sets (the vendor fixed it?)"
 
 
 def load(path: Path | str) -> Overlay:
@@ -161,37 +179,87 @@ def contains(target: Any, update: Any) -> bool:
 
 
 def apply(
-    data: dict[str, Any], actions: tuple[Action, ...] | list[Action], *, skip: int | None = None
+    data: dict[str, Any],
+    actions: tuple[Action, ...] | list[Action],
+    *,
+    skip: int | None = None,
+    stale: list[Stale] | None = None,
 ) -> list[Applied]:
-    """Apply ``actions`` to ``data`` in place (``skip``: the number of one to leave out)."""
+    """Apply ``actions`` to ``data`` in place (``skip``: the number of one to leave out).
+
+    An action that no longer applies is refused with a SpecError, or, when ``stale`` is a list,
+    left out and noted there.
+    """
     applied: list[Applied] = []
     for action in actions:
         if action.number == skip:
             continue
         matches = parse_path(action.target).find(data)
-        if not matches:
-            raise SpecError(f"overlay {action.label} no longer applies: its target matches nothing in the spec")
         for match in matches:
             _directed(action, match)
         update = effective_update(action)
-        if not action.remove and all(contains(match.value, update) for match in matches):
-            raise SpecError(
-                f"overlay {action.label} no longer applies: the spec already says what it sets "
-                "(the vendor fixed it?); remove the action"
-            )
+        why = _why_stale(action, matches, update)
+        if why is not None:
+            if stale is None:
+                raise SpecError(Stale(action, why).message + ("; remove the action" if why == NO_CHANGE else ""))
+            stale.append(Stale(action, why))
+            continue
         if action.remove:
             # Deepest first, so removing one match cannot move another.
             for match in reversed(matches):
                 _remove(match, action)
             applied.append(Applied(action, len(matches)))
             continue
+        # A reference the update brings that the spec cannot resolve (a component an older release
+        # lacks) would break the import: the action is kept out, the spec left as it was.
+        before = copy.deepcopy(data) if _dangling(data, update) else None
         for match in matches:
             if isinstance(match.value, dict):
                 merge(match.value, update)
             else:
                 match.full_path.update(data, merge(match.value, update))
+        dangling = _dangling(data, update) if before is not None else []
+        if before is not None and dangling:
+            data.clear()
+            data.update(before)
+            why = f"it refers to {dangling[0]}, which the spec does not hold"
+            if stale is None:
+                raise SpecError(Stale(action, why).message)
+            stale.append(Stale(action, why))
+            continue
         applied.append(Applied(action, len(matches)))
     return applied
+
+
+def references(update: Any) -> list[str]:
+    """The local references an update brings: ``$ref`` values and discriminator mapping targets."""
+    found: list[str] = []
+    if isinstance(update, dict):
+        for key, value in update.items():
+            if key == "$ref" and isinstance(value, str):
+                found.append(value)
+            elif key == "mapping" and isinstance(value, dict):
+                found.extend(target for target in value.values() if isinstance(target, str))
+            else:
+                found.extend(references(value))
+    elif isinstance(update, list):
+        for item in update:
+            found.extend(references(item))
+    return found
+
+
+def _dangling(data: dict[str, Any], update: Any) -> list[str]:
+    return [
+        ref for ref in references(update) if ref.startswith("#") and pointers.resolve(data, ref[1:]) is pointers.MISSING
+    ]
+
+
+def _why_stale(action: Action, matches: list[Any], update: Any) -> str | None:
+    if not matches:
+        return NO_MATCH
+    if not action.remove and all(contains(match.value, update) for match in matches):
+        return NO_CHANGE
+    return None
 
 
 def _remove(match: Any, action: Action) -> None:

@@ -51,6 +51,9 @@ def _failures(contract: Contract, assertion: Mapping[str, Any]) -> Iterator[str]
             if pointer not in found:
                 yield f"{pointer} of {_show(assertion['instance'])} should be write-only in {assertion['schema']}"
     elif "operation" in assertion:
+        if assertion["operation"] not in contract.operations:
+            yield f"the contract has no operation {assertion['operation']}"
+            return
         op = contract.operation(assertion["operation"])
         for status in assertion.get("statuses", []):
             if not op.documents(int(status)):

@@ -63,8 +63,10 @@ class Resource:
     sized_pages: bool = True
 
     def op(self, role: str) -> Operation | None:
+        """The operation of ``role``; None when the table names none, or the contract (another release's)
+        lacks it, so deriving tests from the table never stops at an absent operation."""
         operation_id = self.operations.get(role)
-        return contract().operation(operation_id) if operation_id else None
+        return contract().operations.get(operation_id) if operation_id else None
 
     def has(self, role: str) -> bool:
         return role in self.operations

@@ -12,7 +12,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from conformance.spec._schemas_contract import Contract, schema_uri
+from conformance.spec._schemas_contract import Contract, UnknownOperation, schema_uri
 from conformance.spec._schemas_operation import Operation, Parameter, Response
 from conformance.spec._schemas_validators import View
 
@@ -23,6 +23,7 @@ __all__ = [
     "Operation",
     "Parameter",
     "Response",
+    "UnknownOperation",
     "View",
     "active_dir",
     "annotated_pointers",

@@ -16,12 +16,12 @@ from hypothesis import strategies as st
 
 from conformance import flows
 from conformance import pointer as pointers
-from conformance.core import negative
+from conformance.core import needs, negative
 from conformance.core.model import Expect, RawBody, Variant
 from conformance.core.session import ConformanceSession
 from conformance.core.strategies import hex_id, types_of
 from conformance.flows import Records
-from conformance.spec.resources import Resource, resource
+from conformance.spec.resources import Resource, chain, resource
 from conformance.spec.schemas import annotated_pointers, contract
 
 Test = Callable[[ConformanceSession], None]
@@ -113,17 +113,28 @@ def _code(item: Resource, role: str, status: int, fallback: str) -> str:
     return codes[0] if len(codes) == 1 else fallback
 
 
+def used_operations(item: Resource, roles: tuple[str, ...]) -> list[str]:
+    """The operations a generated test of ``item`` calls in these roles, its parents' creates, and the delete
+    that cleans up after a create."""
+    cleanup = ("delete",) if "create" in roles else ()
+    own = [item.operations[role] for role in (*roles, *cleanup) if role in item.operations]
+    parents = [parent.operations["create"] for parent in chain(item)[:-1] if "create" in parent.operations]
+    return list(dict.fromkeys([*parents, *own]))
+
+
 def generate_tests(name: str) -> dict[str, Test]:
     item = resource(name)
     tests: dict[str, Test] = {}
     ops = {role: snake(op_id) for role, op_id in item.operations.items()}
 
-    def add(test_name: str, body: Test) -> None:
+    def add(test_name: str, body: Test, *roles: str) -> None:
+        """``roles``: the resource's operations the test calls (with its parents' creates and, when it
+        creates, the delete that cleans up), so a contract without one skips it at collection."""
         body.__name__ = body.__qualname__ = test_name
         body.__doc__ = (
             f"{test_name.removeprefix('test_').replace('_', ' ')} ({item.name}, generated from the resource table)"
         )
-        tests[test_name] = body
+        tests[test_name] = needs.uses(*used_operations(item, roles))(body)
 
     def start(sunco: ConformanceSession) -> Records:
         if item.scope == "account":
@@ -147,7 +158,7 @@ def generate_tests(name: str) -> dict[str, Test]:
                 records.create(variant)
             sunco.finish()
 
-        add(f"test_{ops['create']}_accepts_valid_bodies", accepts)
+        add(f"test_{ops['create']}_accepts_valid_bodies", accepts, "create")
 
         def rejecting(breaker: negative.Breaker) -> Test:
             def test(sunco: ConformanceSession) -> None:
@@ -173,7 +184,7 @@ def generate_tests(name: str) -> dict[str, Test]:
         }
         for feature, (label, breaker) in breakers.items():
             if feature in features:
-                add(f"test_{ops['create']}_rejects_{label}", rejecting(breaker))
+                add(f"test_{ops['create']}_rejects_{label}", rejecting(breaker), "create")
 
         if "types" in features:
 
@@ -187,7 +198,7 @@ def generate_tests(name: str) -> dict[str, Test]:
                     records.create(variant)
                 sunco.finish()
 
-            add(f"test_{ops['create']}_rejects_wrong_json_types", wrong_types)
+            add(f"test_{ops['create']}_rejects_wrong_json_types", wrong_types, "create")
 
         def not_json(sunco: ConformanceSession) -> None:
             records = start(sunco)
@@ -195,8 +206,9 @@ def generate_tests(name: str) -> dict[str, Test]:
                 records.create(variant)
             sunco.finish()
 
-        if item.op("create").request is not None:  # type: ignore[union-attr]
-            add(f"test_{ops['create']}_rejects_body_that_is_not_json", not_json)
+        create = item.op("create")
+        if create is None or create.request is not None:
+            add(f"test_{ops['create']}_rejects_body_that_is_not_json", not_json, "create")
 
         if "required" in features:
 
@@ -206,7 +218,7 @@ def generate_tests(name: str) -> dict[str, Test]:
                 records.create(variant)
                 sunco.finish()
 
-            add(f"test_{ops['create']}_rejects_empty_object", empty)
+            add(f"test_{ops['create']}_rejects_empty_object", empty, "create")
 
         def requires_credentials(sunco: ConformanceSession) -> None:
             records = start(sunco)
@@ -223,7 +235,7 @@ def generate_tests(name: str) -> dict[str, Test]:
                 sunco.ledger.add(item, records.path(found))
             sunco.finish()
 
-        add(f"test_{ops['create']}_requires_credentials", requires_credentials)
+        add(f"test_{ops['create']}_requires_credentials", requires_credentials, "create")
 
         if item.parent and item.parent != "app":
             parent = resource(item.parent)
@@ -252,7 +264,7 @@ def generate_tests(name: str) -> dict[str, Test]:
                     )
                 sunco.finish()
 
-            add(f"test_{ops['create']}_returns_404_for_unknown_{snake(parent.name)}", unknown_parent)
+            add(f"test_{ops['create']}_returns_404_for_unknown_{snake(parent.name)}", unknown_parent, "create")
 
         for unique in item.unique:
 
@@ -264,7 +276,7 @@ def generate_tests(name: str) -> dict[str, Test]:
                 records.create(again)
                 sunco.finish()
 
-            add(f"test_{ops['create']}_rejects_duplicate_{snake(unique)}", duplicate)
+            add(f"test_{ops['create']}_rejects_duplicate_{snake(unique)}", duplicate, "create")
 
         if item.limit is not None:
             limit = item.limit
@@ -285,7 +297,7 @@ def generate_tests(name: str) -> dict[str, Test]:
                     records.create(variant)
                 sunco.finish()
 
-            add(f"test_{ops['create']}_refuses_more_than_{limit}", refuses_beyond_limit)
+            add(f"test_{ops['create']}_refuses_more_than_{limit}", refuses_beyond_limit, "create")
 
     from conformance.suites.crud_more import more_tests
 

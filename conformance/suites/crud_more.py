@@ -20,7 +20,7 @@ from conformance.spec.schemas import contract
 from conformance.suites.paging import check_cover, paged_lists, pages, walk_pages
 
 Test = Callable[[ConformanceSession], None]
-Add = Callable[[str, Test], None]
+Add = Callable[..., None]  # (test name, test, roles of the operations it calls...)
 Start = Callable[[ConformanceSession], Records]
 PAGE_SIZE = 2
 PAGED_RECORDS = 5
@@ -64,7 +64,7 @@ def more_tests(item: Resource, ops: dict[str, str], add: Add, start: Start) -> N
                     sunco.call(update_op, variant=variant, path_params=records.path(record_id))
             sunco.finish()
 
-        add(f"test_{ops['update']}_applies_valid_changes", applies)
+        add(f"test_{ops['update']}_applies_valid_changes", applies, "create", "update")
 
         def rejects_wrong_types(sunco: ConformanceSession) -> None:
             records = start(sunco)
@@ -83,7 +83,7 @@ def more_tests(item: Resource, ops: dict[str, str], add: Add, start: Start) -> N
                     sunco.call(update_op, variant=variant, path_params=records.path(record_id))
             sunco.finish()
 
-        add(f"test_{ops['update']}_rejects_wrong_json_types", rejects_wrong_types)
+        add(f"test_{ops['update']}_rejects_wrong_json_types", rejects_wrong_types, "create", "update")
 
         def rejects_not_json(sunco: ConformanceSession) -> None:
             records = start(sunco)
@@ -92,7 +92,7 @@ def more_tests(item: Resource, ops: dict[str, str], add: Add, start: Start) -> N
                 sunco.call(update_op, variant=variant, path_params=records.path(record_id))
             sunco.finish()
 
-        add(f"test_{ops['update']}_rejects_body_that_is_not_json", rejects_not_json)
+        add(f"test_{ops['update']}_rejects_body_that_is_not_json", rejects_not_json, "create", "update")
 
     for role in ("get", "update", "delete"):
         if not item.has(role):
@@ -118,7 +118,7 @@ def more_tests(item: Resource, ops: dict[str, str], add: Add, start: Start) -> N
                 )
             sunco.finish()
 
-        add(f"test_{ops[role]}_returns_404_for_unknown_id", unknown)
+        add(f"test_{ops[role]}_returns_404_for_unknown_id", unknown, role)
 
     if item.has("create") and (item.has("get") or item.has("list")):
 
@@ -181,7 +181,7 @@ def more_tests(item: Resource, ops: dict[str, str], add: Add, start: Start) -> N
                     records.call("get", record_id, expect=Expect(404, item.not_found))
             sunco.finish()
 
-        add(f"test_{item_snake(item)}_lifecycle", lifecycle)
+        add(f"test_{item_snake(item)}_lifecycle", lifecycle, *item.operations)
 
     paged = item.operations.get("list") in paged_lists() and item.has("create")
     if paged and item.sized_pages:
@@ -213,7 +213,7 @@ def more_tests(item: Resource, ops: dict[str, str], add: Add, start: Start) -> N
             )
             sunco.finish()
 
-        add(f"test_{ops['list']}_paginates_forwards_and_backwards", pages(list_op_id)(paginates))
+        add(f"test_{ops['list']}_paginates_forwards_and_backwards", pages(list_op_id)(paginates), "create", "list")
 
     if paged:
 
@@ -231,7 +231,12 @@ def more_tests(item: Resource, ops: dict[str, str], add: Add, start: Start) -> N
                 sunco.call(item.operations["list"], variant=variant, path_params=records.parents(), query=query)
             sunco.finish()
 
-        add(f"test_{ops['list']}_rejects_invalid_page_parameters", bad_sizes)
+        add(
+            f"test_{ops['list']}_rejects_invalid_page_parameters",
+            bad_sizes,
+            "list",
+            *(("create",) if needs_filter(item) else ()),
+        )
 
     for query_key, field_name in generic_filters(item):
 
@@ -266,7 +271,7 @@ def more_tests(item: Resource, ops: dict[str, str], add: Add, start: Start) -> N
             )
             sunco.finish()
 
-        add(f"test_{ops['list']}_filters_by_{field_name.replace('.', '_')}", filters)
+        add(f"test_{ops['list']}_filters_by_{field_name.replace('.', '_')}", filters, "create", "list")
 
 
 def generic_filters(item: Resource) -> list[tuple[str, str]]:
