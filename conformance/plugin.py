@@ -26,7 +26,7 @@ from vcr import VCR
 from conformance import _plugin_rerecord as rerecord
 from conformance import options
 from conformance._plugin_options import add_options, cassette_cache, cassette_root, is_recording, is_rewriting
-from conformance.core import cassettes, interrupt, rewrite
+from conformance.core import cassettes, interrupt, rewrite, runs
 from conformance.core.cassette_cache import CassetteCache
 from conformance.core.cassette_folder import FolderRefused, Hold
 from conformance.core.cassettes import CorruptCassette
@@ -40,11 +40,12 @@ from conformance.core.failures import (
     raise_if_any,
 )
 from conformance.core.preflight import check_access
-from conformance.core.provenance import read_pins, stale_failure
+from conformance.core.provenance import host_of, read_pins, stale_failure
 from conformance.core.receiver import Receiver
 from conformance.core.recording import configure_vcr, vcr_options
 from conformance.core.redact import ReportScrubber
 from conformance.core.report import RECORDING, VERDICTS, Summary
+from conformance.core.run_ledger import RunLedger, state_dir
 from conformance.core.scrub import Scrubber
 from conformance.core.session import ConformanceSession
 from conformance.core.settings import Settings
@@ -67,6 +68,7 @@ _stale_key = pytest.StashKey[ConformanceFailure]()
 _receiver_key = pytest.StashKey[Receiver]()
 _cache_key = pytest.StashKey[CassetteCache]()
 _hold_key = pytest.StashKey[Hold]()
+_journal_key = pytest.StashKey[RunLedger]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -94,8 +96,14 @@ def pytest_configure(config: pytest.Config) -> None:
     if is_recording(config):
         try:
             settings = Settings.from_env(os.environ, channel_types=_channel_types())
+            run_id = runs.begin(runs.run_id_from_env(os.environ))
         except ConfigError as error:
             raise pytest.UsageError(f"a live run needs the SUNCO_* settings: {error}") from None
+        # What the run creates, on disk as it is created, for `cleanup` (see core/run_ledger.py).
+        worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+        config.stash[_journal_key] = RunLedger(
+            state_dir(os.environ), run_id, app_id=settings.app_id, host=host_of(settings.api_url), worker=worker
+        )
     if settings is not None and config.getoption("--disable-recording"):
         # A live run with nothing recorded must reach the API even when --block-network is on.
         hosts = {urlsplit(url).hostname or "" for url in (settings.api_url, settings.oauth_url or "")}
@@ -145,6 +153,9 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     hold = config.stash.get(_hold_key, None)
     if hold is not None:
         hold.release()
+    journal = config.stash.get(_journal_key, None)
+    if journal is not None:
+        journal.close()
     receiver = config.stash.get(_receiver_key, None)
     if receiver is not None:
         receiver.stop()
@@ -288,6 +299,7 @@ def _session(item: pytest.Item, cassette: Any, *, recording: bool) -> Conformanc
         progress=_progress(config) if recording else None,
         reuse=_reused_pins(item) if recording else None,
         receiver=lambda: receiver(config),
+        journal=config.stash.get(_journal_key, None) if recording else None,
     )
 
 
