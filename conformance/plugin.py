@@ -164,6 +164,17 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         cache.prune()
 
 
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    """What this run made and could not delete is named once, with how to delete it."""
+    journal = config.stash.get(_journal_key, None)
+    left = journal.entries() if journal is not None else []
+    if journal is not None and left:
+        terminalreporter.write_line(
+            f"{len(left)} record(s) this run made are still there (a delete failed or was cut off); its ledger "
+            f"{journal.path} names them: delete them with `python -m conformance cleanup`"
+        )
+
+
 def receiver(config: pytest.Config) -> Receiver:
     """The run's webhook receiver on 127.0.0.1 (SUNCO_WEBHOOK_PORT, or a free port), started when first asked for."""
     if _receiver_key not in config.stash:

@@ -127,6 +127,8 @@ def test_cleanup_deletes_what_runs_left_and_never_a_look_alike(tmp_path: Path) -
         [ledger] = ledgers(state)
         left = ledger.entries()
         run_id = left[0].run
+        assert f"{len(left)} record(s) this run made are still there" in result.stdout
+        assert "python -m conformance cleanup" in result.stdout
         assert {entry.resource for entry in left} >= {"integration", "user", "conversation", "app"}, left
 
         # Look-alikes a person made, and records tagged by a run no ledger knows.
@@ -165,7 +167,8 @@ def test_cleanup_deletes_what_runs_left_and_never_a_look_alike(tmp_path: Path) -
         going = would_go(dry.stdout)
         assert sorted(line.split()[3] for line in going) == sorted({str(e.record_id) for e in left}), dry.stdout
         assert all(f"(app {entry.app})" in dry.stdout for entry in left)
-        assert f"kept appKey {key['id']} (app {APP_ID}): the key this cleanup runs with" in dry.stdout
+        assert f"kept appKey SUNCO_KEY_ID (app {APP_ID}): the key this cleanup runs with" in dry.stdout
+        assert key["id"] not in dry.stdout + dry.stderr, "a key id is a secret: never printed"
         assert f"kept app {APP_ID} (app {APP_ID}): the app this cleanup runs in" in dry.stdout
 
         done = cleanup(running.url, **env)

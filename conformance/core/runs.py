@@ -72,6 +72,11 @@ def run_of(value: Any) -> str | None:
     return found.group(1) if found else None
 
 
+def without_run_ids(text: str) -> str:
+    """``text`` with each run tag's id replaced by ``{run}``: two runs' recordings compared (drift)."""
+    return _TAG.sub(MARK + "{run}~", text)
+
+
 def retag(value: Any, run_id: str | None = None) -> Any:
     """``value`` with every run tag in its strings carrying ``run_id`` (a re-sent earlier recording)."""
     new = f"{MARK}{run_id or current()}~"

@@ -30,6 +30,7 @@ from conformance.core.client import Client
 from conformance.core.failures import ConfigError
 from conformance.core.provenance import host_of
 from conformance.core.run_ledger import Entry, LedgerFile, ledgers, state_dir
+from conformance.core.scrub import Scrubber
 from conformance.core.settings import Settings
 from conformance.spec.resources import RESOURCES, Resource, needs_filter, resource
 
@@ -98,20 +99,28 @@ class Cleanup:
         self.host = host_of(self.settings.api_url)
         # ids of apps a ledger names: the only apps but none other than SUNCO_APP_ID that may go
         self.ledger_apps: set[str] = set()
-        self.ledger_app_tags: set[str] = set()
 
     def refusal(self, item: Resource, record_id: str) -> str | None:
         """Why a record must stay whatever names it."""
         if item.name == "app" and record_id == self.settings.app_id:
             return "the app this cleanup runs in (SUNCO_APP_ID)"
-        if record_id in {self.settings.key_id, self.settings.account_key_id}:
-            return "the key this cleanup runs with (SUNCO_KEY_ID or SUNCO_ACCOUNT_KEY_ID)"
+        if record_id in self.running_keys:
+            return "the key this cleanup runs with"
         return None
+
+    @property
+    def running_keys(self) -> dict[str, str]:
+        """The keys this cleanup runs with, by id: the setting that names each (ids are never printed)."""
+        keys = {self.settings.key_id: "SUNCO_KEY_ID"}
+        if self.settings.account_key_id:
+            keys[self.settings.account_key_id] = "SUNCO_ACCOUNT_KEY_ID"
+        return keys
 
     def doom(self, doomed: Doomed) -> None:
         refused = self.refusal(doomed.item, doomed.record_id)
         if refused is not None:
-            self.plan.kept.append(f"kept {doomed.item.name} {doomed.record_id} (app {doomed.app}): {refused}")
+            named = self.running_keys.get(doomed.record_id, doomed.record_id)
+            self.plan.kept.append(f"kept {doomed.item.name} {named} (app {doomed.app}): {refused}")
         elif not self.plan.planned(doomed.item, doomed.record_id):
             self.plan.doomed.append(doomed)
 
@@ -127,11 +136,8 @@ class Cleanup:
         mine = [(ledger, entry) for ledger, entry in entries if entry.host == self.host]
         for _, entry in mine:
             known.add(entry.run)
-            if entry.resource == "app":
-                if entry.record_id is not None:
-                    self.ledger_apps.add(entry.record_id)
-                elif entry.tag is not None:
-                    self.ledger_app_tags.add(entry.tag)
+            if entry.resource == "app" and entry.record_id is not None:
+                self.ledger_apps.add(entry.record_id)
         for ledger, entry in reversed(mine):  # newest first: what a record holds goes before it
             try:
                 item = resource(entry.resource)
@@ -270,6 +276,12 @@ def run(args: argparse.Namespace) -> int:
     if folder.exists() and not folder.is_dir():
         print(f"cleanup: error: the state folder {folder} is a file: set SUNCO_STATE_DIR to a folder", file=sys.stderr)
         return 2
+    scrub = Scrubber(settings.secrets, public=settings.public).text
+
+    def say(line: str, *, error: bool = False) -> None:
+        # What the API answers may echo a credential: nothing printed holds one.
+        print(scrub(line), file=sys.stderr if error else sys.stdout)
+
     work = Cleanup(Client(settings), set(chosen), named)
     found = ledgers(folder)
     try:
@@ -277,36 +289,36 @@ def run(args: argparse.Namespace) -> int:
         if known:
             work.by_tag(known)
     except (CleanupError, requests.RequestException) as error:
-        print(f"cleanup: error: {str(error).splitlines()[0]}", file=sys.stderr)
+        say(f"cleanup: error: {str(error).splitlines()[0]}", error=True)
         return 2
     plan = work.plan
     for line in [*plan.notes, *plan.kept]:
-        print(line)
+        say(line)
     deleted = gone = failed = 0
     try:
         for doomed in plan.doomed:
             if args.dry_run:
-                print(f"would delete {doomed.describe()}")
+                say(f"would delete {doomed.describe()}")
                 continue
             status = work.delete(doomed)
             if status == 200:
                 deleted += 1
-                print(f"deleted {doomed.describe()}")
+                say(f"deleted {doomed.describe()}")
             elif status == 404:
                 gone += 1
-                print(f"already gone {doomed.describe()}")
+                say(f"already gone {doomed.describe()}")
             else:
                 failed += 1
-                print(f"could not delete {doomed.describe()}: answered {status}")
+                say(f"could not delete {doomed.describe()}: answered {status}")
     except requests.RequestException as error:
-        print(f"cleanup: error: {str(error).splitlines()[0]}", file=sys.stderr)
+        say(f"cleanup: error: {str(error).splitlines()[0]}", error=True)
         return 2
     if not args.dry_run and not failed:
         for ledger, entry in plan.looked:
             ledger.deleted(entry)
     where = f"{len(found)} ledger(s) in {folder}" + (f", runs named {', '.join(sorted(named))}" if named else "")
     if args.dry_run:
-        print(f"cleanup: {where}; would delete {len(plan.doomed)}, kept {len(plan.kept)}")
+        say(f"cleanup: {where}; would delete {len(plan.doomed)}, kept {len(plan.kept)}")
         return 0
-    print(f"cleanup: {where}; deleted {deleted}, already gone {gone}, failed {failed}, kept {len(plan.kept)}")
+    say(f"cleanup: {where}; deleted {deleted}, already gone {gone}, failed {failed}, kept {len(plan.kept)}")
     return 1 if failed else 0
