@@ -123,3 +123,15 @@ def test_record_sandbox_records_with_a_run_id_its_seed_fixes(tmp_path: Path, mon
         assert record_sandbox.run(args) == 0
     assert [env["SUNCO_RUN_ID"] for env in seen] == [runs.fixed_run_id(record_sandbox.SEED)] * 2
     assert all(not Path(env["SUNCO_STATE_DIR"]).exists() for env in seen), "its ledger goes with its sandbox"
+
+
+def test_a_live_run_with_a_malformed_run_id_is_a_one_line_usage_error(tmp_path: Path) -> None:
+    result = subprocess.run(  # noqa: S603 - our own interpreter
+        [sys.executable, "-m", "pytest", "conformance", "-k", "integration_lifecycle", "-p", "no:cacheprovider", "-q",
+         "--record-mode=rewrite", f"--cassette-dir={tmp_path}"],
+        cwd=PROJECT, env=live_env("http://127.0.0.1:9", SUNCO_RUN_ID="conformance-"), capture_output=True, text=True,
+        timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 4
+    assert "SUNCO_RUN_ID='conformance-' is not a run id: use 16 lowercase hexadecimal digits" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -76,18 +76,31 @@ class Entry:
 
 
 class LedgerFile:
-    """One ledger file: appends events, reads back the entries not yet dropped, in creation order."""
+    """One ledger file: appends events, reads back the entries not yet dropped, in creation order.
+
+    A file has one writer at a time: the process of the run it belongs to, or later ``cleanup``.
+    """
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        # the keys not yet dropped, read once: each file has one writer, so the file needs no re-reading
+        self._live: set[str] | None = None
 
     def created(self, entry: Entry) -> None:
         self._append({"event": "created", **entry.as_json()})
+        self._keys().add(entry.key)
 
     def deleted(self, entry: Entry) -> None:
         self._append({"event": "deleted", "key": entry.key})
-        if not self.entries():
+        live = self._keys()
+        live.discard(entry.key)
+        if not live:
             self.path.unlink(missing_ok=True)
+
+    def _keys(self) -> set[str]:
+        if self._live is None:
+            self._live = {entry.key for entry in self.entries()}
+        return self._live
 
     def _append(self, event: dict[str, Any]) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -138,4 +151,11 @@ def ledgers(folder: Path) -> list[LedgerFile]:
     if not folder.is_dir():
         return []
     found = [path for path in folder.iterdir() if path.name.endswith(SUFFIX) and path.is_file()]
-    return [LedgerFile(path) for path in sorted(found, key=lambda p: (p.stat().st_mtime, p.name))]
+    return [LedgerFile(path) for path in sorted(found, key=lambda p: (_modified(p), p.name))]
+
+
+def _modified(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return 0.0  # removed meanwhile: a run that finished deleted everything it made
