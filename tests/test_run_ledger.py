@@ -135,3 +135,37 @@ def test_a_live_run_with_a_malformed_run_id_is_a_one_line_usage_error(tmp_path: 
     assert result.returncode == 4
     assert "SUNCO_RUN_ID='conformance-' is not a run id: use 16 lowercase hexadecimal digits" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("value", "run"),
+    [
+        (runs.tag("bot", RUN), RUN),
+        (f"conformance~{RUN}~", RUN),
+        ("conformance-production", None),
+        ("conformance-", None),
+        ("conformance-bot", None),
+        ("conformance-équipe", None),
+        (f"conformance-{RUN}-x", None),
+        ("conformance~équipe~x", None),
+        (f"conformance~{RUN.upper()}~x", None),
+        (f"conformance~{RUN[:-1]}~x", None),
+        (f"my conformance~{RUN}~x", None),
+        (None, None),
+        (7, None),
+    ],
+)
+def test_only_a_run_tag_names_a_run(value: object, run: str | None) -> None:
+    assert runs.run_of(value) == run
+
+
+def test_retagging_gives_every_tag_this_runs_id_and_leaves_the_rest() -> None:
+    body = {"displayName": runs.tag("a", RUN), "participants": [{"userExternalId": runs.tag("u", RUN)}],
+            "email": "conformance-abc@example.com", "n": 3}  # fmt: skip
+    other = "fedcba9876543210"
+    assert runs.retag(body, other) == {
+        "displayName": runs.tag("a", other),
+        "participants": [{"userExternalId": runs.tag("u", other)}],
+        "email": "conformance-abc@example.com",
+        "n": 3,
+    }
