@@ -13,10 +13,11 @@ from typing import TYPE_CHECKING, Any
 from hypothesis import strategies as st
 
 from conformance import pointer as pointers
+from conformance.core import runs
 from conformance.core.model import Exchange, Expect, Variant
 from conformance.core.strategies import Generator, Hints, branch_ref, safe_text
 from conformance.definitions import hints_for
-from conformance.spec.resources import RUN_TAG, Resource, chain, resource
+from conformance.spec.resources import Resource, chain, resource
 from conformance.spec.schemas import contract
 
 if TYPE_CHECKING:
@@ -67,8 +68,8 @@ def valid_bodies(item: Resource, role: str = "create", hints: Hints | None = Non
     validator = contract().validator(ref, "request")
     chosen = hints or hints_for(item.name)
     if role == "create" and item.tag_field:
-        # Every record a run creates carries the run tag, so cleanup can find what a killed run left.
-        tagged = Hints({item.tag_field: safe_text(1, 30).map(lambda text: RUN_TAG + text)})
+        # Every record a run creates carries its run's tag, so cleanup can find what a killed run left.
+        tagged = Hints({item.tag_field: safe_text(1, 30).map(runs.tag)})
         chosen = tagged.merged(chosen).merged(Hints(always=frozenset({item.tag_field})))
     generator = Generator(chosen)
     return generator.for_ref(ref).filter(validator.is_valid)

@@ -26,7 +26,7 @@ from vcr import VCR
 from conformance import _plugin_rerecord as rerecord
 from conformance import options
 from conformance._plugin_options import add_options, cassette_cache, cassette_root, is_recording, is_rewriting
-from conformance.core import cassettes, interrupt, needs, rewrite
+from conformance.core import cassettes, interrupt, needs, rewrite, runs
 from conformance.core.cassette_cache import CassetteCache
 from conformance.core.cassette_folder import FolderRefused, Hold
 from conformance.core.cassettes import CorruptCassette
@@ -40,11 +40,12 @@ from conformance.core.failures import (
     raise_if_any,
 )
 from conformance.core.preflight import check_access
-from conformance.core.provenance import read_pins, stale_failure
+from conformance.core.provenance import host_of, read_pins, stale_failure
 from conformance.core.receiver import Receiver
 from conformance.core.recording import configure_vcr, vcr_options
 from conformance.core.redact import ReportScrubber
 from conformance.core.report import RECORDING, VERDICTS, Summary
+from conformance.core.run_ledger import RunLedger, state_dir
 from conformance.core.scrub import Scrubber
 from conformance.core.session import ConformanceSession
 from conformance.core.settings import Settings
@@ -68,6 +69,7 @@ _stale_key = pytest.StashKey[ConformanceFailure]()
 _receiver_key = pytest.StashKey[Receiver]()
 _cache_key = pytest.StashKey[CassetteCache]()
 _hold_key = pytest.StashKey[Hold]()
+_journal_key = pytest.StashKey[RunLedger]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -95,8 +97,14 @@ def pytest_configure(config: pytest.Config) -> None:
     if is_recording(config):
         try:
             settings = Settings.from_env(os.environ, channel_types=_channel_types())
+            run_id = runs.begin(runs.run_id_from_env(os.environ))
         except ConfigError as error:
             raise pytest.UsageError(f"a live run needs the SUNCO_* settings: {error}") from None
+        # What the run creates, on disk as it is created, for `cleanup` (see core/run_ledger.py).
+        worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+        config.stash[_journal_key] = RunLedger(
+            state_dir(os.environ), run_id, app_id=settings.app_id, host=host_of(settings.api_url), worker=worker
+        )
     if settings is not None and config.getoption("--disable-recording"):
         # A live run with nothing recorded must reach the API even when --block-network is on.
         hosts = {urlsplit(url).hostname or "" for url in (settings.api_url, settings.oauth_url or "")}
@@ -146,12 +154,26 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     hold = config.stash.get(_hold_key, None)
     if hold is not None:
         hold.release()
+    journal = config.stash.get(_journal_key, None)
+    if journal is not None:
+        journal.close()
     receiver = config.stash.get(_receiver_key, None)
     if receiver is not None:
         receiver.stop()
     cache = config.stash.get(_cache_key, None)
     if cache is not None:
         cache.prune()
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    """What this run made and could not delete is named once, with how to delete it."""
+    journal = config.stash.get(_journal_key, None)
+    left = journal.entries() if journal is not None else []
+    if journal is not None and left:
+        terminalreporter.write_line(
+            f"{len(left)} record(s) this run made are still there (a delete failed or was cut off); its ledger "
+            f"{journal.path} names them: delete them with `python -m conformance cleanup`"
+        )
 
 
 def receiver(config: pytest.Config) -> Receiver:
@@ -292,6 +314,7 @@ def _session(item: pytest.Item, cassette: Any, *, recording: bool) -> Conformanc
         progress=_progress(config) if recording else None,
         reuse=_reused_pins(item) if recording else None,
         receiver=lambda: receiver(config),
+        journal=config.stash.get(_journal_key, None) if recording else None,
     )
 
 

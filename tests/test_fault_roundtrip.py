@@ -25,10 +25,10 @@ from test_roundtrip import (
     pytest_run,
 )
 
+from conformance.core import runs
 from conformance.core.failures import FAULT_KINDS
 from conformance.sandbox import Sandbox
 from conformance.sandbox.faults import PROFILES
-from conformance.spec.resources import RUN_TAG
 from conformance.spec.schemas import operation
 
 # Two groups' lifecycles and 404s: every method, parents and children, and no one-per-app record
@@ -64,7 +64,8 @@ def record(folder: Path, selection: str, faults: str | None, seed: int = SEED) -
             "--record-mode=rewrite",
             f"--cassette-dir={folder}",
             f"--conformance-report={folder.parent / (folder.name + '.record.json')}",
-            env=live_env(running.url),
+            # A fixed run id, as record-sandbox gives: the same seed records the same bodies.
+            env=live_env(running.url, SUNCO_RUN_ID=runs.fixed_run_id(seed)),
         )
         injected = list(running.faults.injected) if running.faults else []
         left_behind = tagged(running)
@@ -79,7 +80,7 @@ def tagged(running: Sandbox) -> list[tuple[Any, str]]:
         (key, record["id"])
         for key, records in running.store.snapshot().items()
         for record in records
-        if any(str(record.get(name, "")).startswith(RUN_TAG) for name in ("displayName", "externalId"))
+        if any(runs.run_of(record.get(name)) for name in ("displayName", "externalId"))
     ]
 
 

@@ -11,19 +11,19 @@ import pytest
 import yaml
 from sandbox_support import body_of
 
-from conformance.core import faults
+from conformance.core import faults, runs
 from conformance.core.client import Broken, BrokenExchange
 from conformance.core.failures import FailureGroup, RateLimited, ServerFault, UnexpectedStatus, fault_outcome
 from conformance.core.model import Exchange, Expect, Variant
 from conformance.core.report import Summary
 from conformance.core.rewrite import Outcome, keep_reason
+from conformance.core.run_ledger import RunLedger
 from conformance.core.scrub import Scrubber
 from conformance.core.session import ConformanceSession, Verdict
 from conformance.core.settings import Settings
 from conformance.flows import Records
 from conformance.sandbox import Sandbox
 from conformance.sandbox.faults import decide
-from conformance.spec.resources import RUN_TAG
 from conformance.spec.schemas import operation
 from conformance.tools.drift import final_attempts
 
@@ -302,23 +302,37 @@ def test_a_retry_under_new_episodes_is_sent_not_answered_from_the_attempt_just_r
     assert statuses == [200, 503, 200]
 
 
-def test_a_conversation_whose_create_was_cut_off_is_found_by_its_participant_and_tag_and_deleted():
+def test_a_conversation_whose_create_was_cut_off_is_found_by_its_participant_and_tag_and_deleted(tmp_path):
     # Request 1 makes a user; 2 makes the conversation but its answer is cut off. The conversation
     # list answers only with a participant filter, which teardown takes from the create body.
     seed = seed_where("truncated", [None, "truncated", None, None, None])
     with Sandbox(faults="truncated", seed=seed) as sandbox:
         settings = Settings(sandbox.url, sandbox.app_id, sandbox.key_id, sandbox.key_secret)
+        journal = RunLedger(tmp_path, runs.current(), app_id=sandbox.app_id, host="sandbox")
         sunco = ConformanceSession(
-            cassette=None, recording=True, settings=settings, scrubber=Scrubber(), nodeid="t::x", record_command=COMMAND
-        )
-        user = Records.of(sunco, "user").create(Variant("user", {"externalId": f"{RUN_TAG}swept"}, Expect(201)))
-        body = {"type": "personal", "displayName": f"{RUN_TAG}cut-off", "participants": [{"userId": user}]}
+            cassette=None, recording=True, settings=settings, scrubber=Scrubber(), nodeid="t::x",
+            record_command=COMMAND, journal=journal,
+        )  # fmt: skip
+        user = Records.of(sunco, "user").create(Variant("user", {"externalId": runs.tag("swept")}, Expect(201)))
+        body = {"type": "personal", "displayName": runs.tag("cut-off"), "participants": [{"userId": user}]}
         with pytest.raises(ServerFault):
             Records.of(sunco, "conversation").create(Variant("conversation", body, Expect(201)))
-        assert len(sandbox.store.records(("conversation", sandbox.app_id))) == 1
+        [made] = sandbox.store.records(("conversation", sandbox.app_id))
+        conversation = made["id"]
         [unconfirmed] = sunco.ledger.unconfirmed
         assert unconfirmed.query == {"filter[userId]": user}
+        # The run's ledger on disk holds both, the cut-off create by its tag and filter, until teardown.
+        on_disk = journal.entries()
+        assert [(e.resource, e.record_id, e.tag) for e in on_disk] == [
+            ("user", user, None),
+            ("conversation", None, body["displayName"]),
+        ]
+        assert on_disk[1].query == {"filter[userId]": user}
         sunco.cleanup()
+        # Found by its tag, it is on disk by its id; the API refused to delete a user's default
+        # conversation (it went with the user), so the ledger keeps it for `cleanup` (a 404 there).
+        [kept] = journal.entries()
+        assert (kept.resource, kept.tag, kept.path) == ("conversation", None, {"conversationId": conversation})
         assert sandbox.store.records(("conversation", sandbox.app_id)) == []
         assert user not in [u["id"] for u in sandbox.store.records(("user", sandbox.app_id))]
         listed = [v for v in sunco.verdicts if v.operation == "ListConversations"]

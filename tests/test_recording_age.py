@@ -17,6 +17,8 @@ import pytest
 import yaml
 from upgrade_support import SUITE, UPGRADE, ShopServer, run
 
+from conformance.core import runs
+
 LIST = "shop_suite/test_list_parcels_by_colour.yaml"
 
 
@@ -79,7 +81,8 @@ def test_each_cassette_says_when_where_and_under_what_it_was_recorded(recorded):
     index = json.loads((recorded["schemas"] / "index.json").read_text())
     for path in recorded["cassettes"].rglob("*.yaml"):
         block = yaml.safe_load(path.read_text())["metadata"]["conformance"]["recording"]
-        assert set(block) == {"recordedAt", "host", "specVersion", "importHash", "harness"}
+        assert set(block) == {"recordedAt", "host", "specVersion", "importHash", "harness", "runId"}
+        assert runs.RUN_ID.fullmatch(block["runId"])
         assert block["host"].startswith("127.0.0.1:")
         assert block["specVersion"] == "1.0.0"
         assert block["importHash"] == index["importHash"]

@@ -17,6 +17,7 @@ import pytest
 import yaml
 from run_support import clean_env
 
+from conformance.core import runs
 from conformance.core.symbols import names_in
 from conformance.sandbox import Sandbox
 from conformance.tools.record_sandbox import LIMITS, sandbox_settings
@@ -56,6 +57,10 @@ def run_pytest(*args: str, env: dict[str, str] | None = None, cwd: Path = PROJEC
 def live(sandbox: Sandbox, **extra: str) -> dict[str, str]:
     # The receiver on any free port: each run's webhooks point somewhere else.
     return {**clean_env(), **sandbox_settings(sandbox), "SUNCO_WEBHOOK_PORT": "0", **extra}
+
+
+# One run id for every run tag, so that two runs' pins compare.
+RUN = "0" * 16
 
 
 def record(sandbox: Sandbox, folder: Path, *extra: str) -> subprocess.CompletedProcess[str]:
@@ -125,9 +130,16 @@ def test_variants_from_resends_every_pinned_variant_and_no_test_fails(resent, ru
     assert counts(result) == counts(resent["recorded"])
     first, other = cassettes(resent["root"] / "first"), cassettes(resent["root"] / run)
     assert sorted(other) == sorted(first)
+    tags = 0
     for name, cassette in first.items():
-        # What is pinned is what was sent again: the same symbols, drawn values and placeholders.
-        assert pinned(other[name]) == pinned(cassette), name
+        # What is pinned is what was sent again: the same symbols, drawn values and placeholders, but
+        # for the run tags, which hold the run that sent it.
+        assert runs.retag(pinned(other[name]), RUN) == runs.retag(pinned(cassette), RUN), name
+        run_id = other[name]["metadata"]["conformance"]["recording"]["runId"]
+        found = re.findall(r"conformance~\S+", repr(pinned(other[name])))
+        assert {runs.run_of(tag) for tag in found} <= {run_id}, name
+        tags += len(found)
+    assert tags, "the subset pins no run tag: choose tests that create tagged records"
 
 
 def test_a_variant_that_cannot_be_resent_says_so_in_one_line_and_is_drawn_again(resent):

@@ -6,10 +6,13 @@ These run pytest in a subprocess, exactly as a user would, against a sandbox sta
 
 from __future__ import annotations
 
+import atexit
 import json
 import re
+import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -27,6 +30,9 @@ KEY_SECRET = "known-secret-Zx9QvLr2pT7mW4kB8nC1"
 ACCOUNT_KEY_ID = "act_0123456789abcdef01234568"
 ACCOUNT_KEY_SECRET = "known-account-secret-Qw3rTy7uI9oP2"
 APP_ID = "0a1b2c3d4e5f60718293a4b5"
+# Where child runs keep their ledgers (SUNCO_STATE_DIR): never the project's own state folder.
+STATE_DIR = Path(tempfile.mkdtemp(prefix="conformance-test-state-"))
+atexit.register(shutil.rmtree, STATE_DIR, True)
 
 
 def live_env(url: str, **extra: str) -> dict[str, str]:
@@ -42,6 +48,7 @@ def live_env(url: str, **extra: str) -> dict[str, str]:
         # The sandbox below lowers these limits as record-sandbox does, so tests reach them.
         "SUNCO_MAX_MESSAGES": str(LIMITS["max_messages"]),
         "SUNCO_MESSAGE_PAGE_SIZE": str(LIMITS["message_page_size"]),
+        "SUNCO_STATE_DIR": str(STATE_DIR),
         **extra,
     }
 

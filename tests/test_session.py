@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from hypothesis import strategies as st
 
+from conformance.core import runs
 from conformance.core.failures import MissingRecording
 from conformance.core.model import Exchange, Expect, Variant
 from conformance.core.provenance import host_of
@@ -43,7 +44,7 @@ class Tape:
         return self._metadata[key]
 
 
-def session(tape: Tape, *, recording: bool, redraw: bool = False) -> ConformanceSession:
+def session(tape: Tape, *, recording: bool, redraw: bool = False, reuse: Any = None) -> ConformanceSession:
     return ConformanceSession(
         cassette=tape,
         recording=recording,
@@ -52,6 +53,7 @@ def session(tape: Tape, *, recording: bool, redraw: bool = False) -> Conformance
         nodeid="t::x",
         record_command="pytest t::x --record-mode=rewrite",
         redraw=redraw,
+        reuse=reuse,
     )
 
 
@@ -143,6 +145,32 @@ def test_variants_from_an_earlier_recording_go_live_again_and_are_pinned_as_they
     assert pins["seed"] == 42
     assert pins["target"]["apiUrl"] == SETTINGS.api_url
     assert tape.dirty
+
+
+def test_variants_re_sent_live_carry_this_runs_tags_in_what_is_sent_and_what_is_pinned():
+    earlier, now = "aaaaaaaaaaaaaaaa", runs.current()
+    reused = {
+        **REUSED,
+        "variants": {
+            "conversation": [
+                {
+                    "id": "conversation-0",
+                    "label": "pinned",
+                    "body": {"json": {"displayName": runs.tag("chat", earlier),
+                                      "participants": [{"userExternalId": runs.tag("u", earlier)}]}},
+                    "expect": {"status": 201},
+                }
+            ]
+        },
+    }  # fmt: skip
+    tape = Tape(None, write_protected=False)
+    [sent] = session(tape, recording=True, reuse=reused).variants("conversation", NEW, 1)
+    expected = {"displayName": runs.tag("chat", now), "participants": [{"userExternalId": runs.tag("u", now)}]}
+    assert sent.body == expected
+    # Replay re-sends the pins: they must match what was sent, byte for byte.
+    assert tape._metadata[METADATA_KEY]["variants"]["conversation"][0]["body"]["json"] == expected
+    assert tape._metadata[METADATA_KEY]["recording"]["runId"] == now
+    assert reused["variants"]["conversation"][0]["body"]["json"]["displayName"] == runs.tag("chat", earlier)
 
 
 class Answers:

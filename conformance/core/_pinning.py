@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from conformance.core import _resend, provenance
+from conformance.core import _resend, provenance, runs
 from conformance.core.failures import MissingRecording
 from conformance.core.model import Variant
 from conformance.core.placeholders import fits
@@ -46,14 +46,15 @@ def pins(session: ConformanceSession) -> dict[str, Any]:
                 "format": PIN_FORMAT,
                 "target": target,
                 "seed": session.seed,
-                provenance.RECORDING_KEY: provenance.recording(session._settings.api_url),
+                provenance.RECORDING_KEY: provenance.recording(session._settings.api_url, run_id=runs.current()),
                 "variants": {},
                 provenance.EXCHANGES_KEY: [],
             }
             if session.reuse is not None:
-                # Asked for on purpose: the earlier recording's variants go live again, as pinned.
+                # Asked for on purpose: the earlier recording's variants go live again, as pinned, but
+                # for their run tags: the records are this run's, so they carry its run id.
                 default["seed"] = session.reuse.get("seed", session.seed)
-                default["variants"] = reused_variants(session.reuse)
+                default["variants"] = runs.retag(reused_variants(session.reuse))
             # Without a cassette (--disable-recording) the variants are drawn and sent, not kept.
             session._pins = (
                 default if session.cassette is None else session.cassette.get_metadata(METADATA_KEY, default)

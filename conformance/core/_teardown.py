@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from conformance.core.failures import ConformanceFailure, FailureGroup
 from conformance.core.ledger import Unconfirmed
 from conformance.core.model import Expect
+from conformance.spec.resources import Resource
 from conformance.spec.schemas import UnknownOperation, operation
 
 if TYPE_CHECKING:
@@ -25,9 +26,16 @@ def cleanup(session: ConformanceSession) -> None:
     for unconfirmed in session.ledger.drain_unconfirmed():
         quietly(session, partial(sweep, session, unconfirmed))
     for item, path in session.ledger.drain():
-        op_id = item.operations.get("delete")
-        if op_id is not None:
-            quietly(session, partial(session.call, op_id, path_params=path, expect=Expect(200)))
+        quietly(session, partial(delete, session, item, path))
+
+
+def delete(session: ConformanceSession, item: Resource, path: dict[str, str]) -> None:
+    """Delete one record the test made; once it is gone (200, or 404: gone already) the run's ledger drops it."""
+    op_id = item.operations.get("delete")
+    if op_id is None:
+        return
+    if session.call(op_id, path_params=path, expect=Expect(200)).status in (200, 404):
+        session.ledger.done(item, path)
 
 
 def quietly(session: ConformanceSession, step: Callable[[], Any]) -> None:
@@ -51,10 +59,12 @@ def sweep(session: ConformanceSession, unconfirmed: Unconfirmed) -> None:
         return
     if item.tag_field in item.alternate_ids:
         # The tag names the record in its path (a user's externalId): 200 if it was made, 404 if not.
-        session.call(delete_op, path_params={**unconfirmed.parents, item.id_param: unconfirmed.tag})
+        answer = session.call(delete_op, path_params={**unconfirmed.parents, item.id_param: unconfirmed.tag})
+        if answer.status in (200, 404):
+            session.ledger.swept(unconfirmed)
         return
     if list_op is None or not unconfirmed.listable:
-        return
+        return  # the ledger on disk keeps it: `cleanup` tells the user
     paged = operation(list_op).parameter("page", "query") is not None
     query = {**unconfirmed.query, **({"page[size]": "100"} if paged else {})}
     listed = session.call(list_op, path_params=unconfirmed.parents, query=query or None, expect=Expect(200))
@@ -62,7 +72,11 @@ def sweep(session: ConformanceSession, unconfirmed: Unconfirmed) -> None:
     for record in records or []:
         if isinstance(record, dict) and record.get(item.tag_field) == unconfirmed.tag and record.get("id"):
             path = {**unconfirmed.parents, item.id_param: str(record["id"])}
-            session.call(delete_op, path_params=path, expect=Expect(200))
+            session.ledger.found(item, path)
+            if session.call(delete_op, path_params=path, expect=Expect(200)).status in (200, 404):
+                session.ledger.done(item, path)
+    if listed.status == 200:
+        session.ledger.swept(unconfirmed)
 
 
 def forget(session: ConformanceSession, path: str) -> None:
@@ -70,4 +84,4 @@ def forget(session: ConformanceSession, path: str) -> None:
     for item, params in list(session.ledger.entries):
         delete = item.operations.get("delete")
         if delete and session.client.path_for(operation(delete), params) == path:
-            session.ledger.forget(item, params)
+            session.ledger.forget(item, params, deleted=False)

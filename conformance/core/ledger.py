@@ -1,4 +1,8 @@
-"""What a test created, so that teardown deletes it even when the test fails."""
+"""What a test created, so that teardown deletes it even when the test fails.
+
+In a live run every entry is also written to the run's ledger on disk as it is made, and
+dropped from it once deleted, so ``cleanup`` finds what a killed run or a failed delete left.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from conformance.spec.resources import RESOURCES, RUN_TAG, Resource, needs_filter, required_filters
+from conformance.core import runs
+from conformance.core.run_ledger import Entry, RunLedger
+from conformance.spec.resources import RESOURCES, Resource, needs_filter, required_filters
 
 
 @dataclass(frozen=True)
@@ -28,19 +34,36 @@ class Unconfirmed:
 class Ledger:
     """What a test created, to delete at teardown in reverse order."""
 
-    def __init__(self) -> None:
+    def __init__(self, journal: RunLedger | None = None) -> None:
         self.entries: list[tuple[Resource, dict[str, str]]] = []
         self.unconfirmed: list[Unconfirmed] = []
+        # the run's ledger on disk (a live run only)
+        self.journal = journal
 
     def add(self, item: Resource, path: Mapping[str, str]) -> None:
         self.entries.append((item, dict(path)))
+        if self.journal is not None:
+            self.journal.created(self._entry(item, path))
 
-    def forget(self, item: Resource, path: Mapping[str, str]) -> None:
-        entry = (item, dict(path))
-        self.entries = [e for e in self.entries if e != entry]
-        # Deleting a record deletes what it holds.
+    def forget(self, item: Resource, path: Mapping[str, str], *, deleted: bool = True) -> None:
+        """Strike a record the test deleted, and what it held; ``deleted`` False: most likely deleted,
+        so the ledger on disk keeps it for ``cleanup`` to make sure."""
         record_id = path.get(item.id_param)
-        self.entries = [(i, p) for i, p in self.entries if p.get(item.id_param) != record_id]
+        # Deleting a record deletes what it holds.
+        gone = [
+            (i, p)
+            for i, p in self.entries
+            if (i, p) == (item, dict(path)) or (record_id is not None and p.get(item.id_param) == record_id)
+        ]
+        self.entries = [e for e in self.entries if e not in gone]
+        if deleted:
+            for found, params in gone:
+                self.done(found, params)
+
+    def done(self, item: Resource, path: Mapping[str, str]) -> None:
+        """A record known to be gone: dropped from the ledger on disk."""
+        if self.journal is not None:
+            self.journal.deleted(self._entry(item, path))
 
     def drain(self) -> list[tuple[Resource, dict[str, str]]]:
         entries, self.entries = self.entries[::-1], []
@@ -52,10 +75,38 @@ class Ledger:
         if item is None or item.tag_field is None or not isinstance(body, dict):
             return
         tag = body.get(item.tag_field)
-        if isinstance(tag, str) and tag.startswith(RUN_TAG):
+        if runs.run_of(tag) is not None:
             parents = {name: value for name, value in path.items() if name != item.id_param}
-            self.unconfirmed.append(Unconfirmed(item, parents, tag, required_filters(item, body)))
+            found = Unconfirmed(item, parents, str(tag), required_filters(item, body))
+            self.unconfirmed.append(found)
+            if self.journal is not None:
+                self.journal.created(self._unconfirmed_entry(found))
+
+    def found(self, item: Resource, path: Mapping[str, str]) -> None:
+        """A cut-off create's record, found by its tag: on disk by its id from now on."""
+        if self.journal is not None:
+            self.journal.created(self._entry(item, path))
+
+    def swept(self, unconfirmed: Unconfirmed) -> None:
+        """A cut-off create's record was looked for and deleted if it was there."""
+        if self.journal is not None:
+            self.journal.deleted(self._unconfirmed_entry(unconfirmed))
 
     def drain_unconfirmed(self) -> list[Unconfirmed]:
         found, self.unconfirmed = self.unconfirmed, []
         return found
+
+    def _entry(self, item: Resource, path: Mapping[str, str]) -> Entry:
+        assert self.journal is not None
+        record_id = str(path.get(item.id_param, ""))
+        app = record_id if item.parent is None else str(path.get("appId", self.journal.app_id))
+        params = {name: value for name, value in path.items() if name != "appId"}
+        return Entry(item.name, item.operations.get("create", ""), record_id, app, self.journal.run_id,
+                     self.journal.host, params)  # fmt: skip
+
+    def _unconfirmed_entry(self, found: Unconfirmed) -> Entry:
+        assert self.journal is not None
+        app = str(found.parents.get("appId", self.journal.app_id))
+        params = {name: value for name, value in found.parents.items() if name != "appId"}
+        return Entry(found.item.name, found.item.operations.get("create", ""), None, app, self.journal.run_id,
+                     self.journal.host, params, found.tag, found.query)  # fmt: skip

@@ -1,8 +1,8 @@
 """What a cassette says about its own recording, kept in its metadata beside the pinned variants.
 
 * ``recording``: when it was recorded (UTC), against which host (host and port only: never a
-  user, a password or a path), under which spec version and import hash (``schemas/index.json``)
-  and which harness version;
+  user, a password or a path), under which spec version and import hash (``schemas/index.json``),
+  which harness version, and the run id its created records' tags hold (``runId``);
 * ``exchanges``: one entry per call the session made, in order: the operation, the pinned variant
   (or none) and how many attempts it took (429 retries included), so a reader can pair exchanges by
   what they were rather than by where they sit, and leave the retried answers out.
@@ -54,16 +54,19 @@ def now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-def recording(api_url: str, when: dt.datetime | None = None) -> dict[str, Any]:
+def recording(api_url: str, when: dt.datetime | None = None, *, run_id: str | None = None) -> dict[str, Any]:
     index = contract().index
     moment = (when or now()).astimezone(dt.UTC).replace(microsecond=0)
-    return {
+    block = {
         "recordedAt": moment.isoformat().replace("+00:00", "Z"),
         "host": host_of(api_url),
         "specVersion": str((index.get("source") or {}).get("version", "")),
         "importHash": str(index.get("importHash", "")),
         "harness": harness_version(),
     }
+    if run_id is not None:
+        block["runId"] = run_id
+    return block
 
 
 def exchange(operation_id: str, variant: str | None, attempts: int) -> dict[str, Any]:
@@ -90,6 +93,7 @@ class Provenance:
     spec_version: str = ""
     import_hash: str = ""
     harness: str = ""
+    run_id: str = ""
 
     @classmethod
     def from_pins(cls, cassette: str, pins: Any) -> Provenance:
@@ -103,6 +107,7 @@ class Provenance:
             str(block.get("specVersion", "")),
             str(block.get("importHash", "")),
             str(block.get("harness", "")),
+            str(block.get("runId", "")),
         )
 
     @classmethod

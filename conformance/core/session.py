@@ -30,6 +30,7 @@ from conformance.core.ledger import Ledger
 from conformance.core.model import Exchange, Expect, Variant
 from conformance.core.playback import CassetteAdapter, replays
 from conformance.core.receiver import Receiver
+from conformance.core.run_ledger import RunLedger
 from conformance.core.scrub import PLACEHOLDER, Scrubber, credential_values
 from conformance.core.settings import Settings
 from conformance.core.undocumented import Field
@@ -61,6 +62,7 @@ class ConformanceSession:
         progress: Callable[[str], None] | None = None,
         reuse: Mapping[str, Any] | None = None,
         receiver: Callable[[], Receiver] | None = None,
+        journal: RunLedger | None = None,
     ) -> None:
         self.cassette = cassette
         self.cassette_file = cassette_file
@@ -84,7 +86,8 @@ class ConformanceSession:
         self._pins: dict[str, Any] | None = None
         self._settings = settings
         self._client: Client | None = None
-        self.ledger = Ledger()
+        # What the test creates; while recording, also in the run's ledger on disk (``journal``).
+        self.ledger = Ledger(journal if recording else None)
         # Why the test did not run live (a missing setting), kept in the cassette for replay.
         self.not_run_reason: str | None = None
         # Preconditions a flow checked once in this test (``Records.room_for_one``).

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from conformance.core import runs
 from conformance.core.strategies import Hints, safe_text
-from conformance.spec.resources import RUN_TAG
 
 RESOURCES = ("app", "appKey")
 
 
 def hints(name: str, role: str) -> Hints:
-    return Hints({"displayName": safe_text(1, 30).map(lambda text: RUN_TAG + text)})
+    return Hints({"displayName": safe_text(1, 30).map(runs.tag)})

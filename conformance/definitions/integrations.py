@@ -6,8 +6,8 @@ from typing import Any
 
 from hypothesis import strategies as st
 
+from conformance.core import runs
 from conformance.core.strategies import Hints, hex_id, safe_text
-from conformance.spec.resources import RUN_TAG
 
 RESOURCES = ("integration",)
 
@@ -17,7 +17,7 @@ _URL = safe_text(1, 12).map(lambda slug: f"https://example.com/assets/{slug}.png
 _HOST = safe_text(1, 10).map(lambda name: f"{name.strip('.-_') or 'www'}.example.com")
 
 VALUES: dict[str, st.SearchStrategy[Any]] = {
-    "displayName": safe_text(1, 40).map(lambda text: RUN_TAG + text),
+    "displayName": safe_text(1, 40).map(runs.tag),
     "target": safe_text(1, 12).map(lambda slug: f"https://example.com/hooks/{slug}"),
     "triggers": st.lists(st.sampled_from(TRIGGERS), min_size=1, max_size=3, unique=True),
     "domain": _HOST.map(lambda host: "mail." + host),

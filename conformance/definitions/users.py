@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from hypothesis import strategies as st
 
+from conformance.core import runs
 from conformance.core.strategies import Hints, hex_id, safe_text
-from conformance.spec.resources import RUN_TAG
 
 RESOURCES = ("user", "client")
 
@@ -14,7 +14,7 @@ def hints(name: str, role: str) -> Hints:
     if name == "user":
         return Hints(
             {
-                "externalId": hex_id().map(lambda h: RUN_TAG + h),
+                "externalId": hex_id().map(runs.tag),
                 # An email always, so a user can be found by it (users are listed by email only).
                 "profile": st.fixed_dictionaries(
                     {

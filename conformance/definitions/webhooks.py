@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from hypothesis import strategies as st
 
+from conformance.core import runs
 from conformance.core.strategies import Hints, safe_text
-from conformance.spec.resources import RUN_TAG as RUN_PREFIX
 from conformance.spec.schemas import resolve
 
 RESOURCES = ("webhook", "integrationKey")
@@ -27,7 +27,7 @@ def target() -> st.SearchStrategy[str]:
 
 def hints(name: str, role: str) -> Hints:
     if name == "integrationKey":
-        return Hints({"displayName": safe_text(1, 30).map(lambda text: RUN_PREFIX + text)})
+        return Hints({"displayName": safe_text(1, 30).map(runs.tag)})
     return Hints(
         {
             "target": target(),

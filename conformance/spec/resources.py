@@ -18,8 +18,6 @@ from urllib.parse import urljoin
 from conformance.spec.schemas import Operation, contract
 
 ROLES = ("create", "list", "get", "update", "delete")
-# What every record a run creates carries in its tag field, so `cleanup` can find leftovers.
-RUN_TAG = "conformance-"
 _PARAM = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
@@ -53,7 +51,7 @@ class Resource:
     filters: Mapping[str, str] = field(default_factory=dict)
     # the key scope an operation of this resource needs: app, or account (apps, app keys)
     scope: str = "app"
-    # a text field every record a run creates starts with RUN_TAG, so cleanup finds leftovers
+    # a text field every record a run creates fills with its run tag (core/runs.py), so cleanup finds leftovers
     tag_field: str | None = None
     # create answers the new record as the one item of a list under the envelope (PostMessage)
     created_in_list: bool = False

@@ -8,7 +8,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from conformance.core import negative
+from conformance.core import negative, runs
 from conformance.core.model import Exchange, Expect, Variant
 from conformance.core.session import ConformanceSession
 from conformance.core.strategies import hex_id
@@ -77,7 +77,7 @@ def test_post_message_accepts_every_content_type(sunco: ConformanceSession) -> N
     users = Records.of(sunco, "user")
     # An externalId always, so the user can also be named by it.
     named = st.tuples(setup_variants(resource("user")), hex_id()).map(
-        lambda found: replace(found[0], body={"externalId": f"conformance-{found[1]}", **found[0].body})
+        lambda found: replace(found[0], body={"externalId": runs.tag(found[1]), **found[0].body})
     )
     user = sunco.variants("setup-user", named, 1)[0]
     user_id = sunco.require(users.create(user), "a user to author messages", user)

@@ -10,8 +10,11 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
+from conformance.core import runs
+from conformance.core.run_ledger import STATE_ENV
 from conformance.sandbox import Sandbox, seeded
 from conformance.sandbox.faults import PROFILES
 
@@ -20,6 +23,7 @@ RECORDING_PORT = 47151
 SHIPPED = (PROJECT / "cassettes").resolve()
 # Limits lowered so that tests reach them: a full conversation, and message lists of several pages.
 LIMITS = {"max_messages": 15, "message_page_size": 5}
+SEED = 0
 # The webhook receiver's port: fixed too, since the webhooks the suite creates name it.
 RECEIVER_PORT = 47159
 
@@ -100,7 +104,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
     # A fixed port and seed make a re-recording of unchanged behaviour byte-identical: never fall back.
     # The faults follow the same seed, so a rehearsal repeats too.
-    sandbox = Sandbox(port=port, seed=0, limits=LIMITS, faults=faults)
+    sandbox = Sandbox(port=port, seed=SEED, limits=LIMITS, faults=faults)
     try:
         sandbox.start()
     except OSError as error:
@@ -111,8 +115,16 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 1
-    with sandbox:
-        env = {**os.environ, **sandbox_settings(sandbox, args.auth), "SUNCO_WEBHOOK_PORT": str(_receiver_port())}
+    with sandbox, tempfile.TemporaryDirectory(prefix="conformance-state-") as state:
+        env = {
+            **os.environ,
+            **sandbox_settings(sandbox, args.auth),
+            "SUNCO_WEBHOOK_PORT": str(_receiver_port()),
+            # The run tags the recorded bodies hold: fixed by the seed, so a re-recording repeats them.
+            runs.RUN_ID_ENV: runs.fixed_run_id(SEED),
+            # What the run creates lives only as long as this sandbox: its ledger goes with it.
+            STATE_ENV: state,
+        }
         env.pop("SUNCO_WEBHOOK_URL", None)
         rehearsal = f", with the {faults} faults (seed 0)" if faults else ""
         print(f"recording against the sandbox at {sandbox.url}{rehearsal} into {args.cassette_dir}", flush=True)
