@@ -10,7 +10,6 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping, Sequence
 
-import pytest
 from hypothesis import strategies as st
 
 from conformance import flows
@@ -102,7 +101,8 @@ def _finish(sunco: ConformanceSession, absent: UnknownOperation | None) -> None:
     """What the other operations broke fails the test; if they all held, a left-out one skips it, in one line."""
     sunco.finish()
     if absent is not None:
-        pytest.skip(absent.absent)
+        # The plugin skips a test whose operation the contract lacks, in one line naming both.
+        raise absent
 
 
 def test_every_authenticated_operation_requires_credentials(sunco: ConformanceSession) -> None:
