@@ -18,6 +18,9 @@ from __future__ import annotations
 
 import base64
 import copy
+import hashlib
+import hmac
+import html
 import json
 import re
 from collections.abc import Callable, Iterable, Iterator
@@ -67,6 +70,13 @@ FRAGMENT = 16
 _KEEP = r"(?P<keep><scrubbed[^<>\s]*>)"
 _PLACEHOLDERS = re.compile(_KEEP)
 _PATH_SAFE = "/<>:@!$&'()*+,;=-._~"
+_URLSAFE = str.maketrans("+/", "-_")
+_PERCENT = re.compile(r"%[0-9A-F]{2}")
+# A JWT (header.payload.signature, each base64url): scrubbed whole when a known secret signed it.
+_JWT = re.compile(r"eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+")
+_JWT_HASHES = (hashlib.sha256, hashlib.sha384, hashlib.sha512)
+# A secret split across two fields of one JSON object is found when each part is at least this long.
+SPLIT = 4
 
 
 # A value a pinned body lost to a placeholder: field name, whether an array item, the value, its placeholder.
@@ -115,16 +125,53 @@ def canonical(value: object) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
+def _base64_alignments(raw: bytes) -> set[str]:
+    """Base64 of ``raw`` wherever it starts in a larger blob (``Basic base64("user:" + secret)``): for each
+    of the three byte offsets, only the characters that depend on ``raw`` alone (its stable middle)."""
+    found = {base64.b64encode(raw).decode("ascii").rstrip("=")}
+    for offset, skip in ((0, 0), (1, 2), (2, 3)):
+        whole = base64.b64encode(b"\0" * offset + raw).decode("ascii")
+        found.add(whole[skip : (offset + len(raw)) // 3 * 4])
+    return found | {form.translate(_URLSAFE) for form in found}
+
+
+def _html_forms(secret: str) -> set[str]:
+    """The secret HTML-escaped: named entities, and decimal and hex references for its special characters."""
+    special = {char for char in secret if char in "&<>\"'" or ord(char) > 127}
+    if not special:
+        return set()
+    styles: list[Callable[[str], str]] = [
+        lambda char: f"&#{ord(char)};",
+        lambda char: f"&#x{ord(char):x};",
+        lambda char: f"&#X{ord(char):X};",
+    ]
+    found = {html.escape(secret), html.escape(secret, quote=False)}
+    found |= {"".join(style(char) if char in special else char for char in secret) for style in styles}
+    found |= {"".join(style(char) if char in "&<>\"'" else char for char in secret) for style in styles}
+    return found
+
+
+def _misread(secret: str) -> set[str]:
+    """The secret's UTF-8 bytes shown as Latin-1 or cp1252 (a text/plain body without a charset)."""
+    raw = secret.encode("utf-8", "surrogatepass")
+    return {raw.decode("latin-1"), raw.decode("cp1252", "replace")} - {secret}
+
+
 def encoded_forms(secret: str) -> set[str]:
-    """The secret as it may be written: plain, JSON-escaped, URL-encoded and base64."""
-    forms = {
-        secret,
-        json.dumps(secret)[1:-1],
-        quote(secret, safe=""),
-        quote_plus(secret),
-        base64.b64encode(secret.encode("utf-8", "surrogatepass")).decode("ascii").rstrip("="),
-    }
+    """The secret as it may be written: plain, JSON-escaped, URL-encoded (either case), base64 at any
+    alignment, hex, HTML-escaped, and its UTF-8 bytes misread as Latin-1 or cp1252 (and those escaped)."""
+    raw = secret.encode("utf-8", "surrogatepass")
+    forms = {secret, *_misread(secret)}
+    forms |= {json.dumps(form)[1:-1] for form in forms} | {json.dumps(form, ensure_ascii=False)[1:-1] for form in forms}
+    percent = {quote(secret, safe=""), quote_plus(secret)}
+    forms |= percent | {_PERCENT.sub(lambda found: found.group().lower(), form) for form in percent}
+    forms |= _base64_alignments(raw) | {raw.hex(), raw.hex().upper()} | _html_forms(secret)
     return {form for form in forms if form}
+
+
+def basic_credential(key_id: str, secret: str) -> str:
+    """What follows ``Basic`` in an Authorization header for this key."""
+    return base64.b64encode(f"{key_id}:{secret}".encode("utf-8", "surrogatepass")).decode("ascii")
 
 
 def _word_pattern(word: str) -> str:
@@ -185,6 +232,13 @@ class Scrubber:
             if value[start : start + FRAGMENT] not in within
         )
         self._fragment_sources = tuple(value for value in known if len(value) > FRAGMENT)
+        # Each leading part of a secret, so that its two halves in two fields of one object are found.
+        self._halves: dict[str, set[str]] = {}
+        for value in known:
+            if len(value) >= DISTINCT:
+                for cut in range(SPLIT, len(value) - SPLIT + 1):
+                    self._halves.setdefault(value[:cut], set()).add(value)
+        self._signing_keys = tuple(value.encode("utf-8", "surrogatepass") for value in known)
         self._fragment_finder = _automaton(self._fragments)
         # Most texts hold no secret: one pass of this finder spares them the regexes below.
         self._form_finder = _automaton(anywhere | whole_words)
@@ -261,17 +315,45 @@ class Scrubber:
             text = scrubbed
         return text
 
+    def _signed(self, token: str) -> bool:
+        """Whether a known secret signed ``token`` (HS256, HS384 or HS512)."""
+        signed, _, signature = token.rpartition(".")
+        try:
+            expected = base64.urlsafe_b64decode(signature + "=" * (-len(signature) % 4))
+        except ValueError:
+            return False
+        return any(
+            hmac.compare_digest(hmac.new(key, signed.encode(), digest).digest(), expected)
+            for key in self._signing_keys
+            for digest in _JWT_HASHES
+            if len(expected) == digest().digest_size
+        )
+
+    def _tokens(self, text: str) -> str:
+        """Every JWT a known secret signed, whole: its kid and signature together would rebuild it."""
+        if "eyJ" not in text:
+            return text
+        return _JWT.sub(lambda found: SECRET_PLACEHOLDER if self._signed(found.group()) else found.group(), text)
+
     def text(self, text: str) -> str:
         """Free text (a failure, a traceback, a JSON string): every known secret, form and fragment."""
         if not self.values:
             return text
-        return self._fixpoint(text, lambda value: self._cut_fragments(self._replace(self._text, value)))
+        return self._fixpoint(self._tokens(text), lambda value: self._cut_fragments(self._replace(self._text, value)))
 
     def guard(self, text: str) -> str:
         """The last guard for text with structure of its own: only distinctive secrets, anywhere."""
         if not self.values:
             return text
-        return self._fixpoint(text, lambda value: self._replace(self._guard, value))
+        return self._fixpoint(self._tokens(text), lambda value: self._replace(self._guard, value))
+
+    def header(self, text: str) -> str:
+        """A header's value: every distinctive form of a secret, long fragments of one, a signed JWT."""
+        if not self.values:
+            return text
+        if text in self.values:
+            return SECRET_PLACEHOLDER
+        return self._fixpoint(self._tokens(text), lambda value: self._cut_fragments(self._replace(self._guard, value)))
 
     def _exact(self, text: str) -> str:
         return SECRET_PLACEHOLDER if text in self.values else self.guard(text)
@@ -285,7 +367,13 @@ class Scrubber:
     def _walk(self, value: Any, name: str | None, item: bool, hidden: bool, pin: _Pin | None = None) -> Any:
         if isinstance(value, dict):
             fields = self.fields | TOKEN_REQUEST_SECRETS if "grant_type" in value else self.fields
-            return {key: self._walk(sub, key, False, hidden or key in fields, pin) for key, sub in value.items()}
+            halves = self._split_halves(value)
+            return {
+                key: self._walk(
+                    sub, key, False, hidden or key in fields or (isinstance(sub, str) and sub in halves), pin
+                )
+                for key, sub in value.items()
+            }
         if isinstance(value, list | tuple):
             return [self._walk(sub, name, True, hidden, pin) for sub in value]
         if isinstance(value, str):
@@ -303,10 +391,31 @@ class Scrubber:
             return placeholder(name, "number", item)
         return value
 
+    def _split_halves(self, value: dict[str, Any]) -> set[str]:
+        """String values of one object that are the two halves of a known secret (each SPLIT or longer).
+
+        Only a split in two, within one object, is found; a longer part (FRAGMENT) goes anywhere."""
+        if not self._halves or len(value) < 2:
+            return set()
+        strings = {sub for sub in value.values() if isinstance(sub, str)}
+        found: set[str] = set()
+        for first in strings:
+            for secret in self._halves.get(first, ()):
+                if secret[len(first) :] in strings:
+                    found |= {first, secret[len(first) :]}
+        return found
+
     def body(self, raw: bytes | str | None) -> bytes | str | None:
         if raw is None or raw in (b"", ""):
             return raw
-        text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
+        if isinstance(raw, bytes):
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                # Read byte for byte, so a secret sent in a single-byte encoding is still found whole.
+                text = raw.decode("latin-1")
+        else:
+            text = raw
         try:
             parsed = json.loads(text)
         except ValueError:
@@ -383,7 +492,7 @@ class Scrubber:
             if lower in ("authorization", "proxy-authorization"):
                 headers[name] = f"{str(value).split(' ', 1)[0]} {PLACEHOLDER}"
             elif lower not in DROPPED_HEADERS:
-                headers[name] = self._exact(str(value))
+                headers[name] = self.header(str(value))
                 if lower == "content-type" and not media:
                     media = headers[name]
         request.headers = headers_dict(headers.items())
@@ -404,7 +513,7 @@ class Scrubber:
             elif name.lower() == "location":
                 headers[name] = [self.location(str(value), carried) for value in headers[name]]
             else:
-                headers[name] = [self._exact(str(value)) for value in headers[name]]
+                headers[name] = [self.header(str(value)) for value in headers[name]]
         body = response.get("body", {})
         if "string" in body:
             body["string"] = self.body(body["string"])
@@ -444,6 +553,9 @@ class Scrubber:
                 for key, sub in value.items():
                     if key in RESPONSE_SECRET_FIELDS and isinstance(sub, str):
                         found.add(sub)
+                        if key == "secret" and isinstance(value.get("id"), str):
+                            # A key the run created: the Basic credential built from it is as secret.
+                            found.add(basic_credential(value["id"], sub))
                     walk(sub)
             elif isinstance(value, list):
                 for sub in value:
