@@ -224,6 +224,16 @@ class Scrubber:
         anywhere = {form for value in known for form in encoded_forms(value) if len(form) >= DISTINCT}
         anywhere = {form for form in anywhere if form not in within}
         whole_words = {value for value in known if value not in anywhere}
+        # A secret cut in two (two fields, two lines) leaves one part at least half its length: in free
+        # text every leading or trailing half of a long secret goes too.
+        halves = {
+            part
+            for value in known
+            if len(value) >= 2 * DISTINCT
+            for size in range((len(value) + 1) // 2, len(value))
+            for part in (value[:size], value[-size:])
+        }
+        text_forms = anywhere | {part for part in halves if part not in within}
         self._fragments = frozenset(
             value[start : start + FRAGMENT]
             for value in known
@@ -238,12 +248,23 @@ class Scrubber:
             if len(value) >= DISTINCT:
                 for cut in range(SPLIT, len(value) - SPLIT + 1):
                     self._halves.setdefault(value[:cut], set()).add(value)
+        # The same parts as quoted strings, for a JSON object (or a repr) quoted whole in free text.
+        self._quoted_halves = {
+            f"{quote_mark}{part}{quote_mark}": (value, cut, part == value[:cut])
+            for value in known
+            if len(value) >= DISTINCT
+            for cut in range(SPLIT, len(value) - SPLIT + 1)
+            for part in (value[:cut], value[cut:])
+            for quote_mark in "\"'"
+        }
+        self._quoted_finder = _automaton(self._quoted_halves)
         self._signing_keys = tuple(value.encode("utf-8", "surrogatepass") for value in known)
         self._fragment_finder = _automaton(self._fragments)
         # Most texts hold no secret: one pass of this finder spares them the regexes below.
-        self._form_finder = _automaton(anywhere | whole_words)
+        self._form_finder = _automaton(text_forms | whole_words)
         self._guard = re.compile(_KEEP + (f"|{_alternation(anywhere)}" if anywhere else ""))
-        found = "|".join(filter(None, [_alternation(anywhere), _alternation(whole_words, _word_pattern)]))
+        self._header = re.compile(_KEEP + (f"|{_alternation(text_forms)}" if text_forms else ""))
+        found = "|".join(filter(None, [_alternation(text_forms), _alternation(whole_words, _word_pattern)]))
         self._text = re.compile(_KEEP + (f"|{found}" if found else ""))
 
     # -- text --------------------------------------------------------------------------------
@@ -335,11 +356,31 @@ class Scrubber:
             return text
         return _JWT.sub(lambda found: SECRET_PLACEHOLDER if self._signed(found.group()) else found.group(), text)
 
+    def _quoted_split(self, text: str) -> str:
+        """Both halves of a secret, each a quoted string of the text (two fields of a JSON object quoted in
+        a failure): each becomes a quoted placeholder."""
+        finder = self._quoted_finder
+        if finder is None:
+            return text
+        found = {text[last - length + 1 : last + 1] for last, length in finder.iter(text)}
+        sides: dict[tuple[str, int], set[bool]] = {}
+        for word in found:
+            value, cut, first = self._quoted_halves[word]
+            sides.setdefault((value, cut), set()).add(first)
+        for word in sorted(found, key=len, reverse=True):
+            value, cut, _ = self._quoted_halves[word]
+            if len(sides[(value, cut)]) == 2:
+                text = text.replace(word, f"{word[0]}{SECRET_PLACEHOLDER}{word[0]}")
+        return text
+
     def text(self, text: str) -> str:
         """Free text (a failure, a traceback, a JSON string): every known secret, form and fragment."""
         if not self.values:
             return text
-        return self._fixpoint(self._tokens(text), lambda value: self._cut_fragments(self._replace(self._text, value)))
+        return self._fixpoint(
+            self._quoted_split(self._tokens(text)),
+            lambda value: self._cut_fragments(self._replace(self._text, value)),
+        )
 
     def guard(self, text: str) -> str:
         """The last guard for text with structure of its own: only distinctive secrets, anywhere."""
@@ -353,7 +394,10 @@ class Scrubber:
             return text
         if text in self.values:
             return SECRET_PLACEHOLDER
-        return self._fixpoint(self._tokens(text), lambda value: self._cut_fragments(self._replace(self._guard, value)))
+        return self._fixpoint(
+            self._quoted_split(self._tokens(text)),
+            lambda value: self._cut_fragments(self._replace(self._header, value)),
+        )
 
     def _exact(self, text: str) -> str:
         return SECRET_PLACEHOLDER if text in self.values else self.guard(text)
