@@ -461,3 +461,19 @@ def test_a_jwt_signed_with_a_known_secret_goes_whole_and_others_stay():
     assert SCRUBBED.text(f"Authorization: Bearer {token}") == f"Authorization: Bearer {SECRET_PLACEHOLDER}"
     assert SCRUBBED.text(f"Bearer {other}") == f"Bearer {other}"
     assert SCRUBBED.header(token) == SECRET_PLACEHOLDER
+
+
+def test_a_body_that_is_not_utf8_is_read_byte_for_byte_and_loses_the_secret():
+    # A server that answers a non-ASCII secret in Latin-1 (text/plain, no charset).
+    scrub = Scrubber([CANARY, "sécrét-latin-1-only"])
+    raw = "error: bad key sécrét-latin-1-only".encode("latin-1")
+    cleaned = scrub.body(raw)
+    assert isinstance(cleaned, bytes)
+    assert b"latin-1-only" not in cleaned
+    assert SECRET_PLACEHOLDER.encode() in cleaned
+
+
+def test_a_header_loses_encoded_forms_and_halves_not_only_the_exact_secret():
+    hex_form = CANARY.encode().hex()
+    cleaned = SCRUBBED.request(req(headers={"X-Echo": f"k={hex_form}", "X-Half": f"k={CANARY[:15]}"}))
+    assert cleaned.headers == {"X-Echo": f"k={SECRET_PLACEHOLDER}", "X-Half": f"k={SECRET_PLACEHOLDER}"}
