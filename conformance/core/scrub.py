@@ -3,11 +3,13 @@
 Scrubbing works on structure first. In JSON (request and response bodies, pinned variants, the
 report, JUnit properties) a credential field's value, and any value equal to a known secret (a
 ``SUNCO_*`` secret or any leaf of ``SUNCO_CHANNELS``: nested, numeric, short), becomes a
-placeholder that satisfies that field's schema (:mod:`conformance.core.placeholders`). Text
-inside JSON strings and free text (failure messages, tracebacks, captured output) loses every
-known secret, its encoded forms and long fragments of it. Headers, URIs and the serialized
-cassette get only the exact secret replaced, as a last guard, and never in a path literal or a
-field name.
+placeholder that satisfies that field's schema (:mod:`conformance.core.placeholders`), and so
+do two values of one object that are the halves of a secret. Text inside JSON strings and free
+text (failure messages, tracebacks, captured output, progress lines) loses every known secret,
+its encoded forms (:func:`encoded_forms`), its long halves, long fragments of it, and any JWT a
+known secret signed. Headers lose the same, but for short secrets as whole words; URIs and the
+serialized cassette get the exact secret and its distinctive forms replaced, as a last guard,
+and never in a path literal or a field name.
 
 A secret that is one of the API's own words (a field name, enum value or path literal, say a key
 secret ``integration``) cannot be told from structure, so it is never replaced by value.
