@@ -7,7 +7,7 @@ placeholder that satisfies that field's schema (:mod:`conformance.core.placehold
 do two values of one object that are the halves of a secret. Text inside JSON strings and free
 text (failure messages, tracebacks, captured output, progress lines) loses every known secret,
 its encoded forms (:func:`encoded_forms`), its long halves, long fragments of it, and any JWT a
-known secret signed. Headers lose the same, but for short secrets as whole words; URIs and the
+known secret signed. Headers lose the same distinctive forms (a short secret only as the whole value); URIs and the
 serialized cassette get the exact secret and its distinctive forms replaced, as a last guard,
 and never in a path literal or a field name.
 
@@ -79,6 +79,9 @@ _JWT = re.compile(r"eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+")
 _JWT_HASHES = (hashlib.sha256, hashlib.sha384, hashlib.sha512)
 # A secret split across two fields of one JSON object is found when each part is at least this long.
 SPLIT = 4
+# Which scrubbing a form belongs to: the last guard, headers, free text; and short secrets, whole words only.
+_GUARD, _HEADER, _TEXT, _WHOLE = 1, 2, 4, 8
+_WORD_CHAR = re.compile(r"\w")
 
 
 # A value a pinned body lost to a placeholder: field name, whether an array item, the value, its placeholder.
@@ -176,10 +179,22 @@ def basic_credential(key_id: str, secret: str) -> str:
     return base64.b64encode(f"{key_id}:{secret}".encode("utf-8", "surrogatepass")).decode("ascii")
 
 
-def _word_pattern(word: str) -> str:
-    before = r"(?<!\w)" if re.match(r"\w", word[0]) else ""
-    after = r"(?!\w)" if re.match(r"\w", word[-1]) else ""
-    return before + re.escape(word) + after
+def _whole_word(text: str, start: int, end: int) -> bool:
+    """Whether ``text[start:end]`` is not part of a longer word (as the regex ``\\b`` would see it)."""
+    before = start == 0 or not (_WORD_CHAR.match(text[start]) and _WORD_CHAR.match(text[start - 1]))
+    after = end == len(text) or not (_WORD_CHAR.match(text[end - 1]) and _WORD_CHAR.match(text[end]))
+    return bool(before and after)
+
+
+def _kinds_automaton(kinds: dict[str, int]) -> Any:
+    """As :func:`_automaton`, each word's value its length and the kinds of scrubbing it belongs to."""
+    automaton = ahocorasick.Automaton()
+    for word, mask in kinds.items():
+        automaton.add_word(word, (len(word), mask))
+    if len(automaton) == 0:
+        return None
+    automaton.make_automaton()
+    return automaton
 
 
 def _automaton(words: Iterable[str]) -> Any:
@@ -191,10 +206,6 @@ def _automaton(words: Iterable[str]) -> Any:
         return None
     automaton.make_automaton()
     return automaton
-
-
-def _alternation(words: Iterable[str], pattern: Any = re.escape) -> str:
-    return "|".join(pattern(word) for word in sorted(words, key=lambda word: (-len(word), word)))
 
 
 class Scrubber:
@@ -262,41 +273,47 @@ class Scrubber:
         self._quoted_finder = _automaton(self._quoted_halves)
         self._signing_keys = tuple(value.encode("utf-8", "surrogatepass") for value in known)
         self._fragment_finder = _automaton(self._fragments)
-        # Most texts hold no secret: one pass of this finder spares them the regexes below.
-        self._form_finder = _automaton(text_forms | whole_words)
-        self._guard = re.compile(_KEEP + (f"|{_alternation(anywhere)}" if anywhere else ""))
-        self._header = re.compile(_KEEP + (f"|{_alternation(text_forms)}" if text_forms else ""))
-        found = "|".join(filter(None, [_alternation(text_forms), _alternation(whole_words, _word_pattern)]))
-        self._text = re.compile(_KEEP + (f"|{found}" if found else ""))
+        # One automaton finds every form in one pass; each word knows which scrubbing it belongs to.
+        kinds: dict[str, int] = {}
+        for word in anywhere:
+            kinds[word] = kinds.get(word, 0) | _GUARD
+        for word in text_forms:
+            kinds[word] = kinds.get(word, 0) | _HEADER | _TEXT
+        for word in whole_words - text_forms:
+            kinds[word] = kinds.get(word, 0) | _TEXT | _WHOLE
+        self._form_finder = _kinds_automaton(kinds)
 
     # -- text --------------------------------------------------------------------------------
 
-    def _replace(self, pattern: re.Pattern[str], text: str) -> str:
-        """``pattern``'s matches replaced (a placeholder kept as it is), the regex run only where it can match.
+    def _replace(self, kind: int, text: str) -> str:
+        """Every form of ``kind`` in ``text`` replaced, leftmost and then longest first, a placeholder kept
+        as it is; a short secret (``_WHOLE``) only as a whole word.
 
-        Every match is one occurrence of a secret's form or one placeholder, so one Aho-Corasick pass
-        finds where they can be; the regex then runs over each stretch of overlapping ones (with a
-        character of context each side for its word boundaries) exactly as over the whole text.
+        One Aho-Corasick pass finds them all; Python runs only per match found.
         """
         finder = self._form_finder
         if finder is None:
             return text
-        spans = [(last - length + 1, last + 1) for last, length in finder.iter(text)]
-        if not spans:
+        found = [
+            (last - length + 1, 1, -length, mask)
+            for last, (length, mask) in finder.iter(text)
+            if mask & kind and (not mask & _WHOLE or _whole_word(text, last - length + 1, last + 1))
+        ]
+        if not found:
             return text
-        spans += [(found.start(), found.end()) for found in _PLACEHOLDERS.finditer(text)]
-        spans.sort()
+        found += [(match.start(), 0, match.start() - match.end(), 0) for match in _PLACEHOLDERS.finditer(text)]
+        found.sort()
         out: list[str] = []
         done = 0
-        start, end = spans[0]
-        for next_start, next_end in [*spans[1:], (len(text) + 2, len(text) + 2)]:
-            if next_start <= end + 1:
-                end = max(end, next_end)
+        for start, is_secret, negative_length, _ in found:
+            if start < done:
                 continue
-            for match in pattern.finditer(text, start, min(len(text), end + 1)):
-                out += [text[done : match.start()], match.group("keep") or SECRET_PLACEHOLDER]
-                done = match.end()
-            start, end = next_start, next_end
+            end = start - negative_length
+            if is_secret:
+                out += [text[done:start], SECRET_PLACEHOLDER]
+            else:
+                out.append(text[done:end])
+            done = end
         return "".join(out) + text[done:]
 
     def _cut_fragments(self, text: str) -> str:
@@ -381,14 +398,14 @@ class Scrubber:
             return text
         return self._fixpoint(
             self._quoted_split(self._tokens(text)),
-            lambda value: self._cut_fragments(self._replace(self._text, value)),
+            lambda value: self._cut_fragments(self._replace(_TEXT, value)),
         )
 
     def guard(self, text: str) -> str:
         """The last guard for text with structure of its own: only distinctive secrets, anywhere."""
         if not self.values:
             return text
-        return self._fixpoint(self._tokens(text), lambda value: self._replace(self._guard, value))
+        return self._fixpoint(self._tokens(text), lambda value: self._replace(_GUARD, value))
 
     def header(self, text: str) -> str:
         """A header's value: every distinctive form of a secret, long fragments of one, a signed JWT."""
@@ -398,7 +415,7 @@ class Scrubber:
             return SECRET_PLACEHOLDER
         return self._fixpoint(
             self._quoted_split(self._tokens(text)),
-            lambda value: self._cut_fragments(self._replace(self._header, value)),
+            lambda value: self._cut_fragments(self._replace(_HEADER, value)),
         )
 
     def _exact(self, text: str) -> str:
