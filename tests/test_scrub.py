@@ -477,3 +477,10 @@ def test_a_header_loses_encoded_forms_and_halves_not_only_the_exact_secret():
     hex_form = CANARY.encode().hex()
     cleaned = SCRUBBED.request(req(headers={"X-Echo": f"k={hex_form}", "X-Half": f"k={CANARY[:15]}"}))
     assert cleaned.headers == {"X-Echo": f"k={SECRET_PLACEHOLDER}", "X-Half": f"k={SECRET_PLACEHOLDER}"}
+
+
+def test_a_common_start_of_a_secret_stays_in_free_text():
+    # Halves go only when 12 characters or longer: "https://" of a short webhook URL is no leak.
+    scrub = Scrubber(["https://a.b/hook-1"])
+    assert scrub.text("see https://example.test/x") == "see https://example.test/x"
+    assert scrub.text("cut: https://a.b/ho") == f"cut: {SECRET_PLACEHOLDER}"

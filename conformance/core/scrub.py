@@ -79,6 +79,8 @@ _JWT = re.compile(r"eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+")
 _JWT_HASHES = (hashlib.sha256, hashlib.sha384, hashlib.sha512)
 # A secret split across two fields of one JSON object is found when each part is at least this long.
 SPLIT = 4
+# A leading or trailing part of a secret this long, and at least half of it, goes from free text.
+HALF = 12
 # Which scrubbing a form belongs to: the last guard, headers, free text; and short secrets, whole words only.
 _GUARD, _HEADER, _TEXT, _WHOLE = 1, 2, 4, 8
 _WORD_CHAR = re.compile(r"\w")
@@ -238,12 +240,12 @@ class Scrubber:
         anywhere = {form for form in anywhere if form not in within}
         whole_words = {value for value in known if value not in anywhere}
         # A secret cut in two (two fields, two lines) leaves one part at least half its length: in free
-        # text every leading or trailing half of a long secret goes too.
+        # text every leading or trailing half of a long secret goes too (HALF or longer, so that a
+        # common start such as "https://" never goes).
         halves = {
             part
             for value in known
-            if len(value) >= 2 * DISTINCT
-            for size in range((len(value) + 1) // 2, len(value))
+            for size in range(max(HALF, (len(value) + 1) // 2), len(value))
             for part in (value[:size], value[-size:])
         }
         text_forms = anywhere | {part for part in halves if part not in within}
