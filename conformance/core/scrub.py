@@ -473,12 +473,15 @@ class Scrubber:
     def body(self, raw: bytes | str | None) -> bytes | str | None:
         if raw is None or raw in (b"", ""):
             return raw
+        codec = "utf-8"
         if isinstance(raw, bytes):
             try:
-                text = raw.decode("utf-8")
+                text = raw.decode(codec)
             except UnicodeDecodeError:
-                # Read byte for byte, so a secret sent in a single-byte encoding is still found whole.
-                text = raw.decode("latin-1")
+                # Read byte for byte (and written back so: a binary body stays as it was), so that a
+                # secret sent in a single-byte encoding is still found whole.
+                codec = "latin-1"
+                text = raw.decode(codec)
         else:
             text = raw
         try:
@@ -487,7 +490,7 @@ class Scrubber:
             cleaned = self.text(text)
         else:
             cleaned = json.dumps(self.json_value(parsed), ensure_ascii=False, separators=(",", ":"))
-        return cleaned.encode() if isinstance(raw, bytes) else cleaned
+        return cleaned.encode(codec, "replace") if isinstance(raw, bytes) else cleaned
 
     def form(self, raw: bytes | str) -> bytes | str:
         """A form-encoded body: its fields scrubbed as the JSON object they stand for."""
