@@ -471,6 +471,9 @@ def test_a_body_that_is_not_utf8_is_read_byte_for_byte_and_loses_the_secret():
     assert isinstance(cleaned, bytes)
     assert b"latin-1-only" not in cleaned
     assert SECRET_PLACEHOLDER.encode() in cleaned
+    # A binary body that holds no secret is written back byte for byte.
+    binary = b"\x89PNG\r\n\x1a\n\xff\xfe\x00\x80"
+    assert scrub.body(binary) == binary
 
 
 def test_a_header_loses_encoded_forms_and_halves_not_only_the_exact_secret():
