@@ -473,15 +473,15 @@ class Scrubber:
     def body(self, raw: bytes | str | None) -> bytes | str | None:
         if raw is None or raw in (b"", ""):
             return raw
-        codec = "utf-8"
         if isinstance(raw, bytes):
             try:
-                text = raw.decode(codec)
+                text = raw.decode("utf-8")
             except UnicodeDecodeError:
-                # Read byte for byte (and written back so: a binary body stays as it was), so that a
-                # secret sent in a single-byte encoding is still found whole.
-                codec = "latin-1"
-                text = raw.decode(codec)
+                text = raw.decode("utf-8", "replace")
+                # A secret sent in a single-byte encoding is found whole only when read byte for byte.
+                byte_for_byte = raw.decode("latin-1")
+                if self.text(byte_for_byte) != byte_for_byte:
+                    text = byte_for_byte
         else:
             text = raw
         try:
@@ -490,7 +490,7 @@ class Scrubber:
             cleaned = self.text(text)
         else:
             cleaned = json.dumps(self.json_value(parsed), ensure_ascii=False, separators=(",", ":"))
-        return cleaned.encode(codec, "replace") if isinstance(raw, bytes) else cleaned
+        return cleaned.encode() if isinstance(raw, bytes) else cleaned
 
     def form(self, raw: bytes | str) -> bytes | str:
         """A form-encoded body: its fields scrubbed as the JSON object they stand for."""
