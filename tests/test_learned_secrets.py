@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+
+import jwt
 import responses
 
 from conformance.core.failures import ConformanceFailure
@@ -47,3 +50,39 @@ def test_a_recording_session_learns_secrets_from_responses_before_anything_repor
     assert isinstance(failure, ConformanceFailure)
     assert HANDED_OUT in str(failure), "the failure quotes the response it got"
     assert HANDED_OUT not in scrub.text(str(failure)), "and the run's scrubber removes it from every report"
+
+
+CREATED_KEY = {"key": {"id": "app_cnCREATED0q7Wv", "displayName": "k", "secret": HANDED_OUT}}
+
+
+@responses.activate
+def test_create_app_key_teaches_the_scrubber_its_basic_credential_and_jwts_it_signs():
+    url = f"{SETTINGS.api_url}/v2/apps/{SETTINGS.app_id}/integrations/i1/keys"
+    responses.add(responses.POST, url, json=CREATED_KEY, status=201)
+    scrub = Scrubber()
+    lines: list[str] = []
+    sunco = ConformanceSession(
+        cassette=None,
+        recording=True,
+        settings=SETTINGS,
+        scrubber=scrub,
+        nodeid="t::x",
+        record_command="pytest",
+        progress=lines.append,
+    )
+    sunco.call(
+        "CreateCustomIntegrationKey",
+        body={"displayName": "k"},
+        path_params={"integrationId": "i1"},
+        expect=Expect(201),
+    )
+    basic = base64.b64encode(f"app_cnCREATED0q7Wv:{HANDED_OUT}".encode()).decode()
+    assert basic in scrub.values
+    token = jwt.encode({"scope": "app"}, HANDED_OUT, algorithm="HS256", headers={"kid": "app_cnCREATED0q7Wv"})
+    assert scrub.text(f"sent Basic {basic} then Bearer {token}") == (
+        f"sent Basic {SECRET_PLACEHOLDER} then Bearer {SECRET_PLACEHOLDER}"
+    )
+    # The session's progress lines go through the same scrubber.
+    sunco._say(f"got no whole answer: invalid chunk size 'Basic {basic}'")
+    assert basic not in lines[-1]
+    assert SECRET_PLACEHOLDER in lines[-1]

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import base64
+import html
 import json
+import re
+from collections.abc import Callable
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote, unquote_plus
 
 import jsonschema
+import jwt
 import pytest
 import yaml
 from hypothesis import given
@@ -18,7 +22,8 @@ from vcr.serializers import yamlserializer
 from conformance import flows
 from conformance.core.placeholders import PLACEHOLDER, SECRET_PLACEHOLDER, fitting, placeholder
 from conformance.core.redact import scrub_report
-from conformance.core.scrub import Scrubber, credential_fields
+from conformance.core.scrub import FRAGMENT, Scrubber, credential_fields
+from conformance.core.session import ConformanceSession
 from conformance.core.settings import Settings
 from conformance.spec.resources import resource
 from conformance.spec.schemas import contract, property_schema, schema_uri, validator
@@ -261,3 +266,224 @@ def test_a_proxys_credentials_never_reach_the_cassette():
     cleaned = Scrubber().request(original)
     assert cleaned.headers == {"Proxy-Authorization": f"Basic {PLACEHOLDER}"}
     assert credential not in str(cleaned.headers)
+
+
+# -- every form of a secret, through every output channel ----------------------------------------
+#
+# One row per form x channel: a canary, written in that form, goes through the channel as the tool
+# uses it; what comes out is searched for the canary in every decoding a reader could apply.
+
+CANARY = "cn-sécrét-€-🔑-KEYSECRET-9Qz"  # beyond Latin-1: misread as Latin-1 or cp1252 it changes shape
+HTML_CANARY = "cn-<pa55&word>-'HTML'-\"q7\""  # every character HTML escapes
+SHORT_CANARY = "cn-q7Wv-SPLIT"  # halves shorter than a fragment
+CREATED = {"key": {"id": "app_cnCREATED0q7Wv", "displayName": "k", "secret": "cn-created-key-secret-q7Wv-01234567"}}
+CREATED_ID, CREATED_SECRET = CREATED["key"]["id"], CREATED["key"]["secret"]
+
+
+def b64(raw: bytes) -> str:
+    return base64.b64encode(raw).decode()
+
+
+def _jwt(secret: str) -> str:
+    return jwt.encode({"scope": "app"}, secret, algorithm="HS256", headers={"kid": CREATED_ID})
+
+
+# Each form: the canary it hides, and the text (or, for "split", the JSON object) it is written as.
+FORMS: dict[str, tuple[str, Callable[[], Any]]] = {
+    "plain": (CANARY, lambda: CANARY),
+    "json-escaped": (CANARY, lambda: json.dumps(CANARY)[1:-1]),
+    "percent (upper)": (CANARY, lambda: quote(CANARY, safe="")),
+    "percent (lower)": (CANARY, lambda: re.sub("%[0-9A-F]{2}", lambda m: m.group().lower(), quote(CANARY, safe=""))),
+    "base64 at offset 0": (CANARY, lambda: b64(CANARY.encode())),
+    "base64 at offset 1 (Basic u:secret)": (CANARY, lambda: "Basic " + b64(b"u:" + CANARY.encode())),
+    "base64 at offset 2 (Basic user:secret)": (CANARY, lambda: "Basic " + b64(b"user:" + CANARY.encode())),
+    "base64url at offset 1": (CANARY, lambda: base64.urlsafe_b64encode(b"xyzw" + CANARY.encode()).decode()),
+    "hex (lower)": (CANARY, lambda: CANARY.encode().hex()),
+    "hex (upper)": (CANARY, lambda: CANARY.encode().hex().upper()),
+    "html named": (HTML_CANARY, lambda: html.escape(HTML_CANARY)),
+    "html decimal": (HTML_CANARY, lambda: "".join(f"&#{ord(c)};" if c in "&<>'\"" else c for c in HTML_CANARY)),
+    "html hex": (HTML_CANARY, lambda: "".join(f"&#x{ord(c):x};" if c in "&<>'\"" else c for c in HTML_CANARY)),
+    "utf-8 read as latin-1": (CANARY, lambda: CANARY.encode().decode("latin-1")),
+    "utf-8 read as cp1252": (CANARY, lambda: CANARY.encode().decode("cp1252", "replace")),
+    "split in two fields": (CANARY, lambda: {"first": CANARY[:13], "second": CANARY[13:]}),
+    "short, split in two fields": (SHORT_CANARY, lambda: {"first": SHORT_CANARY[:6], "second": SHORT_CANARY[6:]}),
+    "created key's Basic credential": (
+        CREATED_SECRET,
+        lambda: "Basic " + b64(f"{CREATED_ID}:{CREATED_SECRET}".encode()),
+    ),
+    "JWT signed by a created key": (CREATED_SECRET, lambda: "Bearer " + _jwt(CREATED_SECRET)),
+}
+
+
+def canary_scrubber() -> Scrubber:
+    """The run's scrubber after it created a key (as ConformanceSession learns from each answer)."""
+    scrub = Scrubber([*SETTINGS.secrets, CANARY, HTML_CANARY, SHORT_CANARY], public=SETTINGS.public)
+    scrub.learn(scrub.secrets_in(CREATED))
+    return scrub
+
+
+def as_text(written: Any) -> str:
+    return written if isinstance(written, str) else json.dumps(written, ensure_ascii=False)
+
+
+def progress_channel(scrub: Scrubber, written: Any) -> list[str]:
+    lines: list[str] = []
+    session = ConformanceSession(
+        cassette=None,
+        recording=True,
+        settings=SETTINGS,
+        scrubber=scrub,
+        nodeid="t::x",
+        record_command="pytest",
+        progress=lines.append,
+    )
+    session._say(f"CreateApp got no whole answer: invalid chunk size {as_text(written)}")
+    return lines
+
+
+def failure_channel(scrub: Scrubber, written: Any) -> list[str]:
+    report = pytest.TestReport(
+        "t::x",
+        ("t.py", 1, "x"),
+        {},
+        "failed",
+        f"response: {as_text(written)}",
+        "call",
+        sections=[("Captured stdout call", as_text(written))],
+    )
+    scrub_report(report, scrub)
+    return [str(report.longrepr), *(content for _, content in report.sections)]
+
+
+def json_report_channel(scrub: Scrubber, written: Any) -> list[str]:
+    # As Summary writes --conformance-report: scrubbed by structure, then dumped (ASCII escapes).
+    data = {"failures": [{"detail": "echoed", "body": written}]}
+    text = json.dumps(scrub.json_value(data), indent=2, sort_keys=True)
+    return [text, json.dumps(json.loads(text), ensure_ascii=False)]
+
+
+def junit_channel(scrub: Scrubber, written: Any) -> list[str]:
+    # As the plugin adds its verdicts: a JSON string property, scrubbed with the report.
+    report = pytest.TestReport(
+        "t::x",
+        ("t.py", 1, "x"),
+        {},
+        "passed",
+        None,
+        "call",
+        user_properties=[("conformance_verdicts", json.dumps([{"body": written}])), ("echo", written)],
+    )
+    scrub_report(report, scrub)
+    return [str(value) for _, value in report.user_properties] + [
+        json.dumps(report.user_properties, ensure_ascii=False)
+    ]
+
+
+def cassette_channel(scrub: Scrubber, written: Any) -> list[str]:
+    text = as_text(written)
+    body = written if isinstance(written, dict) else {"note": text}
+    request = scrub.request(req(body=body, headers={"X-Echo": text, "Content-Type": "application/json"}))
+    plain = {
+        "status": {"code": 400, "message": "Bad Request"},
+        "headers": {"Content-Type": ["text/plain"], "X-Echo": [text]},
+        "body": {"string": text.encode("utf-8", "replace")},
+    }
+    json_answer = answer({"error": body})
+    responses = [scrub.response(plain), scrub.response(json_answer)]
+    serialized = scrub.cassette_text({"requests": [request, request], "responses": responses}, yamlserializer)
+    return [serialized, json.dumps(yaml.safe_load(serialized), ensure_ascii=False)]
+
+
+CHANNELS_OUT: dict[str, Callable[[Scrubber, Any], list[str]]] = {
+    "terminal progress line": progress_channel,
+    "failure text": failure_channel,
+    "JSON report": json_report_channel,
+    "JUnit property": junit_channel,
+    "cassette": cassette_channel,
+}
+
+
+def _unescape(text: str) -> str:
+    """Backslash escapes undone once (a JSON string inside a JSON document is escaped twice)."""
+    return text.encode("latin-1", "backslashreplace").decode("unicode_escape", "replace")
+
+
+def readings(text: str) -> list[bytes]:
+    """``text`` as every reader could decode it: as is, HTML- and percent-unescaped, re-decoded from
+    Latin-1 or cp1252, and every base64 or hex run in it decoded at every alignment."""
+    once = _unescape(text)
+    views = [text, html.unescape(text), unquote(text), unquote_plus(text), once, _unescape(once)]
+    found = [view.encode("utf-16", "surrogatepass").decode("utf-16", "replace").encode() for view in views]
+    found += [view.encode(codec, "ignore") for view in views for codec in ("latin-1", "cp1252")]
+    for run in re.findall(r"[A-Za-z0-9+/_-]{8,}", text):
+        run = run.replace("-", "+").replace("_", "/")
+        for skip in range(4):
+            part = run[skip:]
+            found.append(base64.b64decode(part[: len(part) // 4 * 4]))
+    for run in re.findall(r"[0-9a-fA-F]{8,}", text):
+        found += [bytes.fromhex(run[skip:][: (len(run) - skip) // 2 * 2]) for skip in range(2)]
+    return found
+
+
+def exposed(canary: str, outputs: list[str]) -> list[str]:
+    """Each way the canary can be read back from ``outputs``: whole, cut in two halves, or a long run of it."""
+    leaks = []
+    for output in outputs:
+        for view in (raw.decode("utf-8", "replace") for raw in readings(output)):
+            if canary in view:
+                leaks.append(f"whole in {view[:80]!r}")
+            elif canary[: len(canary) // 2] in view and canary[len(canary) // 2 :] in view:
+                leaks.append(f"both halves in {view[:80]!r}")
+            elif any(canary[i : i + FRAGMENT] in view for i in range(len(canary) - FRAGMENT + 1)):
+                leaks.append(f"a fragment in {view[:80]!r}")
+        tokens = re.findall(r"eyJ[\w-]*\.[\w-]*\.[\w-]+", output)
+        leaks += [f"a JWT: {token[:40]}" for token in tokens if token == _jwt(canary)]
+    return leaks
+
+
+SCRUBBED = canary_scrubber()
+
+
+@pytest.mark.parametrize("channel", CHANNELS_OUT)
+@pytest.mark.parametrize("form", FORMS)
+def test_no_form_of_a_secret_survives_any_output_channel(form, channel):
+    canary, write = FORMS[form]
+    written = write()
+    unscrubbed = CHANNELS_OUT[channel](Scrubber(), written)
+    # The row can fail: without the scrubber the canary is read back from this channel.
+    assert exposed(canary, unscrubbed), (form, channel)
+    assert exposed(canary, CHANNELS_OUT[channel](SCRUBBED, written)) == []
+
+
+def test_a_jwt_signed_with_a_known_secret_goes_whole_and_others_stay():
+    token = _jwt(CREATED_SECRET)
+    other = _jwt("an-unrelated-secret-nobody-configured-0123")
+    assert SCRUBBED.text(f"Authorization: Bearer {token}") == f"Authorization: Bearer {SECRET_PLACEHOLDER}"
+    assert SCRUBBED.text(f"Bearer {other}") == f"Bearer {other}"
+    assert SCRUBBED.header(token) == SECRET_PLACEHOLDER
+
+
+def test_a_body_that_is_not_utf8_loses_a_secret_sent_in_latin_1():
+    # A server that answers a non-ASCII secret in Latin-1 (text/plain, no charset).
+    scrub = Scrubber([CANARY, "sécrét-latin-1-only"])
+    raw = "error: bad key sécrét-latin-1-only".encode("latin-1")
+    cleaned = scrub.body(raw)
+    assert isinstance(cleaned, bytes)
+    assert b"latin-1-only" not in cleaned
+    assert SECRET_PLACEHOLDER.encode() in cleaned
+    # A binary body that holds no secret is read as before (as UTF-8, what is not UTF-8 replaced).
+    binary = b"\x89PNG\r\n\x1a\n\xff\xfe\x00\x80"
+    assert scrub.body(binary) == binary.decode("utf-8", "replace").encode()
+
+
+def test_a_header_loses_encoded_forms_and_halves_not_only_the_exact_secret():
+    hex_form = CANARY.encode().hex()
+    cleaned = SCRUBBED.request(req(headers={"X-Echo": f"k={hex_form}", "X-Half": f"k={CANARY[:15]}"}))
+    assert cleaned.headers == {"X-Echo": f"k={SECRET_PLACEHOLDER}", "X-Half": f"k={SECRET_PLACEHOLDER}"}
+
+
+def test_a_common_start_of_a_secret_stays_in_free_text():
+    # Halves go only when 12 characters or longer: "https://" of a short webhook URL is no leak.
+    scrub = Scrubber(["https://a.b/hook-1"])
+    assert scrub.text("see https://example.test/x") == "see https://example.test/x"
+    assert scrub.text("cut: https://a.b/ho") == f"cut: {SECRET_PLACEHOLDER}"

@@ -14,10 +14,29 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from conformance.core.placeholders import SECRET_PLACEHOLDER
-from conformance.core.scrub import FRAGMENT, Scrubber
+from conformance.core.scrub import _GUARD, _PLACEHOLDERS, _TEXT, _WHOLE, FRAGMENT, Scrubber
 
 SECRETS = ("key-secret-Zx9Qv-long-enough-to-cut-0123", "tok_9f8e7d6c5b4a39281706", "short1", "pat")
 SCRUBBER = Scrubber(SECRETS, fields=frozenset(), public=("https://api.example.test", "5d8cff3cd55b040010928b5b"))
+
+
+def _word_pattern(word: str) -> str:
+    before = r"(?<!\w)" if re.match(r"\w", word[0]) else ""
+    after = r"(?!\w)" if re.match(r"\w", word[-1]) else ""
+    return before + re.escape(word) + after
+
+
+def reference_pattern(scrubber: Scrubber, kind: int) -> re.Pattern[str]:
+    """The one regex the former scrubber ran: a placeholder kept, else the longest form at each position."""
+    kinds = {word: mask for word, (_, mask) in scrubber._form_finder.items()}
+    plain = [word for word, mask in kinds.items() if mask & kind and not mask & _WHOLE]
+    whole = [word for word, mask in kinds.items() if mask & kind and mask & _WHOLE]
+    both = sorted(
+        [(word, re.escape) for word in plain] + [(word, _word_pattern) for word in whole],
+        key=lambda item: (-len(item[0]), item[0]),
+    )
+    found = "|".join(pattern(word) for word, pattern in both)
+    return re.compile(r"(?P<keep><scrubbed[^<>\s]*>)" + (f"|{found}" if found else ""))
 
 
 def reference_replace(pattern: re.Pattern[str], text: str) -> str:
@@ -28,7 +47,7 @@ def reference_cut(scrubber: Scrubber, text: str) -> str:
     out: list[str] = []
     start = position = 0
     while position <= len(text) - FRAGMENT:
-        if text[position] == "<" and (kept := scrubber._guard.match(text, position)) and kept.group("keep"):
+        if text[position] == "<" and (kept := _PLACEHOLDERS.match(text, position)):
             position = kept.end()
             continue
         if text[position : position + FRAGMENT] not in scrubber._fragments:
@@ -43,12 +62,12 @@ def reference_cut(scrubber: Scrubber, text: str) -> str:
 
 
 def reference_text(scrubber: Scrubber, text: str) -> str:
-    step: Any = lambda value: reference_cut(scrubber, reference_replace(scrubber._text, value))  # noqa: E731
+    step: Any = lambda value: reference_cut(scrubber, reference_replace(reference_pattern(scrubber, _TEXT), value))  # noqa: E731
     return scrubber._fixpoint(text, step)
 
 
 def reference_guard(scrubber: Scrubber, text: str) -> str:
-    return scrubber._fixpoint(text, lambda value: reference_replace(scrubber._guard, value))
+    return scrubber._fixpoint(text, lambda value: reference_replace(reference_pattern(scrubber, _GUARD), value))
 
 
 def pieces() -> st.SearchStrategy[str]:

@@ -3,14 +3,17 @@
 A live recording against the sandbox (started here on 127.0.0.1, on a free port) carries a canary
 in every credential field of every integration type, in nested, numeric and short SUNCO_CHANNELS
 values, and in the key id and secret. Then every file the run wrote, and its captured output, are
-searched for every canary in its plain, JSON-escaped, URL-encoded and base64 forms, and for long
-fragments of it (an error title may echo a value cut short).
+searched for every canary in its plain, JSON-escaped, URL-encoded (either case), base64 (at each
+byte offset), hex, HTML-escaped and Latin-1- or cp1252-misread forms, and for long fragments of
+it (an error title may echo a value cut short).
 """
 
 from __future__ import annotations
 
 import base64
+import html
 import json
+import re
 import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -77,6 +80,20 @@ def forms(canary: str) -> dict[str, str]:
         "url-encoded (plus)": quote_plus(canary),
         "base64": base64.b64encode(canary.encode()).decode().rstrip("="),
     }
+    raw = canary.encode()
+    more = {
+        "url-encoded (lower)": re.sub("%[0-9A-F]{2}", lambda found: found.group().lower(), quote(canary, safe="")),
+        "hex": raw.hex(),
+        "HEX": raw.hex().upper(),
+        "html-escaped": html.escape(canary),
+        "utf-8 read as latin-1": raw.decode("latin-1"),
+        "utf-8 read as cp1252": raw.decode("cp1252", "replace"),
+    }
+    for offset, skip in ((1, 2), (2, 3)):
+        blob = base64.b64encode(b"\0" * offset + raw).decode()
+        more[f"base64 at byte offset {offset}"] = blob[skip : (offset + len(raw)) // 3 * 4]
+    # Short forms of short canaries could turn up by chance (in a hex id, say): only distinctive ones.
+    out |= {kind: form for kind, form in more.items() if len(form) >= 12 and form != canary}
     for start in range(len(canary) - FRAGMENT + 1) if len(canary) > FRAGMENT else ():
         out[f"fragment at {start}"] = canary[start : start + FRAGMENT]
     return out

@@ -3,11 +3,13 @@
 Scrubbing works on structure first. In JSON (request and response bodies, pinned variants, the
 report, JUnit properties) a credential field's value, and any value equal to a known secret (a
 ``SUNCO_*`` secret or any leaf of ``SUNCO_CHANNELS``: nested, numeric, short), becomes a
-placeholder that satisfies that field's schema (:mod:`conformance.core.placeholders`). Text
-inside JSON strings and free text (failure messages, tracebacks, captured output) loses every
-known secret, its encoded forms and long fragments of it. Headers, URIs and the serialized
-cassette get only the exact secret replaced, as a last guard, and never in a path literal or a
-field name.
+placeholder that satisfies that field's schema (:mod:`conformance.core.placeholders`), and so
+do two values of one object that are the halves of a secret. Text inside JSON strings and free
+text (failure messages, tracebacks, captured output, progress lines) loses every known secret,
+its encoded forms (:func:`encoded_forms`), its long halves, long fragments of it, and any JWT a
+known secret signed. Headers lose the same distinctive forms (a short secret only as the whole value); URIs and the
+serialized cassette get the exact secret and its distinctive forms replaced, as a last guard,
+and never in a path literal or a field name.
 
 A secret that is one of the API's own words (a field name, enum value or path literal, say a key
 secret ``integration``) cannot be told from structure, so it is never replaced by value.
@@ -18,6 +20,9 @@ from __future__ import annotations
 
 import base64
 import copy
+import hashlib
+import hmac
+import html
 import json
 import re
 from collections.abc import Callable, Iterable, Iterator
@@ -67,6 +72,18 @@ FRAGMENT = 16
 _KEEP = r"(?P<keep><scrubbed[^<>\s]*>)"
 _PLACEHOLDERS = re.compile(_KEEP)
 _PATH_SAFE = "/<>:@!$&'()*+,;=-._~"
+_URLSAFE = str.maketrans("+/", "-_")
+_PERCENT = re.compile(r"%[0-9A-F]{2}")
+# A JWT (header.payload.signature, each base64url): scrubbed whole when a known secret signed it.
+_JWT = re.compile(r"eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+")
+_JWT_HASHES = (hashlib.sha256, hashlib.sha384, hashlib.sha512)
+# A secret split across two fields of one JSON object is found when each part is at least this long.
+SPLIT = 4
+# A leading or trailing part of a secret this long, and at least half of it, goes from free text.
+HALF = 12
+# Which scrubbing a form belongs to: the last guard, headers, free text; and short secrets, whole words only.
+_GUARD, _HEADER, _TEXT, _WHOLE = 1, 2, 4, 8
+_WORD_CHAR = re.compile(r"\w")
 
 
 # A value a pinned body lost to a placeholder: field name, whether an array item, the value, its placeholder.
@@ -115,22 +132,71 @@ def canonical(value: object) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
+def _base64_alignments(raw: bytes) -> set[str]:
+    """Base64 of ``raw`` wherever it starts in a larger blob (``Basic base64("user:" + secret)``): for each
+    of the three byte offsets, only the characters that depend on ``raw`` alone (its stable middle)."""
+    found = {base64.b64encode(raw).decode("ascii").rstrip("=")}
+    for offset, skip in ((0, 0), (1, 2), (2, 3)):
+        whole = base64.b64encode(b"\0" * offset + raw).decode("ascii")
+        found.add(whole[skip : (offset + len(raw)) // 3 * 4])
+    return found | {form.translate(_URLSAFE) for form in found}
+
+
+def _html_forms(secret: str) -> set[str]:
+    """The secret HTML-escaped: named entities, and decimal and hex references for its special characters."""
+    special = {char for char in secret if char in "&<>\"'" or ord(char) > 127}
+    if not special:
+        return set()
+    styles: list[Callable[[str], str]] = [
+        lambda char: f"&#{ord(char)};",
+        lambda char: f"&#x{ord(char):x};",
+        lambda char: f"&#X{ord(char):X};",
+    ]
+    found = {html.escape(secret), html.escape(secret, quote=False)}
+    found |= {"".join(style(char) if char in special else char for char in secret) for style in styles}
+    found |= {"".join(style(char) if char in "&<>\"'" else char for char in secret) for style in styles}
+    return found
+
+
+def _misread(secret: str) -> set[str]:
+    """The secret's UTF-8 bytes shown as Latin-1 or cp1252 (a text/plain body without a charset)."""
+    raw = secret.encode("utf-8", "surrogatepass")
+    return {raw.decode("latin-1"), raw.decode("cp1252", "replace")} - {secret}
+
+
 def encoded_forms(secret: str) -> set[str]:
-    """The secret as it may be written: plain, JSON-escaped, URL-encoded and base64."""
-    forms = {
-        secret,
-        json.dumps(secret)[1:-1],
-        quote(secret, safe=""),
-        quote_plus(secret),
-        base64.b64encode(secret.encode("utf-8", "surrogatepass")).decode("ascii").rstrip("="),
-    }
+    """The secret as it may be written: plain, JSON-escaped, URL-encoded (either case), base64 at any
+    alignment, hex, HTML-escaped, and its UTF-8 bytes misread as Latin-1 or cp1252 (and those escaped)."""
+    raw = secret.encode("utf-8", "surrogatepass")
+    forms = {secret, *_misread(secret)}
+    forms |= {json.dumps(form)[1:-1] for form in forms} | {json.dumps(form, ensure_ascii=False)[1:-1] for form in forms}
+    percent = {quote(secret, safe=""), quote_plus(secret)}
+    forms |= percent | {_PERCENT.sub(lambda found: found.group().lower(), form) for form in percent}
+    forms |= _base64_alignments(raw) | {raw.hex(), raw.hex().upper()} | _html_forms(secret)
     return {form for form in forms if form}
 
 
-def _word_pattern(word: str) -> str:
-    before = r"(?<!\w)" if re.match(r"\w", word[0]) else ""
-    after = r"(?!\w)" if re.match(r"\w", word[-1]) else ""
-    return before + re.escape(word) + after
+def basic_credential(key_id: str, secret: str) -> str:
+    """What follows ``Basic`` in an Authorization header for this key."""
+    return base64.b64encode(f"{key_id}:{secret}".encode("utf-8", "surrogatepass")).decode("ascii")
+
+
+def _whole_word(text: str, start: int, end: int) -> bool:
+    """Whether ``text[start:end]`` is not part of a longer word (as the regex ``\\b`` would see it)."""
+    before = start == 0 or not (_WORD_CHAR.match(text[start]) and _WORD_CHAR.match(text[start - 1]))
+    after = end == len(text) or not (_WORD_CHAR.match(text[end - 1]) and _WORD_CHAR.match(text[end]))
+    return bool(before and after)
+
+
+def _kinds_automaton(kinds: dict[str, int]) -> Any:
+    """As :func:`_automaton`, each word's value its length and the kinds of scrubbing it belongs to."""
+    automaton = ahocorasick.Automaton()
+    for word, mask in kinds.items():
+        automaton.add_word(word, (len(word), mask))
+    if len(automaton) == 0:
+        return None
+    automaton.make_automaton()
+    return automaton
 
 
 def _automaton(words: Iterable[str]) -> Any:
@@ -142,10 +208,6 @@ def _automaton(words: Iterable[str]) -> Any:
         return None
     automaton.make_automaton()
     return automaton
-
-
-def _alternation(words: Iterable[str], pattern: Any = re.escape) -> str:
-    return "|".join(pattern(word) for word in sorted(words, key=lambda word: (-len(word), word)))
 
 
 class Scrubber:
@@ -177,6 +239,16 @@ class Scrubber:
         anywhere = {form for value in known for form in encoded_forms(value) if len(form) >= DISTINCT}
         anywhere = {form for form in anywhere if form not in within}
         whole_words = {value for value in known if value not in anywhere}
+        # A secret cut in two (two fields, two lines) leaves one part at least half its length: in free
+        # text every leading or trailing half of a long secret goes too (HALF or longer, so that a
+        # common start such as "https://" never goes).
+        halves = {
+            part
+            for value in known
+            for size in range(max(HALF, (len(value) + 1) // 2), len(value))
+            for part in (value[:size], value[-size:])
+        }
+        text_forms = anywhere | {part for part in halves if part not in within}
         self._fragments = frozenset(
             value[start : start + FRAGMENT]
             for value in known
@@ -185,41 +257,65 @@ class Scrubber:
             if value[start : start + FRAGMENT] not in within
         )
         self._fragment_sources = tuple(value for value in known if len(value) > FRAGMENT)
+        # Each leading part of a secret, so that its two halves in two fields of one object are found.
+        self._halves: dict[str, set[str]] = {}
+        for value in known:
+            if len(value) >= DISTINCT:
+                for cut in range(SPLIT, len(value) - SPLIT + 1):
+                    self._halves.setdefault(value[:cut], set()).add(value)
+        # The same parts as quoted strings, for a JSON object (or a repr) quoted whole in free text.
+        self._quoted_halves = {
+            f"{quote_mark}{part}{quote_mark}": (value, cut, part == value[:cut])
+            for value in known
+            if len(value) >= DISTINCT
+            for cut in range(SPLIT, len(value) - SPLIT + 1)
+            for part in (value[:cut], value[cut:])
+            for quote_mark in "\"'"
+        }
+        self._quoted_finder = _automaton(self._quoted_halves)
+        self._signing_keys = tuple(value.encode("utf-8", "surrogatepass") for value in known)
         self._fragment_finder = _automaton(self._fragments)
-        # Most texts hold no secret: one pass of this finder spares them the regexes below.
-        self._form_finder = _automaton(anywhere | whole_words)
-        self._guard = re.compile(_KEEP + (f"|{_alternation(anywhere)}" if anywhere else ""))
-        found = "|".join(filter(None, [_alternation(anywhere), _alternation(whole_words, _word_pattern)]))
-        self._text = re.compile(_KEEP + (f"|{found}" if found else ""))
+        # One automaton finds every form in one pass; each word knows which scrubbing it belongs to.
+        kinds: dict[str, int] = {}
+        for word in anywhere:
+            kinds[word] = kinds.get(word, 0) | _GUARD
+        for word in text_forms:
+            kinds[word] = kinds.get(word, 0) | _HEADER | _TEXT
+        for word in whole_words - text_forms:
+            kinds[word] = kinds.get(word, 0) | _TEXT | _WHOLE
+        self._form_finder = _kinds_automaton(kinds)
 
     # -- text --------------------------------------------------------------------------------
 
-    def _replace(self, pattern: re.Pattern[str], text: str) -> str:
-        """``pattern``'s matches replaced (a placeholder kept as it is), the regex run only where it can match.
+    def _replace(self, kind: int, text: str) -> str:
+        """Every form of ``kind`` in ``text`` replaced, leftmost and then longest first, a placeholder kept
+        as it is; a short secret (``_WHOLE``) only as a whole word.
 
-        Every match is one occurrence of a secret's form or one placeholder, so one Aho-Corasick pass
-        finds where they can be; the regex then runs over each stretch of overlapping ones (with a
-        character of context each side for its word boundaries) exactly as over the whole text.
+        One Aho-Corasick pass finds them all; Python runs only per match found.
         """
         finder = self._form_finder
         if finder is None:
             return text
-        spans = [(last - length + 1, last + 1) for last, length in finder.iter(text)]
-        if not spans:
+        found = [
+            (last - length + 1, 1, -length, mask)
+            for last, (length, mask) in finder.iter(text)
+            if mask & kind and (not mask & _WHOLE or _whole_word(text, last - length + 1, last + 1))
+        ]
+        if not found:
             return text
-        spans += [(found.start(), found.end()) for found in _PLACEHOLDERS.finditer(text)]
-        spans.sort()
+        found += [(match.start(), 0, match.start() - match.end(), 0) for match in _PLACEHOLDERS.finditer(text)]
+        found.sort()
         out: list[str] = []
         done = 0
-        start, end = spans[0]
-        for next_start, next_end in [*spans[1:], (len(text) + 2, len(text) + 2)]:
-            if next_start <= end + 1:
-                end = max(end, next_end)
+        for start, is_secret, negative_length, _ in found:
+            if start < done:
                 continue
-            for match in pattern.finditer(text, start, min(len(text), end + 1)):
-                out += [text[done : match.start()], match.group("keep") or SECRET_PLACEHOLDER]
-                done = match.end()
-            start, end = next_start, next_end
+            end = start - negative_length
+            if is_secret:
+                out += [text[done:start], SECRET_PLACEHOLDER]
+            else:
+                out.append(text[done:end])
+            done = end
         return "".join(out) + text[done:]
 
     def _cut_fragments(self, text: str) -> str:
@@ -261,17 +357,68 @@ class Scrubber:
             text = scrubbed
         return text
 
+    def _signed(self, token: str) -> bool:
+        """Whether a known secret signed ``token`` (HS256, HS384 or HS512)."""
+        signed, _, signature = token.rpartition(".")
+        try:
+            expected = base64.urlsafe_b64decode(signature + "=" * (-len(signature) % 4))
+        except ValueError:
+            return False
+        return any(
+            hmac.compare_digest(hmac.new(key, signed.encode(), digest).digest(), expected)
+            for key in self._signing_keys
+            for digest in _JWT_HASHES
+            if len(expected) == digest().digest_size
+        )
+
+    def _tokens(self, text: str) -> str:
+        """Every JWT a known secret signed, whole: its kid and signature together would rebuild it."""
+        if "eyJ" not in text:
+            return text
+        return _JWT.sub(lambda found: SECRET_PLACEHOLDER if self._signed(found.group()) else found.group(), text)
+
+    def _quoted_split(self, text: str) -> str:
+        """Both halves of a secret, each a quoted string of the text (two fields of a JSON object quoted in
+        a failure): each becomes a quoted placeholder."""
+        finder = self._quoted_finder
+        if finder is None:
+            return text
+        found = {text[last - length + 1 : last + 1] for last, length in finder.iter(text)}
+        sides: dict[tuple[str, int], set[bool]] = {}
+        for word in found:
+            value, cut, first = self._quoted_halves[word]
+            sides.setdefault((value, cut), set()).add(first)
+        for word in sorted(found, key=len, reverse=True):
+            value, cut, _ = self._quoted_halves[word]
+            if len(sides[(value, cut)]) == 2:
+                text = text.replace(word, f"{word[0]}{SECRET_PLACEHOLDER}{word[0]}")
+        return text
+
     def text(self, text: str) -> str:
         """Free text (a failure, a traceback, a JSON string): every known secret, form and fragment."""
         if not self.values:
             return text
-        return self._fixpoint(text, lambda value: self._cut_fragments(self._replace(self._text, value)))
+        return self._fixpoint(
+            self._quoted_split(self._tokens(text)),
+            lambda value: self._cut_fragments(self._replace(_TEXT, value)),
+        )
 
     def guard(self, text: str) -> str:
         """The last guard for text with structure of its own: only distinctive secrets, anywhere."""
         if not self.values:
             return text
-        return self._fixpoint(text, lambda value: self._replace(self._guard, value))
+        return self._fixpoint(self._tokens(text), lambda value: self._replace(_GUARD, value))
+
+    def header(self, text: str) -> str:
+        """A header's value: every distinctive form of a secret, long fragments of one, a signed JWT."""
+        if not self.values:
+            return text
+        if text in self.values:
+            return SECRET_PLACEHOLDER
+        return self._fixpoint(
+            self._quoted_split(self._tokens(text)),
+            lambda value: self._cut_fragments(self._replace(_HEADER, value)),
+        )
 
     def _exact(self, text: str) -> str:
         return SECRET_PLACEHOLDER if text in self.values else self.guard(text)
@@ -285,7 +432,13 @@ class Scrubber:
     def _walk(self, value: Any, name: str | None, item: bool, hidden: bool, pin: _Pin | None = None) -> Any:
         if isinstance(value, dict):
             fields = self.fields | TOKEN_REQUEST_SECRETS if "grant_type" in value else self.fields
-            return {key: self._walk(sub, key, False, hidden or key in fields, pin) for key, sub in value.items()}
+            halves = self._split_halves(value)
+            return {
+                key: self._walk(
+                    sub, key, False, hidden or key in fields or (isinstance(sub, str) and sub in halves), pin
+                )
+                for key, sub in value.items()
+            }
         if isinstance(value, list | tuple):
             return [self._walk(sub, name, True, hidden, pin) for sub in value]
         if isinstance(value, str):
@@ -303,10 +456,34 @@ class Scrubber:
             return placeholder(name, "number", item)
         return value
 
+    def _split_halves(self, value: dict[str, Any]) -> set[str]:
+        """String values of one object that are the two halves of a known secret (each SPLIT or longer).
+
+        Only a split in two, within one object, is found; a longer part (FRAGMENT) goes anywhere."""
+        if not self._halves or len(value) < 2:
+            return set()
+        strings = {sub for sub in value.values() if isinstance(sub, str)}
+        found: set[str] = set()
+        for first in strings:
+            for secret in self._halves.get(first, ()):
+                if secret[len(first) :] in strings:
+                    found |= {first, secret[len(first) :]}
+        return found
+
     def body(self, raw: bytes | str | None) -> bytes | str | None:
         if raw is None or raw in (b"", ""):
             return raw
-        text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
+        if isinstance(raw, bytes):
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                text = raw.decode("utf-8", "replace")
+                # A secret sent in a single-byte encoding is found whole only when read byte for byte.
+                byte_for_byte = raw.decode("latin-1")
+                if self.text(byte_for_byte) != byte_for_byte:
+                    text = byte_for_byte
+        else:
+            text = raw
         try:
             parsed = json.loads(text)
         except ValueError:
@@ -383,7 +560,7 @@ class Scrubber:
             if lower in ("authorization", "proxy-authorization"):
                 headers[name] = f"{str(value).split(' ', 1)[0]} {PLACEHOLDER}"
             elif lower not in DROPPED_HEADERS:
-                headers[name] = self._exact(str(value))
+                headers[name] = self.header(str(value))
                 if lower == "content-type" and not media:
                     media = headers[name]
         request.headers = headers_dict(headers.items())
@@ -404,7 +581,7 @@ class Scrubber:
             elif name.lower() == "location":
                 headers[name] = [self.location(str(value), carried) for value in headers[name]]
             else:
-                headers[name] = [self._exact(str(value)) for value in headers[name]]
+                headers[name] = [self.header(str(value)) for value in headers[name]]
         body = response.get("body", {})
         if "string" in body:
             body["string"] = self.body(body["string"])
@@ -444,6 +621,9 @@ class Scrubber:
                 for key, sub in value.items():
                     if key in RESPONSE_SECRET_FIELDS and isinstance(sub, str):
                         found.add(sub)
+                        if key == "secret" and isinstance(value.get("id"), str):
+                            # A key the run created: the Basic credential built from it is as secret.
+                            found.add(basic_credential(value["id"], sub))
                     walk(sub)
             elif isinstance(value, list):
                 for sub in value:

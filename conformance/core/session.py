@@ -289,7 +289,8 @@ class ConformanceSession:
 
     def _say(self, line: str) -> None:
         if self.progress is not None:
-            self.progress(f"{self.nodeid.rpartition('::')[2]}: {line}")
+            # A server's words (a malformed chunk-size line, say) may echo a credential.
+            self.progress(self.scrubber.text(f"{self.nodeid.rpartition('::')[2]}: {line}"))
 
     def _retrying(self, op: Operation, attempt: int, wait: float, got: str) -> None:
         limit = self.client.retry.max_attempts
