@@ -108,7 +108,7 @@ def test_an_older_cassette_fails_the_run_and_is_named(recorded, tmp_path):
     assert f"oldest cassette: {copy / LIST}, recorded" in text
     assert "(40 days ago)" in text
     assert f"cassettes older than --max-cassette-age 30 days: 1\n  {copy / LIST}" in text
-    assert "2 passed, 1 failed" in text
+    assert "3 passed, 1 failed" in text
     report = json.loads((tmp_path / "r.json").read_text())
     assert report["recordings"]["stale"] == [str(copy / LIST)]
     assert report["recordings"]["oldest"]["cassette"] == str(copy / LIST)
@@ -141,9 +141,9 @@ def test_the_junit_property_of_verdicts_is_json(recorded, tmp_path):
     assert result.returncode == 0
     tree = ElementTree.parse(tmp_path / "junit.xml")  # noqa: S314 - a file this test just wrote
     values = [p.get("value") or "" for p in tree.iter("property") if p.get("name") == "conformance"]
-    assert len(values) == 3
+    assert len(values) == 4
     verdicts = [verdict for value in values for verdict in json.loads(value)]
-    assert {v["operation"] for v in verdicts} >= {"CreateParcel", "GetParcel", "DeleteParcel", "ListParcels"}
+    assert {v["operation"] for v in verdicts} >= {"CreateParcel", "GetParcel", "DeleteParcel", "ListParcels", "Ping"}
     assert all(set(v) >= {"operation", "status", "variant", "ok", "failures"} for v in verdicts)
     recordings = [
         json.loads(p.get("value") or "") for p in tree.iter("property") if p.get("name") == "conformance-recording"
@@ -155,7 +155,7 @@ def test_the_markdown_report_has_the_summary_table(recorded, tmp_path):
     result = replay(recorded, recorded["cassettes"], f"--conformance-markdown={tmp_path / 'r.md'}")
     assert result.returncode == 0
     text = (tmp_path / "r.md").read_text()
-    assert text.startswith("# Conformance summary\n\nconformance tests: 3 passed, 0 failed; replayed offline from")
+    assert text.startswith("# Conformance summary\n\nconformance tests: 4 passed, 0 failed; replayed offline from")
     assert "| CreateParcel | 4 | 4 | 0 | 0 | 201x3, 400x1 |" in text
     assert "## Recordings" in text
 

@@ -38,6 +38,8 @@ OWN = {
     ("GetParcel", "security-widened", "security", "", "additive"),
     ("ListParcels", "security-widened", "security", "", "additive"),
     ("ListParcels", "tag-changed", "operation", "", "cosmetic"),
+    ("ListParcels", "request-field-required", "query parameters", "/region", "breaking"),
+    ("webhook ParcelDelivered", "webhook-added", "webhook", "", "additive"),
 }
 # What a parcel's create body lets a client send changed once, at its schema.
 CREATE = "schema parcelCreate (request)"
@@ -47,6 +49,7 @@ PARCEL_CREATE = {
     ("schema parcelCreate", "request-field-added", CREATE, "/insured", "additive"),
     ("schema parcelCreate", "type-narrowed", CREATE, "/weight", "breaking"),
     ("schema parcelCreate", "enum-value-added", CREATE, "/kind", "additive"),
+    ("schema parcelCreate", "constraint-tightened", CREATE, "/note", "breaking"),
 }
 # The parcel record changed once: one change at the schema, reaching each operation that answers it.
 RECORD = "schema parcel (response)"

@@ -1,12 +1,15 @@
 """A small parcel shop that answers as tests/fixtures/upgrade/shop-v1.yaml or shop-v2.yaml documents.
 
 It stands for "the API before and after an upgrade" in the upgrade workflow test: served on
-127.0.0.1 with a free port by the test that needs it, and stopped after.
+127.0.0.1 with a free port by the test that needs it, and stopped after. Version 2 no longer
+answers Ping and refuses a list without a region, as its contract says.
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
+import io
 import json
 import re
 import subprocess
@@ -19,6 +22,8 @@ from typing import Any
 from run_support import clean_env
 from werkzeug.serving import WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
+
+from conformance.__main__ import main
 
 APP_ID = "0a1b2c3d4e5f60718293a4b5"
 KEY_ID = "app_0123456789abcdef01234567"
@@ -53,6 +58,8 @@ class Shop:
         return self.answer(request)(environ, start_response)
 
     def answer(self, request: Request) -> Response:
+        if request.path == "/ping" and self.version == 1:
+            return Response("pong", 200, mimetype="text/plain")
         if request.headers.get("Authorization") != self.expected:
             return _error(401, "unauthorized")
         if match := _PARCELS.match(request.path):
@@ -61,6 +68,8 @@ class Shop:
             if request.method == "GET":
                 colour = request.args.get("colour")
                 if colour is not None and colour not in COLOURS[self.version]:
+                    return _error(400, "bad_request")
+                if self.version == 2 and not request.args.get("region"):
                     return _error(400, "bad_request")
                 return _json(200, {"parcels": list(self.parcels.values())})
         if match := _PARCEL.match(request.path):
@@ -144,3 +153,14 @@ def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedPr
         timeout=300,
         env={**clean_env(), **(env or {})},
     )
+
+
+def tool(*args: str) -> subprocess.CompletedProcess[str]:
+    """``python -m conformance ARGS`` run in this process (the same entry point, without a second start-up)."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            status = main(list(args))
+        except SystemExit as done:  # argparse's --help and usage errors
+            status = done.code if isinstance(done.code, int) else 2
+    return subprocess.CompletedProcess(["python", "-m", "conformance", *args], status, out.getvalue(), err.getvalue())
