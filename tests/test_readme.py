@@ -31,5 +31,5 @@ def test_the_readme_starts_with_the_two_commands():
     lines = README.read_text(encoding="utf-8").splitlines()
     assert lines[2] == "```sh"
     assert lines[3].endswith(".venv/bin/pytest conformance")
-    assert lines[4].endswith(".venv/bin/pytest -n 2")
+    assert lines[4].endswith(".venv/bin/pytest -n 4")
     assert lines[5] == "```"
