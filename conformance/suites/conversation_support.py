@@ -18,7 +18,6 @@ from conformance.definitions.conversations import member
 from conformance.flows import Records
 from conformance.spec.resources import resource
 from conformance.suites.crud import echo_pairs
-from conformance.suites.paging import walk_pages
 
 CONVERSATION = resource("conversation")
 USER = resource("user")
@@ -142,17 +141,3 @@ def record_of(exchange: Exchange, envelope: str) -> dict[str, Any]:
     body = exchange.body if isinstance(exchange.body, dict) else {}
     found = body.get(envelope)
     return found if isinstance(found, dict) else {}
-
-
-def walk(
-    sunco: ConformanceSession,
-    operation_id: str,
-    path_params: dict[str, str],
-    collection: str,
-    query: dict[str, str],
-    *,
-    before: str | None = None,
-) -> list[str]:
-    """Every id a paginated list shows, following ``page[after]`` (or ``page[before]`` from ``before``)."""
-    direction = "before" if before else "after"
-    return walk_pages(sunco, operation_id, path_params, collection, query, direction=direction, start=before)

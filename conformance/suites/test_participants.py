@@ -29,9 +29,8 @@ from conformance.suites.conversation_support import (
     record_of,
     state,
     unknown,
-    walk,
 )
-from conformance.suites.paging import check_cover, pages
+from conformance.suites.paging import check_cover, pages, walk_pages
 
 BAD = Expect(400, "bad_request")
 NOT_A_PARTICIPANT = Expect(404, "not_found")
@@ -278,9 +277,13 @@ def test_list_participants_paginates_forwards_and_backwards(sunco: ConformanceSe
     )
     ours = [str(p.get("id")) for p in everyone]
     query = {"page[size]": str(PAGE_SIZE)}
-    forwards = walk(sunco, "ListParticipants", path, "participants", query)
+    forwards = walk_pages(sunco, "ListParticipants", path, "participants", query)
     mine = check_cover(sunco, forwards, ours, "participants", "forwards with page[after]")
-    backwards = walk(sunco, "ListParticipants", path, "participants", query, before=forwards[-1]) if forwards else []
+    backwards = (
+        walk_pages(sunco, "ListParticipants", path, "participants", query, direction="before", start=forwards[-1])
+        if forwards
+        else []
+    )
     state(
         sunco,
         [p for p in backwards if p in ours] == mine,
