@@ -8,7 +8,7 @@ from __future__ import annotations
 import base64
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 JSON_TYPE = "application/json"
 FORM_TYPE = "application/x-www-form-urlencoded"
@@ -187,24 +187,11 @@ class Variant:
         )
 
 
-class OperationLike(Protocol):
-    """What an exchange needs to know of its operation (the index's ``Operation`` is one)."""
-
-    @property
-    def operation_id(self) -> str: ...
-    @property
-    def method(self) -> str: ...
-    @property
-    def path(self) -> str: ...
-    @property
-    def label(self) -> str: ...
-
-
 @dataclass
 class Exchange:
     """One request and the response it got."""
 
-    operation: Any  # an OperationLike; Any keeps the index's richer Operation usable without casts
+    operation: Any  # the index's Operation (operation_id, method, path, label and the documented answers)
     method: str
     url: str
     path: str

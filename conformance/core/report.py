@@ -48,9 +48,6 @@ def shown_path(path: str) -> str:
         return path
 
 
-# How a test says it was skipped for want of a setting ("not run live: needs SUNCO_…").
-NOT_RUN = "not run live"
-
 TESTED_NOTHING = (
     "a live run where every conformance test was skipped tested nothing, so it fails: give the settings the "
     "skip reasons above name, or select tests the target can run"

@@ -134,10 +134,6 @@ PROFILES: dict[str, Profile] = {
 }
 
 
-def profile_names() -> list[str]:
-    return list(PROFILES)
-
-
 def check_profile(name: str) -> str:
     """``name`` when it is a profile; ValueError listing the allowed ones otherwise."""
     if name not in PROFILES:

@@ -1,18 +1,12 @@
-"""Which fields a schema lets a record have, so handlers keep what the API keeps and no more."""
+"""Write-only fields out of what a record keeps: handlers never store or answer a credential."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from typing import Any
 
 from conformance import pointer as pointers
-from conformance.spec.schemas import annotated_pointers, declared_fields, read_only_fields, write_only_fields
-
-
-def writable(ref: str, body: Mapping[str, Any], *, also_drop: frozenset[str] = frozenset()) -> dict[str, Any]:
-    """The part of a request body a record stores: declared, neither writeOnly nor readOnly."""
-    keep = declared_fields(ref) - write_only_fields(ref) - read_only_fields(ref) - also_drop
-    return {name: value for name, value in body.items() if name in keep}
+from conformance.spec.schemas import annotated_pointers, write_only_fields
 
 
 def _keys(value: Any) -> Iterator[str]:

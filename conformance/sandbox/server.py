@@ -203,10 +203,6 @@ class Sandbox:
         self.stop()
 
     @property
-    def running(self) -> bool:
-        return self._serving is not None
-
-    @property
     def port(self) -> int:
         return self._port
 
