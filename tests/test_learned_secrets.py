@@ -6,6 +6,7 @@ import base64
 
 import jwt
 import responses
+from test_scrub import recording_session
 
 from conformance.core.failures import ConformanceFailure
 from conformance.core.model import Expect
@@ -61,15 +62,7 @@ def test_create_app_key_teaches_the_scrubber_its_basic_credential_and_jwts_it_si
     responses.add(responses.POST, url, json=CREATED_KEY, status=201)
     scrub = Scrubber()
     lines: list[str] = []
-    sunco = ConformanceSession(
-        cassette=None,
-        recording=True,
-        settings=SETTINGS,
-        scrubber=scrub,
-        nodeid="t::x",
-        record_command="pytest",
-        progress=lines.append,
-    )
+    sunco = recording_session(scrub, SETTINGS, lines)
     sunco.call(
         "CreateCustomIntegrationKey",
         body={"displayName": "k"},

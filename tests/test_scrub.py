@@ -326,18 +326,24 @@ def as_text(written: Any) -> str:
     return written if isinstance(written, str) else json.dumps(written, ensure_ascii=False)
 
 
-def progress_channel(scrub: Scrubber, written: Any) -> list[str]:
-    lines: list[str] = []
-    session = ConformanceSession(
+def recording_session(scrub: Scrubber, settings: Settings, lines: list[str]) -> ConformanceSession:
+    """A recording session whose progress lines go into ``lines``."""
+    return ConformanceSession(
         cassette=None,
         recording=True,
-        settings=SETTINGS,
+        settings=settings,
         scrubber=scrub,
         nodeid="t::x",
         record_command="pytest",
         progress=lines.append,
     )
-    session._say(f"CreateApp got no whole answer: invalid chunk size {as_text(written)}")
+
+
+def progress_channel(scrub: Scrubber, written: Any) -> list[str]:
+    lines: list[str] = []
+    recording_session(scrub, SETTINGS, lines)._say(
+        f"CreateApp got no whole answer: invalid chunk size {as_text(written)}"
+    )
     return lines
 
 
