@@ -1,6 +1,6 @@
 """A conformance suite for the Sunshine Conversations v2 REST API.
 
-The public surface is small: the pytest plugin (``conformance.plugin``, loaded by the root
+The public surface is small: the pytest plugin (``conformance.plugin.hooks``, loaded by the root
 ``conftest.py``), the ``sunco`` fixture's :class:`ConformanceSession`, the structured failures,
 and the :class:`~conformance.sandbox.Sandbox`. Everything else is an implementation detail.
 """
@@ -19,11 +19,11 @@ __all__ = ["ConformanceFailure", "ConformanceSession", "Expect", "FailureGroup",
 # The face is lazy: importing the sandbox (or the sunco_sandbox fixture, which pytest loads before
 # pytest-recording) must not load the session, vcrpy and requests with it.
 _PUBLIC = {
-    "ConformanceFailure": "conformance.core.failures",
-    "FailureGroup": "conformance.core.failures",
-    "Expect": "conformance.core.model",
-    "Variant": "conformance.core.model",
-    "ConformanceSession": "conformance.core.session",
+    "ConformanceFailure": "conformance.failures",
+    "FailureGroup": "conformance.failures",
+    "Expect": "conformance.model",
+    "Variant": "conformance.model",
+    "ConformanceSession": "conformance.session.session",
 }
 
 

@@ -10,9 +10,9 @@ import re
 from typing import Any
 
 import requests
+from conformance.contract.schemas import annotated_pointers, operation, validator
 
 from conformance.sandbox import Sandbox
-from conformance.spec.schemas import annotated_pointers, operation, validator
 
 JSON_TYPE = "application/json; charset=utf-8"
 ERROR_SCHEMA = "components/errorResponse.json"

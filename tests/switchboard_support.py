@@ -5,11 +5,11 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
+from conformance.contract.schemas import validator
 from sandbox_support import Api, codes
 
 from conformance.sandbox import Sandbox
 from conformance.sandbox.auth import Credential
-from conformance.spec.schemas import validator
 
 CUSTOM = {"type": "custom", "webhooks": [{"target": "https://example.com/hook", "triggers": ["conversation:message"]}]}
 INTEGRATION_KEY_PREFIX = "int_"

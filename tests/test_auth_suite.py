@@ -6,11 +6,11 @@ import base64
 
 import jwt
 import pytest
+from conformance.contract.schemas import operation
 
-from conformance.core.client import Client, needs_account
-from conformance.core.settings import Settings
-from conformance.spec.schemas import operation
 from conformance.suites.test_auth import WRONG, wrong_authorization, wrong_kinds
+from conformance.transport.client import Client, needs_account
+from conformance.transport.settings import Settings
 
 APP_KEY = ("app_0123456789abcdef01234567", "the-app-key-secret-long-enough-for-hs256")
 ACCOUNT_KEY = ("act_76543210fedcba9876543210", "the-account-key-secret-long-enough-for-hs256")

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from conformance.core.scrub import Scrubber
+from conformance.scrubbing.scrubber import Scrubber
 from conformance.tools import bench, bench_replay, bench_scrub, bench_suite
 from conformance.tools.bench_replay import PATHS, ReplayMismatch, make_case, write_cassette
 
@@ -86,8 +86,8 @@ def test_replay_numbers_have_the_documented_shape_and_every_exchange_is_verified
 
 
 def test_the_project_path_replays_through_the_cassette_adapter_and_cache(tmp_path, monkeypatch):
-    from conformance.core import playback
-    from conformance.core.cassette_cache import CassetteCache
+    from conformance.cassettes import playback
+    from conformance.cassettes.cache import CassetteCache
 
     sent: list[str] = []
     real = playback.CassetteAdapter.send

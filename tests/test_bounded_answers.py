@@ -18,14 +18,14 @@ import pytest
 import requests
 from vcr import VCR
 
-from conformance.core import faults
-from conformance.core.client import BROKEN_HEADER, Broken, BrokenExchange, Client
-from conformance.core.failures import ConfigError, ServerFault
-from conformance.core.preflight import check_access
-from conformance.core.recording import configure_vcr, vcr_options
-from conformance.core.scrub import Scrubber
-from conformance.core.session import ConformanceSession
-from conformance.core.settings import DEFAULT_MAX_RESPONSE_BYTES, Settings
+from conformance.cassettes.recording import configure_vcr, vcr_options
+from conformance.failures import ConfigError, ServerFault
+from conformance.scrubbing.scrubber import Scrubber
+from conformance.session.session import ConformanceSession
+from conformance.transport import faults
+from conformance.transport.client import BROKEN_HEADER, Broken, BrokenExchange, Client
+from conformance.transport.preflight import check_access
+from conformance.transport.settings import DEFAULT_MAX_RESPONSE_BYTES, Settings
 
 APP = "5d8cff3cd55b040010928b5b"
 MB = 1024 * 1024

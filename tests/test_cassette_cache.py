@@ -13,10 +13,10 @@ from test_cassette_files import DAMAGED, SHIPPED, SMALL, write_damaged
 from test_roundtrip import PROJECT, pytest_run
 from vcr.serializers import yamlserializer
 
-from conformance.core import cassette_cache
-from conformance.core.cassette_cache import CassetteCache
-from conformance.core.cassettes import CorruptCassette
-from conformance.core.recording import ScrubbingPersister
+from conformance.cassettes import cache as cassette_cache
+from conformance.cassettes.cache import CassetteCache
+from conformance.cassettes.files import CorruptCassette
+from conformance.cassettes.recording import ScrubbingPersister
 
 
 class CountingSerializer:

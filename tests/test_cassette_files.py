@@ -12,10 +12,10 @@ from test_roundtrip import PROJECT, pytest_run
 from vcr.persisters.filesystem import CassetteNotFoundError
 from vcr.serializers import yamlserializer
 
-from conformance.core import cassettes
-from conformance.core.cassettes import CorruptCassette, load_file
-from conformance.core.recording import ScrubbingPersister
-from conformance.core.scrub import Scrubber
+from conformance.cassettes import files as cassettes
+from conformance.cassettes.files import CorruptCassette, load_file
+from conformance.cassettes.recording import ScrubbingPersister
+from conformance.scrubbing.scrubber import Scrubber
 from conformance.tools import drift
 
 SHIPPED = PROJECT / "cassettes" / "test_integrations"

@@ -15,7 +15,7 @@ from run_support import clean_env
 from test_roundtrip import PROJECT
 
 from conformance.__main__ import PROG, main
-from conformance.spec import schemas
+from conformance.contract import schemas
 
 COMMAND = f"{PROG} check-payload"
 ID = "5e4af71a81966cfff3ef6550"

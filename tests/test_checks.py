@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from conformance.core.checks import check_exchange
-from conformance.core.failures import (
+from conformance.checks.exchange import check_exchange
+from conformance.contract.schemas import operation
+from conformance.failures import (
     ConformanceFailure,
     ContentTypeMismatch,
     FailureGroup,
@@ -16,8 +17,7 @@ from conformance.core.failures import (
     WriteOnlyLeak,
     raise_if_any,
 )
-from conformance.core.model import Exchange, Expect
-from conformance.spec.schemas import operation
+from conformance.model import Exchange, Expect
 
 JSON = {"Content-Type": "application/json; charset=utf-8"}
 GOOD_ID = "5e4af71a81966cfff3ef6550"
@@ -307,8 +307,8 @@ class CountingValidator:
 
 @pytest.fixture
 def counting(monkeypatch):
-    from conformance.core import checks
-    from conformance.spec import schemas
+    from conformance.checks import exchange as checks
+    from conformance.contract import schemas
 
     made: dict[tuple[str, str], CountingValidator] = {}
 
@@ -337,7 +337,7 @@ def test_a_body_that_passed_is_not_validated_again_but_a_failing_one_always_is(c
 
 
 def test_a_body_without_any_write_only_name_skips_the_write_only_walk(monkeypatch):
-    from conformance.core import checks
+    from conformance.checks import exchange as checks
 
     walked: list[str] = []
     real = checks.annotated_pointers
@@ -358,7 +358,7 @@ def test_a_body_without_any_write_only_name_skips_the_write_only_walk(monkeypatc
 def test_the_plugin_freezes_what_collection_built_so_later_collections_skip_it():
     import gc
 
-    from conformance import plugin
+    from conformance.plugin import hooks as plugin
 
     gc.unfreeze()
     assert gc.get_freeze_count() == 0

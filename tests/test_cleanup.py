@@ -22,12 +22,12 @@ from test_roundtrip import (
     pytest_run,
 )
 
-from conformance.core import runs
-from conformance.core.provenance import read_pins
-from conformance.core.run_ledger import Entry, RunLedger, ledgers
+from conformance.cassettes.provenance import read_pins
 from conformance.sandbox import Sandbox
 from conformance.sandbox.api import Request, Response
 from conformance.sandbox.errors import ApiError
+from conformance.session import runs
+from conformance.session.run_ledger import Entry, RunLedger, ledgers
 
 
 def integrations(running: Sandbox) -> list[dict]:

@@ -12,9 +12,9 @@ import jwt
 import pytest
 from http_support import serve
 
-from conformance.core.client import Client, RetryPolicy, parse_retry_after
-from conformance.core.model import RawBody
-from conformance.core.settings import Settings
+from conformance.model import RawBody
+from conformance.transport.client import Client, RetryPolicy, parse_retry_after
+from conformance.transport.settings import Settings
 
 APP = "5d8cff3cd55b040010928b5b"
 SECRET = "a-key-secret-long-enough-for-hs256-signing"

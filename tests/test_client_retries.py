@@ -16,7 +16,7 @@ import requests
 import urllib3.exceptions
 from http_support import serve
 
-from conformance.core.client import (
+from conformance.transport.client import (
     BROKEN_HEADER,
     Broken,
     BrokenExchange,
@@ -25,7 +25,7 @@ from conformance.core.client import (
     broken,
     retryable,
 )
-from conformance.core.settings import Settings
+from conformance.transport.settings import Settings
 
 APP = "5d8cff3cd55b040010928b5b"
 PAYLOAD = b'{"integration": {"id": "5d8cff3cd55b040010928b5c", "type": "web"}}'

@@ -8,16 +8,16 @@ import json
 import re
 
 import pytest
+from conformance.contract.resources import dotted_all, needs_filter, required_filters, resource
+from conformance.contract.schemas import contract
 
-from conformance import flows
-from conformance.core.scrub import Scrubber
-from conformance.core.variants import draw
 from conformance.definitions.conversations import member
 from conformance.sandbox.behaviours.conversations import forget_user, participants_key
 from conformance.sandbox.store import Clock, Store
-from conformance.spec.resources import dotted_all, needs_filter, required_filters, resource
-from conformance.spec.schemas import contract
+from conformance.scrubbing.scrubber import Scrubber
+from conformance.suites import flows
 from conformance.suites.crud import generate_tests
+from conformance.variants.draw import draw
 
 CONVERSATION = resource("conversation")
 ALICE = {"id": "5963c0d619a30a2e00de36b8", "externalId": "alice-0001"}

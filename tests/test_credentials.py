@@ -9,10 +9,10 @@ import sys
 import pytest
 from test_roundtrip import APP_ID, PROJECT, clean_env, live_env, pytest_run
 
-from conformance.core.client import Client
-from conformance.core.failures import ConfigError
-from conformance.core.settings import Settings
+from conformance.failures import ConfigError
 from conformance.sandbox import Sandbox
+from conformance.transport.client import Client
+from conformance.transport.settings import Settings
 
 KEY_ID = "app_0123456789abcdef01234567"
 NON_ASCII = {

@@ -19,10 +19,10 @@ import requests
 import yaml
 from run_support import clean_env
 
-from conformance.core.deliveries import api_key_verdict, check_delivery, replays_deliveries, webhooks_in
-from conformance.core.failures import SchemaViolation, StateMismatch
-from conformance.core.receiver import Received, Receiver
-from conformance.core.report import TESTED_NOTHING
+from conformance.deliveries.inbox import api_key_verdict, check_delivery, replays_deliveries, webhooks_in
+from conformance.deliveries.receiver import Received, Receiver
+from conformance.failures import SchemaViolation, StateMismatch
+from conformance.report.summary import TESTED_NOTHING
 from conformance.sandbox import Sandbox
 from conformance.sandbox.delivery import DeliveryPolicy
 
@@ -255,9 +255,9 @@ import pytest
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config):
-    import conformance.plugin
+    import conformance.plugin.hooks
 
-    conformance.plugin.check_access = lambda *args: None
+    conformance.plugin.hooks.check_access = lambda *args: None
 """
 
 

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 import yaml
+from conformance.contract.schemas import operation
 from test_roundtrip import (
     ACCOUNT_KEY_SECRET,
     KEY_SECRET,
@@ -25,11 +26,10 @@ from test_roundtrip import (
     pytest_run,
 )
 
-from conformance.core import runs
-from conformance.core.failures import FAULT_KINDS
+from conformance.failures import FAULT_KINDS
 from conformance.sandbox import Sandbox
 from conformance.sandbox.faults import PROFILES
-from conformance.spec.schemas import operation
+from conformance.session import runs
 
 # Two groups' lifecycles and 404s: every method, parents and children, and no one-per-app record
 # that a create cut off after it took effect would leave in the way of the next test.

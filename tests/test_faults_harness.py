@@ -9,23 +9,24 @@ from typing import Any
 
 import pytest
 import yaml
+from conformance.contract.schemas import operation
 from sandbox_support import body_of
 
-from conformance.core import faults, runs
-from conformance.core.client import Broken, BrokenExchange
-from conformance.core.failures import FailureGroup, RateLimited, ServerFault, UnexpectedStatus, fault_outcome
-from conformance.core.model import Exchange, Expect, Variant
-from conformance.core.report import Summary
-from conformance.core.rewrite import Outcome, keep_reason
-from conformance.core.run_ledger import RunLedger
-from conformance.core.scrub import Scrubber
-from conformance.core.session import ConformanceSession, Verdict
-from conformance.core.settings import Settings
-from conformance.flows import Records
+from conformance.failures import FailureGroup, RateLimited, ServerFault, UnexpectedStatus, fault_outcome
+from conformance.model import Exchange, Expect, Variant
+from conformance.plugin.replay_check import Outcome, keep_reason
+from conformance.report.summary import Summary
 from conformance.sandbox import Sandbox
 from conformance.sandbox.faults import decide
-from conformance.spec.schemas import operation
+from conformance.scrubbing.scrubber import Scrubber
+from conformance.session import runs
+from conformance.session.run_ledger import RunLedger
+from conformance.session.session import ConformanceSession, Verdict
+from conformance.suites.flows import Records
 from conformance.tools.drift import final_attempts
+from conformance.transport import faults
+from conformance.transport.client import Broken, BrokenExchange
+from conformance.transport.settings import Settings
 
 COMMAND = "pytest t::x --record-mode=rewrite"
 
@@ -279,7 +280,7 @@ def test_a_delete_whose_answer_was_cut_off_is_a_server_fault_and_leaves_nothing_
 
 
 def test_a_retry_under_new_episodes_is_sent_not_answered_from_the_attempt_just_recorded(tmp_path):
-    from conformance.core.recording import IndexedVCR, configure_vcr, vcr_options
+    from conformance.cassettes.recording import IndexedVCR, configure_vcr, vcr_options
 
     # Request 1 fills the cassette; in the next session request 2 answers 503, and its retry, 3, does not.
     seed = seed_where("http-503", [None, "status", None])

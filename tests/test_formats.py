@@ -11,12 +11,12 @@ import re
 from typing import Any
 
 import pytest
+from conformance.contract._schemas_validators import VALIDATORS, VIEWS
+from conformance.contract.schemas import contract, schema_uri
 from hypothesis import given, settings
 
-from conformance.core import placeholders
-from conformance.core.strategies import Generator
-from conformance.spec._schemas_validators import VALIDATORS, VIEWS
-from conformance.spec.schemas import contract, schema_uri
+from conformance.scrubbing import placeholders
+from conformance.variants.strategies import Generator
 
 # format -> (a schema of the contract whose whole value has it, a good value, bad values)
 CASES: dict[str, tuple[str, str, list[str]]] = {

@@ -33,13 +33,13 @@ from test_roundtrip import (
     live_env,
 )
 
-from conformance.core import rewrite
-from conformance.core.cassettes import CorruptCassette, leftovers, load_file
-from conformance.core.scrub import Scrubber
-from conformance.core.session import ConformanceSession
+from conformance.cassettes.files import CorruptCassette, leftovers, load_file
+from conformance.plugin import replay_check as rewrite
 from conformance.sandbox.api import Request, Response
 from conformance.sandbox.behaviours import BEHAVIOURS
 from conformance.sandbox.crud import all_handlers
+from conformance.scrubbing.scrubber import Scrubber
+from conformance.session.session import ConformanceSession
 from conformance.suites import test_integrations as suite
 
 SUBSET = (
@@ -71,8 +71,9 @@ KILLER = """
     import pytest
     import requests
 
-    from conformance import _plugin_rerecord
-    from conformance.core import cassettes, rewrite
+    from conformance.plugin import rerecord as _plugin_rerecord
+    from conformance.cassettes import files as cassettes
+    from conformance.plugin import replay_check as rewrite
 
     PLAN = json.loads(open(os.environ["KILL_PLAN"]).read())
     seen = {"request": 0, "teardown": 0, "write": 0, "verify": 0, "replaced": 0, "test": 0, "asked": -1}

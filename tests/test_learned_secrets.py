@@ -8,11 +8,11 @@ import jwt
 import responses
 from test_scrub import recording_session
 
-from conformance.core.failures import ConformanceFailure
-from conformance.core.model import Expect
-from conformance.core.scrub import SECRET_PLACEHOLDER, Scrubber, credential_values
-from conformance.core.session import ConformanceSession
-from conformance.core.settings import Settings
+from conformance.failures import ConformanceFailure
+from conformance.model import Expect
+from conformance.scrubbing.scrubber import SECRET_PLACEHOLDER, Scrubber, credential_values
+from conformance.session.session import ConformanceSession
+from conformance.transport.settings import Settings
 
 SETTINGS = Settings("http://127.0.0.1:1", "0a1b2c3d4e5f60718293a4b5", "app_k", "a-long-enough-secret-value")
 HANDED_OUT = "d5f4b3b2e4b06ce60741c7a87ce42c8218072e8c35bf992dc9e9c616612e7696"

@@ -23,12 +23,12 @@ from test_roundtrip import (
     pytest_run,
 )
 
-from conformance.core.client import Client
-from conformance.core.failures import ConfigError
-from conformance.core.preflight import check_access
-from conformance.core.report import TESTED_NOTHING, Summary
-from conformance.core.settings import DEFAULT_TIMEOUT, Settings
+from conformance.failures import ConfigError
+from conformance.report.summary import TESTED_NOTHING, Summary
 from conformance.sandbox import Sandbox
+from conformance.transport.client import Client
+from conformance.transport.preflight import check_access
+from conformance.transport.settings import DEFAULT_TIMEOUT, Settings
 
 SETTINGS = {
     "SUNCO_API_URL": "http://127.0.0.1:9",
@@ -332,8 +332,8 @@ def test_record_sandbox_records_on_the_port_it_is_given(tmp_path):
 
 
 def test_the_cause_of_no_answer_is_shown_whole_and_scrubbed():
-    from conformance.core.scrub import Scrubber
-    from conformance.core.session import ConformanceSession
+    from conformance.scrubbing.scrubber import Scrubber
+    from conformance.session.session import ConformanceSession
 
     secret = "sUp3r-s3cret-in-a-message"
     settings = Settings.from_env({**SETTINGS, "SUNCO_KEY_SECRET": secret})

@@ -3,7 +3,7 @@ for each failure its cassette and next step."""
 
 from __future__ import annotations
 
-from conformance.core.report import Summary
+from conformance.report.summary import Summary
 
 
 def verdict(operation: str, status: int, *, ok: bool = True, documented: bool = True, expected: bool = True) -> dict:

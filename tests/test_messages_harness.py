@@ -6,15 +6,15 @@ from __future__ import annotations
 import argparse
 
 import pytest
+from conformance.contract.resources import resource
+from conformance.contract.schemas import annotated_pointers, operation, write_only_fields
 
-from conformance.core.model import Exchange
-from conformance.core.scrub import Scrubber
-from conformance.flows import created_id
+from conformance.model import Exchange
 from conformance.sandbox import Sandbox, cli
 from conformance.sandbox.store import Tokens
-from conformance.spec.resources import resource
-from conformance.spec.schemas import annotated_pointers, operation, write_only_fields
+from conformance.scrubbing.scrubber import Scrubber
 from conformance.suites.crud import created, echo_pairs, generate_tests
+from conformance.suites.flows import created_id
 
 MESSAGE = resource("message")
 

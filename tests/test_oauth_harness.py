@@ -8,16 +8,16 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from conformance.contract.schemas import operation
 from vcr.request import Request
 
-from conformance.core.checks import check_exchange
-from conformance.core.client import Client, accepted
-from conformance.core.failures import BrokenRedirect, ConfigError
-from conformance.core.model import Exchange, Expect, FormBody, body_as_json
-from conformance.core.scrub import Scrubber
-from conformance.core.settings import OAUTH_TAG, OAuthClient, Settings
+from conformance.checks.exchange import check_exchange
+from conformance.failures import BrokenRedirect, ConfigError
+from conformance.model import Exchange, Expect, FormBody, body_as_json
 from conformance.sandbox import Sandbox, seeded
-from conformance.spec.schemas import operation
+from conformance.scrubbing.scrubber import Scrubber
+from conformance.transport.client import Client, accepted
+from conformance.transport.settings import OAUTH_TAG, OAuthClient, Settings
 
 TOKEN = "eyJhbGciOiJIUzI1NiJ9.eyJzY29wZSI6ImludGVncmF0aW9uIn0.c2lnbmF0dXJlLW9mLXRoZS10b2tlbg"
 CODE = "658965"

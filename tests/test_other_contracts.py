@@ -18,7 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from conformance.spec.schemas import SCHEMA_DIR
+from conformance.contract.schemas import SCHEMA_DIR
 
 PROJECT = Path(__file__).resolve().parent.parent
 APPS = "conformance/suites/test_apps.py"

@@ -8,11 +8,11 @@ the rule it broke must still hold for what a client sends.
 from __future__ import annotations
 
 import pytest
+from conformance.contract.schemas import SCHEMA_DIR, contract, operation
 from hypothesis import given, settings
 
-from conformance.core.strategies import Generator
-from conformance.spec import overlay, proofs
-from conformance.spec.schemas import SCHEMA_DIR, contract, operation
+from conformance.contract import overlay, proofs
+from conformance.variants.strategies import Generator
 
 OVERLAY = overlay.load(SCHEMA_DIR / "overlay.yaml")
 WEBHOOK = "operations/EventWebhooks.json#/$defs/request-json"

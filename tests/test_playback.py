@@ -13,11 +13,11 @@ from vcr.request import Request
 from vcr.serialize import serialize
 from vcr.serializers import yamlserializer
 
-from conformance.core.client import BROKEN_HEADER, BrokenExchange, Client
-from conformance.core.playback import CassetteAdapter, replays
-from conformance.core.recording import configure_vcr, vcr_options
-from conformance.core.scrub import Scrubber
-from conformance.core.settings import Settings
+from conformance.cassettes.playback import CassetteAdapter, replays
+from conformance.cassettes.recording import configure_vcr, vcr_options
+from conformance.scrubbing.scrubber import Scrubber
+from conformance.transport.client import BROKEN_HEADER, BrokenExchange, Client
+from conformance.transport.settings import Settings
 
 SETTINGS = Settings(
     api_url="https://api.example.test", app_id="5d8cff3cd55b040010928b5b", key_id="app_x", key_secret="not-used-here"

@@ -10,10 +10,10 @@ import pytest
 from http_support import serve
 from test_roundtrip import APP_ID, KEY_ID, KEY_SECRET, known_sandbox
 
-from conformance.core.client import Client
-from conformance.core.failures import ConfigError
-from conformance.core.preflight import check_access
-from conformance.core.settings import Settings
+from conformance.failures import ConfigError
+from conformance.transport.client import Client
+from conformance.transport.preflight import check_access
+from conformance.transport.settings import Settings
 
 
 def settings_for(url: str) -> Settings:

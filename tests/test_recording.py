@@ -7,9 +7,9 @@ import json
 import pytest
 from vcr.request import Request
 
-from conformance.core.explain import json_diff, nearest
-from conformance.core.recording import IndexedCassette, ScrubbingPersister, match_requests, request_key
-from conformance.core.scrub import PLACEHOLDER, SECRET_PLACEHOLDER, Scrubber
+from conformance.cassettes.explain import json_diff, nearest
+from conformance.cassettes.recording import IndexedCassette, ScrubbingPersister, match_requests, request_key
+from conformance.scrubbing.scrubber import PLACEHOLDER, SECRET_PLACEHOLDER, Scrubber
 
 BASE = "https://api.example.test/v2/apps/5d8cff3cd55b040010928b5b/integrations"
 
@@ -241,7 +241,7 @@ def test_nearest_names_the_multipart_part_that_differs():
 def test_a_replay_request_copies_as_deeply_as_the_filters_need():
     import copy
 
-    from conformance.core.recording import ReplayRequest
+    from conformance.cassettes.recording import ReplayRequest
 
     original = ReplayRequest("POST", BASE + "?a=1", b'{"token":"t"}', {"Authorization": "Basic x", "Accept": "a"})
     copied = copy.deepcopy(original)
@@ -266,7 +266,7 @@ def test_loaded_interactions_are_scrubbed_and_decoded_in_replay_as_when_recordin
     from vcr.serialize import serialize
     from vcr.serializers import yamlserializer
 
-    from conformance.core.recording import configure_vcr, vcr_options
+    from conformance.cassettes.recording import configure_vcr, vcr_options
 
     compressed = response(200, {"integration": {"id": "i", "webhookSecret": "raw-secret"}})
     compressed["headers"]["Content-Encoding"] = ["gzip"]
@@ -290,7 +290,7 @@ def test_loaded_interactions_are_scrubbed_and_decoded_in_replay_as_when_recordin
 def test_header_dicts_filled_in_one_pass_hold_what_vcrpy_s_would():
     from vcr.request import HeadersDict
 
-    from conformance.core.headers import header_items, headers_dict
+    from conformance.transport.headers import header_items, headers_dict
 
     given = [
         ("Content-Type", ["application/json"]),

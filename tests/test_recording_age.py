@@ -17,7 +17,7 @@ import pytest
 import yaml
 from upgrade_support import SUITE, UPGRADE, ShopServer, run
 
-from conformance.core import runs
+from conformance.session import runs
 
 LIST = "shop_suite/test_list_parcels_by_colour.yaml"
 

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from conformance.contract.schemas import load_index
 from test_roundtrip import (
     APP_ID,
     known_sandbox,
@@ -22,14 +23,13 @@ from test_roundtrip import (
     pytest_run,
 )
 
-from conformance.core import cassettes
-from conformance.core.cassette_folder import Hold
-from conformance.core.failures import StateMismatch, Unreachable
-from conformance.core.rewrite import Outcome, keep_reason, outcome_of
-from conformance.core.scrub import Scrubber
-from conformance.core.session import ConformanceSession
+from conformance.cassettes import files as cassettes
+from conformance.cassettes.folder import Hold
+from conformance.failures import StateMismatch, Unreachable
+from conformance.plugin.replay_check import Outcome, keep_reason, outcome_of
 from conformance.sandbox.api import Request, Response
-from conformance.spec.schemas import load_index
+from conformance.scrubbing.scrubber import Scrubber
+from conformance.session.session import ConformanceSession
 
 BASELINE = "accepts_valid_bodies or empty_object or test_integration_lifecycle or outside_enums"
 MODULE = "test_integrations"
@@ -162,7 +162,7 @@ def test_a_client_crash_before_any_request_keeps_every_cassette(folder, tmp_path
     before = contents(folder)
     crash = """
         import pytest
-        from conformance.core import client
+        from conformance.transport import client
 
         @pytest.hookimpl(tryfirst=True)
         def pytest_runtest_setup(item):
@@ -196,13 +196,13 @@ def test_a_client_crash_before_any_request_keeps_every_cassette(folder, tmp_path
 
 # What a last-guard text scrub does when the key secret is an ordinary word ("integration").
 SCRUBS_PATHS = """
-    from conformance.core import cassettes
+    from conformance.cassettes import files as cassettes
     write = cassettes.write_synced
     cassettes.write_synced = lambda path, text: write(path, text.replace("/integrations", "/<scrubbed-secret>s"))
 """
 # What a placeholder that breaks the response schema does (a real one: minLength 88, "<scrubbed>" is 10).
 BREAKS_SCHEMA = """
-    from conformance.core import cassettes
+    from conformance.cassettes import files as cassettes
     write = cassettes.write_synced
     cassettes.write_synced = lambda path, text: write(path, text.replace('"status":"active"', '"status":"<scrubbed>"'))
 """

@@ -30,7 +30,7 @@ INJECTED = """
     import requests
     from hypothesis.errors import FlakyStrategyDefinition
 
-    from conformance.core import _pinning
+    from conformance.variants import pins as _pinning
 
     LOG, MODE = os.environ["INJECT_LOG"], os.environ["INJECT_MODE"]
     state = {"draws": 0, "fired": False, "where": "- -"}

@@ -17,10 +17,10 @@ import pytest
 import yaml
 from run_support import clean_env
 
-from conformance.core import runs
-from conformance.core.symbols import names_in
 from conformance.sandbox import Sandbox
+from conformance.session import runs
 from conformance.tools.record_sandbox import LIMITS, sandbox_settings
+from conformance.variants.symbols import names_in
 
 PROJECT = Path(__file__).resolve().parent.parent
 SUITES = PROJECT / "conformance"
@@ -204,7 +204,7 @@ def test_skips_live_with_pytest_skip(sunco):
 def test_any_skip_of_a_live_run_keeps_its_reason_for_replay(tmp_path):
     """Whatever way a suite test skips live (here pytest.skip itself), its replay skips for that reason."""
     (tmp_path / "suite").mkdir()
-    (tmp_path / "suite" / "conftest.py").write_text('pytest_plugins = ["conformance.plugin"]\n')
+    (tmp_path / "suite" / "conftest.py").write_text('pytest_plugins = ["conformance.plugin.hooks"]\n')
     (tmp_path / "suite" / "test_skipping.py").write_text(SKIPPING)
     with Sandbox(seed=0, limits=LIMITS) as sandbox:
         args = ("suite", "-o", "addopts=", "-o", "testpaths=suite", f"--cassette-dir={tmp_path / 'cassettes'}")
@@ -234,6 +234,5 @@ def _direct_skips(path: Path) -> list[str]:
 def test_suites_skip_a_live_run_only_through_the_session():
     """sunco.not_run keeps the reason where replay finds it; a suite must say why through it."""
     modules = [*sorted((SUITES / "suites").glob("*.py")), *sorted((SUITES / "definitions").glob("*.py"))]
-    modules.append(SUITES / "flows.py")
     found = [hit for path in modules for hit in _direct_skips(path)]
     assert not found, "skip through sunco.not_run(reason) instead:\n" + "\n".join(found)

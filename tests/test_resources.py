@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import pytest
-
-from conformance.spec.resources import RESOURCES, ROLES, by_operation, chain, dotted, resource
-from conformance.spec.schemas import contract
+from conformance.contract.resources import RESOURCES, ROLES, by_operation, chain, dotted, resource
+from conformance.contract.schemas import contract
 
 METHODS = {"create": "POST", "list": "GET", "get": "GET", "update": "PATCH", "delete": "DELETE"}
 

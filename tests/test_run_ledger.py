@@ -16,10 +16,10 @@ import pytest
 from test_cleanup import cleanup, integrations
 from test_roundtrip import PROJECT, known_sandbox, live_env
 
-from conformance.core import runs
-from conformance.core.run_ledger import Entry, RunLedger, ledgers
 from conformance.sandbox.api import Request, Response
 from conformance.sandbox.errors import ApiError
+from conformance.session import runs
+from conformance.session.run_ledger import Entry, RunLedger, ledgers
 from conformance.tools import record_sandbox
 
 RUN = "0123456789abcdef"

@@ -8,12 +8,12 @@ import warnings
 
 import jwt
 import pytest
+from conformance.contract.resources import RESOURCES
+from conformance.contract.schemas import Operation, documented_code, operation, refusing
 from sandbox_support import MISSING, OTHER_ID, Api, body_of, codes
 
 from conformance.sandbox import DEFAULT_KEY_ID, DEFAULT_KEY_SECRET
 from conformance.sandbox.server import DEFAULT_ACCOUNT_KEY_ID, DEFAULT_ACCOUNT_KEY_SECRET
-from conformance.spec.resources import RESOURCES
-from conformance.spec.schemas import Operation, documented_code, operation, refusing
 
 # -- Authentication ----------------------------------------------------------------------------
 

@@ -13,12 +13,12 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from conformance.contract.schemas import validator
 from sandbox_support import Api, body_of
 
-from conformance.core.receiver import Receiver
+from conformance.deliveries.receiver import Receiver
 from conformance.sandbox import Sandbox
 from conformance.sandbox.delivery import Delivery, DeliveryPolicy, Outbox
-from conformance.spec.schemas import validator
 
 FAST = DeliveryPolicy(backoff=0.01, timeout=2.0)
 EVENTS_SCHEMA = "operations/EventWebhooks.json#/$defs/request-json"

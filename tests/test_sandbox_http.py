@@ -11,6 +11,9 @@ from typing import Any
 
 import pytest
 import requests
+from conformance.contract.routing import Router
+from conformance.contract.schemas import Operation
+from conformance.contract.schemas import Response as Answer
 from sandbox_support import JSON_TYPE, OTHER_ID, Api, codes
 from werkzeug.test import Client
 
@@ -18,9 +21,6 @@ from conformance.sandbox import Sandbox
 from conformance.sandbox.api import Request, Response, redirect
 from conformance.sandbox.serving import MAX_JSON_BODY
 from conformance.sandbox.wsgi import application
-from conformance.spec.routing import Router
-from conformance.spec.schemas import Operation
-from conformance.spec.schemas import Response as Answer
 
 # An operation that takes a form rather than JSON, as attachment uploads and OAuth token do.
 UPLOAD = Operation(

@@ -8,12 +8,12 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from conformance.contract.schemas import validator
 from sandbox_support import OTHER_ID, Api, codes, titles
 
-from conformance.core.variants import draw
 from conformance.definitions import messages as defs
 from conformance.sandbox import Sandbox
-from conformance.spec.schemas import validator
+from conformance.variants.draw import draw
 
 TEXT = {"author": {"type": "business"}, "content": {"type": "text", "text": "Hello"}}
 BODIES = {kind: draw(defs.bodies(kind).map(lambda body: [body]), 1, seed=21)[0] for kind in defs.SENDABLE}

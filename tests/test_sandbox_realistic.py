@@ -18,15 +18,15 @@ from typing import Any
 
 import pytest
 import requests
+from conformance.contract.schemas import operation
 from run_support import clean_env
 
-from conformance.core.receiver import Receiver
+from conformance.deliveries.receiver import Receiver
 from conformance.pointer import MISSING
 from conformance.pointer import resolve as at
 from conformance.sandbox import Sandbox
 from conformance.sandbox.delivery import DeliveryPolicy
 from conformance.sandbox.realistic import REALISTIC, Deviation
-from conformance.spec.schemas import operation
 
 FAST = DeliveryPolicy(backoff=0.01, timeout=2.0)
 IDLE = 30.0

@@ -25,11 +25,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
+from conformance.contract.schemas import validator
 from sandbox_support import ERROR_SCHEMA, JSON_TYPE
 
 from conformance.sandbox import DEFAULT_APP_ID, DEFAULT_KEY_ID, DEFAULT_KEY_SECRET, Sandbox
 from conformance.sandbox.parsing import MAX_DEPTH
-from conformance.spec.schemas import validator
 
 AUTH = b"Basic " + base64.b64encode(f"{DEFAULT_KEY_ID}:{DEFAULT_KEY_SECRET}".encode())
 INTEGRATIONS = f"/v2/apps/{DEFAULT_APP_ID}/integrations".encode()

@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 import requests
+from conformance.contract.schemas import validator
 from sandbox_support import OTHER_ID, Api, codes
 
 from conformance.sandbox import Sandbox, seeded
-from conformance.spec.schemas import validator
 
 EVENT_SCHEMAS = {
     "user:update": "components/userUpdateEvent.json",

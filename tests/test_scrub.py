@@ -14,19 +14,19 @@ import jsonschema
 import jwt
 import pytest
 import yaml
+from conformance.contract.resources import resource
+from conformance.contract.schemas import contract, property_schema, schema_uri, validator
 from hypothesis import given
 from hypothesis import strategies as st
 from vcr.request import Request
 from vcr.serializers import yamlserializer
 
-from conformance import flows
-from conformance.core.placeholders import PLACEHOLDER, SECRET_PLACEHOLDER, fitting, placeholder
-from conformance.core.redact import scrub_report
-from conformance.core.scrub import FRAGMENT, Scrubber, credential_fields
-from conformance.core.session import ConformanceSession
-from conformance.core.settings import Settings
-from conformance.spec.resources import resource
-from conformance.spec.schemas import contract, property_schema, schema_uri, validator
+from conformance.scrubbing.placeholders import PLACEHOLDER, SECRET_PLACEHOLDER, fitting, placeholder
+from conformance.scrubbing.redact import scrub_report
+from conformance.scrubbing.scrubber import FRAGMENT, Scrubber, credential_fields
+from conformance.session.session import ConformanceSession
+from conformance.suites import flows
+from conformance.transport.settings import Settings
 
 TYPES = flows.shapes(resource("integration"))
 

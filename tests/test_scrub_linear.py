@@ -13,8 +13,8 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conformance.core.placeholders import SECRET_PLACEHOLDER
-from conformance.core.scrub import _GUARD, _PLACEHOLDERS, _TEXT, _WHOLE, FRAGMENT, Scrubber
+from conformance.scrubbing.placeholders import SECRET_PLACEHOLDER
+from conformance.scrubbing.scrubber import _GUARD, _PLACEHOLDERS, _TEXT, _WHOLE, FRAGMENT, Scrubber
 
 SECRETS = ("key-secret-Zx9Qv-long-enough-to-cut-0123", "tok_9f8e7d6c5b4a39281706", "short1", "pat")
 SCRUBBER = Scrubber(SECRETS, fields=frozenset(), public=("https://api.example.test", "5d8cff3cd55b040010928b5b"))

@@ -7,16 +7,16 @@ from importlib import metadata
 from typing import Any
 
 import pytest
+from conformance.contract.schemas import UnknownOperation, contract, operation
 from hypothesis import strategies as st
 
-from conformance.core import runs
-from conformance.core.failures import MissingRecording
-from conformance.core.model import Exchange, Expect, Variant
-from conformance.core.provenance import host_of
-from conformance.core.scrub import Scrubber
-from conformance.core.session import METADATA_KEY, ConformanceSession
-from conformance.core.settings import Settings
-from conformance.spec.schemas import UnknownOperation, contract, operation
+from conformance.cassettes.provenance import host_of
+from conformance.failures import MissingRecording
+from conformance.model import Exchange, Expect, Variant
+from conformance.scrubbing.scrubber import Scrubber
+from conformance.session import runs
+from conformance.session.session import METADATA_KEY, ConformanceSession
+from conformance.transport.settings import Settings
 
 SETTINGS = Settings("http://127.0.0.1:1", "0a1b2c3d4e5f60718293a4b5", "app_k", "a-long-enough-secret-value")
 OLD = {

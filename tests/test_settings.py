@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from conformance.core.failures import ConfigError
-from conformance.core.settings import Settings, api_url_from_env
+from conformance.failures import ConfigError
+from conformance.transport.settings import Settings, api_url_from_env
 
 GOOD = {
     "SUNCO_API_URL": "https://api.smooch.io",

@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 import yaml
+from conformance.contract.resources import resource
 from run_support import clean_env
 
-from conformance import flows
 from conformance.sandbox import DEFAULT_KEY_ID, DEFAULT_KEY_SECRET
 from conformance.sandbox.server import DEFAULT_ACCOUNT_KEY_ID, DEFAULT_ACCOUNT_KEY_SECRET
-from conformance.spec.resources import resource
+from conformance.suites import flows
 
 TYPES = flows.shapes(resource("integration"))
 
@@ -91,12 +91,12 @@ def test_every_authorization_header_is_a_placeholder():
 
 REPLAY_WITHOUT_HYPOTHESIS = """
 import sys
-import conformance.core.session
+import conformance.session.session
 
 def refuse(*args, **kwargs):
     raise RuntimeError("replay asked Hypothesis for variants")
 
-conformance.core.session.draw = refuse
+conformance.session.session.draw = refuse
 import pytest
 sys.exit(pytest.main(["conformance", "-q", "-p", "no:cacheprovider"]))
 """

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 import yaml
+from conformance.contract.diff import compare, import_document, side_of_import
+from conformance.contract.importer import build, write
+from conformance.contract.openapi import Document, load
 
 from conformance.__main__ import main
-from conformance.spec.diff import compare, import_document, side_of_import
-from conformance.spec.importer import build, write
-from conformance.spec.openapi import Document, load
 
 PROJECT = Path(__file__).resolve().parent.parent
 UPGRADE = PROJECT / "tests" / "fixtures" / "upgrade"
@@ -229,7 +229,7 @@ def test_against_compares_with_an_imported_folder_and_its_overlay(tmp_path):
             }
         )
     )
-    from conformance.spec import overlay as overlays
+    from conformance.contract import overlay as overlays
 
     imported, findings = import_document(load(V1), overlays.load(overlay))
     assert findings == []
@@ -341,7 +341,7 @@ def test_against_an_older_release_leaves_out_an_action_naming_a_schema_it_lacks(
             }
         )
     )
-    from conformance.spec import overlay as overlays
+    from conformance.contract import overlay as overlays
 
     imported, skipped = import_document(Document(newer, "shop-v2-memo.yaml", "0"), overlays.load(overlay))
     assert skipped == []

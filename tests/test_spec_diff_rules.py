@@ -13,12 +13,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from conformance.spec.diff import Change, SpecDiff, compare, import_document, side_of_import
-from conformance.spec.diff_rules import RULES
-from conformance.spec.importer import build
-from conformance.spec.openapi import Document, load
-from conformance.spec.overlay import Action, Overlay
+from conformance.contract.diff import Change, SpecDiff, compare, import_document, side_of_import
+from conformance.contract.diff_rules import RULES
+from conformance.contract.importer import build
+from conformance.contract.openapi import Document, load
+from conformance.contract.overlay import Action, Overlay
 
 BASE = Path(__file__).resolve().parent / "fixtures" / "spec_diff" / "base.yaml"
 Spec = dict[str, Any]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from conformance.core.symbols import (
+from conformance.variants.symbols import (
     Unresolved,
     abstracter,
     map_pinned,
@@ -72,7 +72,7 @@ def test_a_secret_field_keeps_its_value_only_when_it_is_nothing_but_symbols(text
 
 def test_variants_pinned_before_symbols_are_resent_literally():
     """A format-1 pin holds no symbols: a "{{" it holds is escaped, so it is sent as it was pinned."""
-    from conformance.core._pinning import reused_variants
+    from conformance.variants.pins import reused_variants
 
     item = {"id": "g-0", "label": "l", "body": {"json": {"text": "{{x}}"}}, "expect": {"status": 201}}
     escaped = reused_variants({"format": 1, "variants": {"g": [item]}})["g"][0]

@@ -10,17 +10,17 @@ from typing import Any
 
 import pytest
 import yaml
+from conformance.contract.importer import BASE_URI
+from conformance.contract.schemas import Contract, operation
 from test_roundtrip import PROJECT, pytest_run
 
-from conformance.core.checks import check_exchange
-from conformance.core.deliveries import schema_failures
-from conformance.core.model import Exchange
-from conformance.core.report import UNDOCUMENTED_FIELDS, Summary
-from conformance.core.scrub import Scrubber
-from conformance.core.session import ConformanceSession
-from conformance.core.undocumented import DELIVERY_SCHEMA, in_delivery, in_exchange
-from conformance.spec.importer import BASE_URI
-from conformance.spec.schemas import Contract, operation
+from conformance.checks.exchange import check_exchange
+from conformance.checks.undocumented import DELIVERY_SCHEMA, in_delivery, in_exchange
+from conformance.deliveries.inbox import schema_failures
+from conformance.model import Exchange
+from conformance.report.summary import UNDOCUMENTED_FIELDS, Summary
+from conformance.scrubbing.scrubber import Scrubber
+from conformance.session.session import ConformanceSession
 
 ID = "5e4af71a81966cfff3ef6550"
 OTHER_ID = "5e4af71a81966cfff3ef6551"

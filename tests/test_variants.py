@@ -6,15 +6,15 @@ import importlib
 import json
 
 import pytest
+from conformance.contract.resources import RESOURCES, resource
+from conformance.contract.schemas import contract
 from hypothesis import strategies as st
 
-from conformance import flows
-from conformance.core import negative
-from conformance.core.model import Expect, FilePart, FormBody, MultipartBody, RawBody, Variant
-from conformance.core.scrub import PLACEHOLDER, Scrubber
-from conformance.core.variants import draw, number, pin, unpin
-from conformance.spec.resources import RESOURCES, resource
-from conformance.spec.schemas import contract
+from conformance.model import Expect, FilePart, FormBody, MultipartBody, RawBody, Variant
+from conformance.scrubbing.scrubber import PLACEHOLDER, Scrubber
+from conformance.suites import flows
+from conformance.variants import negative
+from conformance.variants.draw import draw, number, pin, unpin
 
 INTEGRATION = resource("integration")
 CREATE = contract().validator("components/integration.json", "request")

@@ -7,11 +7,11 @@ from collections.abc import Iterator
 
 import pytest
 import sunshine_conversations_client as vendor
+from conformance.contract.resources import resource
 
-from conformance import flows
-from conformance.core.variants import draw
 from conformance.sandbox import Sandbox
-from conformance.spec.resources import resource
+from conformance.suites import flows
+from conformance.variants.draw import draw
 
 # The client marks write-only credentials required in its response models too, so it cannot
 # read a create response that (rightly) leaves them out.

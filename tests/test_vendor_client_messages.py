@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 import sunshine_conversations_client as vendor
 
-from conformance.core.variants import draw
 from conformance.definitions import messages as defs
 from conformance.sandbox import Sandbox
+from conformance.variants.draw import draw
 
 BODIES = {kind: draw(defs.bodies(kind).map(lambda body: [body]), 1, seed=31)[0] for kind in defs.SENDABLE}
 MODELS = {

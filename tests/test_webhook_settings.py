@@ -8,10 +8,10 @@ import jwt
 import pytest
 from test_settings import GOOD
 
-from conformance.core.failures import ConfigError
-from conformance.core.scrub import Scrubber
-from conformance.core.session import ConformanceSession
-from conformance.core.settings import Settings
+from conformance.failures import ConfigError
+from conformance.scrubbing.scrubber import Scrubber
+from conformance.session.session import ConformanceSession
+from conformance.transport.settings import Settings
 
 SECRET = "an-integration-key-secret-of-32-bytes-or-more"
 

@@ -13,7 +13,7 @@ import pkgutil
 from functools import cache
 from types import ModuleType
 
-from conformance.core.strategies import Hints
+from conformance.variants.strategies import Hints
 
 
 @cache

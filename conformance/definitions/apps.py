@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from conformance.core import runs
-from conformance.core.strategies import Hints, safe_text
+from conformance.session import runs
+from conformance.variants.strategies import Hints, safe_text
 
 RESOURCES = ("app", "appKey")
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from conformance.core.strategies import Hints, safe_text
+from conformance.variants.strategies import Hints, safe_text
 
 RESOURCES = ("conversation",)
 RUN_PREFIX = "conformance "

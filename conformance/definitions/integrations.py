@@ -6,8 +6,8 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from conformance.core import runs
-from conformance.core.strategies import Hints, hex_id, safe_text
+from conformance.session import runs
+from conformance.variants.strategies import Hints, hex_id, safe_text
 
 RESOURCES = ("integration",)
 

@@ -8,8 +8,8 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from conformance.core.strategies import Generator, Hints, safe_text
-from conformance.spec.schemas import contract
+from conformance.contract.schemas import contract
+from conformance.variants.strategies import Generator, Hints, safe_text
 
 RESOURCES = ("message",)
 

@@ -12,7 +12,7 @@ import string
 
 from hypothesis import strategies as st
 
-from conformance.core.strategies import Hints
+from conformance.variants.strategies import Hints
 
 RESOURCES = ("switchboard", "switchboardIntegration")
 

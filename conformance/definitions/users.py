@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from hypothesis import strategies as st
 
-from conformance.core import runs
-from conformance.core.strategies import Hints, hex_id, safe_text
+from conformance.session import runs
+from conformance.variants.strategies import Hints, hex_id, safe_text
 
 RESOURCES = ("user", "client")
 

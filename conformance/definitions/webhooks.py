@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from hypothesis import strategies as st
 
-from conformance.core import runs
-from conformance.core.strategies import Hints, safe_text
-from conformance.spec.schemas import resolve
+from conformance.contract.schemas import resolve
+from conformance.session import runs
+from conformance.variants.strategies import Hints, safe_text
 
 RESOURCES = ("webhook", "integrationKey")
 

@@ -8,11 +8,11 @@ from typing import Any
 
 from werkzeug.datastructures import FileStorage, Headers, MultiDict
 
+from conformance.contract.schemas import Operation
 from conformance.sandbox.auth import Credential
 from conformance.sandbox.delivery import Outbox
 from conformance.sandbox.realistic import Profile
 from conformance.sandbox.store import Store
-from conformance.spec.schemas import Operation
 
 JSON_TYPE = "application/json; charset=utf-8"
 

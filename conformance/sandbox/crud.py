@@ -14,12 +14,12 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urljoin
 
+from conformance.contract.resources import RESOURCES, Resource, dotted, resource
+from conformance.contract.schemas import contract, schema_uri
 from conformance.sandbox.api import Handler, Request, Response
 from conformance.sandbox.errors import ApiError, bad_request, schema_error
 from conformance.sandbox.params import flat
 from conformance.sandbox.store import Record
-from conformance.spec.resources import RESOURCES, Resource, dotted, resource
-from conformance.spec.schemas import contract, schema_uri
 
 Hook = Callable[[Record, dict[str, Any], Request], None]
 

@@ -13,11 +13,11 @@ import copy
 import json
 from typing import Any
 
+from conformance.contract.resources import resource
 from conformance.sandbox.api import Request
 from conformance.sandbox.crud import collection_key
 from conformance.sandbox.delivery import Delivery
 from conformance.sandbox.store import Record, Store
-from conformance.spec.resources import resource
 
 # What a user is reduced to when a webhook does not ask for the full user (components/userTruncated).
 TRUNCATED_USER = ("id", "authenticated", "externalId", "zendeskId", "brandId")

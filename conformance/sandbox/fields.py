@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from conformance import pointer as pointers
-from conformance.spec.schemas import annotated_pointers, write_only_fields
+from conformance.contract.schemas import annotated_pointers, write_only_fields
 
 
 def _keys(value: Any) -> Iterator[str]:

@@ -11,9 +11,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from conformance.contract.schemas import Operation, contract, schema_uri
 from conformance.sandbox.errors import bad_request, query_location, schema_error
 from conformance.sandbox.parsing import load_json, parse_query
-from conformance.spec.schemas import Operation, contract, schema_uri
 
 _DEEP = re.compile(r"^([^\[\]]+)\[([^\[\]]*)\]$")
 PAGE_SIZE_TITLE = "page[size] must be an integer from 1 to 100"

@@ -16,6 +16,8 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import urlsplit
 
+from conformance.contract.routing import Router
+from conformance.contract.schemas import Operation, load_index, validator
 from conformance.sandbox.api import Handler, Incoming, Request, Response
 from conformance.sandbox.auth import MINTED_KEYS, Credential, authenticate, authorize, check_key
 from conformance.sandbox.behaviours import BEHAVIOURS, HANDLERS, SEEDS, wrapped
@@ -32,8 +34,6 @@ from conformance.sandbox.realistic import REALISTIC, Profile
 from conformance.sandbox.serving import BACKLOG, Serving
 from conformance.sandbox.store import Store
 from conformance.sandbox.wsgi import application
-from conformance.spec.routing import Router
-from conformance.spec.schemas import Operation, load_index, validator
 
 DEFAULT_APP_ID = "5a4db0c5a4db0c5a4db0c5a4"
 DEFAULT_KEY_ID = "app_5a4db0c5a4db0c5a4db0c5a5"

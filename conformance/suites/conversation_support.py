@@ -9,15 +9,15 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from conformance import flows
-from conformance.core.model import Exchange, Expect, Variant
-from conformance.core.session import ConformanceSession
-from conformance.core.strategies import Hints, hex_id
+from conformance.contract.resources import resource
 from conformance.definitions import hints_for
 from conformance.definitions.conversations import member
-from conformance.flows import Records
-from conformance.spec.resources import resource
+from conformance.model import Exchange, Expect, Variant
+from conformance.session.session import ConformanceSession
+from conformance.suites import flows
 from conformance.suites.crud import echo_pairs
+from conformance.suites.flows import Records
+from conformance.variants.strategies import Hints, hex_id
 
 CONVERSATION = resource("conversation")
 USER = resource("user")

@@ -14,15 +14,16 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from conformance import flows
 from conformance import pointer as pointers
-from conformance.core import needs, negative
-from conformance.core.model import Expect, RawBody, Variant
-from conformance.core.session import ConformanceSession
-from conformance.core.strategies import hex_id, types_of
-from conformance.flows import Records
-from conformance.spec.resources import Resource, chain, resource
-from conformance.spec.schemas import annotated_pointers, contract
+from conformance.contract import needs
+from conformance.contract.resources import Resource, chain, resource
+from conformance.contract.schemas import annotated_pointers, contract
+from conformance.model import Expect, RawBody, Variant
+from conformance.session.session import ConformanceSession
+from conformance.suites import flows
+from conformance.suites.flows import Records
+from conformance.variants import negative
+from conformance.variants.strategies import hex_id, types_of
 
 Test = Callable[[ConformanceSession], None]
 MAX_NEGATIVE = 24
@@ -102,7 +103,7 @@ def _features(item: Resource, role: str) -> set[str]:
 
 
 def _base(ref: str) -> str:
-    from conformance.spec.schemas import schema_uri
+    from conformance.contract.schemas import schema_uri
 
     return schema_uri(ref).split("#")[0]
 

@@ -8,16 +8,16 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from conformance import flows
-from conformance.core import negative
-from conformance.core.model import Expect, Variant
-from conformance.core.session import ConformanceSession
-from conformance.core.strategies import Hints
+from conformance.contract.resources import Resource, dotted, needs_filter, required_filters
+from conformance.contract.schemas import contract
 from conformance.definitions import hints_for
-from conformance.flows import Records
-from conformance.spec.resources import Resource, dotted, needs_filter, required_filters
-from conformance.spec.schemas import contract
+from conformance.model import Expect, Variant
+from conformance.session.session import ConformanceSession
+from conformance.suites import flows
+from conformance.suites.flows import Records
 from conformance.suites.paging import check_cover, paged_lists, pages, walk_pages
+from conformance.variants import negative
+from conformance.variants.strategies import Hints
 
 Test = Callable[[ConformanceSession], None]
 Add = Callable[..., None]  # (test name, test, roles of the operations it calls...)

@@ -16,9 +16,9 @@ from functools import cache
 from typing import Any, TypeVar
 from urllib.parse import parse_qsl, urlsplit
 
-from conformance.core.model import Exchange, Expect
-from conformance.core.session import ConformanceSession
-from conformance.spec.schemas import contract, load_index
+from conformance.contract.schemas import contract, load_index
+from conformance.model import Exchange, Expect
+from conformance.session.session import ConformanceSession
 
 PAGE_MEMBERS = ("after", "before", "size")
 MAX_PAGES = 50  # bounded: a live app may hold many records

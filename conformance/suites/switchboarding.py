@@ -19,13 +19,13 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from conformance.core.model import Exchange, Expect, Variant
-from conformance.core.session import ConformanceSession
-from conformance.core.strategies import safe_text
+from conformance.contract.resources import resource
 from conformance.definitions.switchboards import names
-from conformance.flows import Records, setup_variants, shape_hints, valid_bodies
-from conformance.spec.resources import resource
+from conformance.model import Exchange, Expect, Variant
+from conformance.session.session import ConformanceSession
 from conformance.suites.crud import created
+from conformance.suites.flows import Records, setup_variants, shape_hints, valid_bodies
+from conformance.variants.strategies import safe_text
 
 SWITCHBOARD = resource("switchboard")
 MEMBER = resource("switchboardIntegration")

@@ -11,11 +11,9 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from conformance.core import negative
-from conformance.core.model import Expect, Variant
-from conformance.core.session import ConformanceSession
-from conformance.core.strategies import safe_text
-from conformance.spec.schemas import contract
+from conformance.contract.schemas import contract
+from conformance.model import Expect, Variant
+from conformance.session.session import ConformanceSession
 from conformance.suites.conversation_support import (
     each,
     expect_read_by_business,
@@ -25,6 +23,8 @@ from conformance.suites.conversation_support import (
     on,
     on_unknown_conversation,
 )
+from conformance.variants import negative
+from conformance.variants.strategies import safe_text
 
 BAD = Expect(400, "bad_request")
 ACTIVITY = "components/activityPost.json"

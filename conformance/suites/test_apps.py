@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from conformance import flows
-from conformance.core.model import Expect
-from conformance.core.session import ConformanceSession
-from conformance.flows import Records
-from conformance.spec.resources import resource
+from conformance.contract.resources import resource
+from conformance.model import Expect
+from conformance.session.session import ConformanceSession
+from conformance.suites import flows
 from conformance.suites.crud import generate_tests
+from conformance.suites.flows import Records
 
 globals().update(generate_tests("app"))
 globals().update(generate_tests("appKey"))

@@ -10,13 +10,13 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from conformance.core.model import Exchange, Expect, FilePart, MultipartBody, RawBody, Variant
-from conformance.core.session import ConformanceSession
-from conformance.core.strategies import safe_text
+from conformance.contract.resources import resource
 from conformance.definitions import messages as defs
-from conformance.flows import Records
-from conformance.spec.resources import resource
+from conformance.model import Exchange, Expect, FilePart, MultipartBody, RawBody, Variant
+from conformance.session.session import ConformanceSession
 from conformance.suites.crud import created
+from conformance.suites.flows import Records
+from conformance.variants.strategies import safe_text
 
 MESSAGE = resource("message")
 BAD = "bad_request"

@@ -12,14 +12,8 @@ from collections.abc import Callable, Mapping, Sequence
 
 from hypothesis import strategies as st
 
-from conformance import flows
-from conformance.core.client import Client, needs_account
-from conformance.core.model import Exchange, Expect, Variant
-from conformance.core.session import ConformanceSession
-from conformance.core.strategies import hex_id
-from conformance.flows import Records
-from conformance.spec.resources import RESOURCES, resource
-from conformance.spec.schemas import (
+from conformance.contract.resources import RESOURCES, resource
+from conformance.contract.schemas import (
     Operation,
     UnknownOperation,
     authenticated,
@@ -27,6 +21,12 @@ from conformance.spec.schemas import (
     operation,
     refusing,
 )
+from conformance.model import Exchange, Expect, Variant
+from conformance.session.session import ConformanceSession
+from conformance.suites import flows
+from conformance.suites.flows import Records
+from conformance.transport.client import Client, needs_account
+from conformance.variants.strategies import hex_id
 
 _PARAM = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 APP, APP_KEY = resource("app"), resource("appKey")

@@ -12,10 +12,8 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from conformance.core import negative
-from conformance.core.model import Expect, Variant
-from conformance.core.session import ConformanceSession
-from conformance.flows import Records
+from conformance.model import Expect, Variant
+from conformance.session.session import ConformanceSession
 from conformance.suites.conversation_support import (
     CONVERSATION,
     created,
@@ -33,6 +31,8 @@ from conformance.suites.conversation_support import (
     with_member,
 )
 from conformance.suites.crud import generate_tests
+from conformance.suites.flows import Records
+from conformance.variants import negative
 
 globals().update({name: with_member(test) for name, test in generate_tests("conversation").items()})
 

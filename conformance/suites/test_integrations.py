@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from hypothesis import strategies as st
 
-from conformance.core.model import Expect, Variant
-from conformance.core.session import ConformanceSession
-from conformance.flows import Records, shape_hints, valid_bodies
-from conformance.spec.resources import resource
+from conformance.contract.resources import resource
+from conformance.model import Expect, Variant
+from conformance.session.session import ConformanceSession
 from conformance.suites.crud import generate_tests
+from conformance.suites.flows import Records, shape_hints, valid_bodies
 
 globals().update(generate_tests("integration"))
 

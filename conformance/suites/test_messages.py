@@ -8,17 +8,18 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from conformance.core import negative, runs
-from conformance.core.model import Exchange, Expect, Variant
-from conformance.core.session import ConformanceSession
-from conformance.core.strategies import hex_id
+from conformance.contract.resources import resource
+from conformance.contract.schemas import contract
 from conformance.definitions import messages as defs
-from conformance.flows import Records, setup_variants
-from conformance.spec.resources import resource
-from conformance.spec.schemas import contract
+from conformance.model import Exchange, Expect, Variant
+from conformance.session import runs
+from conformance.session.session import ConformanceSession
 from conformance.suites import paging
 from conformance.suites.crud import created, generate_tests
+from conformance.suites.flows import Records, setup_variants
 from conformance.suites.paging import check_page
+from conformance.variants import negative
+from conformance.variants.strategies import hex_id
 
 globals().update(generate_tests("message"))
 

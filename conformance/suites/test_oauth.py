@@ -15,12 +15,12 @@ from urllib.parse import parse_qs, urlsplit
 
 from hypothesis import strategies as st
 
-from conformance.core import negative
-from conformance.core.model import Exchange, Expect, FormBody, RawBody, Variant
-from conformance.core.session import ConformanceSession
-from conformance.core.settings import OAUTH_VARIABLES, OAuthClient
-from conformance.core.strategies import hex_id, safe_text
-from conformance.spec.schemas import operation
+from conformance.contract.schemas import operation
+from conformance.model import Exchange, Expect, FormBody, RawBody, Variant
+from conformance.session.session import ConformanceSession
+from conformance.transport.settings import OAUTH_VARIABLES, OAuthClient
+from conformance.variants import negative
+from conformance.variants.strategies import hex_id, safe_text
 
 CLIENT = f"an OAuth client ({', '.join(OAUTH_VARIABLES)})"
 TOKEN_JSON = str(operation("GetToken").request)

@@ -11,10 +11,8 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from conformance.core import negative
-from conformance.core.model import Expect, Variant
-from conformance.core.session import ConformanceSession
-from conformance.flows import Records
+from conformance.model import Expect, Variant
+from conformance.session.session import ConformanceSession
 from conformance.suites.conversation_support import (
     CONVERSATION,
     created,
@@ -30,7 +28,9 @@ from conformance.suites.conversation_support import (
     state,
     unknown,
 )
+from conformance.suites.flows import Records
 from conformance.suites.paging import check_cover, pages, walk_pages
+from conformance.variants import negative
 
 BAD = Expect(400, "bad_request")
 NOT_A_PARTICIPANT = Expect(404, "not_found")

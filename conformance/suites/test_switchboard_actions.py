@@ -16,11 +16,9 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from conformance.core import negative
-from conformance.core.model import Expect, RawBody, Variant
-from conformance.core.session import ConformanceSession
-from conformance.core.strategies import hex_id
-from conformance.spec.schemas import operation
+from conformance.contract.schemas import operation
+from conformance.model import Expect, RawBody, Variant
+from conformance.session.session import ConformanceSession
 from conformance.suites.switchboarding import (
     CONVERSATION,
     KEY,
@@ -29,6 +27,8 @@ from conformance.suites.switchboarding import (
     metadata,
     with_fields,
 )
+from conformance.variants import negative
+from conformance.variants.strategies import hex_id
 
 ACTIONS = ("PassControl", "OfferControl", "AcceptControl", "ReleaseControl")
 TARGETED = ("PassControl", "OfferControl")

@@ -12,12 +12,12 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from conformance.core.model import Expect, Variant
-from conformance.core.session import ConformanceSession
-from conformance.core.strategies import hex_id
 from conformance.definitions.switchboards import BUILT_IN_TYPE
+from conformance.model import Expect, Variant
+from conformance.session.session import ConformanceSession
 from conformance.suites.crud import generate_tests
 from conformance.suites.switchboarding import MEMBER, SWITCHBOARD, Switchboarding, member_templates
+from conformance.variants.strategies import hex_id
 
 globals().update(generate_tests("switchboard"))
 globals().update(generate_tests("switchboardIntegration"))

@@ -12,16 +12,16 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from conformance.core import negative
-from conformance.core.model import Exchange, Expect, RawBody, Variant
-from conformance.core.session import ConformanceSession
-from conformance.core.strategies import Hints, hex_id, safe_text
+from conformance.contract.resources import resource
+from conformance.contract.schemas import operation
 from conformance.definitions import hints_for
-from conformance.flows import Records, created_id, valid_bodies
-from conformance.spec.resources import resource
-from conformance.spec.schemas import operation
+from conformance.model import Exchange, Expect, RawBody, Variant
+from conformance.session.session import ConformanceSession
 from conformance.suites.conversation_support import group_body, make_conversation
 from conformance.suites.crud import created, generate_tests
+from conformance.suites.flows import Records, created_id, valid_bodies
+from conformance.variants import negative
+from conformance.variants.strategies import Hints, hex_id, safe_text
 
 globals().update(generate_tests("user"))
 globals().update(generate_tests("client"))

@@ -13,15 +13,15 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from conformance import flows
-from conformance.core import negative
-from conformance.core.deliveries import Inbox, webhooks_in
-from conformance.core.model import Exchange, Expect, Variant
-from conformance.core.session import ConformanceSession
-from conformance.flows import Records
-from conformance.spec.resources import resource
+from conformance.contract.resources import resource
+from conformance.deliveries.inbox import Inbox, webhooks_in
+from conformance.model import Exchange, Expect, Variant
+from conformance.session.session import ConformanceSession
+from conformance.suites import flows
 from conformance.suites.crud import created, generate_tests
 from conformance.suites.crud_more import walk
+from conformance.suites.flows import Records
+from conformance.variants import negative
 
 globals().update(generate_tests("webhook"))
 globals().update(generate_tests("integrationKey"))

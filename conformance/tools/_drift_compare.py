@@ -8,8 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from conformance.core.client import recorded_break
-from conformance.core.explain import json_diff
+from conformance.cassettes.explain import json_diff
 from conformance.pointer import MISSING
 from conformance.tools._drift_pairing import (
     Cassette,
@@ -25,6 +24,7 @@ from conformance.tools._drift_pairing import (
     without_origins,
 )
 from conformance.tools._drift_volatile import volatile
+from conformance.transport.client import recorded_break
 
 CLASSES = ("breaking", "additive", "cosmetic")
 PROSE = ("title", "description", "message", "detail")

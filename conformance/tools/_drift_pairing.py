@@ -14,10 +14,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from conformance.core import cassettes, runs
-from conformance.core.cassettes import CorruptCassette
-from conformance.core.client import IDEMPOTENT, recorded_break, retryable
-from conformance.core.recording import canonical_body
+from conformance.cassettes import files as cassettes
+from conformance.cassettes.files import CorruptCassette
+from conformance.cassettes.recording import canonical_body
+from conformance.session import runs
+from conformance.transport.client import IDEMPOTENT, recorded_break, retryable
 
 # A record id anywhere in a request, after a key prefix too (``app_``, ``int_``: "_" is a word character).
 _ID = re.compile(r"(?<![0-9a-f])[0-9a-f]{24}(?![0-9a-f])")

@@ -14,9 +14,9 @@ import re
 from functools import cache
 from typing import Any
 
+from conformance.contract.resources import RESOURCES
+from conformance.contract.schemas import contract
 from conformance.pointer import MISSING
-from conformance.spec.resources import RESOURCES
-from conformance.spec.schemas import contract
 from conformance.tools._drift_pairing import normalise
 
 # Names that say "the server picked this": ids and references to them, timestamps, secrets, cursors.

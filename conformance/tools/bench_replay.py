@@ -26,14 +26,14 @@ from vcr.request import Request
 from vcr.serialize import serialize
 from vcr.serializers import yamlserializer
 
-from conformance.core.cassette_cache import CassetteCache
-from conformance.core.checks import check_exchange
-from conformance.core.client import JSON_TYPE, Client
-from conformance.core.playback import CassetteAdapter, replays
-from conformance.core.recording import configure_vcr, vcr_options
-from conformance.core.scrub import PLACEHOLDER, Scrubber
-from conformance.core.settings import Settings
-from conformance.spec.schemas import operation
+from conformance.cassettes.cache import CassetteCache
+from conformance.cassettes.playback import CassetteAdapter, replays
+from conformance.cassettes.recording import configure_vcr, vcr_options
+from conformance.checks.exchange import check_exchange
+from conformance.contract.schemas import operation
+from conformance.scrubbing.scrubber import PLACEHOLDER, Scrubber
+from conformance.transport.client import JSON_TYPE, Client
+from conformance.transport.settings import Settings
 
 PATHS = ("project", "vcrpy", "floor")
 OPERATION = "CreateIntegration"
@@ -125,7 +125,7 @@ def time_project(cassette_path: Path, case: Case, scrubber: Scrubber, cache: Cas
     # Opening the cassette (reading it, scrubbing, indexing) is inside the timing: a test pays it.
     start = perf_counter()
     with recorder.use_cassette(str(cassette_path), **options) as cassette:
-        # The client a replaying session builds (conformance.core.session): the cassette answers it.
+        # The client a replaying session builds (conformance.session.session): the cassette answers it.
         client = Client(SETTINGS, replaying=True, transport=CassetteAdapter(cassette) if replays(cassette) else None)
         send_all(client, case.order, "project")
     elapsed = perf_counter() - start

@@ -14,7 +14,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from conformance.core.scrub import Scrubber
+from conformance.scrubbing.scrubber import Scrubber
 from conformance.tools.bench_replay import SETTINGS, Progress
 
 SCRUB_SIZES = (1_000_000, 10_000_000)

@@ -22,13 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from conformance import pointer as pointers
-from conformance.core.checks import check_exchange
-from conformance.core.deliveries import schema_failures
-from conformance.core.failures import ConfigError, ConformanceFailure, StateMismatch
-from conformance.core.model import Exchange
-from conformance.core.scrub import Scrubber, credential_values
-from conformance.core.settings import Settings
-from conformance.core.undocumented import (
+from conformance.checks.exchange import check_exchange
+from conformance.checks.undocumented import (
     DELIVERY_SCHEMA,
     EVENT_SCHEMA,
     EVENTS,
@@ -41,9 +36,14 @@ from conformance.core.undocumented import (
     in_exchange,
     shown,
 )
-from conformance.spec import schemas
-from conformance.spec.importer import INDEX_FILE
-from conformance.spec.resources import resource
+from conformance.contract import schemas
+from conformance.contract.importer import INDEX_FILE
+from conformance.contract.resources import resource
+from conformance.deliveries.inbox import schema_failures
+from conformance.failures import ConfigError, ConformanceFailure, StateMismatch
+from conformance.model import Exchange
+from conformance.scrubbing.scrubber import Scrubber, credential_values
+from conformance.transport.settings import Settings
 
 JSON_TYPE = "application/json"
 NEXT_STEP = (

@@ -25,14 +25,14 @@ from typing import Any
 
 import requests
 
-from conformance.core import runs
-from conformance.core.client import Client
-from conformance.core.failures import ConfigError
-from conformance.core.provenance import host_of
-from conformance.core.run_ledger import Entry, LedgerFile, ledgers, state_dir
-from conformance.core.scrub import Scrubber
-from conformance.core.settings import Settings
-from conformance.spec.resources import RESOURCES, Resource, needs_filter, resource
+from conformance.cassettes.provenance import host_of
+from conformance.contract.resources import RESOURCES, Resource, needs_filter, resource
+from conformance.failures import ConfigError
+from conformance.scrubbing.scrubber import Scrubber
+from conformance.session import runs
+from conformance.session.run_ledger import Entry, LedgerFile, ledgers, state_dir
+from conformance.transport.client import Client
+from conformance.transport.settings import Settings
 
 MAX_PAGES = 200
 PAGE_SIZE = "100"

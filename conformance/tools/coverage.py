@@ -19,10 +19,10 @@ from urllib.parse import urlsplit
 from vcr.persisters.filesystem import FilesystemPersister
 from vcr.serializers import yamlserializer
 
-from conformance.core.client import recorded_break
-from conformance.spec.routing import Router
-from conformance.spec.schemas import SCHEMA_DIR, Contract, contract
+from conformance.contract.routing import Router
+from conformance.contract.schemas import SCHEMA_DIR, Contract, contract
 from conformance.tools.reports import Report, write_reports
+from conformance.transport.client import recorded_break
 
 PROJECT = Path(__file__).resolve().parents[2]
 

@@ -1,7 +1,7 @@
 """Which cassettes (and so which suite tests) call which operations, from the exchanges each cassette notes.
 
 A cassette's metadata lists its exchanges, each with the operation it called (see
-``conformance/core/provenance.py``); a cassette ``cassettes/test_users/test_user_lifecycle.yaml``
+``conformance/cassettes/provenance.py``); a cassette ``cassettes/test_users/test_user_lifecycle.yaml``
 is the recording of ``conformance/suites/test_users.py::test_user_lifecycle``.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from conformance.core.provenance import read_pins
+from conformance.cassettes.provenance import read_pins
 
 SUITES = "conformance/suites"
 

@@ -15,11 +15,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from conformance.spec import overlay as overlays
-from conformance.spec import proofs
-from conformance.spec.importer import Imported, build, write
-from conformance.spec.openapi import Document, SpecError, load
-from conformance.spec.schemas import SCHEMA_DIR, Contract
+from conformance.contract import overlay as overlays
+from conformance.contract import proofs
+from conformance.contract.importer import Imported, build, write
+from conformance.contract.openapi import Document, SpecError, load
+from conformance.contract.schemas import SCHEMA_DIR, Contract
 
 DEFAULT_OVERLAY = "overlay.yaml"
 

@@ -13,8 +13,8 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from conformance.spec.lint import KINDS, Defect, lint
-from conformance.spec.openapi import Document, SpecError, load
+from conformance.contract.lint import KINDS, Defect, lint
+from conformance.contract.openapi import Document, SpecError, load
 from conformance.tools.reports import Report, write_reports
 
 

@@ -13,10 +13,10 @@ import sys
 import tempfile
 from pathlib import Path
 
-from conformance.core import runs
-from conformance.core.run_ledger import STATE_ENV
 from conformance.sandbox import Sandbox, seeded
 from conformance.sandbox.faults import PROFILES
+from conformance.session import runs
+from conformance.session.run_ledger import STATE_ENV
 
 PROJECT = Path(__file__).resolve().parents[2]
 RECORDING_PORT = 47151

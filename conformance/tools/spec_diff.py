@@ -19,9 +19,17 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from conformance.spec import overlay as overlays
-from conformance.spec.diff import CLASSES, Change, SpecDiff, compare, import_document, side_of_folder, side_of_import
-from conformance.spec.openapi import SpecError, load
+from conformance.contract import overlay as overlays
+from conformance.contract.diff import (
+    CLASSES,
+    Change,
+    SpecDiff,
+    compare,
+    import_document,
+    side_of_folder,
+    side_of_import,
+)
+from conformance.contract.openapi import SpecError, load
 from conformance.tools import exercised
 from conformance.tools.reports import Report, write_reports
 

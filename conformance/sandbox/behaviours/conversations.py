@@ -13,13 +13,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from conformance.contract.resources import resource
 from conformance.sandbox.api import Request, Response
 from conformance.sandbox.crud import Behaviour, collection_key, find, not_found, resolve_parents
 from conformance.sandbox.errors import bad_request
 from conformance.sandbox.events import emit
 from conformance.sandbox.params import flat
 from conformance.sandbox.store import Record, Store
-from conformance.spec.resources import resource
 
 CONVERSATION = resource("conversation")
 USER = resource("user")

@@ -16,6 +16,8 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from conformance import pointer as pointers
+from conformance.contract.resources import resource
+from conformance.contract.schemas import annotated_pointers
 from conformance.sandbox import events
 from conformance.sandbox.api import Handler, Request, Response
 from conformance.sandbox.behaviours import attachments
@@ -23,8 +25,6 @@ from conformance.sandbox.crud import collection_key, find, not_found, resolve_pa
 from conformance.sandbox.errors import ApiError, bad_request
 from conformance.sandbox.params import flat
 from conformance.sandbox.store import Record
-from conformance.spec.resources import resource
-from conformance.spec.schemas import annotated_pointers
 
 MESSAGE = resource("message")
 METADATA_BYTES = 4096

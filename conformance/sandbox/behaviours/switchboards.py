@@ -16,11 +16,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from conformance.contract.resources import resource
 from conformance.sandbox.api import Request
 from conformance.sandbox.crud import Behaviour, resolve_parents
 from conformance.sandbox.errors import bad_request
 from conformance.sandbox.store import Record
-from conformance.spec.resources import resource
 
 SWITCHBOARD = resource("switchboard")
 MEMBER = resource("switchboardIntegration")

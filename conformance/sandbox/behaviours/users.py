@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from conformance.contract.resources import resource
 from conformance.sandbox import seeded
 from conformance.sandbox.api import Handler, Request, Response
 from conformance.sandbox.behaviours.conversations import forget_user
@@ -18,7 +19,6 @@ from conformance.sandbox.crud import Behaviour, collection_key, find, handlers_f
 from conformance.sandbox.errors import bad_request
 from conformance.sandbox.events import emit
 from conformance.sandbox.store import Record
-from conformance.spec.resources import resource
 
 USER, CLIENT, DEVICE = resource("user"), resource("client"), resource("device")
 # What DeleteUserPersonalInformation clears: documented profile fields, and per client these.

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from conformance.contract.resources import resource
 from conformance.sandbox import seeded
 from conformance.sandbox.api import Handler, Request, Response
 from conformance.sandbox.behaviours.users import app_of, clients_key
@@ -20,7 +21,6 @@ from conformance.sandbox.crud import not_found
 from conformance.sandbox.errors import bad_request
 from conformance.sandbox.events import emit
 from conformance.sandbox.store import Record
-from conformance.spec.resources import resource
 
 USER = resource("user")
 

@@ -1,0 +1,1 @@
+"""Cassettes: recording and replaying exchanges, their files, cache, provenance, and explaining a miss."""

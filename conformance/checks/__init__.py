@@ -1,0 +1,1 @@
+"""Checks: what an exchange must satisfy, the verdicts on it, and fields the contract does not declare."""

@@ -1,1 +1,0 @@
-"""One exchange's path: model, variants, client, recording and scrubbing, checks, failures, report."""

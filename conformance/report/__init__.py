@@ -1,0 +1,1 @@
+"""The report: the run's summary, JSON and Markdown."""

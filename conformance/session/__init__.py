@@ -1,0 +1,1 @@
+"""The session a test drives: calls, the ledger of what it made, run ids, and its teardown."""
