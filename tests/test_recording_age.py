@@ -81,7 +81,10 @@ def test_each_cassette_says_when_where_and_under_what_it_was_recorded(recorded):
     index = json.loads((recorded["schemas"] / "index.json").read_text())
     for path in recorded["cassettes"].rglob("*.yaml"):
         block = yaml.safe_load(path.read_text())["metadata"]["conformance"]["recording"]
-        assert set(block) == {"recordedAt", "host", "specVersion", "importHash", "harness", "runId"}
+        assert set(block) == {"recordedAt", "host", "specVersion", "importHash", "harness", "runId", "schemaHashes"}
+        # One hash per operation its exchanges called, and none other.
+        exchanges = yaml.safe_load(path.read_text())["metadata"]["conformance"]["exchanges"]
+        assert set(block["schemaHashes"]) == {exchange["operation"] for exchange in exchanges}
         assert runs.RUN_ID.fullmatch(block["runId"])
         assert block["host"].startswith("127.0.0.1:")
         assert block["specVersion"] == "1.0.0"
@@ -94,6 +97,7 @@ def test_fresh_cassettes_pass_the_age_limit_and_the_oldest_is_named(recorded):
     assert result.returncode == 0, result.stdout[-2000:]
     assert "oldest cassette: " in summary(result)
     assert "older than --max-cassette-age" not in summary(result)
+    assert "recorded under earlier schemas" not in summary(result)
 
 
 def test_an_older_cassette_fails_the_run_and_is_named(recorded, tmp_path):
@@ -126,14 +130,78 @@ def test_a_cassette_that_does_not_say_when_it_was_made_fails_an_age_limit(record
     assert "1 cassette(s) do not say when or under which import they were recorded" in summary(result)
 
 
-def test_a_cassette_recorded_under_another_import_is_named(recorded, tmp_path):
-    copy = copy_with(recorded, tmp_path, lambda pins: pins["recording"].update(importHash="0" * 64, specVersion="0.9"))
+def older_import(pins):
+    """As a cassette recorded under another import, before cassettes kept schema hashes."""
+    pins["recording"].pop("schemaHashes")
+    pins["recording"].update(importHash="0" * 64, specVersion="0.9")
+
+
+def test_a_cassette_without_schema_hashes_recorded_under_another_import_is_named(recorded, tmp_path):
+    copy = copy_with(recorded, tmp_path, older_import)
     result = replay(recorded, copy)
     assert result.returncode == 0
     text = summary(result)
-    assert "recorded under an earlier import of the contract than" in text
+    assert "recorded under earlier schemas of the operations they call than" in text
     assert f"  {copy / LIST} (import 000000000000, spec 0.9)" in text
     assert sum(line.startswith("  ") and "(import " in line for line in text.splitlines()) == 1
+
+
+def test_another_import_alone_marks_no_cassette_that_keeps_schema_hashes(recorded, tmp_path):
+    copy = copy_with(recorded, tmp_path, lambda pins: pins["recording"].update(importHash="0" * 64))
+    result = replay(recorded, copy)
+    assert result.returncode == 0
+    assert "recorded under earlier schemas" not in summary(result)
+
+
+def schemas_with(recorded: dict[str, Path], tmp_path: Path, name: str, change) -> Path:
+    folder = tmp_path / "schemas"
+    shutil.copytree(recorded["schemas"], folder)
+    data = json.loads((folder / name).read_text())
+    change(data)
+    (folder / name).write_text(json.dumps(data))
+    return folder
+
+
+def called(recorded: dict[str, Path], operations: set[str]) -> list[str]:
+    """The cassettes whose exchanges call one of ``operations``, as the summary names them."""
+    return sorted(
+        str(path)
+        for path in recorded["cassettes"].rglob("*.yaml")
+        if operations
+        & {e["operation"] for e in yaml.safe_load(path.read_text())["metadata"]["conformance"]["exchanges"]}
+    )
+
+
+CONTRACT_CHANGES = [
+    # (what, the file changed, how, the operations it reaches)
+    ("one operation's entry", "index.json", lambda index: index["operations"]["Ping"].update(tag="Health"), {"Ping"}),
+    (
+        "a component several operations reach",
+        "components/parcel.json",
+        lambda parcel: parcel.update(minProperties=1),
+        {"CreateParcel", "GetParcel", "ListParcels"},
+    ),
+]
+
+
+@pytest.mark.parametrize(("what", "name", "change", "reached"), CONTRACT_CHANGES, ids=[c[0] for c in CONTRACT_CHANGES])
+def test_a_contract_change_names_only_the_cassettes_whose_operations_it_reaches(
+    recorded, tmp_path, what, name, change, reached
+):
+    schemas = schemas_with(recorded, tmp_path, name, change)
+    result = run(
+        "-m", "pytest", SUITE, "-p", "no:cacheprovider", f"--cassette-dir={recorded['cassettes']}",
+        f"--schema-dir={schemas}", f"--conformance-report={tmp_path / 'r.json'}",
+    )  # fmt: skip
+    text = summary(result)
+    assert "recorded under earlier schemas of the operations they call than" in text
+    marked = [line.strip().split(" (")[0] for line in text.splitlines() if "(changed: " in line]
+    expected = called(recorded, reached)
+    assert marked == expected
+    assert 0 < len(expected) < len(list(recorded["cassettes"].rglob("*.yaml")))
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert [p["cassette"] for p in report["recordings"]["otherImport"]] == expected
+    assert all(set(p["changed"]) <= reached for p in report["recordings"]["otherImport"])
 
 
 def test_the_junit_property_of_verdicts_is_json(recorded, tmp_path):

@@ -11,10 +11,11 @@ from urllib.parse import urljoin
 
 import jsonschema
 import pytest
+
+from conformance.contract import fingerprint
+from conformance.contract import overlay as overlays
 from conformance.contract.importer import BASE_URI, INDEX_FILE
 from conformance.contract.schemas import ERROR_SCHEMA, SCHEMA_DIR, contract, schema_uri
-
-from conformance.contract import overlay as overlays
 
 DRAFT_2020_12 = "https://json-schema.org/draft/2020-12/schema"
 SCHEMA_FILES = sorted(p.relative_to(SCHEMA_DIR).as_posix() for p in SCHEMA_DIR.glob("*/*.json"))
@@ -47,8 +48,16 @@ def walk(node: Any, where: str = "") -> Iterator[tuple[str, dict[str, Any]]]:
 def test_the_folder_holds_components_operations_the_index_and_the_overlay():
     top = sorted(p.name for p in SCHEMA_DIR.iterdir())
     assert top == ["components", "index.json", "operations", "overlay.yaml"]
-    assert len([f for f in SCHEMA_FILES if f.startswith("components/")]) == 224
-    assert len(INDEX["operations"]) == 68
+    components = {f for f in SCHEMA_FILES if f.startswith("components/")}
+    operations = {f for f in SCHEMA_FILES if f.startswith("operations/")}
+    assert set(SCHEMA_FILES) == components | operations
+    named = [*INDEX["operations"], *INDEX["webhooks"]]
+    # The folder holds what the index's operations and webhooks reach, no more and no less: a file
+    # nothing reaches, or a reference to a file that is not there, fails this.
+    reached = {path for op in named for path in fingerprint.closure(contract(), op)}
+    assert reached == set(SCHEMA_FILES)
+    # An operation's own file holds its inline schemas: only operations of the index have one.
+    assert {Path(f).stem for f in operations} <= set(named)
 
 
 @pytest.mark.parametrize("name", SCHEMA_FILES)

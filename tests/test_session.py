@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import copy
 from datetime import UTC, datetime, timedelta
 from importlib import metadata
 from typing import Any
 
 import pytest
-from conformance.contract.schemas import UnknownOperation, contract, operation
 from hypothesis import strategies as st
 
 from conformance.cassettes.provenance import host_of
+from conformance.contract import fingerprint
+from conformance.contract.schemas import UnknownOperation, contract, operation
 from conformance.failures import MissingRecording
 from conformance.model import Exchange, Expect, Variant
 from conformance.scrubbing.scrubber import Scrubber
@@ -215,6 +217,22 @@ def test_recording_notes_each_exchange_and_where_and_under_what_it_was_recorded(
     age = datetime.now(UTC) - datetime.fromisoformat(recording["recordedAt"].replace("Z", "+00:00"))
     assert timedelta(0) <= age < timedelta(hours=1)
     assert live.recorded().import_hash == recording["importHash"]
+    # The hash of what each operation it called depends on, once per operation.
+    assert recording["schemaHashes"] == {
+        "ListApps": fingerprint.operation_hash(contract(), "ListApps"),
+        "ListIntegrations": fingerprint.operation_hash(contract(), "ListIntegrations"),
+    }
+    assert live.recorded().schemas == recording["schemaHashes"]
+
+
+def test_recording_that_extends_an_earlier_cassette_keeps_its_schema_hashes():
+    earlier = {**OLD, "recording": {"importHash": "0" * 64, "schemaHashes": {"ListApps": "0" * 16}}}
+    tape = Tape(copy.deepcopy(earlier), write_protected=False)
+    live = session(tape, recording=True)
+    live._client = Answers(attempts=1)  # type: ignore[assignment]
+    live.call("ListIntegrations", expect=Expect(200))
+    # What the first recording depended on stays as it said: its exchanges are not all re-recorded.
+    assert tape._metadata[METADATA_KEY]["recording"] == earlier["recording"]
 
 
 def test_replay_notes_nothing_in_the_cassette():

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 import yaml
+
+from conformance.__main__ import main
 from conformance.contract.diff import compare, import_document, side_of_import
 from conformance.contract.importer import build, write
 from conformance.contract.openapi import Document, load
-
-from conformance.__main__ import main
 
 PROJECT = Path(__file__).resolve().parent.parent
 UPGRADE = PROJECT / "tests" / "fixtures" / "upgrade"
@@ -358,3 +358,27 @@ def test_against_an_older_release_leaves_out_an_action_naming_a_schema_it_lacks(
     assert (note["operation"], note["kind"], note["class"]) == ("schema parcel", "response-field-removed", "breaking")
     assert note["overlay"] == ["overlay action 1: a parcel carries the shop's memo"]
     assert "from overlay action 1: a parcel carries the shop's memo" in result.stdout
+
+
+def test_a_webhook_payload_change_names_the_cassettes_that_checked_its_deliveries(tmp_path):
+    changed = load(V1).data
+    changed["components"]["schemas"]["parcelEvent"]["properties"]["parcelId"] = {"type": "integer"}
+    new = tmp_path / "shop-v1-event.yaml"
+    new.write_text(yaml.safe_dump(changed))
+    folder = tmp_path / "cassettes"
+    cassette(folder / "test_parcels" / "test_create_parcel.yaml", "CreateParcel")
+    delivered = folder / "test_parcels" / "test_parcel_created_event.yaml"
+    cassette(delivered, "CreateParcel")
+    # A recording that checked a delivery keeps the webhook's schema hash beside its operations'.
+    data = yaml.safe_load(delivered.read_text())
+    hashes = {"CreateParcel": "0" * 16, "ParcelCreated": "1" * 16}
+    data["metadata"]["conformance"]["recording"] = {"schemaHashes": hashes}
+    delivered.write_text(yaml.safe_dump(data))
+    out = tmp_path / "d.json"
+    result = spec_diff(str(V1), str(new), "--cassettes", str(folder), "--json", str(out))
+    assert result.returncode == 1, result.stderr
+    report = json.loads(out.read_text())
+    rows = [c for c in report["changes"] if "webhook ParcelCreated" in c["operations"]]
+    assert rows, report["changes"]
+    assert all(row["cassettes"] == [str(delivered)] for row in rows)
+    assert report["reRecord"] == [str(delivered)]

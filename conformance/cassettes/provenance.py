@@ -2,7 +2,11 @@
 
 * ``recording``: when it was recorded (UTC), against which host (host and port only: never a
   user, a password or a path), under which spec version and import hash (``schemas/index.json``),
-  which harness version, and the run id its created records' tags hold (``runId``);
+  which harness version, the run id its created records' tags hold (``runId``), and
+  ``schemaHashes``: per operation it called (and ``EventWebhooks`` when it checked deliveries), the
+  hash of what that operation depends on in the contract (``conformance/contract/fingerprint.py``).
+  A contract change marks as recorded under other schemas only the cassettes whose operations it
+  reaches; a cassette without ``schemaHashes`` is judged by its import hash;
 * ``exchanges``: one entry per call the session made, in order: the operation, the pinned variant
   (or none) and how many attempts it took (429 retries included), so a reader can pair exchanges by
   what they were rather than by where they sit, and leave the retried answers out.
@@ -21,11 +25,13 @@ from urllib.parse import urlsplit
 
 import yaml
 
-from conformance.contract.schemas import contract
+from conformance.contract import fingerprint
+from conformance.contract.schemas import Contract, contract
 from conformance.failures import StaleRecording
 
 RECORDING_KEY = "recording"
 EXCHANGES_KEY = "exchanges"
+SCHEMAS_KEY = "schemaHashes"
 DISTRIBUTION = "sunco-conformance"
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -57,12 +63,14 @@ def now() -> dt.datetime:
 def recording(api_url: str, when: dt.datetime | None = None, *, run_id: str | None = None) -> dict[str, Any]:
     index = contract().index
     moment = (when or now()).astimezone(dt.UTC).replace(microsecond=0)
-    block = {
+    block: dict[str, Any] = {
         "recordedAt": moment.isoformat().replace("+00:00", "Z"),
         "host": host_of(api_url),
         "specVersion": str((index.get("source") or {}).get("version", "")),
         "importHash": str(index.get("importHash", "")),
         "harness": harness_version(),
+        # Filled in as the test calls operations (note_schemas): empty, it depends on nothing.
+        SCHEMAS_KEY: {},
     }
     if run_id is not None:
         block["runId"] = run_id
@@ -71,6 +79,37 @@ def recording(api_url: str, when: dt.datetime | None = None, *, run_id: str | No
 
 def exchange(operation_id: str, variant: str | None, attempts: int) -> dict[str, Any]:
     return {"operation": operation_id, "variant": variant, "attempts": attempts}
+
+
+def note_schemas(pins: dict[str, Any], operation_id: str) -> None:
+    """While recording, keep the hash of what ``operation_id`` depends on in the recording block.
+
+    Only a recording that notes its exchanges (a new one, not one being extended) says which
+    schemas it depended on: an extended one keeps what its first recording said.
+    """
+    block = pins.get(RECORDING_KEY)
+    if not isinstance(pins.get(EXCHANGES_KEY), list) or not isinstance(block, dict):
+        return
+    known = block.get(SCHEMAS_KEY)
+    known = dict(known) if isinstance(known, dict) else {}
+    if operation_id not in known:
+        known[operation_id] = fingerprint.operation_hash(contract(), operation_id)
+        block[SCHEMAS_KEY] = dict(sorted(known.items()))
+
+
+def operations_of(pins: Any) -> list[str]:
+    """The operations a cassette's metadata says it depended on: those its exchanges and its schema hashes name."""
+    if not isinstance(pins, dict):
+        return []
+    found = {
+        entry["operation"]
+        for entry in pins.get(EXCHANGES_KEY) or []
+        if isinstance(entry, dict) and isinstance(entry.get("operation"), str)
+    }
+    block = pins.get(RECORDING_KEY)
+    schemas = block.get(SCHEMAS_KEY) if isinstance(block, dict) else None
+    found |= {str(op) for op in schemas} if isinstance(schemas, dict) else set()
+    return sorted(found)
 
 
 def parse_time(text: Any) -> dt.datetime | None:
@@ -94,12 +133,15 @@ class Provenance:
     import_hash: str = ""
     harness: str = ""
     run_id: str = ""
+    # operationId -> hash of what it depended on; None for a cassette recorded before cassettes kept them.
+    schemas: dict[str, str] | None = None
 
     @classmethod
     def from_pins(cls, cassette: str, pins: Any) -> Provenance:
         block = pins.get(RECORDING_KEY) if isinstance(pins, dict) else None
         if not isinstance(block, dict):
             return cls(cassette)
+        schemas = block.get(SCHEMAS_KEY)
         return cls(
             cassette,
             parse_time(block.get("recordedAt")),
@@ -108,6 +150,7 @@ class Provenance:
             str(block.get("importHash", "")),
             str(block.get("harness", "")),
             str(block.get("runId", "")),
+            {str(op): str(digest) for op, digest in schemas.items()} if isinstance(schemas, dict) else None,
         )
 
     @classmethod
@@ -119,9 +162,22 @@ class Provenance:
             return None
         return ((at or now()) - self.recorded_at).total_seconds() / 86400
 
+    def changed(self, current: Contract) -> list[str] | None:
+        """The operations whose schemas in ``current`` are not those it was recorded under, sorted;
+        None for a cassette that does not say (recorded before cassettes kept schema hashes)."""
+        return None if self.schemas is None else fingerprint.changed(current, self.schemas)
+
+    def outdated(self, current: Contract) -> bool:
+        """Recorded under other schemas than ``current`` gives its operations (without schema
+        hashes: under another import of the whole contract)."""
+        changed = self.changed(current)
+        if changed is not None:
+            return bool(changed)
+        return bool(self.import_hash) and self.import_hash != str(current.index.get("importHash", ""))
+
     def as_json(self) -> dict[str, Any]:
         at = self.recorded_at.isoformat().replace("+00:00", "Z") if self.recorded_at else None
-        return {
+        found: dict[str, Any] = {
             "cassette": self.cassette,
             "recordedAt": at,
             "host": self.host,
@@ -129,6 +185,9 @@ class Provenance:
             "importHash": self.import_hash,
             "harness": self.harness,
         }
+        if self.schemas is not None:
+            found[SCHEMAS_KEY] = self.schemas
+        return found
 
 
 def read_pins(path: Path) -> dict[str, Any] | None:

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from conformance import pointer as pointers
+from conformance.cassettes import provenance
 from conformance.checks.undocumented import DELIVERY_SCHEMA, WEBHOOK_OPERATION, in_delivery
 from conformance.contract.schemas import validator
 from conformance.deliveries.receiver import Received, Receiver
@@ -149,6 +150,8 @@ class Inbox:
 
     def _keep(self, entry: dict[str, Any]) -> None:
         self._entries.append(entry)
+        # A delivery is checked against the webhook's event schemas: the recording depends on them.
+        provenance.note_schemas(self._session.pins(), OPERATION)
         cassette = self._session.cassette
         if cassette is None:
             return

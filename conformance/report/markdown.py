@@ -64,8 +64,11 @@ def markdown(data: dict[str, Any], outcome: str) -> str:
     if recordings["undated"]:
         notes.append(f"{len(recordings['undated'])} cassette(s) do not say when they were recorded.")
     if recordings["otherImport"]:
-        shown = ", ".join(f"`{p['cassette']}`" for p in recordings["otherImport"])
-        notes.append(f"Recorded under an earlier import of the contract: {shown}.")
+        shown = ", ".join(
+            f"`{p['cassette']}`" + (f" ({', '.join(p['changed'])})" if p.get("changed") else "")
+            for p in recordings["otherImport"]
+        )
+        notes.append(f"Recorded under earlier schemas of the operations they call: {shown}.")
     if recordings["stale"]:
         shown = ", ".join(f"`{c}`" for c in recordings["stale"])
         notes.append(f"Older than --max-cassette-age {recordings['maxAgeDays']:g} days: {shown}.")

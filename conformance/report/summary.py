@@ -48,6 +48,15 @@ def shown_path(path: str) -> str:
         return path
 
 
+def _why_outdated(recorded: Provenance) -> str:
+    """Which of its operations changed; for a cassette without schema hashes, the import it was made under."""
+    changed = recorded.changed(contract())
+    if changed is None:
+        return f"import {recorded.import_hash[:12]}, spec {recorded.spec_version or '?'}"
+    more = f", … {len(changed) - MAX_LISTED} more" if len(changed) > MAX_LISTED else ""
+    return f"changed: {', '.join(changed[:MAX_LISTED])}{more}"
+
+
 TESTED_NOTHING = (
     "a live run where every conformance test was skipped tested nothing, so it fails: give the settings the "
     "skip reasons above name, or select tests the target can run"
@@ -197,10 +206,10 @@ class Summary:
         return sorted((p for p in self.recordings.values() if p.recorded_at is None), key=lambda p: p.cassette)
 
     def other_import(self) -> list[Provenance]:
-        """Cassettes recorded under another import of the contract than the one checked against now."""
-        current = self.current_import
-        found = [p for p in self.recordings.values() if p.import_hash and p.import_hash != current]
-        return sorted(found, key=lambda p: p.cassette)
+        """Cassettes recorded under other schemas than the contract checked against now gives the
+        operations they call (a cassette without schema hashes: under another import of it)."""
+        current = contract()
+        return sorted((p for p in self.recordings.values() if p.outdated(current)), key=lambda p: p.cassette)
 
     def stale(self) -> list[Provenance]:
         if self.max_age is None:
@@ -229,12 +238,10 @@ class Summary:
         other = self.other_import()
         if other:
             out.append(
-                f"recorded under an earlier import of the contract than {shown_path(str(active_dir()))} "
+                f"recorded under earlier schemas of the operations they call than {shown_path(str(active_dir()))} "
                 f"(import {self.current_import[:12]}): re-record them"
             )
-            out += [
-                f"  {shown_path(p.cassette)} (import {p.import_hash[:12]}, spec {p.spec_version or '?'})" for p in other
-            ]
+            out += [f"  {shown_path(p.cassette)} ({_why_outdated(p)})" for p in other]
         stale = self.stale()
         if stale and self.max_age is not None:
             out.append(f"cassettes older than --max-cassette-age {self.max_age:g} days: {len(stale)}")
@@ -373,7 +380,7 @@ class Summary:
             "recordings": {
                 "oldest": oldest.as_json() if oldest else None,
                 "undated": [p.cassette for p in self.undated()],
-                "otherImport": [p.as_json() for p in self.other_import()],
+                "otherImport": [{**p.as_json(), "changed": p.changed(contract())} for p in self.other_import()],
                 "maxAgeDays": self.max_age,
                 "stale": [p.cassette for p in self.stale()],
                 "notConforming": self.not_conforming(),

@@ -331,6 +331,7 @@ class ConformanceSession:
         noted = self.pins().get(provenance.EXCHANGES_KEY)
         if isinstance(noted, list):
             noted.append(provenance.exchange(operation_id, variant.id if variant else None, exchange.attempts))
+            provenance.note_schemas(self.pins(), operation_id)
 
     def recorded(self) -> provenance.Provenance:
         """What the cassette says of its recording (replay), or of this one (recording)."""

@@ -1,6 +1,7 @@
-"""Which cassettes (and so which suite tests) call which operations, from the exchanges each cassette notes.
+"""Which cassettes (and so which suite tests) call which operations, from the notes each cassette keeps.
 
-A cassette's metadata lists its exchanges, each with the operation it called (see
+A cassette's metadata lists its exchanges, each with the operation it called, and the operations
+whose schemas it depended on (``EventWebhooks`` too when it checked deliveries; see
 ``conformance/cassettes/provenance.py``); a cassette ``cassettes/test_users/test_user_lifecycle.yaml``
 is the recording of ``conformance/suites/test_users.py::test_user_lifecycle``.
 """
@@ -9,13 +10,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from conformance.cassettes.provenance import read_pins
+from conformance.cassettes.provenance import operations_of, read_pins
 
 SUITES = "conformance/suites"
 
 
 def by_operation(folder: Path) -> dict[str, list[str]]:
-    """operationId -> the cassette files (as paths under ``folder``) whose exchanges call it.
+    """operationId -> the cassette files (as paths under ``folder``) whose notes say they depend on it.
 
     A cassette that cannot be read, or that notes no exchanges, calls nothing here.
     """
@@ -25,9 +26,8 @@ def by_operation(folder: Path) -> dict[str, list[str]]:
             pins = read_pins(path)
         except ValueError:
             continue
-        for exchange in (pins or {}).get("exchanges") or []:
-            if isinstance(exchange, dict) and isinstance(exchange.get("operation"), str):
-                found.setdefault(exchange["operation"], set()).add(str(path))
+        for operation in operations_of(pins):
+            found.setdefault(operation, set()).add(str(path))
     return {op: sorted(paths) for op, paths in sorted(found.items())}
 
 
