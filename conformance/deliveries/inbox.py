@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from conformance import pointer as pointers
+from conformance.cassettes.vcr_adapter import store_metadata, stored_metadata
 from conformance.checks.undocumented import DELIVERY_SCHEMA, WEBHOOK_OPERATION, in_delivery
 from conformance.contract.schemas import validator
 from conformance.deliveries.receiver import Received, Receiver
@@ -154,12 +155,14 @@ class Inbox:
             return
         if not self._stored:
             # A recording keeps what this run received, never what an earlier one did.
-            cassette._metadata[METADATA_KEY] = {"format": FORMAT, "target": self.target, "deliveries": self._entries}
+            store_metadata(
+                cassette, METADATA_KEY, {"format": FORMAT, "target": self.target, "deliveries": self._entries}
+            )
             self._stored = True
         cassette.dirty = True
 
     def _recorded(self) -> dict[str, Any] | None:
-        recorded = getattr(self._session.cassette, "_metadata", {}).get(METADATA_KEY)
+        recorded = stored_metadata(self._session.cassette, METADATA_KEY)
         return recorded if isinstance(recorded, dict) else None
 
     def _replay(self, trigger: str, webhook_id: str) -> dict[str, Any] | None:
@@ -194,7 +197,7 @@ class Inbox:
 def replays_deliveries(cassette: Any) -> bool:
     """A cassette whose recorded requests are played back (record modes once and new_episodes) holds
     the deliveries they caused: nothing is sent, so nothing would be delivered."""
-    recorded = getattr(cassette, "_metadata", {}).get(METADATA_KEY)
+    recorded = stored_metadata(cassette, METADATA_KEY)
     return (
         bool(recorded) and bool(getattr(cassette, "rewound", False)) and getattr(cassette, "record_mode", "") != "all"
     )

@@ -35,6 +35,7 @@ from vcr.request import Request
 from vcr.serialize import CASSETTE_FORMAT_VERSION
 from vcr.serializers import compat
 
+from conformance.cassettes.vcr_adapter import request_as_dict
 from conformance.contract.schemas import load_index, write_only_fields
 from conformance.scrubbing.placeholders import PLACEHOLDER, SECRET_PLACEHOLDER, placeholder, vocabulary
 from conformance.transport.headers import header_items, headers_dict
@@ -638,7 +639,10 @@ class Scrubber:
     def cassette_text(self, cassette_dict: dict[str, Any], serializer: Any) -> str:
         """vcrpy's serialization, with the last guard on every value (never on a key) on the way."""
         interactions = [
-            {"request": compat.convert_to_unicode(request._to_dict()), "response": compat.convert_to_unicode(answer)}
+            {
+                "request": compat.convert_to_unicode(request_as_dict(request)),
+                "response": compat.convert_to_unicode(answer),
+            }
             for request, answer in zip(cassette_dict["requests"], cassette_dict["responses"], strict=False)
         ]
         data: dict[str, Any] = {"version": CASSETTE_FORMAT_VERSION, "interactions": interactions}
