@@ -84,10 +84,6 @@ class Resource:
         return tuple(name for name in _PARAM.findall(self.item_path) if name != self.id_param)
 
     @property
-    def label(self) -> str:
-        return self.name
-
-    @property
     def record_pointer(self) -> str:
         """Where a create response holds the new record: ``/integration``, or ``/messages/0``."""
         return f"/{self.envelope}/0" if self.created_in_list else f"/{self.envelope}"

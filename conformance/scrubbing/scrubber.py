@@ -511,11 +511,8 @@ class Scrubber:
             return [(name, str(fields[name])) for name, _ in pairs]
         return [(name, str(self.json_value(value))) for name, value in pairs]
 
-    def variant_body(self, body: Any) -> Any:
-        return self.json_value(body)
-
     def pinned_body(self, body: Any, keep: Callable[[str], bool], replaced: list[Replaced]) -> Any:
-        """A variant's body as pinned: as :meth:`variant_body`, but a string ``keep`` accepts stays (a
+        """A variant's body as pinned: as :meth:`json_value`, but a string ``keep`` accepts stays (a
         symbol, which names a secret without holding it), and each value replaced goes into ``replaced``."""
         return self._walk(body, None, False, False, _Pin(keep, replaced))
 

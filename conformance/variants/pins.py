@@ -151,7 +151,7 @@ def pinned(session: ConformanceSession, variant: Variant, abstract: Callable[[st
     something else once pinned: it says so (``resend``), so that a resend draws it again.
     """
     if abstract is None:
-        return variant.as_json(session.scrubber.variant_body)
+        return variant.as_json(session.scrubber.json_value)
     concrete = variant.as_json(lambda body: body)
     marked = Variant.from_json(map_pinned(concrete, abstract))
     replaced: list[Replaced] = []
