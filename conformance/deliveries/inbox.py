@@ -1,6 +1,6 @@
 """Webhook deliveries a test waits for: received while recording, kept in the cassette, re-checked in replay.
 
-While recording, the receiver (``core/receiver.py``) gets the API's POSTs. A test names the
+While recording, the receiver (``deliveries/receiver.py``) gets the API's POSTs. A test names the
 delivery it waits for (a trigger, a webhook); the delivery is checked against the event schemas,
 and its ``X-API-Key`` header against the webhook's secret. The header is never written: the
 verdict is (``apiKey: matches``), beside the scrubbed body, in the cassette's ``webhooks``
