@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 import yaml
-from conformance.contract.schemas import operation
 from sandbox_support import body_of
 
+from conformance.contract.schemas import operation
 from conformance.failures import FailureGroup, RateLimited, ServerFault, UnexpectedStatus, fault_outcome
 from conformance.model import Exchange, Expect, Variant
 from conformance.plugin.replay_check import Outcome, keep_reason
@@ -280,14 +280,16 @@ def test_a_delete_whose_answer_was_cut_off_is_a_server_fault_and_leaves_nothing_
 
 
 def test_a_retry_under_new_episodes_is_sent_not_answered_from_the_attempt_just_recorded(tmp_path):
-    from conformance.cassettes.recording import IndexedVCR, configure_vcr, vcr_options
+    from vcr import VCR
+
+    from conformance.cassettes.recording import configure_vcr, vcr_options
 
     # Request 1 fills the cassette; in the next session request 2 answers 503, and its retry, 3, does not.
     seed = seed_where("http-503", [None, "status", None])
     cassette = tmp_path / "tape.yaml"
     with Sandbox(faults="http-503", seed=seed) as sandbox:
         settings = Settings(sandbox.url, sandbox.app_id, sandbox.key_id, sandbox.key_secret)
-        vcr = IndexedVCR(record_mode="new_episodes")
+        vcr = VCR(record_mode="new_episodes")
         configure_vcr(vcr, Scrubber())
         answers = []
         for operation_id in ("GetApp", "ListIntegrations"):

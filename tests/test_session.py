@@ -36,7 +36,7 @@ class Tape:
 
     def __init__(self, metadata: dict[str, Any] | None, write_protected: bool) -> None:
         self._metadata = {METADATA_KEY: metadata} if metadata else {}
-        self._path = "tape.yaml"
+        self.path = "tape.yaml"
         self.write_protected = write_protected
         self.dirty = False
 

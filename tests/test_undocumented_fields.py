@@ -10,12 +10,12 @@ from typing import Any
 
 import pytest
 import yaml
-from conformance.contract.importer import BASE_URI
-from conformance.contract.schemas import Contract, operation
 from test_roundtrip import PROJECT, pytest_run
 
 from conformance.checks.exchange import check_exchange
 from conformance.checks.undocumented import DELIVERY_SCHEMA, in_delivery, in_exchange
+from conformance.contract.importer import BASE_URI
+from conformance.contract.schemas import Contract, operation
 from conformance.deliveries.inbox import schema_failures
 from conformance.model import Exchange
 from conformance.report.summary import UNDOCUMENTED_FIELDS, Summary

@@ -6,10 +6,10 @@ import importlib
 import json
 
 import pytest
-from conformance.contract.resources import RESOURCES, resource
-from conformance.contract.schemas import contract
 from hypothesis import strategies as st
 
+from conformance.contract.resources import RESOURCES, resource
+from conformance.contract.schemas import contract
 from conformance.model import Expect, FilePart, FormBody, MultipartBody, RawBody, Variant
 from conformance.scrubbing.scrubber import PLACEHOLDER, Scrubber
 from conformance.suites import flows
@@ -127,7 +127,7 @@ def test_pinning_round_trips_every_kind_of_body_and_scrubs_credentials():
             ),
         ],
     )
-    restored = unpin(pin("g", variants, scrub.variant_body))
+    restored = unpin(pin("g", variants, scrub.json_value))
     assert [v.id for v in restored] == ["g-0", "g-1", "g-2", "g-3", "g-4"]
     assert restored[0].body["authToken"] != "real-token"
     assert restored[0].body["authToken"].startswith(PLACEHOLDER[:5])

@@ -22,6 +22,7 @@ from vcr.errors import CannotOverwriteExistingCassetteException
 from vcr.record_mode import RecordMode
 
 from conformance.cassettes.recording import ReplayRequest
+from conformance.cassettes.vcr_adapter import set_read_content
 from conformance.transport.headers import header_items, headers_dict
 
 
@@ -73,9 +74,8 @@ def response_from(request: requests.PreparedRequest, recorded: Mapping[str, Any]
     response.reason = recorded["status"].get("message")
     response.headers = headers
     response.encoding = get_encoding_from_headers(headers)
-    response._content = content.encode("utf-8") if isinstance(content, str) else (content or b"")
     # Read already: nothing is left on a connection to release (there is none).
-    response._content_consumed = True  # type: ignore[attr-defined]
+    set_read_content(response, content.encode("utf-8") if isinstance(content, str) else (content or b""))
     response.url = request.url or ""
     response.request = request
     return response

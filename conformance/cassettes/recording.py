@@ -14,8 +14,6 @@ hook rather than a fork of either:
 
 from __future__ import annotations
 
-import copy
-import functools
 import hashlib
 import importlib.util
 import json
@@ -28,7 +26,6 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from vcr import VCR, filters
-from vcr.cassette import Cassette
 from vcr.persisters.filesystem import CassetteNotFoundError, FilesystemPersister
 from vcr.record_mode import RecordMode
 from vcr.request import HeadersDict, Request
@@ -36,6 +33,7 @@ from vcr.serializers import compat
 
 from conformance.cassettes import files as cassettes
 from conformance.cassettes.cache import CassetteCache
+from conformance.cassettes.vcr_adapter import HookedCassette, copy_request, open_cassettes_as
 from conformance.scrubbing.scrubber import Scrubber
 from conformance.transport.headers import header_items, headers_dict
 
@@ -142,12 +140,8 @@ class ReplayRequest(Request):
     rather than edit them, so a copy with its own headers is as good as a deep one.
     """
 
-    def __deepcopy__(self, memo: dict[int, Any]) -> ReplayRequest:
-        copied = copy.copy(self)
-        copied.headers = headers_dict(header_items(self.headers))
-        if isinstance(self._body, list):
-            copied._body = list(self._body)
-        return copied
+    def __deepcopy__(self, memo: dict[int, Any]) -> Request:
+        return copy_request(self, headers_dict(header_items(self.headers)))
 
 
 def _recorded_request(recorded: dict[str, Any]) -> ReplayRequest:
@@ -164,21 +158,13 @@ def decode_compressed(response: dict[str, Any]) -> dict[str, Any]:
     return response
 
 
-class IndexedCassette(Cassette):
+class IndexedCassette(HookedCassette):
     """A vcrpy cassette whose lookups go through a dict keyed by :func:`request_key`."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         self._index: dict[RequestKey, list[int]] = {}
         self._memo: tuple[Request, tuple[Any, ...], Request | None, RequestKey | None] | None = None
-        self._loading = False
         super().__init__(*args, **kwargs)
-
-    def _load(self) -> None:
-        self._loading = True
-        try:
-            super()._load()
-        finally:
-            self._loading = False
 
     def _filtered(self, request: Request) -> tuple[Request | None, RequestKey | None]:
         """Scrub and key a request once: vcrpy asks about the same request three times in a row."""
@@ -186,18 +172,18 @@ class IndexedCassette(Cassette):
         memo = self._memo
         if memo is not None and memo[0] is request and memo[1] == marker:
             return memo[2], memo[3]
-        filtered = self._before_record_request(request)
+        filtered = self.filter_request(request)
         key = request_key(filtered) if filtered else None
         self._memo = (request, marker, filtered, key)
         return filtered, key
 
     def append(self, request: Request, response: dict[str, Any]) -> None:
         before = len(self.data)
-        if self._loading and self.record_mode == RecordMode.NONE:
+        if self.loading and self.record_mode == RecordMode.NONE:
             # vcrpy's append without its copy of the response: one just read from the file is no one
             # else's, and nothing of a pure replay is ever saved.
-            filtered = self._before_record_request(request)
-            answer = self._before_record_response(response) if filtered else None
+            filtered = self.filter_request(request)
+            answer = self.filter_response(response) if filtered else None
             if answer is not None:
                 self.data.append((filtered, answer))
         else:
@@ -214,24 +200,17 @@ class IndexedCassette(Cassette):
             and (self.rewound or self.allow_playback_repeats)
         )
 
-    def _responses(self, request: Request) -> Iterator[tuple[int, dict[str, Any]]]:
+    def answers_to(self, request: Request) -> Iterator[tuple[int, dict[str, Any]]]:
         filtered, key = self._filtered(request)
         if not filtered or key is None:
             return
         # While recording, only what the file held: an answer recorded in this session (a 429 or a 503
         # before its retry, under new_episodes) must not answer the retry in the server's place.
         recording = self.record_mode != RecordMode.NONE
-        loaded = getattr(self, "_loaded_count", len(self.data)) if recording else len(self.data)
+        loaded = self.loaded_count if recording else len(self.data)
         for index in self._index.get(key, ()):
             if index < loaded:
                 yield index, self.data[index][1]
-
-
-class IndexedVCR(VCR):
-    def _use_cassette(self, with_current_defaults: bool = False, **kwargs: Any) -> Any:
-        if with_current_defaults:
-            return IndexedCassette.use(**self.get_merged_config(**kwargs))
-        return IndexedCassette.use_arg_getter(functools.partial(self.get_merged_config, **kwargs))
 
 
 class ScrubbingPersister(FilesystemPersister):
@@ -293,9 +272,7 @@ def mark_absent_http_libraries() -> None:
 def configure_vcr(vcr: VCR, scrubber: Scrubber, cache: CassetteCache | None = None) -> None:
     """Called from ``pytest_recording_configure`` for every cassette a test opens."""
     mark_absent_http_libraries()
-    # pytest-recording builds a plain VCR; swapping its class keeps every setting it made and
-    # changes only which cassette class gets opened.
-    vcr.__class__ = IndexedVCR
+    open_cassettes_as(vcr, IndexedCassette)
     vcr.register_matcher(MATCHER, match_requests)
     bound = {"scrubber": scrubber, "cache": cache or CassetteCache(None)}
     persister = type("BoundScrubbingPersister", (ScrubbingPersister,), bound)

@@ -36,7 +36,7 @@ class Verdict:
     fault: str | None = None
     # What earlier attempts of the exchange got, each retried.
     retried: list[str] = field(default_factory=list)
-    # Fields the body carries that the contract does not declare (never a failure): core/undocumented.py.
+    # Fields the body carries that the contract does not declare (never a failure): checks/undocumented.py.
     undocumented_fields: list[Field] = field(default_factory=list)
 
 

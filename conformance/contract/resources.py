@@ -51,7 +51,7 @@ class Resource:
     filters: Mapping[str, str] = field(default_factory=dict)
     # the key scope an operation of this resource needs: app, or account (apps, app keys)
     scope: str = "app"
-    # a text field every record a run creates fills with its run tag (core/runs.py), so cleanup finds leftovers
+    # a text field every record a run creates fills with its run tag (session/runs.py), so cleanup finds leftovers
     tag_field: str | None = None
     # create answers the new record as the one item of a list under the envelope (PostMessage)
     created_in_list: bool = False
@@ -82,10 +82,6 @@ class Resource:
     def parent_params(self) -> tuple[str, ...]:
         """Path parameters that name the parents (all but the record's own id)."""
         return tuple(name for name in _PARAM.findall(self.item_path) if name != self.id_param)
-
-    @property
-    def label(self) -> str:
-        return self.name
 
     @property
     def record_pointer(self) -> str:

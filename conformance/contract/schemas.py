@@ -32,7 +32,6 @@ __all__ = [
     "deref",
     "load_index",
     "operation",
-    "property_schema",
     "read_only_fields",
     "resolve",
     "schema_uri",
@@ -130,10 +129,6 @@ def annotated_pointers(ref: str, instance: Any, flag: str = "writeOnly") -> list
 @cache
 def declared_fields(ref: str) -> frozenset[str]:
     return contract().declared_fields(ref)
-
-
-def property_schema(ref: str, name: str) -> dict[str, Any]:
-    return contract().property_schema(ref, name)
 
 
 def deref(schema: Any, base: str) -> tuple[Any, str]:

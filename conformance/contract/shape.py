@@ -102,10 +102,6 @@ class Flattener:
         self._ref(uri, (), "", True)
         return self._facts()
 
-    def fields_of(self, schema: Any, base: str) -> dict[Place, Field]:
-        self._walk(schema, base, (), "", True)
-        return self._facts()
-
     def _node(self, condition: Condition, pointer: str) -> _Node:
         return self.nodes.setdefault((condition, pointer), _Node())
 

@@ -1,6 +1,6 @@
 """Webhook deliveries a test waits for: received while recording, kept in the cassette, re-checked in replay.
 
-While recording, the receiver (``core/receiver.py``) gets the API's POSTs. A test names the
+While recording, the receiver (``deliveries/receiver.py``) gets the API's POSTs. A test names the
 delivery it waits for (a trigger, a webhook); the delivery is checked against the event schemas,
 and its ``X-API-Key`` header against the webhook's secret. The header is never written: the
 verdict is (``apiKey: matches``), beside the scrubbed body, in the cassette's ``webhooks``
@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from conformance import pointer as pointers
 from conformance.cassettes import provenance
+from conformance.cassettes.vcr_adapter import store_metadata, stored_metadata
 from conformance.checks.undocumented import DELIVERY_SCHEMA, WEBHOOK_OPERATION, in_delivery
 from conformance.contract.schemas import validator
 from conformance.deliveries.receiver import Received, Receiver
@@ -157,12 +158,14 @@ class Inbox:
             return
         if not self._stored:
             # A recording keeps what this run received, never what an earlier one did.
-            cassette._metadata[METADATA_KEY] = {"format": FORMAT, "target": self.target, "deliveries": self._entries}
+            store_metadata(
+                cassette, METADATA_KEY, {"format": FORMAT, "target": self.target, "deliveries": self._entries}
+            )
             self._stored = True
         cassette.dirty = True
 
     def _recorded(self) -> dict[str, Any] | None:
-        recorded = getattr(self._session.cassette, "_metadata", {}).get(METADATA_KEY)
+        recorded = stored_metadata(self._session.cassette, METADATA_KEY)
         return recorded if isinstance(recorded, dict) else None
 
     def _replay(self, trigger: str, webhook_id: str) -> dict[str, Any] | None:
@@ -197,7 +200,7 @@ class Inbox:
 def replays_deliveries(cassette: Any) -> bool:
     """A cassette whose recorded requests are played back (record modes once and new_episodes) holds
     the deliveries they caused: nothing is sent, so nothing would be delivered."""
-    recorded = getattr(cassette, "_metadata", {}).get(METADATA_KEY)
+    recorded = stored_metadata(cassette, METADATA_KEY)
     return (
         bool(recorded) and bool(getattr(cassette, "rewound", False)) and getattr(cassette, "record_mode", "") != "all"
     )

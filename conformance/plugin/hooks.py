@@ -3,7 +3,7 @@
 Recording options are pytest-recording's own (``--record-mode``, ``--block-network``,
 ``--allowed-hosts``); this plugin only feeds vcrpy its matcher, scrubber and cassette class, and
 guards re-recordings: a cassette is replaced only by a whole, verified recording. The option
-group is defined in ``_plugin_options``, the re-recording guard's steps in ``_plugin_rerecord``.
+group is defined in ``options``, the re-recording guard's steps in ``rerecord``.
 """
 
 from __future__ import annotations
@@ -104,7 +104,7 @@ def pytest_configure(config: pytest.Config) -> None:
             run_id = runs.begin(runs.run_id_from_env(os.environ))
         except ConfigError as error:
             raise pytest.UsageError(f"a live run needs the SUNCO_* settings: {error}") from None
-        # What the run creates, on disk as it is created, for `cleanup` (see core/run_ledger.py).
+        # What the run creates, on disk as it is created, for `cleanup` (see session/run_ledger.py).
         worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
         config.stash[_journal_key] = RunLedger(
             state_dir(os.environ), run_id, app_id=settings.app_id, host=host_of(settings.api_url), worker=worker
@@ -259,7 +259,7 @@ def default_cassette_name(request: pytest.FixtureRequest) -> str:
     """pytest-recording's name, except that a re-recording opens a path that does not exist.
 
     Its ``rewrite`` mode deletes the cassette before the test; given this name it deletes nothing,
-    and the persister writes the recording beside the cassette instead (see core/cassettes.py).
+    and the persister writes the recording beside the cassette instead (see cassettes/files.py).
     """
     name = _cassette_name(request.node)
     if is_rewriting(request.config) and request.node.get_closest_marker("conformance"):

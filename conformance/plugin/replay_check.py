@@ -16,9 +16,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from vcr import VCR
 
 from conformance.cassettes.files import CorruptCassette
-from conformance.cassettes.recording import IndexedVCR, configure_vcr, vcr_options
+from conformance.cassettes.recording import configure_vcr, vcr_options
 from conformance.contract.schemas import load_index
 from conformance.failures import (
     ConformanceFailure,
@@ -118,7 +119,7 @@ class Replayed:
 def replay(path: Path, make_session: Callable[[Any], ConformanceSession], test: Callable[[Any], object]) -> Replayed:
     """Run ``test`` against the cassette at ``path`` as an offline replay would, knowing no secrets."""
     scrubber = Scrubber()
-    vcr = IndexedVCR(record_mode="none")
+    vcr = VCR(record_mode="none")
     configure_vcr(vcr, scrubber)
     with vcr.use_cassette(str(path), **vcr_options(scrubber)) as cassette:
         session = make_session(cassette)

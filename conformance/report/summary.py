@@ -26,7 +26,7 @@ MAX_REASONS = 8
 MAX_LISTED = 12
 # Outcomes of tests that the server or its rate limit stopped, rather than the API's conformance.
 FAULTED = ("server-fault", "rate-limited")
-# The heading of the summary's list of fields the contract does not declare (core/undocumented.py).
+# The heading of the summary's list of fields the contract does not declare (checks/undocumented.py).
 UNDOCUMENTED_FIELDS = "fields the contract does not declare"
 
 

@@ -7,7 +7,7 @@ import re
 import signal
 import sys
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from shlex import quote
 from types import FrameType
 
@@ -25,7 +25,6 @@ from conformance.sandbox.server import (
     DEFAULT_LIMITS,
     Sandbox,
 )
-from conformance.tools.parser import OneLineParser
 
 _NO_SPACE = re.compile(r"^\S+$")
 LIMIT_OPTIONS = {
@@ -269,13 +268,3 @@ def _wait_for_signal(announce: Callable[[], None]) -> None:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = OneLineParser(prog="python -m conformance.sandbox.cli", description=__doc__)
-    add_arguments(parser)
-    return run(parser.parse_args(argv))
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -3,7 +3,7 @@
 A store collection per resource and parent chain (``("client", app_id, user_id)``), so an unknown
 parent answers ``<parent>_not_found`` and deleting a parent takes its children with it. What a
 resource does beyond this (ids with a prefix, generated secrets, a record built from a body of
-another shape) is a :class:`Behaviour` hook, written by hand in ``behaviours.py``.
+another shape) is a :class:`Behaviour` hook, written by hand in ``behaviours/`` (one module per resource group).
 """
 
 from __future__ import annotations

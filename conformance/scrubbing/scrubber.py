@@ -35,6 +35,7 @@ from vcr.request import Request
 from vcr.serialize import CASSETTE_FORMAT_VERSION
 from vcr.serializers import compat
 
+from conformance.cassettes.vcr_adapter import request_as_dict
 from conformance.contract.schemas import load_index, write_only_fields
 from conformance.scrubbing.placeholders import PLACEHOLDER, SECRET_PLACEHOLDER, placeholder, vocabulary
 from conformance.transport.headers import header_items, headers_dict
@@ -510,11 +511,8 @@ class Scrubber:
             return [(name, str(fields[name])) for name, _ in pairs]
         return [(name, str(self.json_value(value))) for name, value in pairs]
 
-    def variant_body(self, body: Any) -> Any:
-        return self.json_value(body)
-
     def pinned_body(self, body: Any, keep: Callable[[str], bool], replaced: list[Replaced]) -> Any:
-        """A variant's body as pinned: as :meth:`variant_body`, but a string ``keep`` accepts stays (a
+        """A variant's body as pinned: as :meth:`json_value`, but a string ``keep`` accepts stays (a
         symbol, which names a secret without holding it), and each value replaced goes into ``replaced``."""
         return self._walk(body, None, False, False, _Pin(keep, replaced))
 
@@ -638,7 +636,10 @@ class Scrubber:
     def cassette_text(self, cassette_dict: dict[str, Any], serializer: Any) -> str:
         """vcrpy's serialization, with the last guard on every value (never on a key) on the way."""
         interactions = [
-            {"request": compat.convert_to_unicode(request._to_dict()), "response": compat.convert_to_unicode(answer)}
+            {
+                "request": compat.convert_to_unicode(request_as_dict(request)),
+                "response": compat.convert_to_unicode(answer),
+            }
             for request, answer in zip(cassette_dict["requests"], cassette_dict["responses"], strict=False)
         ]
         data: dict[str, Any] = {"version": CASSETTE_FORMAT_VERSION, "interactions": interactions}

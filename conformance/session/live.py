@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import pytest
 
+from conformance.cassettes.vcr_adapter import stored_metadata
 from conformance.contract.schemas import operation
 from conformance.deliveries.inbox import ENABLE, Inbox, replays_deliveries
 from conformance.deliveries.receiver import Receiver
@@ -72,7 +73,7 @@ def keep_reason(session: ConformanceSession, reason: str) -> None:
 
 def replay_not_run(session: ConformanceSession) -> None:
     """In replay, skip for the reason the recording gave for not running live, if it gave one."""
-    pins = getattr(session.cassette, "_metadata", {}).get(METADATA_KEY) if not session.recording else None
+    pins = stored_metadata(session.cassette, METADATA_KEY) if not session.recording else None
     if isinstance(pins, dict) and pins.get("notRun"):
         pytest.skip(f"{pins['notRun']} (replaying a recording that did not run live)")
 

@@ -14,6 +14,7 @@ from vcr.errors import CannotOverwriteExistingCassetteException
 
 from conformance.cassettes import provenance
 from conformance.cassettes.playback import CassetteAdapter, replays
+from conformance.cassettes.vcr_adapter import stored_metadata
 from conformance.checks import unanswered
 from conformance.checks import verdicts as _verdicts
 from conformance.checks.exchange import check_exchange, state_failure
@@ -116,7 +117,7 @@ class ConformanceSession:
     def cassette_path(self) -> str:
         if self.cassette_file:
             return self.cassette_file
-        return str(getattr(self.cassette, "_path", "(no cassette: recording disabled)"))
+        return "(no cassette: recording disabled)" if self.cassette is None else str(self.cassette.path)
 
     @property
     def refused_everything(self) -> bool:
@@ -335,7 +336,7 @@ class ConformanceSession:
 
     def recorded(self) -> provenance.Provenance:
         """What the cassette says of its recording (replay), or of this one (recording)."""
-        pins = getattr(self.cassette, "_metadata", {}).get(METADATA_KEY) if self.cassette is not None else None
+        pins = stored_metadata(self.cassette, METADATA_KEY)
         return provenance.Provenance.from_pins(self.cassette_path, pins or self._pins)
 
     @property

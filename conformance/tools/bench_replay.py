@@ -166,11 +166,6 @@ def time_floor(case: Case) -> float:
         return perf_counter() - start
 
 
-def summarize(samples: Sequence[float]) -> float:
-    """Best of the repeats: noise on a shared machine only ever adds time."""
-    return min(samples)
-
-
 def measure_replay(
     sizes: Sequence[int], repeat: int, workdir: Path, progress: Progress = print
 ) -> dict[str, dict[str, float]]:
@@ -200,5 +195,6 @@ def measure_replay(
                 + ", ".join(f"{name} {samples[name][-1] * 1000 / size:.3f} ms" for name in PATHS)
             )
         for name in PATHS:
-            result[name][str(size)] = summarize(samples[name]) * 1000 / size
+            # Best of the repeats: noise on a shared machine only ever adds time.
+            result[name][str(size)] = min(samples[name]) * 1000 / size
     return result

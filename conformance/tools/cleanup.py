@@ -2,7 +2,7 @@
 
 A live run deletes what it creates at teardown; a killed run, or a delete that failed, leaves
 records behind. Each run writes what it creates to its ledger in the state folder
-(``core/run_ledger.py``) and tags each record with its run id (``core/runs.py``). Cleanup deletes,
+(``session/run_ledger.py``) and tags each record with its run id (``session/runs.py``). Cleanup deletes,
 in this order:
 
 1. what the ledgers written against this API host name, newest first (a cut-off create by its

@@ -22,6 +22,7 @@ from urllib.parse import quote, urlencode
 import requests
 import urllib3.exceptions
 
+from conformance.cassettes.vcr_adapter import set_read_content
 from conformance.contract.schemas import Operation, operation
 from conformance.model import FORM_TYPE, MULTIPART_TYPE, Exchange, FormBody, MultipartBody, RawBody
 from conformance.transport.bounded import STEP, AnswerTooLarge, BoundedAdapter, deadline, too_large
@@ -325,8 +326,7 @@ class Client:
         except BaseException:
             response.close()
             raise
-        response._content = b"".join(chunks)
-        response._content_consumed = True  # type: ignore[attr-defined]
+        set_read_content(response, b"".join(chunks))
 
     def _again(self, op: Operation, outcome: requests.Response | Broken, attempts: _Attempts) -> bool:
         """Whether to send the request once more; waits first when so."""

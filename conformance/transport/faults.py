@@ -1,6 +1,6 @@
 """Server faults and rate limits: answers that say the server failed, not that the API broke its contract.
 
-The client retries what is safe to retry (see core/client.py). What is left once it stops:
+The client retries what is safe to retry (see transport/client.py). What is left once it stops:
 
 * a 5xx that no variant expected: a server fault (POST and PATCH are never retried, since
   repeating them could act twice; GET, PUT and DELETE are, within the retry bounds);

@@ -12,6 +12,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from conformance.cassettes import provenance
+from conformance.cassettes.vcr_adapter import store_metadata, stored_metadata
 from conformance.failures import MissingRecording
 from conformance.model import Variant
 from conformance.scrubbing.placeholders import fits
@@ -63,7 +64,8 @@ def pins(session: ConformanceSession) -> dict[str, Any]:
             )
             if session.redraw and session._pins is not default:
                 # "all" re-records every request: pinned (scrubbed) bodies must not go live.
-                session.cassette._metadata[METADATA_KEY] = session._pins = default
+                session._pins = default
+                store_metadata(session.cassette, METADATA_KEY, default)
                 session.cassette.dirty = True
             if session._pins is not default:
                 # An earlier recording being extended (new_episodes): its list of exchanges no
@@ -77,7 +79,7 @@ def pins(session: ConformanceSession) -> dict[str, Any]:
 
 
 def load_pins(session: ConformanceSession) -> dict[str, Any]:
-    pins: dict[str, Any] | None = getattr(session.cassette, "_metadata", {}).get(METADATA_KEY)
+    pins: dict[str, Any] | None = stored_metadata(session.cassette, METADATA_KEY)
     if pins is None:
         raise missing(
             session,
@@ -149,7 +151,7 @@ def pinned(session: ConformanceSession, variant: Variant, abstract: Callable[[st
     something else once pinned: it says so (``resend``), so that a resend draws it again.
     """
     if abstract is None:
-        return variant.as_json(session.scrubber.variant_body)
+        return variant.as_json(session.scrubber.json_value)
     concrete = variant.as_json(lambda body: body)
     marked = Variant.from_json(map_pinned(concrete, abstract))
     replaced: list[Replaced] = []

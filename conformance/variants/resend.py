@@ -125,7 +125,7 @@ def as_replayed(pinned: dict[str, Any]) -> dict[str, Any]:
     if MARKER not in repr(pinned):
         return pinned
     scrubbed = dict(pinned)
-    scrubbed["body"] = body_as_json(body_from_json(pinned["body"]), _marker_scrubber().variant_body)
+    scrubbed["body"] = body_as_json(body_from_json(pinned["body"]), _marker_scrubber().json_value)
     if "params" in pinned:
         scrubbed["params"] = {
             kind: {name: str(value).replace(MARKER, SECRET_PLACEHOLDER) for name, value in values.items()}
