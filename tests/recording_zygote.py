@@ -25,10 +25,10 @@ import pytest
 import requests  # noqa: F401
 import vcr  # noqa: F401
 import yaml  # noqa: F401
-from conformance.contract.schemas import contract, load_index
 
 import conformance.plugin.replay_check
 import conformance.session.session  # noqa: F401
+from conformance.contract.schemas import contract, load_index
 
 load_index()
 _ = contract().registry  # warm: every forked run starts with the schemas loaded

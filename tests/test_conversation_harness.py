@@ -8,9 +8,9 @@ import json
 import re
 
 import pytest
+
 from conformance.contract.resources import dotted_all, needs_filter, required_filters, resource
 from conformance.contract.schemas import contract
-
 from conformance.definitions.conversations import member
 from conformance.sandbox.behaviours.conversations import forget_user, participants_key
 from conformance.sandbox.store import Clock, Store

@@ -11,10 +11,10 @@ import re
 from typing import Any
 
 import pytest
-from conformance.contract._schemas_validators import VALIDATORS, VIEWS
-from conformance.contract.schemas import contract, schema_uri
 from hypothesis import given, settings
 
+from conformance.contract._schemas_validators import VALIDATORS, VIEWS
+from conformance.contract.schemas import contract, schema_uri
 from conformance.scrubbing import placeholders
 from conformance.variants.strategies import Generator
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from conformance.contract.schemas import SCHEMA_DIR, contract
 
 from conformance.contract import overlay, proofs
+from conformance.contract.schemas import SCHEMA_DIR, contract
 
 OVERLAY = overlay.load(SCHEMA_DIR / "overlay.yaml")
 

@@ -8,10 +8,10 @@ the rule it broke must still hold for what a client sends.
 from __future__ import annotations
 
 import pytest
-from conformance.contract.schemas import SCHEMA_DIR, contract, operation
 from hypothesis import given, settings
 
 from conformance.contract import overlay, proofs
+from conformance.contract.schemas import SCHEMA_DIR, contract, operation
 from conformance.variants.strategies import Generator
 
 OVERLAY = overlay.load(SCHEMA_DIR / "overlay.yaml")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from conformance.contract.resources import RESOURCES, ROLES, by_operation, chain, dotted, resource
 from conformance.contract.schemas import contract
 

@@ -11,10 +11,10 @@ from urllib.parse import urljoin
 
 import jsonschema
 import pytest
-from conformance.contract.importer import BASE_URI, INDEX_FILE
-from conformance.contract.schemas import ERROR_SCHEMA, SCHEMA_DIR, contract, schema_uri
 
 from conformance.contract import overlay as overlays
+from conformance.contract.importer import BASE_URI, INDEX_FILE
+from conformance.contract.schemas import ERROR_SCHEMA, SCHEMA_DIR, contract, schema_uri
 
 DRAFT_2020_12 = "https://json-schema.org/draft/2020-12/schema"
 SCHEMA_FILES = sorted(p.relative_to(SCHEMA_DIR).as_posix() for p in SCHEMA_DIR.glob("*/*.json"))

@@ -14,13 +14,13 @@ import jsonschema
 import jwt
 import pytest
 import yaml
-from conformance.contract.resources import resource
-from conformance.contract.schemas import contract, property_schema, schema_uri, validator
 from hypothesis import given
 from hypothesis import strategies as st
 from vcr.request import Request
 from vcr.serializers import yamlserializer
 
+from conformance.contract.resources import resource
+from conformance.contract.schemas import contract, property_schema, schema_uri, validator
 from conformance.scrubbing.placeholders import PLACEHOLDER, SECRET_PLACEHOLDER, fitting, placeholder
 from conformance.scrubbing.redact import scrub_report
 from conformance.scrubbing.scrubber import FRAGMENT, Scrubber, credential_fields

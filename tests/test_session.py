@@ -7,10 +7,10 @@ from importlib import metadata
 from typing import Any
 
 import pytest
-from conformance.contract.schemas import UnknownOperation, contract, operation
 from hypothesis import strategies as st
 
 from conformance.cassettes.provenance import host_of
+from conformance.contract.schemas import UnknownOperation, contract, operation
 from conformance.failures import MissingRecording
 from conformance.model import Exchange, Expect, Variant
 from conformance.scrubbing.scrubber import Scrubber

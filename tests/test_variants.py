@@ -6,10 +6,10 @@ import importlib
 import json
 
 import pytest
-from conformance.contract.resources import RESOURCES, resource
-from conformance.contract.schemas import contract
 from hypothesis import strategies as st
 
+from conformance.contract.resources import RESOURCES, resource
+from conformance.contract.schemas import contract
 from conformance.model import Expect, FilePart, FormBody, MultipartBody, RawBody, Variant
 from conformance.scrubbing.scrubber import PLACEHOLDER, Scrubber
 from conformance.suites import flows
