@@ -15,7 +15,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conformance.contract.schemas import load_index
 from test_roundtrip import (
     APP_ID,
     known_sandbox,
@@ -25,6 +24,7 @@ from test_roundtrip import (
 
 from conformance.cassettes import files as cassettes
 from conformance.cassettes.folder import Hold
+from conformance.contract.schemas import load_index
 from conformance.failures import StateMismatch, Unreachable
 from conformance.plugin.replay_check import Outcome, keep_reason, outcome_of
 from conformance.sandbox.api import Request, Response
@@ -321,7 +321,7 @@ def session_with(exchanges: int, refusals: int, foreign: int = 0) -> Conformance
         nodeid="t",
         record_command="-",
     )
-    session.exchanges, session.refusals, session.foreign = exchanges, refusals, foreign
+    session.findings.exchanges, session.findings.refusals, session.findings.foreign = exchanges, refusals, foreign
     return session
 
 

@@ -1,6 +1,6 @@
 """Webhook deliveries a test waits for: received while recording, kept in the cassette, re-checked in replay.
 
-While recording, the receiver (``core/receiver.py``) gets the API's POSTs. A test names the
+While recording, the receiver (:mod:`conformance.deliveries.receiver`) gets the API's POSTs. A test names the
 delivery it waits for (a trigger, a webhook); the delivery is checked against the event schemas,
 and its ``X-API-Key`` header against the webhook's secret. The header is never written: the
 verdict is (``apiKey: matches``), beside the scrubbed body, in the cassette's ``webhooks``
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hmac
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from conformance import pointer as pointers
@@ -21,7 +21,8 @@ from conformance.deliveries.receiver import Received, Receiver
 from conformance.failures import ConformanceFailure, MissingRecording, SchemaViolation, StateMismatch
 
 if TYPE_CHECKING:
-    from conformance.session.session import ConformanceSession
+    from conformance.checks.findings import Findings
+    from conformance.scrubbing.scrubber import Scrubber
 
 METADATA_KEY = "webhooks"
 FORMAT = 1
@@ -58,10 +59,29 @@ def api_key_verdict(received: Received, secret: str | None) -> str:
 
 
 class Inbox:
-    """One test's view of webhook deliveries."""
+    """One test's view of webhook deliveries.
 
-    def __init__(self, session: ConformanceSession, receiver: Receiver | None, target: str | None) -> None:
-        self._session = session
+    Live, ``receiver`` gets them and ``target`` is where the test's webhooks point; in replay both are
+    None and the deliveries come from ``cassette``. What a delivery breaks goes to ``findings``;
+    ``app_id`` gives the app a delivery must name.
+    """
+
+    def __init__(
+        self,
+        cassette: Any,
+        receiver: Receiver | None,
+        target: str | None,
+        *,
+        findings: Findings,
+        app_id: Callable[[], str],
+        scrubber: Scrubber,
+        record_command: str,
+    ) -> None:
+        self._cassette = cassette
+        self._findings = findings
+        self._app_id = app_id
+        self._scrubber = scrubber
+        self._record_command = record_command
         self._receiver = receiver
         self._target = target
         self._secrets: dict[str, str] = {}
@@ -102,13 +122,13 @@ class Inbox:
             entry,
             webhook_id=webhook_id,
             trigger=trigger,
-            app_id=self._session.app_id,
+            app_id=self._app_id(),
             triggers=self._triggers.get(webhook_id),
             where=self.target,
         )
         body = entry.get("body")
         undocumented = in_delivery(body) if isinstance(body, dict) else []
-        self._session.keep_result(OPERATION, 200 if entry.get("received") else 0, found, undocumented)
+        self._findings.keep_result(OPERATION, 200 if entry.get("received") else 0, found, undocumented)
         return event_of(entry, trigger)
 
     def check(self, ok: bool, *, title: str, rule: str, expected: Any, actual: Any, pointer: str | None = None) -> None:
@@ -124,7 +144,7 @@ class Inbox:
                 actual=actual,
                 pointer=pointer,
             )
-            self._session.fail(failure, verdict=True)
+            self._findings.fail(failure, verdict=True)
 
     def _receive(self, trigger: str, webhook_id: str) -> dict[str, Any]:
         assert self._receiver is not None, "recording runs a receiver"
@@ -140,7 +160,7 @@ class Inbox:
             entry["path"] = received.path
             entry["contentType"] = received.headers.get("content-type", "")
             entry["apiKey"] = api_key_verdict(received, self._secrets.get(webhook_id))
-            scrub = self._session.scrubber
+            scrub = self._scrubber
             entry["body"] = (
                 scrub.json_value(body) if body is not None else scrub.text(received.body.decode("utf-8", "replace"))
             )
@@ -149,7 +169,7 @@ class Inbox:
 
     def _keep(self, entry: dict[str, Any]) -> None:
         self._entries.append(entry)
-        cassette = self._session.cassette
+        cassette = self._cassette
         if cassette is None:
             return
         if not self._stored:
@@ -159,7 +179,7 @@ class Inbox:
         cassette.dirty = True
 
     def _recorded(self) -> dict[str, Any] | None:
-        recorded = getattr(self._session.cassette, "_metadata", {}).get(METADATA_KEY)
+        recorded = getattr(self._cassette, "_metadata", {}).get(METADATA_KEY)
         return recorded if isinstance(recorded, dict) else None
 
     def _replay(self, trigger: str, webhook_id: str) -> dict[str, Any] | None:
@@ -168,7 +188,7 @@ class Inbox:
         self._cursor += 1
         if entry is None or entry.get("trigger") != trigger:
             asked = f"a {trigger} delivery to webhook {webhook_id}"
-            self._session.fail(
+            self._findings.fail(
                 MissingRecording(
                     operation=OPERATION,
                     method="POST",
@@ -177,7 +197,7 @@ class Inbox:
                     rule="replay re-checks the deliveries recorded with the test, in order",
                     expected=asked,
                     actual=f"{entry.get('trigger')} delivery" if entry else "no more recorded deliveries",
-                    next_step=f"the test changed since it was recorded; re-record: {self._session.record_command}",
+                    next_step=f"the test changed since it was recorded; re-record: {self._record_command}",
                 )
             )
             return None
