@@ -352,7 +352,7 @@ def test_get_app_past_the_limit_is_a_server_fault_that_replays_the_same_from_its
     cassette = tmp_path / "bomb.yaml"
     with recorder(tmp_path).use_cassette(str(cassette)) as tape:
         live = session(tape, server.url)
-        live.pins()  # what a suite test pins first (the target), so replay needs no settings
+        live.pins.held()  # what a suite test pins first (the target), so replay needs no settings
         with pytest.raises(ServerFault) as recorded:
             live.call("GetApp")
     with recorder(tmp_path).use_cassette(str(cassette), record_mode="none") as tape:
@@ -365,5 +365,5 @@ def test_get_app_past_the_limit_is_a_server_fault_that_replays_the_same_from_its
             f"GetApp (GET /v2/apps/{{appId}}) got no whole answer: the answer was larger than "
             f"{DEFAULT_MAX_RESPONSE_BYTES} bytes once decompressed (SUNCO_MAX_RESPONSE_BYTES); reading stopped."
         )
-    assert replayed_session.failures == [replayed.value]
+    assert replayed_session.findings.failures == [replayed.value]
     assert cassette.stat().st_size < 4096

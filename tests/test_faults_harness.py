@@ -11,6 +11,7 @@ import pytest
 import yaml
 from sandbox_support import body_of
 
+from conformance.checks.findings import Findings
 from conformance.contract.schemas import operation
 from conformance.failures import FailureGroup, RateLimited, ServerFault, UnexpectedStatus, fault_outcome
 from conformance.model import Exchange, Expect, Variant
@@ -231,9 +232,11 @@ def test_drift_pairs_each_exchange_by_its_last_attempt():
 
 def faulted() -> SimpleNamespace:
     """The parts of a session keep_reason reads: one exchange passed, one met a 502."""
-    verdicts = [Verdict("GetIntegration", 200, None, True), Verdict("CreateIntegration", 502, None, False)]
-    verdicts[1].fault = "server-fault"
-    return SimpleNamespace(verdicts=verdicts, exchanges=2, refusals=0, foreign=0, refused_everything=False)
+    findings = Findings("t.yaml", "-")
+    findings.verdicts += [Verdict("GetIntegration", 200, None, True), Verdict("CreateIntegration", 502, None, False)]
+    findings.verdicts[1].fault = "server-fault"
+    findings.exchanges = 2
+    return SimpleNamespace(findings=findings, skips=SimpleNamespace(reason=None))
 
 
 def test_a_recording_with_a_fault_replaces_no_cassette_but_is_kept_where_none_was():
@@ -271,11 +274,11 @@ def test_a_delete_whose_answer_was_cut_off_is_a_server_fault_and_leaves_nothing_
             records.delete(created)
         assert caught.value.status == 404
         assert "may have acted" in caught.value.title
-        assert sunco.verdicts[-1].retried[0].startswith("the answer was cut off")
+        assert sunco.findings.verdicts[-1].retried[0].startswith("the answer was cut off")
         # The cut-off delete deleted it: the ledger forgets it, and cleanup sends nothing more.
         assert sunco.ledger.entries == []
         sunco.cleanup()
-        assert [failure.kind for failure in sunco.failures] == ["server-fault"]
+        assert [failure.kind for failure in sunco.findings.failures] == ["server-fault"]
         assert sandbox.store.records(("integration", sandbox.app_id)) == []
 
 
@@ -338,5 +341,5 @@ def test_a_conversation_whose_create_was_cut_off_is_found_by_its_participant_and
         assert (kept.resource, kept.tag, kept.path) == ("conversation", None, {"conversationId": conversation})
         assert sandbox.store.records(("conversation", sandbox.app_id)) == []
         assert user not in [u["id"] for u in sandbox.store.records(("user", sandbox.app_id))]
-        listed = [v for v in sunco.verdicts if v.operation == "ListConversations"]
+        listed = [v for v in sunco.findings.verdicts if v.operation == "ListConversations"]
         assert [v.status for v in listed] == [200]

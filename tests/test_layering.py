@@ -59,18 +59,6 @@ OUTSIDE = frozenset({PACKAGE, f"{PACKAGE}.__main__", f"{PACKAGE}._startup"})
 # Cycles other work removes (the session's parts, the generic suite): the integrator empties this
 # list once it is merged. Any cycle not listed here fails, and so does a listed one that is gone.
 KNOWN_CYCLES: list[frozenset[str]] = [
-    # The session and its satellites, which import it back (issue 15, "the session's satellites").
-    frozenset(
-        {
-            "conformance.session.session",
-            "conformance.variants.pins",
-            "conformance.variants.resend",
-            "conformance.session.live",
-            "conformance.session.teardown",
-            "conformance.checks.verdicts",
-            "conformance.deliveries.inbox",
-        }
-    ),
     # The generic suite hands itself to crud_more, which imports back from it.
     frozenset({"conformance.suites.crud", "conformance.suites.crud_more"}),
 ]

@@ -47,7 +47,7 @@ def test_a_recording_session_learns_secrets_from_responses_before_anything_repor
         path_params={"integrationId": "i1"},
         expect=Expect(400, "bad_request"),
     )
-    [failure] = sunco.failures
+    [failure] = sunco.findings.failures
     assert isinstance(failure, ConformanceFailure)
     assert HANDED_OUT in str(failure), "the failure quotes the response it got"
     assert HANDED_OUT not in scrub.text(str(failure)), "and the run's scrubber removes it from every report"

@@ -321,7 +321,7 @@ def session_with(exchanges: int, refusals: int, foreign: int = 0) -> Conformance
         nodeid="t",
         record_command="-",
     )
-    session.exchanges, session.refusals, session.foreign = exchanges, refusals, foreign
+    session.findings.exchanges, session.findings.refusals, session.findings.foreign = exchanges, refusals, foreign
     return session
 
 

@@ -13,14 +13,13 @@ import yaml
 from test_roundtrip import PROJECT, pytest_run
 
 from conformance.checks.exchange import check_exchange
+from conformance.checks.findings import Findings
 from conformance.checks.undocumented import DELIVERY_SCHEMA, in_delivery, in_exchange
 from conformance.contract.importer import BASE_URI
 from conformance.contract.schemas import Contract, operation
 from conformance.deliveries.inbox import schema_failures
 from conformance.model import Exchange
 from conformance.report.summary import UNDOCUMENTED_FIELDS, Summary
-from conformance.scrubbing.scrubber import Scrubber
-from conformance.session.session import ConformanceSession
 
 ID = "5e4af71a81966cfff3ef6550"
 OTHER_ID = "5e4af71a81966cfff3ef6551"
@@ -286,13 +285,11 @@ def test_undeclared_follows_the_branches_that_apply(name, instance, expected):
     assert FIXTURE.undeclared("components/shape.json", instance) == expected
 
 
-def test_the_session_keeps_the_fields_with_a_passing_verdict():
-    session = ConformanceSession(
-        cassette=None, recording=False, settings=None, scrubber=Scrubber(), nodeid="t", record_command="r"
-    )
+def test_findings_keep_the_fields_with_a_passing_verdict():
+    findings = Findings("t.yaml", "re-record")
     body = {"integration": web(productLine="messaging")}
-    session._keep(exchange("GetIntegration", 200, body), None, [], None)
-    (verdict,) = session.verdicts
+    findings.keep(exchange("GetIntegration", 200, body), None, [], None)
+    (verdict,) = findings.verdicts
     assert verdict.ok
     assert verdict.undocumented_fields == [
         {"in": "GetIntegration", "field": "/integration/productLine", "example": "/integration/productLine"}
@@ -300,13 +297,11 @@ def test_the_session_keeps_the_fields_with_a_passing_verdict():
 
 
 def test_an_answer_from_another_server_reports_no_fields():
-    session = ConformanceSession(
-        cassette=None, recording=False, settings=None, scrubber=Scrubber(), nodeid="t", record_command="r"
-    )
+    findings = Findings("t.yaml", "re-record")
     proxy = {"errors": [{"code": "route_not_found", "title": "No route"}], "path": "/v2/apps"}
-    session._keep(exchange("GetIntegration", 404, proxy), None, [], None)
+    findings.keep(exchange("GetIntegration", 404, proxy), None, [], None)
     assert in_exchange(exchange("GetIntegration", 404, proxy))  # the body alone would report /path
-    assert session.verdicts[0].undocumented_fields == []
+    assert findings.verdicts[0].undocumented_fields == []
 
 
 def field(where: str, name: str, example: str) -> dict[str, str]:

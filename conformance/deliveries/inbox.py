@@ -1,6 +1,6 @@
 """Webhook deliveries a test waits for: received while recording, kept in the cassette, re-checked in replay.
 
-While recording, the receiver (``deliveries/receiver.py``) gets the API's POSTs. A test names the
+While recording, the receiver (:mod:`conformance.deliveries.receiver`) gets the API's POSTs. A test names the
 delivery it waits for (a trigger, a webhook); the delivery is checked against the event schemas,
 and its ``X-API-Key`` header against the webhook's secret. The header is never written: the
 verdict is (``apiKey: matches``), beside the scrubbed body, in the cassette's ``webhooks``
@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import hmac
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from conformance import pointer as pointers
-from conformance.cassettes import provenance
 from conformance.cassettes.vcr_adapter import store_metadata, stored_metadata
 from conformance.checks.undocumented import DELIVERY_SCHEMA, WEBHOOK_OPERATION, in_delivery
 from conformance.contract.schemas import validator
@@ -23,7 +22,8 @@ from conformance.deliveries.receiver import Received, Receiver
 from conformance.failures import ConformanceFailure, MissingRecording, SchemaViolation, StateMismatch
 
 if TYPE_CHECKING:
-    from conformance.session.session import ConformanceSession
+    from conformance.checks.findings import Findings
+    from conformance.scrubbing.scrubber import Scrubber
 
 METADATA_KEY = "webhooks"
 FORMAT = 1
@@ -60,10 +60,31 @@ def api_key_verdict(received: Received, secret: str | None) -> str:
 
 
 class Inbox:
-    """One test's view of webhook deliveries."""
+    """One test's view of webhook deliveries.
 
-    def __init__(self, session: ConformanceSession, receiver: Receiver | None, target: str | None) -> None:
-        self._session = session
+    Live, ``receiver`` gets them and ``target`` is where the test's webhooks point; in replay both are
+    None and the deliveries come from ``cassette``. What a delivery breaks goes to ``findings``;
+    ``app_id`` gives the app a delivery must name.
+    """
+
+    def __init__(
+        self,
+        cassette: Any,
+        receiver: Receiver | None,
+        target: str | None,
+        *,
+        findings: Findings,
+        app_id: Callable[[], str],
+        scrubber: Scrubber,
+        record_command: str,
+        note_schemas: Callable[[str], None] = lambda operation_id: None,
+    ) -> None:
+        self._cassette = cassette
+        self._findings = findings
+        self._app_id = app_id
+        self._scrubber = scrubber
+        self._record_command = record_command
+        self._note_schemas = note_schemas
         self._receiver = receiver
         self._target = target
         self._secrets: dict[str, str] = {}
@@ -104,13 +125,13 @@ class Inbox:
             entry,
             webhook_id=webhook_id,
             trigger=trigger,
-            app_id=self._session.app_id,
+            app_id=self._app_id(),
             triggers=self._triggers.get(webhook_id),
             where=self.target,
         )
         body = entry.get("body")
         undocumented = in_delivery(body) if isinstance(body, dict) else []
-        self._session.keep_result(OPERATION, 200 if entry.get("received") else 0, found, undocumented)
+        self._findings.keep_result(OPERATION, 200 if entry.get("received") else 0, found, undocumented)
         return event_of(entry, trigger)
 
     def check(self, ok: bool, *, title: str, rule: str, expected: Any, actual: Any, pointer: str | None = None) -> None:
@@ -126,7 +147,7 @@ class Inbox:
                 actual=actual,
                 pointer=pointer,
             )
-            self._session.fail(failure, verdict=True)
+            self._findings.fail(failure, verdict=True)
 
     def _receive(self, trigger: str, webhook_id: str) -> dict[str, Any]:
         assert self._receiver is not None, "recording runs a receiver"
@@ -142,7 +163,7 @@ class Inbox:
             entry["path"] = received.path
             entry["contentType"] = received.headers.get("content-type", "")
             entry["apiKey"] = api_key_verdict(received, self._secrets.get(webhook_id))
-            scrub = self._session.scrubber
+            scrub = self._scrubber
             entry["body"] = (
                 scrub.json_value(body) if body is not None else scrub.text(received.body.decode("utf-8", "replace"))
             )
@@ -152,8 +173,8 @@ class Inbox:
     def _keep(self, entry: dict[str, Any]) -> None:
         self._entries.append(entry)
         # A delivery is checked against the webhook's event schemas: the recording depends on them.
-        provenance.note_schemas(self._session.pins(), OPERATION)
-        cassette = self._session.cassette
+        self._note_schemas(OPERATION)
+        cassette = self._cassette
         if cassette is None:
             return
         if not self._stored:
@@ -165,7 +186,7 @@ class Inbox:
         cassette.dirty = True
 
     def _recorded(self) -> dict[str, Any] | None:
-        recorded = stored_metadata(self._session.cassette, METADATA_KEY)
+        recorded = stored_metadata(self._cassette, METADATA_KEY)
         return recorded if isinstance(recorded, dict) else None
 
     def _replay(self, trigger: str, webhook_id: str) -> dict[str, Any] | None:
@@ -174,7 +195,7 @@ class Inbox:
         self._cursor += 1
         if entry is None or entry.get("trigger") != trigger:
             asked = f"a {trigger} delivery to webhook {webhook_id}"
-            self._session.fail(
+            self._findings.fail(
                 MissingRecording(
                     operation=OPERATION,
                     method="POST",
@@ -183,7 +204,7 @@ class Inbox:
                     rule="replay re-checks the deliveries recorded with the test, in order",
                     expected=asked,
                     actual=f"{entry.get('trigger')} delivery" if entry else "no more recorded deliveries",
-                    next_step=f"the test changed since it was recorded; re-record: {self._session.record_command}",
+                    next_step=f"the test changed since it was recorded; re-record: {self._record_command}",
                 )
             )
             return None

@@ -344,12 +344,12 @@ def sunco(request: pytest.FixtureRequest, vcr: Any) -> Iterator[ConformanceSessi
         session.close()
     finally:
         # JSON, so JUnit readers (CI) can parse it; scrubbed by structure before it becomes text.
-        verdicts = request.config.stash[_scrubber_key].json_value([vars(v) for v in session.verdicts])
+        verdicts = request.config.stash[_scrubber_key].json_value([vars(v) for v in session.findings.verdicts])
         item.user_properties.append((VERDICTS, json.dumps(verdicts, ensure_ascii=False, default=str)))
     outcome = item.stash.get(_outcome_key, None)
     # A test that passed (or returned without finish()) is still held to what teardown found.
     if outcome is not None and outcome.kind == "passed":
-        raise_if_any(session.failures)
+        raise_if_any(session.findings.failures)
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -393,7 +393,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         session = item.stash.get(_session_key, None)
         if report.skipped and isinstance(error, pytest.skip.Exception) and session is not None and session.recording:
             # However the live run skipped (pytest.skip anywhere), its cassette keeps why, for replay.
-            session.keep_not_run(str(error.msg))
+            session.skips.keep(str(error.msg))
         item.stash[_outcome_key] = rewrite.outcome_of(error, report.skipped)
         _count_unreachable(item, error)
         _count_faults(item, error)

@@ -64,7 +64,7 @@ def keep_reason(outcome: Outcome, session: ConformanceSession | None, *, previou
     """
     if outcome.kind == "not run":
         return "the test did not run to its end"
-    if outcome.kind == "skipped" and session is not None and session.not_run_reason and not previous:
+    if outcome.kind == "skipped" and session is not None and session.skips.reason and not previous:
         return None  # the cassette says why the live run skipped, so replay skips for the same reason
     if outcome.kind == "skipped":
         return "the test was skipped"
@@ -72,23 +72,24 @@ def keep_reason(outcome: Outcome, session: ConformanceSession | None, *, previou
         return "the API could not be reached"
     if outcome.kind == "crashed":
         return f"the test crashed: {outcome.detail}"
-    if session is None or session.exchanges == 0:
+    if session is None or session.findings.exchanges == 0:
         return "the test recorded no exchange"
-    faulted = next((verdict for verdict in session.verdicts if verdict.fault), None)
+    found = session.findings
+    faulted = next((verdict for verdict in found.verdicts if verdict.fault), None)
     if faulted is not None and previous:
         answer = f"answered {faulted.status}" if faulted.status else "got no whole answer"
         return (
             f"{faulted.operation} {answer} (a {str(faulted.fault).replace('-', ' ')}), and a recording with a fault "
             "never replaces a cassette; record the test again when the server is well"
         )
-    if session.foreign and session.foreign + session.refusals >= session.exchanges:
+    if found.foreign and found.foreign + found.refusals >= found.exchanges:
         return (
-            f"all {session.exchanges} exchanges got answers that do not look like the API's (route-level 404s or "
+            f"all {found.exchanges} exchanges got answers that do not look like the API's (route-level 404s or "
             "pages of another server): the target looks wrong, not the schema; check SUNCO_API_URL"
         )
-    if session.refused_everything:
+    if found.refused_everything:
         return (
-            f"all {session.exchanges} exchanges were refused (401, 403 or app_not_found) and no variant expected "
+            f"all {found.exchanges} exchanges were refused (401, 403 or app_not_found) and no variant expected "
             "that; check SUNCO_KEY_ID, SUNCO_KEY_SECRET and SUNCO_APP_ID"
         )
     return None
@@ -123,7 +124,7 @@ def replay(path: Path, make_session: Callable[[Any], ConformanceSession], test: 
     configure_vcr(vcr, scrubber)
     with vcr.use_cassette(str(path), **vcr_options(scrubber)) as cassette:
         session = make_session(cassette)
-        result = Replayed(session.verdicts, [])
+        result = Replayed(session.findings.verdicts, [])
         try:
             try:
                 session.replay_not_run()  # as a CI replay does, before the test's body
@@ -133,7 +134,7 @@ def replay(path: Path, make_session: Callable[[Any], ConformanceSession], test: 
             finally:
                 # Cleanup was recorded at teardown, failing test or not: replay it too.
                 session.close()
-            raise_if_any(session.failures)
+            raise_if_any(session.findings.failures)
         except FailureGroup as group:
             result.failures = group.failures
         except ConformanceFailure as failure:

@@ -39,7 +39,7 @@ def settle(
         kept = "kept the previous cassette" if cassette.is_file() else "wrote no cassette"
         item.user_properties.append(("conformance-note", f"{item.nodeid}: {kept}, because {reason}"))
         return
-    found, operation_id = rewrite.verify(recorded, cassette, session.verdicts, replay_session, test)
+    found, operation_id = rewrite.verify(recorded, cassette, session.findings.verdicts, replay_session, test)
     if found:
         kept_at = cassettes.rejected_path(cassette)
         recorded.replace(kept_at)

@@ -1,4 +1,8 @@
-"""One test's conformance session: pinned variants, calls through the client, checks, verdicts.
+"""One test's conformance session: the ``sunco`` fixture, which sends the test's calls and checks them.
+
+It is made of parts, each with its own state: the cassette's pins (which variants, to whom), the
+findings (verdicts and failures), the skip policy, the ledger and its teardown, and the webhook
+inbox. The session holds them and hands each only what it needs; no part knows the session.
 
 In replay the target (base URL, app id, auth mode) comes from the cassette, so replay needs no
 settings at all and always re-sends exactly what was recorded.
@@ -14,40 +18,29 @@ from vcr.errors import CannotOverwriteExistingCassetteException
 
 from conformance.cassettes import provenance
 from conformance.cassettes.playback import CassetteAdapter, replays
-from conformance.cassettes.vcr_adapter import stored_metadata
 from conformance.checks import unanswered
-from conformance.checks import verdicts as _verdicts
 from conformance.checks.exchange import check_exchange, state_failure
-from conformance.checks.undocumented import Field
-from conformance.checks.verdicts import REFUSED_CODES, REFUSED_STATUSES, Verdict
+from conformance.checks.findings import REFUSED_CODES, REFUSED_STATUSES, Findings, Verdict
 from conformance.contract.schemas import Operation, contract, operation
-from conformance.deliveries.inbox import Inbox
+from conformance.deliveries.inbox import Inbox, replays_deliveries
 from conformance.deliveries.receiver import Receiver
-from conformance.failures import (
-    ConformanceFailure,
-    FailureGroup,
-    OutdatedRequest,
-    UnmatchedRequest,
-    Unreachable,
-    raise_if_any,
-)
+from conformance.failures import OutdatedRequest, UnmatchedRequest, Unreachable, raise_if_any
 from conformance.model import Exchange, Expect, Variant
 from conformance.scrubbing.scrubber import PLACEHOLDER, Scrubber, credential_values
-from conformance.session import live as _live
-from conformance.session import teardown as _teardown
 from conformance.session.ledger import Ledger
 from conformance.session.run_ledger import RunLedger
+from conformance.session.skips import SkipPolicy
+from conformance.session.teardown import Teardown
 from conformance.transport import faults, interrupt
 from conformance.transport.client import Broken, BrokenExchange, Client
 from conformance.transport.settings import Settings
-from conformance.variants import pins as _pinning
-from conformance.variants.pins import METADATA_KEY
+from conformance.variants.pins import METADATA_KEY, Pins
+from conformance.variants.resend import Symbols
 
 if TYPE_CHECKING:
     from hypothesis import strategies as st
 
 __all__ = ["METADATA_KEY", "REFUSED_CODES", "REFUSED_STATUSES", "ConformanceSession", "Verdict"]
-F = TypeVar("F", bound=ConformanceFailure)
 T = TypeVar("T")
 # Replay signs nothing that anyone checks; long enough that PyJWT does not warn about it.
 REPLAY_SECRET = "replay-has-no-credentials-and-needs-none-0000"  # noqa: S105 - a placeholder
@@ -75,28 +68,12 @@ class ConformanceSession:
         self.cassette_file = cassette_file
         self.progress = progress
         self.finished = False
-        # Exchanges answered, and how many of them refused the key or app when no one expected it.
-        self.exchanges = 0
-        self.refusals = 0
-        # Answers that did not come from the API (route-level 404s, other servers' pages) nobody expected.
-        self.foreign = 0
         self.recording = recording
-        self.redraw = redraw
         self.scrubber = scrubber
         self.nodeid = nodeid
         self.record_command = record_command
-        self.seed = seed
-        # --variants-from: the pins of an earlier recording whose variants are sent again
-        self.reuse = reuse
-        self.failures: list[ConformanceFailure] = []
-        self.verdicts: list[Verdict] = []
-        self._pins: dict[str, Any] | None = None
         self._settings = settings
         self._client: Client | None = None
-        # What the test creates; while recording, also in the run's ledger on disk (``journal``).
-        self.ledger = Ledger(journal if recording else None)
-        # Why the test did not run live (a missing setting), kept in the cassette for replay.
-        self.not_run_reason: str | None = None
         # Preconditions a flow checked once in this test (``Records.room_for_one``).
         self.checked: set[tuple[Any, ...]] = set()
         self.last_exchange: Exchange | None = None
@@ -107,6 +84,40 @@ class ConformanceSession:
         self._inbox: Inbox | None = None
         # Set at teardown: a Ctrl-C stops the test's live requests, not the deletes of what it made.
         self.closing = False
+        live = settings if recording else None
+        next_step = (
+            "compare with the API reference; if the API changed on purpose, update the schema in schemas/"
+            if recording
+            else f"if the API changed on purpose, re-record: {record_command}"
+        )
+        self.findings = Findings(self.cassette_path, next_step)
+        symbols = Symbols(
+            recording=recording,
+            settings=live,
+            answered=self.answered,
+            target=lambda: self.client.settings,
+            webhooks=lambda: self.webhooks.target,
+            webhooks_open=lambda: self._inbox.target if self._inbox is not None else None,
+        )
+        # ``reuse`` (--variants-from): the pins of an earlier recording whose variants are sent again.
+        self.pins = Pins(
+            cassette,
+            recording=recording,
+            settings=live,
+            scrubber=scrubber,
+            symbols=symbols,
+            nodeid=nodeid,
+            cassette_path=self.cassette_path,
+            record_command=record_command,
+            seed=seed,
+            reuse=reuse,
+            redraw=redraw,
+            say=self._say,
+        )
+        self.skips = SkipPolicy(recording=recording, settings=live, pins=self.pins)
+        # What the test creates; while recording, also in the run's ledger on disk (``journal``).
+        self.ledger = Ledger(journal if recording else None)
+        self.teardown = Teardown(self.ledger, self.call, self.findings)
 
     @property
     def settings(self) -> Settings | None:
@@ -118,16 +129,6 @@ class ConformanceSession:
         if self.cassette_file:
             return self.cassette_file
         return "(no cassette: recording disabled)" if self.cassette is None else str(self.cassette.path)
-
-    @property
-    def refused_everything(self) -> bool:
-        """Every exchange was a 401, 403 or app_not_found that nothing expected: wrong key or app."""
-        return self.exchanges > 0 and self.refusals == self.exchanges
-
-    def _next_step(self) -> str:
-        if self.recording:
-            return "compare with the API reference; if the API changed on purpose, update the schema in schemas/"
-        return f"if the API changed on purpose, re-record: {self.record_command}"
 
     def _outdated(
         self, operation_id: str, query: Mapping[str, str] | None, expected: Expect | None
@@ -163,11 +164,6 @@ class ConformanceSession:
         # Short: pytest shows a failing test's arguments, and an address says nothing.
         return f"<ConformanceSession {self.nodeid} ({'recording' if self.recording else 'replay'})>"
 
-    # -- pinning (conformance.variants.pins) ---------------------------------------------------
-
-    def pins(self) -> dict[str, Any]:
-        return _pinning.pins(self)
-
     @property
     def client(self) -> Client:
         if self._client is None:
@@ -175,7 +171,7 @@ class ConformanceSession:
                 assert self._settings is not None
                 self._client = Client(self._settings, on_retry=self._retrying, on_broken=self._record_broken)
             else:
-                target = self.pins()["target"]
+                target = self.pins.target()
                 settings = Settings(
                     api_url=target["apiUrl"],
                     app_id=target["appId"],
@@ -196,7 +192,7 @@ class ConformanceSession:
         self, group: str, strategy: st.SearchStrategy[Variant] | st.SearchStrategy[list[Variant]], count: int
     ) -> list[Variant]:
         """The variants of ``group``: drawn and pinned while recording, read back in replay."""
-        return _pinning.variants(self, group, strategy, count)
+        return self.pins.variants(group, strategy, count)
 
     # -- calls and checks --------------------------------------------------------------------
 
@@ -229,7 +225,7 @@ class ConformanceSession:
         if not self.recording:
             outdated = self._outdated(operation_id, query, variant.expect if variant is not None else expect)
             if outdated is not None:
-                self.failures.append(outdated)
+                self.findings.add(outdated)
         try:
             exchange = self.client.call(
                 operation_id,
@@ -252,7 +248,7 @@ class ConformanceSession:
             learned = self.scrubber.secrets_in(exchange.body, exchange.headers)
             self.scrubber.learn([*learned, *credential_values(exchange.body, self.scrubber.fields)])
         expected = variant.expect if variant is not None else expect
-        self._note(operation_id, variant, exchange)
+        self.pins.note(operation_id, variant.id if variant else None, exchange.attempts)
         self.last_exchange = exchange
         self.answered.append(exchange)
         variant_id = variant.id if variant else None
@@ -260,16 +256,16 @@ class ConformanceSession:
             exchange, expected, variant_id, recording=self.recording, record_command=self.record_command
         )
         found = [fault] if fault is not None else check_exchange(exchange, expected, variant_id)
-        self._keep(exchange, variant_id, found, expected)
+        self.findings.keep(exchange, variant_id, found, expected)
         said = f": a {fault.kind.replace('-', ' ')}, the test stops" if fault is not None else ""
-        self._say(f"{operation_id} answered {exchange.status}{said} (exchange {self.exchanges})")
+        self._say(f"{operation_id} answered {exchange.status}{said} (exchange {self.findings.exchanges})")
         if fault is not None:
             if exchange.method == "DELETE" and exchange.broken_attempts:
-                _teardown.forget(self, exchange.path)  # the broken-off attempt most likely deleted it
+                self.teardown.forget(exchange.path, self.client.path_for)  # the broken-off attempt most likely did it
             if exchange.method == "POST":
                 self.ledger.maybe_created(operation_id, path_params or {}, request_body)
             # What follows would be judged against a state the fault left unknown.
-            raise self._stop()
+            raise self.findings.stop()
         return exchange
 
     def require(
@@ -284,15 +280,7 @@ class ConformanceSession:
         """``value``, or a failure that ends the test: the rest of it cannot run without it."""
         if value is not None:
             return value
-        exchange = exchange or self.last_exchange
-        failure = _verdicts.cannot_continue(self, needed, variant, exchange, pointer)
-        if exchange is None:
-            raise failure
-        self.failures.append(failure)
-        if self.verdicts and self.verdicts[-1].operation == exchange.operation.operation_id:
-            self.verdicts[-1].ok = False
-            self.verdicts[-1].failures.append(failure.as_dict())
-        raise FailureGroup(self.failures) if len(self.failures) > 1 else failure
+        raise self.findings.cannot_continue(needed, variant, exchange or self.last_exchange, pointer)
 
     def _say(self, line: str) -> None:
         if self.progress is not None:
@@ -311,33 +299,14 @@ class ConformanceSession:
     def _broken(self, error: BrokenExchange, variant: Variant | None) -> AssertionError:
         variant_id = variant.id if variant else None
         failure = faults.broken(error, variant_id, recording=self.recording, record_command=self.record_command)
-        failure.with_context(cassette=self.cassette_path, next_step=None)
-        self.failures.append(failure)
-        self.exchanges += 1
-        verdict = Verdict(error.operation.operation_id, 0, variant_id, False, failures=[failure.as_dict()])
-        verdict.fault, verdict.retried = failure.kind, list(error.retried)
-        self.verdicts.append(verdict)
+        self.findings.keep_broken(failure, error.operation.operation_id, variant_id, list(error.retried))
         self._say(f"{error.operation.operation_id}: {error.broken.what}: a server fault, the test stops "
-                  f"(exchange {self.exchanges})")  # fmt: skip
-        return self._stop()
-
-    def _stop(self) -> AssertionError:
-        """What ends the test: everything it found so far."""
-        return FailureGroup(self.failures) if len(self.failures) > 1 else self.failures[0]
-
-    def _note(self, operation_id: str, variant: Variant | None, exchange: Exchange) -> None:
-        """While recording, which variant and operation each exchange is, and how many attempts it took."""
-        if not self.recording:
-            return
-        noted = self.pins().get(provenance.EXCHANGES_KEY)
-        if isinstance(noted, list):
-            noted.append(provenance.exchange(operation_id, variant.id if variant else None, exchange.attempts))
-            provenance.note_schemas(self.pins(), operation_id)
+                  f"(exchange {self.findings.exchanges})")  # fmt: skip
+        return self.findings.stop()
 
     def recorded(self) -> provenance.Provenance:
         """What the cassette says of its recording (replay), or of this one (recording)."""
-        pins = stored_metadata(self.cassette, METADATA_KEY)
-        return provenance.Provenance.from_pins(self.cassette_path, pins or self._pins)
+        return self.pins.recorded()
 
     @property
     def app_id(self) -> str:
@@ -346,41 +315,32 @@ class ConformanceSession:
     @property
     def webhooks(self) -> Inbox:
         """Deliveries to the webhooks this test creates; a live run the API cannot deliver to is not run."""
-        return _live.webhooks(self)
-
-    def keep_result(
-        self, operation_id: str, status: int, found: list[ConformanceFailure], undocumented: list[Field] | None = None
-    ) -> None:
-        """The verdict of something checked outside an exchange (a webhook delivery)."""
-        for failure in found:
-            failure.with_context(cassette=self.cassette_path, next_step=self._next_step())
-        self.failures.extend(found)
-        verdict = Verdict(operation_id, status, None, not found, True, [f.as_dict() for f in found])
-        verdict.undocumented_fields = list(undocumented or [])
-        self.verdicts.append(verdict)
-
-    def fail(self, failure: ConformanceFailure, *, verdict: bool = False) -> None:
-        """Keep a failure found outside an exchange; ``verdict`` marks the last verdict failed with it."""
-        self.failures.append(failure.with_context(cassette=self.cassette_path, next_step=self._next_step()))
-        if verdict and self.verdicts:
-            self.verdicts[-1].ok = False
-            self.verdicts[-1].failures.append(failure.as_dict())
+        if self._inbox is None:
+            receiver: Receiver | None = None
+            target: str | None = None
+            if self.recording and not replays_deliveries(self.cassette):
+                self.skips.require_deliveries()
+                assert self._settings is not None, "a live run the API can deliver to has settings"
+                receiver = self._receiver() if self._receiver else Receiver().start()
+                target = self._settings.webhook_url or receiver.url
+            self._inbox = Inbox(
+                self.cassette,
+                receiver,
+                target,
+                findings=self.findings,
+                app_id=lambda: self.app_id,
+                scrubber=self.scrubber,
+                record_command=self.record_command,
+                note_schemas=self.pins.note_schemas,
+            )
+        return self._inbox
 
     def expect_state(self, exchange: Exchange | None, ok: bool, **details: Any) -> None:
         """Record a stateful expectation (e.g. the list contains what was created)."""
-        exchange = exchange or self.last_exchange
         if not ok:
+            exchange = exchange or self.last_exchange
             assert exchange is not None, "a state expectation follows at least one exchange"
-            failure = state_failure(exchange, **details)
-            self.failures.append(failure.with_context(cassette=self.cassette_path, next_step=self._next_step()))
-            if self.verdicts:
-                self.verdicts[-1].ok = False
-                self.verdicts[-1].failures.append(failure.as_dict())
-
-    def _keep(
-        self, exchange: Exchange, variant: str | None, found: list[ConformanceFailure], expected: Expect | None
-    ) -> None:
-        _verdicts.keep(self, exchange, variant, found, expected)
+            self.findings.fail(state_failure(exchange, **details), verdict=True)
 
     def _unmatched(self, operation_id: str, error: CannotOverwriteExistingCassetteException) -> UnmatchedRequest:
         sent = self.scrubber.request(error.failed_request)
@@ -390,49 +350,45 @@ class ConformanceSession:
         url = self.client.settings.api_url
         return unanswered.unreachable(url, self.cassette_path, operation_id, error, self.scrubber.text)
 
-    # -- live runs that cannot be made (conformance.session.live) ---------------------------------
+    # -- what a suite test asks of its live run (the skip policy) -----------------------------------
 
     def require_account(self) -> None:
         """Skip a live run that has no account-scope key; replay always runs from the cassette."""
-        _live.require_account(self)
+        self.skips.require_account()
 
     def live_setting(self, name: str, variables: str) -> Any:
-        """An optional setting a test needs live (``oauth``, ``sdk_user_id``…); without it a live run
-        skips the test, naming the variables that would enable it. Replay needs none: it is None there,
-        and the test reads what it needs from its pinned variants."""
-        return _live.live_setting(self, name, variables)
+        """An optional setting a test needs live (``oauth``, ``sdk_user_id``…), or a skip naming the
+        variables that would enable it; None in replay, where the pinned variants hold what it needs."""
+        return self.skips.live_setting(name, variables)
 
     def not_run(self, reason: str) -> NoReturn:
         """Skip the test; a recording keeps the reason, so its replay skips for the same one."""
-        _live.not_run(self, reason)
+        self.skips.not_run(reason)
 
-    def keep_not_run(self, reason: str) -> None:
-        """A live run that skipped by any other way than ``not_run``: keep its reason all the same."""
-        _live.keep_reason(self, reason)
+    def require_scope(self, *operation_ids: str) -> None:
+        """Skip a live run whose key signs with a scope these operations refuse."""
+        self.skips.require_scope(*operation_ids)
 
     def replay_not_run(self) -> None:
         """In replay, skip for the reason the recording gave for not running live, if it gave one."""
-        _live.replay_not_run(self)
+        self.skips.replay()
 
-    def require_scope(self, *operation_ids: str) -> None:
-        """Skip a live run whose key signs with a scope these operations refuse (an account-scope token
-        on webhooks, which take app and integration keys only); replay always runs from the cassette."""
-        _live.require_scope(self, *operation_ids)
-
-    # -- teardown (conformance.session.teardown) ----------------------------------------------------
+    # -- the end of the test --------------------------------------------------------------------
 
     def cleanup(self) -> None:
         """Delete what the test created and did not delete itself, newest first."""
-        _teardown.cleanup(self)
+        if self._inbox is not None:
+            self._inbox.close()
+        self.teardown.run()
 
     def finish(self) -> None:
         """The end of a test's body: everything it found so far fails it."""
         self.finished = True
-        raise_if_any(self.failures)
+        raise_if_any(self.findings.failures)
 
     def close(self) -> None:
         """Teardown: delete what the test left, then (in replay) check every recorded exchange was played."""
         self.closing = True
         self.cleanup()
         if not self.recording and self.cassette is not None:
-            self.failures.extend(unanswered.unplayed(self.cassette, self.cassette_path, self.record_command))
+            self.findings.add(*unanswered.unplayed(self.cassette, self.cassette_path, self.record_command))

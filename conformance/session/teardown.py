@@ -1,87 +1,103 @@
-"""A session's teardown: delete what the test created, including what a cut-off create may have made.
+"""Teardown: delete what the test created, including what a cut-off create may have made.
 
-Part of :class:`conformance.session.session.ConformanceSession`, kept apart to keep that module small.
+The ledger says what the test made; teardown sends the deletes (and, for a create whose answer never
+came whole, looks for the record by its tag) and strikes from the ledger what is gone.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
-from conformance.contract.resources import Resource
-from conformance.contract.schemas import UnknownOperation, operation
+from conformance.contract.schemas import Operation, UnknownOperation, operation
 from conformance.failures import ConformanceFailure, FailureGroup
-from conformance.model import Expect
-from conformance.session.ledger import Unconfirmed
+from conformance.model import Exchange, Expect
+from conformance.session.ledger import Ledger, Unconfirmed
 
 if TYPE_CHECKING:
-    from conformance.session.session import ConformanceSession
+    from conformance.checks.findings import Findings
+    from conformance.contract.resources import Resource
 
 
-def cleanup(session: ConformanceSession) -> None:
-    """Delete what the test created and did not delete itself, newest first."""
-    if session._inbox is not None:
-        session._inbox.close()
-    for unconfirmed in session.ledger.drain_unconfirmed():
-        quietly(session, partial(sweep, session, unconfirmed))
-    for item, path in session.ledger.drain():
-        quietly(session, partial(delete, session, item, path))
+class Send(Protocol):
+    """How teardown sends a request: checked and kept like any other exchange of the test."""
+
+    def __call__(
+        self,
+        operation_id: str,
+        *,
+        path_params: Mapping[str, str] | None = None,
+        query: Mapping[str, str] | None = None,
+        expect: Expect | None = None,
+    ) -> Exchange: ...
 
 
-def delete(session: ConformanceSession, item: Resource, path: dict[str, str]) -> None:
-    """Delete one record the test made; once it is gone (200, or 404: gone already) the run's ledger drops it."""
-    op_id = item.operations.get("delete")
-    if op_id is None:
-        return
-    if session.call(op_id, path_params=path, expect=Expect(200)).status in (200, 404):
-        session.ledger.done(item, path)
+class Teardown:
+    """Deletes what ``ledger`` holds through ``send``; what a delete finds goes to ``findings``."""
 
+    def __init__(self, ledger: Ledger, send: Send, findings: Findings) -> None:
+        self.ledger = ledger
+        self.send = send
+        self.findings = findings
 
-def quietly(session: ConformanceSession, step: Callable[[], Any]) -> None:
-    """A teardown step: what it finds joins the test's failures, once."""
-    try:
-        step()
-    except UnknownOperation:
-        pass  # another release's contract lacks the delete: nothing to call (the unplayed check says so)
-    except FailureGroup:
-        pass  # a broken-off exchange: its failure is among the session's already
-    except ConformanceFailure as failure:
-        if failure not in session.failures:
-            session.failures.append(failure)
+    def run(self) -> None:
+        """Delete what the test created and did not delete itself, newest first."""
+        for unconfirmed in self.ledger.drain_unconfirmed():
+            self._quietly(partial(self._sweep, unconfirmed))
+        for item, path in self.ledger.drain():
+            self._quietly(partial(self._delete, item, path))
 
+    def forget(self, path: str, path_for: Callable[[Operation, Mapping[str, str]], str]) -> None:
+        """Forget what the ledger holds at ``path``: a broken-off DELETE most likely deleted it."""
+        for item, params in list(self.ledger.entries):
+            delete = item.operations.get("delete")
+            if delete and path_for(operation(delete), params) == path:
+                self.ledger.forget(item, params, deleted=False)
 
-def sweep(session: ConformanceSession, unconfirmed: Unconfirmed) -> None:
-    """Delete a record a cut-off create may have made: the one under its parents carrying its tag."""
-    item = unconfirmed.item
-    list_op, delete_op = item.operations.get("list"), item.operations.get("delete")
-    if delete_op is None or item.tag_field is None:
-        return
-    if item.tag_field in item.alternate_ids:
-        # The tag names the record in its path (a user's externalId): 200 if it was made, 404 if not.
-        answer = session.call(delete_op, path_params={**unconfirmed.parents, item.id_param: unconfirmed.tag})
-        if answer.status in (200, 404):
-            session.ledger.swept(unconfirmed)
-        return
-    if list_op is None or not unconfirmed.listable:
-        return  # the ledger on disk keeps it: `cleanup` tells the user
-    paged = operation(list_op).parameter("page", "query") is not None
-    query = {**unconfirmed.query, **({"page[size]": "100"} if paged else {})}
-    listed = session.call(list_op, path_params=unconfirmed.parents, query=query or None, expect=Expect(200))
-    records = listed.body.get(item.collection) if isinstance(listed.body, dict) else None
-    for record in records or []:
-        if isinstance(record, dict) and record.get(item.tag_field) == unconfirmed.tag and record.get("id"):
-            path = {**unconfirmed.parents, item.id_param: str(record["id"])}
-            session.ledger.found(item, path)
-            if session.call(delete_op, path_params=path, expect=Expect(200)).status in (200, 404):
-                session.ledger.done(item, path)
-    if listed.status == 200:
-        session.ledger.swept(unconfirmed)
+    def _delete(self, item: Resource, path: dict[str, str]) -> None:
+        """Delete one record; once it is gone (200, or 404: gone already) the run's ledger drops it."""
+        op_id = item.operations.get("delete")
+        if op_id is None:
+            return
+        if self.send(op_id, path_params=path, expect=Expect(200)).status in (200, 404):
+            self.ledger.done(item, path)
 
+    def _quietly(self, step: Callable[[], Any]) -> None:
+        """A teardown step: what it finds joins the test's failures, once."""
+        try:
+            step()
+        except UnknownOperation:
+            pass  # another release's contract lacks the delete: nothing to call (the unplayed check says so)
+        except FailureGroup:
+            pass  # a broken-off exchange: its failure is among the test's already
+        except ConformanceFailure as failure:
+            if failure not in self.findings.failures:
+                self.findings.add(failure)
 
-def forget(session: ConformanceSession, path: str) -> None:
-    """Forget what the ledger holds at ``path``: a broken-off DELETE most likely deleted it."""
-    for item, params in list(session.ledger.entries):
-        delete = item.operations.get("delete")
-        if delete and session.client.path_for(operation(delete), params) == path:
-            session.ledger.forget(item, params, deleted=False)
+    def _sweep(self, unconfirmed: Unconfirmed) -> None:
+        """Delete a record a cut-off create may have made: the one under its parents carrying its tag."""
+        item = unconfirmed.item
+        list_op, delete_op = item.operations.get("list"), item.operations.get("delete")
+        if delete_op is None or item.tag_field is None:
+            return
+        if item.tag_field in item.alternate_ids:
+            # The tag names the record in its path (a user's externalId): 200 if it was made, 404 if not.
+            answer = self.send(delete_op, path_params={**unconfirmed.parents, item.id_param: unconfirmed.tag})
+            if answer.status in (200, 404):
+                self.ledger.swept(unconfirmed)
+            return
+        if list_op is None or not unconfirmed.listable:
+            return  # the ledger on disk keeps it: `cleanup` tells the user
+        paged = operation(list_op).parameter("page", "query") is not None
+        query = {**unconfirmed.query, **({"page[size]": "100"} if paged else {})}
+        listed = self.send(list_op, path_params=unconfirmed.parents, query=query or None, expect=Expect(200))
+        records = listed.body.get(item.collection) if isinstance(listed.body, dict) else None
+        for record in records or []:
+            if isinstance(record, dict) and record.get(item.tag_field) == unconfirmed.tag and record.get("id"):
+                path = {**unconfirmed.parents, item.id_param: str(record["id"])}
+                self.ledger.found(item, path)
+                if self.send(delete_op, path_params=path, expect=Expect(200)).status in (200, 404):
+                    self.ledger.done(item, path)
+        if listed.status == 200:
+            self.ledger.swept(unconfirmed)

@@ -1,7 +1,6 @@
 """What a session's symbols stand for: written when a variant is pinned, resolved when it is sent again.
 
-Part of :class:`conformance.session.session.ConformanceSession` (see :mod:`conformance.variants.symbols`
-for how symbols are written). The kinds:
+See :mod:`conformance.variants.symbols` for how symbols are written. The kinds:
 
 - ``target`` and ``oauth``: the API's base URL and the OAuth endpoints' (the client's settings,
   so in replay the recorded target);
@@ -15,15 +14,15 @@ for how symbols are written). The kinds:
 - ``answer:OPERATION:N:WHERE``: a value the server chose in the Nth answer of OPERATION in this
   test, at a JSON pointer of its body, or ``location:NAME``, a parameter of its Location.
 
-Another kind (a run tag's run part, say) is one more branch in :func:`_lookup` and, if a recording
-must write it, one more source in :func:`known`.
+Another kind (a run tag's run part, say) is one more branch in :meth:`Symbols._lookup` and, if a
+recording must write it, one more source in :meth:`Symbols.known`.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from functools import cache
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
@@ -36,7 +35,7 @@ from conformance.scrubbing.scrubber import Scrubber
 from conformance.variants.symbols import DISTINCT
 
 if TYPE_CHECKING:
-    from conformance.session.session import ConformanceSession
+    from conformance.transport.settings import Settings
 
 # Stands for every secret in replay, then scrubbed as the secret was: long and distinct, never sent live.
 MARKER = "replay-stands-for-a-secret-7f3c9e1a5b"
@@ -48,76 +47,99 @@ _CHOSEN = re.compile(r"^(id|.*Id|.*Url)$")
 _CREATES: dict[str, Resource] = {r.operations["create"]: r for r in RESOURCES if "create" in r.operations}
 
 
-def known(session: ConformanceSession) -> dict[str, str]:
-    """While recording: each value this test holds that it did not draw (concrete value -> symbol name)."""
-    found: dict[str, str] = {}
-    for name, value in _answers(session.answered):
-        found.setdefault(value, name)
-    for name, value in _created(session.answered):
-        found[value] = name
-    settings = session._settings
-    if settings is not None:
-        for name in SECRET_SETTINGS:
-            found.update(_setting_entry(settings, name, "secret"))
-        for path, value in _leaves(settings.channels, "channels"):
-            if isinstance(value, str) and value:
-                found[value] = f"secret:{path}"
-        for name in PUBLIC_SETTINGS:
-            found.update(_setting_entry(settings, name, "setting"))
-        if settings.oauth_url:
-            found[settings.oauth_url.rstrip("/")] = "oauth"
-        found[settings.api_url.rstrip("/")] = "target"
-    if session._inbox is not None:
-        found[session._inbox.target] = "webhooks"
-    # Never one of the API's own words (an enum value): the scrubber cannot tell those from structure either.
-    words = vocabulary()
-    return {value: name for value, name in found.items() if value and value not in words}
+class Symbols:
+    """What this test's symbols stand for: its answers, its settings, and where its webhooks point.
 
+    ``target`` gives the client's settings (live, or the recorded target in replay); ``webhooks`` where
+    the test's webhooks point (opening its inbox), ``webhooks_open`` the same if the inbox is open, else None.
+    """
 
-def lookup(session: ConformanceSession, held: dict[str, Any]) -> Callable[[str], str | None]:
-    """What each symbol stands for now: live, from the settings and this run; in replay, as recorded."""
-    return lambda name: _lookup(session, held, name)
+    def __init__(
+        self,
+        *,
+        recording: bool,
+        settings: Settings | None,
+        answered: Sequence[Exchange],
+        target: Callable[[], Settings],
+        webhooks: Callable[[], str],
+        webhooks_open: Callable[[], str | None],
+    ) -> None:
+        self.recording = recording
+        self.settings = settings
+        # Every answer the test got, in order; the session appends to it.
+        self.answered = answered
+        self._target = target
+        self._webhooks = webhooks
+        self._webhooks_open = webhooks_open
 
+    def known(self) -> dict[str, str]:
+        """While recording: each value this test holds that it did not draw (concrete value -> symbol name)."""
+        found: dict[str, str] = {}
+        for name, value in _answers(self.answered):
+            found.setdefault(value, name)
+        for name, value in _created(self.answered):
+            found[value] = name
+        settings = self.settings
+        if settings is not None:
+            for name in SECRET_SETTINGS:
+                found.update(_setting_entry(settings, name, "secret"))
+            for path, value in _leaves(settings.channels, "channels"):
+                if isinstance(value, str) and value:
+                    found[value] = f"secret:{path}"
+            for name in PUBLIC_SETTINGS:
+                found.update(_setting_entry(settings, name, "setting"))
+            if settings.oauth_url:
+                found[settings.oauth_url.rstrip("/")] = "oauth"
+            found[settings.api_url.rstrip("/")] = "target"
+        webhooks = self._webhooks_open()
+        if webhooks is not None:
+            found[webhooks] = "webhooks"
+        # Never one of the API's own words (an enum value): the scrubber cannot tell those from structure either.
+        words = vocabulary()
+        return {value: name for value, name in found.items() if value and value not in words}
 
-def remember(session: ConformanceSession, held: dict[str, Any], names: list[str]) -> None:
-    """While recording, keep the value of each public setting these symbols name, for replay to read."""
-    for name in names:
-        if name.startswith("setting:"):
-            _lookup(session, held, name)
+    def lookup(self, held: dict[str, Any]) -> Callable[[str], str | None]:
+        """What each symbol stands for now: live, from the settings and this run; in replay, as recorded."""
+        return lambda name: self._lookup(held, name)
 
+    def remember(self, held: dict[str, Any], names: list[str]) -> None:
+        """While recording, keep the value of each public setting these symbols name, for replay to read."""
+        for name in names:
+            if name.startswith("setting:"):
+                self._lookup(held, name)
 
-def _lookup(session: ConformanceSession, held: dict[str, Any], name: str) -> str | None:
-    kind, _, argument = name.partition(":")
-    settings = session.client.settings
-    if kind == "target":
-        return settings.api_url.rstrip("/")
-    if kind == "oauth":
-        return settings.oauth_url.rstrip("/") if settings.oauth_url else None
-    if kind == "webhooks":
-        return session.webhooks.target
-    if kind == "created":
-        resource, _, index = argument.rpartition(":")
-        made = [value for symbol, value in _created(session.answered) if symbol.startswith(f"created:{resource}:")]
-        return made[int(index)] if index.isdigit() and int(index) < len(made) else None
-    if kind == "answer":
-        return _answer(session.answered, argument)
-    if kind == "setting" and argument == "app_id":
-        return settings.app_id
-    if kind == "setting":
-        kept: dict[str, str] = held.setdefault(SETTINGS_KEY, {})
-        if not session.recording:
-            return kept.get(argument)
-        value = _setting(session._settings, argument)
-        if isinstance(value, str):
-            kept[argument] = value  # the new recording's replay reads it from here
-            return value
+    def _lookup(self, held: dict[str, Any], name: str) -> str | None:
+        kind, _, argument = name.partition(":")
+        if kind == "target":
+            return self._target().api_url.rstrip("/")
+        if kind == "oauth":
+            oauth_url = self._target().oauth_url
+            return oauth_url.rstrip("/") if oauth_url else None
+        if kind == "webhooks":
+            return self._webhooks()
+        if kind == "created":
+            resource, _, index = argument.rpartition(":")
+            made = [value for symbol, value in _created(self.answered) if symbol.startswith(f"created:{resource}:")]
+            return made[int(index)] if index.isdigit() and int(index) < len(made) else None
+        if kind == "answer":
+            return _answer(self.answered, argument)
+        if kind == "setting" and argument == "app_id":
+            return self._target().app_id
+        if kind == "setting":
+            kept: dict[str, str] = held.setdefault(SETTINGS_KEY, {})
+            if not self.recording:
+                return kept.get(argument)
+            value = _setting(self.settings, argument)
+            if isinstance(value, str):
+                kept[argument] = value  # the new recording's replay reads it from here
+                return value
+            return None
+        if kind == "secret":
+            if not self.recording:
+                return MARKER
+            value = _setting(self.settings, argument)
+            return value if isinstance(value, str) and value else None
         return None
-    if kind == "secret":
-        if not session.recording:
-            return MARKER
-        value = _setting(session._settings, argument)
-        return value if isinstance(value, str) and value else None
-    return None
 
 
 def as_replayed(pinned: dict[str, Any]) -> dict[str, Any]:
@@ -142,7 +164,7 @@ def _marker_scrubber() -> Scrubber:
 # -- sources -----------------------------------------------------------------------------------
 
 
-def _created(answered: list[Exchange]) -> Iterator[tuple[str, str]]:
+def _created(answered: Sequence[Exchange]) -> Iterator[tuple[str, str]]:
     counts: dict[str, int] = {}
     for exchange in answered:
         item = _CREATES.get(exchange.operation.operation_id)
@@ -158,7 +180,7 @@ def _created(answered: list[Exchange]) -> Iterator[tuple[str, str]]:
             yield f"created:{item.name}:{index}", record["id"]
 
 
-def _answers(answered: list[Exchange]) -> Iterator[tuple[str, str]]:
+def _answers(answered: Sequence[Exchange]) -> Iterator[tuple[str, str]]:
     """Values the server chose: an answer's ids and URLs that no request of the test sent before."""
     counts: dict[str, int] = {}
     sent: list[str] = []
@@ -180,7 +202,7 @@ def _answers(answered: list[Exchange]) -> Iterator[tuple[str, str]]:
                     yield f"answer:{op}:{index}:location:{param}", value
 
 
-def _answer(answered: list[Exchange], argument: str) -> str | None:
+def _answer(answered: Sequence[Exchange], argument: str) -> str | None:
     op, _, rest = argument.partition(":")
     index, _, where = rest.partition(":")
     if not index.isdigit():
