@@ -118,6 +118,7 @@ def test_scrubber_drops_the_test_header_before_a_request_is_recorded() -> None:
     [
         ([f"{SUITE}/test_nope.py"], f"'{SUITE}/test_nope.py' does not exist"),
         (["tests/test_local_recordings.py"], "'tests/test_local_recordings.py' is not in the suite"),
+        (["tests", "-k", "local_recordings"], "the selection reaches tests outside the suite (tests/"),
         ([f"{SUITE}/test_users.py::test_nope"], "pytest refuses the selection: not found:"),
         ([f"{SUITE}/test_users.py", "-k", "no_test_is_named_so"], "the selection names no test of the suite"),
         (["-k", "lifecycle and"], "pytest refuses the selection: Wrong expression passed to '-k'"),

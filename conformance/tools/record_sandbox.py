@@ -75,16 +75,15 @@ class BadSelection(ValueError):
     """A selection that names no test of the suite, in one line."""
 
 
-def _named_path(argument: str) -> Path | None:
-    """The file or folder a selection argument names (its part before ``::``), or None for an option
-    or an option's value; relative to the current folder, as the user typed it."""
+def _named_path(argument: str, suite: Path) -> Path | None:
+    """The file or folder a selection argument names (its part before ``::``, relative to the current
+    folder), or None for anything else: an option, or an option's value, which pytest reads."""
     if argument.startswith("-"):
         return None
     part = argument.split("::", 1)[0]
     found = Path(part)
-    if found.exists() or "::" in argument or part.endswith(".py") or "/" in part:
-        return found
-    return None
+    inside = found.exists() and (found.resolve() == suite or suite in found.resolve().parents)
+    return found if inside or "::" in argument or part.endswith(".py") else None
 
 
 def selection(args: list[str], keyword: str | None) -> list[str] | None:
@@ -94,7 +93,7 @@ def selection(args: list[str], keyword: str | None) -> list[str] | None:
     named = False
     suite = (PROJECT / "conformance").resolve()
     for argument in args:
-        path = _named_path(argument)
+        path = _named_path(argument, suite)
         if path is None:
             chosen.append(argument)
             continue
@@ -129,6 +128,9 @@ def check_selection(chosen: list[str]) -> int:
             check=False,
         )  # fmt: skip
     tests = [line for line in done.stdout.splitlines() if "::" in line and not line.startswith(("ERROR", " "))]
+    outside = [test for test in tests if not test.startswith("conformance/")]
+    if outside:
+        raise BadSelection(f"the selection reaches tests outside the suite ({outside[0]}): name files in conformance/")
     if done.returncode == 0 and tests:
         return len(tests)
     if done.returncode in (0, 5):
@@ -222,8 +224,9 @@ def run(args: argparse.Namespace) -> int:
             sys.executable,
             "-m",
             "pytest",
-            *(chosen or [str(PROJECT / "conformance")]),
             "--record-mode=rewrite",
             f"--cassette-dir={args.cassette_dir}",
+            # After the options above, as the arguments after -- always were: they may override them.
+            *(chosen or [str(PROJECT / "conformance")]),
         ]
         return subprocess.call(command, env=env, cwd=PROJECT)  # noqa: S603 - our own interpreter and args
