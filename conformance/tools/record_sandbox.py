@@ -71,6 +71,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+# pytest options that narrow what is collected: a selection is checked before anything is recorded.
+NARROWING = ("-k", "-m", "--deselect")
+
+
 class BadSelection(ValueError):
     """A selection that names no test of the suite, in one line."""
 
@@ -86,9 +90,9 @@ def _named_path(argument: str, suite: Path) -> Path | None:
     return found if inside or "::" in argument or part.endswith(".py") else None
 
 
-def selection(args: list[str], keyword: str | None) -> list[str] | None:
-    """The pytest arguments of a recording: paths made absolute (pytest runs from the project), the
-    suite's folder when no path is named; None when nothing is selected (the whole suite, as it was)."""
+def selection(args: list[str], keyword: str | None) -> tuple[list[str], bool]:
+    """The pytest arguments of a recording (paths made absolute: pytest runs from the project; the
+    suite's folder when no path is named), and whether they narrow the suite (paths, -k, -m, --deselect)."""
     chosen: list[str] = []
     named = False
     suite = (PROJECT / "conformance").resolve()
@@ -107,9 +111,8 @@ def selection(args: list[str], keyword: str | None) -> list[str] | None:
         chosen.append(f"{where}::{test}" if test else str(where))
     if keyword is not None:
         chosen += ["-k", keyword]
-    if not chosen:
-        return None
-    return chosen if named else [str(suite), *chosen]
+    narrowed = named or any(argument.startswith(NARROWING) for argument in chosen)
+    return (chosen if named else [str(suite), *chosen]), narrowed
 
 
 def check_selection(chosen: list[str]) -> int:
@@ -188,8 +191,9 @@ def run(args: argparse.Namespace) -> int:
         )
         return 2
     try:
-        chosen = selection(list(args.pytest_args), getattr(args, "keyword", None))
-        count = check_selection(chosen) if chosen is not None else None
+        chosen, narrowed = selection(list(args.pytest_args), getattr(args, "keyword", None))
+        # The whole suite needs no check: a collection costs seconds of every full recording.
+        count = check_selection(chosen) if narrowed else None
     except BadSelection as error:
         print(f"record-sandbox: error: {error}", file=sys.stderr)
         return 2
@@ -227,6 +231,6 @@ def run(args: argparse.Namespace) -> int:
             "--record-mode=rewrite",
             f"--cassette-dir={args.cassette_dir}",
             # After the options above, as the arguments after -- always were: they may override them.
-            *(chosen or [str(PROJECT / "conformance")]),
+            *chosen,
         ]
         return subprocess.call(command, env=env, cwd=PROJECT)  # noqa: S603 - our own interpreter and args
