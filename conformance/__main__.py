@@ -20,7 +20,11 @@ COMMANDS = (
     ),
     ("coverage", "conformance.tools.coverage", "which documented operation/status pairs the cassettes exercise"),
     ("sandbox", "conformance.sandbox.cli", "run the local stateful API sandbox"),
-    ("record-sandbox", "conformance.tools.record_sandbox", "record the suite against a fresh sandbox"),
+    (
+        "record-sandbox",
+        "conformance.tools.record_sandbox",
+        "record the suite, or a selection of it, against a fresh sandbox",
+    ),
     ("cleanup", "conformance.tools.cleanup", "delete what the suite's runs left in a live app (by their ledgers)"),
     ("drift", "conformance.tools.drift", "compare two recordings of the same variants field by field"),
     ("lint-spec", "conformance.tools.lint_spec", "report the vendor OpenAPI contract's defects, with evidence"),

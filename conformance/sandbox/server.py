@@ -44,6 +44,10 @@ APP_ID = re.compile(r"^[0-9a-f]{24}$")
 # A Host header: a name or IPv4 address, or a bracketed IPv6 address, and an optional port.
 _HOST = re.compile(r"^([A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(:\d{1,5})?$")
 JSON_MEDIA_TYPE = "application/json"
+# Names the test a request comes from (the suite sends it while recording): a seeded sandbox draws
+# ids and times per test, so a test's cassette does not depend on the tests recorded before it.
+TEST_HEADER = "X-Conformance-Test"
+MAX_TEST_NAME = 1000
 FORM_MEDIA_TYPE = "application/x-www-form-urlencoded"
 DEFAULT_READ_TIMEOUT = 10
 DEFAULT_HEADER_TIMEOUT = 5
@@ -224,8 +228,10 @@ class Sandbox:
 
     def handle(self, incoming: Incoming) -> Response:
         """Answer one request; never raises, so the HTTP layer always has a JSON answer to send."""
+        scope = incoming.headers.get(TEST_HEADER)
         try:
-            return self._handle(incoming)
+            with self.store.scope.of(scope[:MAX_TEST_NAME] if scope else None):
+                return self._handle(incoming)
         except ApiError as error:
             return Response(error.status, error.body(), error.headers)
         except Exception:

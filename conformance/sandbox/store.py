@@ -8,7 +8,8 @@ import random
 import secrets
 import threading
 import time
-from collections.abc import Callable, Hashable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 from urllib.parse import urlencode
@@ -35,27 +36,71 @@ def new_id() -> str:
     return secrets.token_hex(12)
 
 
+class Scope:
+    """Which test the request being answered comes from (``X-Conformance-Test``), per thread.
+
+    A seeded sandbox draws ids, secrets and times from one stream per scope, so a test's recording
+    is the same whether it runs alone or after other tests. Requests without one share the run's stream.
+    """
+
+    def __init__(self) -> None:
+        self._local = threading.local()
+
+    def current(self) -> str | None:
+        name: str | None = getattr(self._local, "name", None)
+        return name
+
+    @contextmanager
+    def of(self, name: str | None) -> Iterator[None]:
+        """Answer the requests of this thread inside ``with`` as ``name``'s (None: the run's)."""
+        before = self.current()
+        self._local.name = name
+        try:
+            yield
+        finally:
+            self._local.name = before
+
+
+def _stamp(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
 class Tokens:
-    """Ids and secrets: random by default, or a repeatable sequence for a seed.
+    """Ids and secrets: random by default, or a repeatable sequence for a seed, one per scope.
 
     A seeded sandbox answers a re-recording with the same ids, so re-recorded cassettes differ
     only where behaviour did.
     """
 
-    def __init__(self, seed: int | None = None, *, object_ids: bool = False) -> None:
-        self._random = random.Random(seed) if seed is not None else None
+    def __init__(self, seed: int | None = None, *, object_ids: bool = False, scope: Scope | None = None) -> None:
+        self._seed = seed
+        self._scope = scope or Scope()
+        self._streams: dict[str | None, random.Random] = {}
+        self._ticks: dict[str | None, int] = {}
+        # Every value drawn: a test recorded twice in one sandbox must not get the ids it had.
+        self._drawn: set[str] = set()
         self._lock = threading.Lock()
-        self._ticks = 0
         # Ids as the live service draws them (ObjectIds): the time in seconds, 5 random bytes, a counter.
         self._object_ids = object_ids
         self._process = secrets.token_hex(5)
         self._counter = secrets.randbelow(1 << 24)
 
+    def _stream(self, scope: str | None) -> random.Random:
+        """The scope's stream; the run's (no scope) is the seed's own, as before there were scopes."""
+        if scope not in self._streams:
+            self._streams[scope] = random.Random(self._seed if scope is None else f"{self._seed}:{scope}")
+        return self._streams[scope]
+
     def hex(self, nbytes: int) -> str:
-        if self._random is None:
+        if self._seed is None:
             return secrets.token_hex(nbytes)
         with self._lock:
-            return f"{self._random.getrandbits(nbytes * 8):0{nbytes * 2}x}"
+            stream = self._stream(self._scope.current())
+            while True:
+                value = f"{stream.getrandbits(nbytes * 8):0{nbytes * 2}x}"
+                if value not in self._drawn:
+                    self._drawn.add(value)
+                    return value
 
     def new_id(self) -> str:
         if not self._object_ids:
@@ -67,35 +112,34 @@ class Tokens:
 
     def now(self) -> str:
         """An ISO 8601 timestamp in UTC with milliseconds: the wall clock, or for a seed a fixed
-        start advanced one second per call, so a re-recording shows the same times."""
-        if self._random is None:
-            moment = datetime.now(UTC)
-        else:
-            with self._lock:
-                self._ticks += 1
-                moment = SEEDED_EPOCH + timedelta(seconds=self._ticks)
-        return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+        start advanced one second per call in each scope, so a re-recording shows the same times."""
+        if self._seed is None:
+            return _stamp(datetime.now(UTC))
+        with self._lock:
+            scope = self._scope.current()
+            self._ticks[scope] = self._ticks.get(scope, 0) + 1
+            return _stamp(SEEDED_EPOCH + timedelta(seconds=self._ticks[scope]))
 
 
 class Clock:
     """Timestamps as the API writes them (``2026-01-01T00:00:00.000Z``): the time now, or, for a seed,
-    a fixed start that moves one millisecond per reading, so re-recordings stay byte-identical."""
+    a fixed start that moves one millisecond per reading in each scope, so re-recordings stay byte-identical."""
 
     START = datetime(2026, 1, 1, tzinfo=UTC)
 
-    def __init__(self, seed: int | None = None) -> None:
+    def __init__(self, seed: int | None = None, *, scope: Scope | None = None) -> None:
         self._seeded = seed is not None
-        self._ticks = 0
+        self._scope = scope or Scope()
+        self._ticks: dict[str | None, int] = {}
         self._lock = threading.Lock()
 
     def now(self) -> str:
-        if self._seeded:
-            with self._lock:
-                self._ticks += 1
-                moment = self.START + timedelta(milliseconds=self._ticks)
-        else:
-            moment = datetime.now(UTC)
-        return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+        if not self._seeded:
+            return _stamp(datetime.now(UTC))
+        with self._lock:
+            scope = self._scope.current()
+            self._ticks[scope] = self._ticks.get(scope, 0) + 1
+            return _stamp(self.START + timedelta(milliseconds=self._ticks[scope]))
 
 
 class Store:
@@ -112,8 +156,10 @@ class Store:
         # Each id's place in insertion order, kept after a delete so its cursor still pages.
         self._positions: dict[Hashable, dict[str, int]] = {}
         self._inserted = 0
-        self.tokens = Tokens(seed, object_ids=object_ids)
-        self.clock = Clock(seed)
+        # The test each request comes from: a seeded store's ids and times are drawn per test.
+        self.scope = Scope()
+        self.tokens = Tokens(seed, object_ids=object_ids, scope=self.scope)
+        self.clock = Clock(seed, scope=self.scope)
         # Events webhooks may subscribe to, in the order they happened (see events.py).
         self.events: list[dict[str, Any]] = []
 

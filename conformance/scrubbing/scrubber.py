@@ -38,6 +38,7 @@ from vcr.serializers import compat
 from conformance.cassettes.vcr_adapter import request_as_dict
 from conformance.contract.schemas import load_index, write_only_fields
 from conformance.scrubbing.placeholders import PLACEHOLDER, SECRET_PLACEHOLDER, placeholder, vocabulary
+from conformance.transport.client import TEST_HEADER
 from conformance.transport.headers import header_items, headers_dict
 
 __all__ = ["PLACEHOLDER", "SECRET_PLACEHOLDER", "Scrubber", "credential_fields"]
@@ -65,7 +66,8 @@ UNMARKED_CREDENTIALS = frozenset(
 WRITE_ONLY_IDENTIFIERS = frozenset({"userExternalId", "brandId", "quotedMessageId", "defaultResponderId"})
 # Write-only for another reason than secrecy (the API renders it into another field).
 NOT_SECRET = frozenset({"markdownText"})
-DROPPED_HEADERS = ("cookie", "set-cookie", "x-api-key")
+# The test's name is for the sandbox only: recorded, it would tie a cassette to where its test lives.
+DROPPED_HEADERS = ("cookie", "set-cookie", "x-api-key", TEST_HEADER.lower())
 # Shorter secrets (or ones inside an API word) are replaced in text only as whole words.
 DISTINCT = 8
 # A run this long copied from a secret is a leak too (an error title may echo a secret cut short).

@@ -169,7 +169,10 @@ class ConformanceSession:
         if self._client is None:
             if self.recording:
                 assert self._settings is not None
-                self._client = Client(self._settings, on_retry=self._retrying, on_broken=self._record_broken)
+                # The test's name lets a seeded sandbox draw this test's ids and times on their own.
+                self._client = Client(
+                    self._settings, on_retry=self._retrying, on_broken=self._record_broken, test=self.nodeid
+                )
             else:
                 target = self.pins.target()
                 settings = Settings(

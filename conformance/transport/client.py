@@ -33,6 +33,9 @@ JSON_TYPE = "application/json"
 IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 # Marks a recorded exchange that got no whole answer, so replay breaks it the same way.
 BROKEN_HEADER = "X-Conformance-Broken"
+# Names the test a recorded request comes from: a seeded sandbox draws ids and times per test.
+# Never recorded (the scrubber drops it) and never matched, so replay does not depend on it.
+TEST_HEADER = "X-Conformance-Test"
 # Told about each retry before its wait: (operation, attempt that failed, seconds to wait, what it got).
 RetryListener = Callable[[Operation, int, float, str], None]
 
@@ -205,10 +208,14 @@ class Client:
         on_broken: BrokenListener | None = None,
         replaying: bool = False,
         transport: requests.adapters.BaseAdapter | None = None,
+        test: str | None = None,
     ) -> None:
-        """``transport`` answers every request in place of the network (replay's cassette adapter)."""
+        """``transport`` answers every request in place of the network (replay's cassette adapter);
+        ``test`` names the test every request comes from (``TEST_HEADER``)."""
         self.settings = settings
         self.session = session or _session(settings, replaying, transport)
+        if test is not None:
+            self.session.headers[TEST_HEADER] = test
         self.retry = retry or RetryPolicy()
         self.sleep = sleep
         self.timeout = timeout or settings.timeout
