@@ -248,3 +248,11 @@ def test_a_registry_refuses_a_check_without_a_name_of_its_own_or_a_docstring() -
     with pytest.raises(ValueError, match="a docstring says what it checks"):
         registry.check("new", applies=lambda ctx, number: True)(documented)
     assert registry.names() == ["positive", "even", "small"]
+
+
+@pytest.mark.parametrize("body", [{"errors": None}, {"errors": 5}, [{"code": "integration_not_found"}]])
+def test_get_integration_expected_404_with_a_malformed_envelope_fails_naming_the_missing_code(body: Any) -> None:
+    found = check_exchange(exchange("GetIntegration", 404, body), Expect(404, "integration_not_found"))
+    (failure,) = [f for f in found if f.pointer == "/errors" and f.kind == "unexpected-status"]
+    assert failure.title.endswith("answered 404 without the error code 'integration_not_found'.")
+    assert failure.actual == []
