@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from conformance.checks.delivery import DELIVERY_CHECKS, DeliveryContext
 from conformance.checks.exchange import CHECKS, CheckContext, check_exchange
 from conformance.checks.registry import Registry, always
 from conformance.contract.schemas import operation
@@ -157,6 +158,76 @@ def test_create_integration_failures_come_in_the_declared_order() -> None:
         ("write-only-leak", "/integration/authToken"),
         ("state", "/integration/displayName"),
     ]
+
+
+# -- webhook deliveries -----------------------------------------------------------------------------
+
+APP = "5a4db0c5a4db0c5a4db0c5a4"
+HOOK = "0123456789abcdef01234567"
+EXPECTED = DeliveryContext(HOOK, "client:add", APP, ["client:add"], "http://t/")
+
+
+def delivery(body_changes: dict[str, Any] | None = None, **changes: Any) -> dict[str, Any]:
+    event = {
+        "id": "0ca7d56ba7b2e081e479fe9e",
+        "type": "client:add",
+        "createdAt": "2024-01-01T00:00:01.000Z",
+        "payload": {"conversation": None, "user": {"id": "u"}, "client": {"id": "c"}, "reason": "channelLinking"},
+    }
+    body = {"app": {"id": APP}, "webhook": {"id": HOOK, "version": "v2"}, "events": [event], **(body_changes or {})}
+    base = {"webhook": HOOK, "trigger": "client:add", "received": True, "contentType": "application/json"}
+    return {**base, "apiKey": "matches", "body": body, **changes}
+
+
+def test_the_delivery_checks_are_listed_in_the_order_their_failures_are_reported() -> None:
+    assert DELIVERY_CHECKS.names() == ["received", "json", "schema", "webhook", "app", "triggers", "api_key"]
+    assert DELIVERY_CHECKS.listing()[4] == (
+        "app: the delivery names the app of its webhook; runs when the test knows the app, once json passed"
+    )
+    assert DELIVERY_CHECKS.run(EXPECTED, delivery()) == []
+
+
+# (check, a delivery only that check rejects, what the test knows of it)
+ONE_DELIVERY_RULE = [
+    ("received", {"webhook": HOOK, "trigger": "client:add", "received": False}, EXPECTED),
+    ("json", delivery(contentType="text/plain"), EXPECTED),
+    ("schema", delivery({"events": [{**delivery()["body"]["events"][0], "createdAt": "yesterday"}]}), EXPECTED),
+    ("webhook", delivery({"webhook": {"id": "another", "version": "v2"}}), EXPECTED),
+    ("app", delivery({"app": {"id": "another"}}), EXPECTED),
+    ("triggers", delivery(), DeliveryContext(HOOK, "client:add", APP, ["user:remove"], "http://t/")),
+    ("api_key", delivery(apiKey="differs"), EXPECTED),
+]
+
+
+def test_every_delivery_check_has_a_delivery_only_it_rejects() -> None:
+    assert sorted(case[0] for case in ONE_DELIVERY_RULE) == sorted(DELIVERY_CHECKS.names())
+
+
+@pytest.mark.parametrize(("name", "entry", "ctx"), ONE_DELIVERY_RULE, ids=[case[0] for case in ONE_DELIVERY_RULE])
+def test_a_delivery_breaking_one_rule_is_rejected_by_that_check_alone(
+    name: str, entry: dict[str, Any], ctx: DeliveryContext
+) -> None:
+    results = DELIVERY_CHECKS.results(ctx, entry)
+    assert [check for check, found in results.items() if found] == [name]
+    for failure in results[name]:
+        assert failure.title.startswith("EventWebhooks (POST http://t/)")
+
+
+@pytest.mark.parametrize(
+    ("name", "entry", "ctx"),
+    [
+        ("json", {"received": False}, EXPECTED),
+        ("schema", delivery(body=[1]), EXPECTED),
+        ("app", delivery({"app": {"id": "another"}}), DeliveryContext(HOOK, "client:add", None, None, "http://t/")),
+        ("triggers", delivery(), DeliveryContext(HOOK, "client:add", APP, None, "http://t/")),
+    ],
+)
+def test_a_delivery_check_that_does_not_apply_is_not_run(
+    name: str, entry: dict[str, Any], ctx: DeliveryContext
+) -> None:
+    results = DELIVERY_CHECKS.results(ctx, entry)
+    assert "received" in results
+    assert name not in results
 
 
 # -- the registry itself, on a subject of its own ---------------------------------------------------
