@@ -1,6 +1,8 @@
-"""The checks every exchange goes through.
+"""The checks every exchange goes through: one registry, each check ``check(ctx, exchange)`` with its condition.
 
-Each check returns failures rather than raising, so one exchange can report all it breaks.
+Each check yields failures rather than raising, so one exchange can report all it breaks. The checks
+run, and their failures are reported, in the order they are registered below; ``CHECKS.listing()``
+names each with its condition.
 """
 
 from __future__ import annotations
@@ -8,11 +10,13 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import jsonschema
 
 from conformance import pointer as pointers
+from conformance.checks.registry import Registry
 from conformance.contract.schemas import ERROR_SCHEMA, annotated_pointers, contract, validator, write_only_fields
 from conformance.failures import (
     BrokenRedirect,
@@ -26,6 +30,18 @@ from conformance.failures import (
 )
 from conformance.model import Exchange, Expect
 from conformance.scrubbing.scrubber import Scrubber
+
+
+@dataclass(frozen=True, slots=True)
+class CheckContext:
+    """What the test says about an exchange: the outcome it expects, and the variant that sent it."""
+
+    expect: Expect | None = None
+    variant: str | None = None
+
+
+CHECKS: Registry[CheckContext, Exchange] = Registry("exchange")
+check = CHECKS.check
 
 
 def where(exchange: Exchange) -> str:
@@ -44,28 +60,7 @@ def _common(exchange: Exchange, variant: str | None) -> dict[str, Any]:
     }
 
 
-def check_status(exchange: Exchange, expect: Expect | None, variant: str | None) -> Iterator[ConformanceFailure]:
-    documented = exchange.operation.documented_statuses
-    if expect is not None:
-        # An undocumented status that a variant asks for shows in the summary, not as a failure.
-        if exchange.status == expect.status:
-            return
-        yield UnexpectedStatus(
-            title=f"{where(exchange)} answered {exchange.status} where {expect.status} was expected.",
-            rule="the variant's expected outcome",
-            expected=expect.status,
-            actual=exchange.status,
-            notes=[f"response: {exchange.text[:200]}"] if exchange.text else [],
-            **_common(exchange, variant),
-        )
-    elif exchange.status not in documented:
-        yield UndocumentedStatus(
-            title=f"{where(exchange)} answered {exchange.status}, a status the operation does not document.",
-            rule="the status must be one the operation documents",
-            expected=f"one of {', '.join(map(str, documented))}",
-            actual=exchange.status,
-            **_common(exchange, variant),
-        )
+# -- what the checks share -------------------------------------------------------------------
 
 
 def expected_media(exchange: Exchange) -> tuple[str, ...]:
@@ -74,34 +69,6 @@ def expected_media(exchange: Exchange) -> tuple[str, ...]:
     if documented or exchange.operation.documents(exchange.status):
         return documented
     return ("application/json",) if exchange.status >= 400 else ()
-
-
-def check_content_type(exchange: Exchange, variant: str | None) -> Iterator[ConformanceFailure]:
-    allowed = expected_media(exchange)
-    if not allowed:
-        return
-    media = exchange.media_type
-    json_expected = media == "application/json" or media.endswith("+json")
-    shown = " or ".join(allowed)
-    if media not in allowed:
-        yield ContentTypeMismatch(
-            title=f"{where(exchange)} answered {exchange.status} with a body that is not {shown}.",
-            rule=f"the operation documents {shown} for {exchange.status}",
-            expected=shown,
-            actual=f"{exchange.content_type or '(no Content-Type)'}: {excerpt(exchange.text)}",
-            **_common(exchange, variant),
-        )
-    elif json_expected and not exchange.body_is_json:
-        # The header is right: what is wrong is the body, so say what came.
-        empty = not exchange.text.strip()
-        what = "an empty body" if empty else "a body that is not JSON"
-        yield ContentTypeMismatch(
-            title=f"{where(exchange)} answered {exchange.status} with {what}, under Content-Type {media}.",
-            rule=f"a {media} body is one JSON value (RFC 8259)",
-            expected=f"a JSON body, as {shown} says",
-            actual=f"no body ({len(exchange.text)} characters, all blank)" if empty else excerpt(exchange.text),
-            **_common(exchange, variant),
-        )
 
 
 EXCERPT = 80
@@ -119,21 +86,6 @@ def excerpt(text: str) -> str:
 
 
 REDIRECTS = (301, 302, 303, 307, 308)
-
-
-def check_redirect(exchange: Exchange, variant: str | None) -> Iterator[ConformanceFailure]:
-    """A redirect names where to go; without a Location it sends the client nowhere."""
-    if exchange.status not in REDIRECTS:
-        return
-    location = next((v for k, v in exchange.headers.items() if k.lower() == "location"), "")
-    if not str(location).strip():
-        yield BrokenRedirect(
-            title=f"{where(exchange)} answered {exchange.status} without a Location header.",
-            rule=f"a {exchange.status} redirect carries a Location header (RFC 9110 section 15.4)",
-            expected="a Location header naming the redirect target",
-            actual="no Location header",
-            **_common(exchange, variant),
-        )
 
 
 def schema_for(exchange: Exchange) -> str | None:
@@ -172,29 +124,6 @@ class _Passed:
 _passed = _Passed()
 
 
-def check_schema(exchange: Exchange, variant: str | None) -> Iterator[ConformanceFailure]:
-    ref = schema_for(exchange)
-    if ref is None or not exchange.body_is_json:
-        return
-    checker = validator(ref, "response")
-    key = _passed.key(checker, ref, exchange.body)
-    if key in _passed:
-        return
-    errors = sorted(checker.iter_errors(exchange.body), key=lambda e: list(e.absolute_path))
-    if not errors:
-        _passed.add(checker, key)
-    for error in errors:
-        leaf = _leaf(error)
-        yield SchemaViolation(
-            title=f"{where(exchange)} answered {exchange.status} with a body that breaks {ref}.",
-            pointer=pointers.join(leaf.absolute_path),
-            rule=f"{leaf.validator} ({pointers.join(leaf.absolute_schema_path)} in the schema): {leaf.message}",
-            expected=_expected(leaf),
-            actual=leaf.instance,
-            **_common(exchange, variant),
-        )
-
-
 def _leaf(error: jsonschema.ValidationError) -> jsonschema.ValidationError:
     """The most specific cause, so an allOf/if-then error points at the field that broke."""
     while error.context:
@@ -220,9 +149,174 @@ def _names(value: Any, found: set[str]) -> set[str]:
     return found
 
 
-def check_write_only(exchange: Exchange, variant: str | None) -> Iterator[ConformanceFailure]:
+# -- conditions: when a check applies ---------------------------------------------------------
+
+
+def expects_status(ctx: CheckContext, exchange: Exchange) -> bool:
+    """when the test expects a status"""
+    return ctx.expect is not None
+
+
+def expects_nothing(ctx: CheckContext, exchange: Exchange) -> bool:
+    """when the test expects no particular status"""
+    return ctx.expect is None
+
+
+def is_redirect(ctx: CheckContext, exchange: Exchange) -> bool:
+    """when the answer is a redirect"""
+    return exchange.status in REDIRECTS
+
+
+def may_have_body(ctx: CheckContext, exchange: Exchange) -> bool:
+    """when the status is not 204"""
+    return exchange.status != 204
+
+
+def body_is_json(ctx: CheckContext, exchange: Exchange) -> bool:
+    """when the body is JSON"""
+    return exchange.body_is_json
+
+
+def _came_as_expected(ctx: CheckContext, exchange: Exchange) -> bool:
+    return ctx.expect is not None and exchange.status == ctx.expect.status
+
+
+def asks_error_code(ctx: CheckContext, exchange: Exchange) -> bool:
+    """when the expected error status came and the test names its error code"""
+    return _came_as_expected(ctx, exchange) and bool(ctx.expect and ctx.expect.error_code)
+
+
+def asks_echo(ctx: CheckContext, exchange: Exchange) -> bool:
+    """when the expected status came, for a JSON request whose fields the test expects back"""
+    return (
+        _came_as_expected(ctx, exchange)
+        and bool(ctx.expect and ctx.expect.echo)
+        and isinstance(exchange.request_body, (dict, list))
+    )
+
+
+def asks_defaults(ctx: CheckContext, exchange: Exchange) -> bool:
+    """when the expected status came, for a request with a body, and the test names where the record is"""
+    return (
+        _came_as_expected(ctx, exchange)
+        and ctx.expect is not None
+        and ctx.expect.defaults_at is not None
+        and bool(exchange.operation.request)
+    )
+
+
+# -- the checks, in the order they run -----------------------------------------------------------
+
+
+@check("expected_status", applies=expects_status)
+def status_is_expected(ctx: CheckContext, exchange: Exchange) -> Iterator[ConformanceFailure]:
+    """the status is the one the test expects (an undocumented one it asks for shows in the summary only)"""
+    expect = ctx.expect
+    if expect is None or exchange.status == expect.status:
+        return
+    yield UnexpectedStatus(
+        title=f"{where(exchange)} answered {exchange.status} where {expect.status} was expected.",
+        rule="the variant's expected outcome",
+        expected=expect.status,
+        actual=exchange.status,
+        notes=[f"response: {exchange.text[:200]}"] if exchange.text else [],
+        **_common(exchange, ctx.variant),
+    )
+
+
+@check("documented_status", applies=expects_nothing)
+def status_is_documented(ctx: CheckContext, exchange: Exchange) -> Iterator[ConformanceFailure]:
+    """the status is one the operation documents"""
+    documented = exchange.operation.documented_statuses
+    if exchange.status in documented:
+        return
+    yield UndocumentedStatus(
+        title=f"{where(exchange)} answered {exchange.status}, a status the operation does not document.",
+        rule="the status must be one the operation documents",
+        expected=f"one of {', '.join(map(str, documented))}",
+        actual=exchange.status,
+        **_common(exchange, ctx.variant),
+    )
+
+
+@check("redirect", applies=is_redirect)
+def redirect_has_location(ctx: CheckContext, exchange: Exchange) -> Iterator[ConformanceFailure]:
+    """a redirect carries a Location header naming where to go"""
+    location = next((v for k, v in exchange.headers.items() if k.lower() == "location"), "")
+    if not str(location).strip():
+        yield BrokenRedirect(
+            title=f"{where(exchange)} answered {exchange.status} without a Location header.",
+            rule=f"a {exchange.status} redirect carries a Location header (RFC 9110 section 15.4)",
+            expected="a Location header naming the redirect target",
+            actual="no Location header",
+            **_common(exchange, ctx.variant),
+        )
+
+
+@check("content_type", applies=may_have_body)
+def media_type_is_documented(ctx: CheckContext, exchange: Exchange) -> Iterator[ConformanceFailure]:
+    """the body is of a media type the operation documents for the status, and JSON when it says JSON"""
+    allowed = expected_media(exchange)
+    if not allowed:
+        return
+    media = exchange.media_type
+    json_expected = media == "application/json" or media.endswith("+json")
+    shown = " or ".join(allowed)
+    if media not in allowed:
+        yield ContentTypeMismatch(
+            title=f"{where(exchange)} answered {exchange.status} with a body that is not {shown}.",
+            rule=f"the operation documents {shown} for {exchange.status}",
+            expected=shown,
+            actual=f"{exchange.content_type or '(no Content-Type)'}: {excerpt(exchange.text)}",
+            **_common(exchange, ctx.variant),
+        )
+    elif json_expected and not exchange.body_is_json:
+        # The header is right: what is wrong is the body, so say what came.
+        empty = not exchange.text.strip()
+        what = "an empty body" if empty else "a body that is not JSON"
+        yield ContentTypeMismatch(
+            title=f"{where(exchange)} answered {exchange.status} with {what}, under Content-Type {media}.",
+            rule=f"a {media} body is one JSON value (RFC 8259)",
+            expected=f"a JSON body, as {shown} says",
+            actual=f"no body ({len(exchange.text)} characters, all blank)" if empty else excerpt(exchange.text),
+            **_common(exchange, ctx.variant),
+        )
+
+
+# A body whose media type is already wrong is not judged further: its schema says nothing of it.
+BODY = ("content_type",)
+
+
+@check("schema", applies=body_is_json, after=BODY)
+def body_matches_schema(ctx: CheckContext, exchange: Exchange) -> Iterator[ConformanceFailure]:
+    """the body is valid against the schema documented for the status (the error envelope for an undocumented error)"""
+    ref = schema_for(exchange)
+    if ref is None:
+        return
+    checker = validator(ref, "response")
+    key = _passed.key(checker, ref, exchange.body)
+    if key in _passed:
+        return
+    errors = sorted(checker.iter_errors(exchange.body), key=lambda e: list(e.absolute_path))
+    if not errors:
+        _passed.add(checker, key)
+    for error in errors:
+        leaf = _leaf(error)
+        yield SchemaViolation(
+            title=f"{where(exchange)} answered {exchange.status} with a body that breaks {ref}.",
+            pointer=pointers.join(leaf.absolute_path),
+            rule=f"{leaf.validator} ({pointers.join(leaf.absolute_schema_path)} in the schema): {leaf.message}",
+            expected=_expected(leaf),
+            actual=leaf.instance,
+            **_common(exchange, ctx.variant),
+        )
+
+
+@check("write_only", applies=body_is_json, after=BODY)
+def no_write_only_field(ctx: CheckContext, exchange: Exchange) -> Iterator[ConformanceFailure]:
+    """no field the schema flags write-only (for this body's shape) comes back"""
     ref = exchange.operation.response_schema(exchange.status)
-    if not ref or not exchange.body_is_json:
+    if not ref:
         return
     # Only a property the schema flags writeOnly somewhere can leak; most bodies carry none by name.
     if not _names(exchange.body, set()) & write_only_fields(ref):
@@ -236,14 +330,19 @@ def check_write_only(exchange: Exchange, variant: str | None) -> Iterator[Confor
             expected="absent",
             # A leaked credential must not travel on into logs and reports.
             actual=f"present (value withheld, {len(str(pointers.resolve(exchange.body, pointer)))} characters)",
-            **_common(exchange, variant),
+            **_common(exchange, ctx.variant),
         )
 
 
-def check_error_code(exchange: Exchange, expect: Expect | None, variant: str | None) -> Iterator[ConformanceFailure]:
-    if expect is None or not expect.error_code or exchange.status != expect.status:
+@check("error_code", applies=asks_error_code, after=BODY)
+def error_code_is_expected(ctx: CheckContext, exchange: Exchange) -> Iterator[ConformanceFailure]:
+    """the error envelope carries the error code the test expects"""
+    expect = ctx.expect
+    if expect is None:
         return
-    codes = [item.get("code") for item in (exchange.body or {}).get("errors", []) if isinstance(item, dict)]
+    errors = exchange.body.get("errors") if isinstance(exchange.body, dict) else None
+    # An envelope of the wrong shape (its schema failure says so) names no code.
+    codes = [item.get("code") for item in errors if isinstance(item, dict)] if isinstance(errors, list) else []
     if expect.error_code not in codes:
         yield UnexpectedStatus(
             title=f"{where(exchange)} answered {exchange.status} without the error code {expect.error_code!r}.",
@@ -251,12 +350,15 @@ def check_error_code(exchange: Exchange, expect: Expect | None, variant: str | N
             rule="the variant's expected error code",
             expected=expect.error_code,
             actual=codes,
-            **_common(exchange, variant),
+            **_common(exchange, ctx.variant),
         )
 
 
-def check_echo(exchange: Exchange, expect: Expect | None, variant: str | None) -> Iterator[ConformanceFailure]:
-    if expect is None or exchange.status != expect.status or not isinstance(exchange.request_body, (dict, list)):
+@check("echo", applies=asks_echo, after=BODY)
+def request_is_reflected(ctx: CheckContext, exchange: Exchange) -> Iterator[ConformanceFailure]:
+    """each field the request sent comes back where the test expects it"""
+    expect = ctx.expect
+    if expect is None:
         return
     for sent_at, returned_at in expect.echo:
         sent = pointers.resolve(exchange.request_body, sent_at)
@@ -271,14 +373,16 @@ def check_echo(exchange: Exchange, expect: Expect | None, variant: str | None) -
                 rule=f"the response's {returned_at} equals the request's {sent_at}",
                 expected=sent,
                 actual="(absent)" if returned is pointers.MISSING else returned,
-                **_common(exchange, variant),
+                **_common(exchange, ctx.variant),
             )
 
 
-def check_defaults(exchange: Exchange, expect: Expect | None, variant: str | None) -> Iterator[ConformanceFailure]:
-    """A field the request left out comes back with its documented default (or not at all)."""
+@check("defaults", applies=asks_defaults, after=BODY)
+def defaults_are_applied(ctx: CheckContext, exchange: Exchange) -> Iterator[ConformanceFailure]:
+    """a field the request left out comes back with its documented default (or not at all)"""
+    expect = ctx.expect
     request_ref = exchange.operation.request
-    if expect is None or expect.defaults_at is None or exchange.status != expect.status or not request_ref:
+    if expect is None or expect.defaults_at is None:
         return
     sent = exchange.request_body
     record = pointers.resolve(exchange.body, expect.defaults_at)
@@ -294,25 +398,18 @@ def check_defaults(exchange: Exchange, expect: Expect | None, variant: str | Non
                 rule=f"default: a {name} the request leaves out is {schema['default']!r}",
                 expected=schema["default"],
                 actual=record[name],
-                **_common(exchange, variant),
+                **_common(exchange, ctx.variant),
             )
+
+
+# -- running them -------------------------------------------------------------------------------
 
 
 def check_exchange(
     exchange: Exchange, expect: Expect | None = None, variant: str | None = None
 ) -> list[ConformanceFailure]:
-    failures = list(check_status(exchange, expect, variant))
-    failures += check_redirect(exchange, variant)
-    if exchange.status != 204:
-        content = list(check_content_type(exchange, variant))
-        failures += content
-        if not content:
-            failures += check_schema(exchange, variant)
-            failures += check_write_only(exchange, variant)
-            failures += check_error_code(exchange, expect, variant)
-            failures += check_echo(exchange, expect, variant)
-            failures += check_defaults(exchange, expect, variant)
-    return failures
+    """Every failure of the registered checks whose conditions hold, in the order they are registered."""
+    return CHECKS.run(CheckContext(expect, variant), exchange)
 
 
 def state_failure(

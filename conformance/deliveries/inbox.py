@@ -1,10 +1,10 @@
 """Webhook deliveries a test waits for: received while recording, kept in the cassette, re-checked in replay.
 
-While recording, the receiver (:mod:`conformance.deliveries.receiver`) gets the API's POSTs. A test names the
-delivery it waits for (a trigger, a webhook); the delivery is checked against the event schemas,
-and its ``X-API-Key`` header against the webhook's secret. The header is never written: the
-verdict is (``apiKey: matches``), beside the scrubbed body, in the cassette's ``webhooks``
-metadata. Replay reads the deliveries back in order and checks them again, offline.
+While recording, the receiver (``deliveries/receiver.py``) gets the API's POSTs. A test names the
+delivery it waits for (a trigger, a webhook); the delivery checks (``checks/delivery.py``) hold it
+to the event schemas, and its ``X-API-Key`` header to the webhook's secret. The header is never
+written: the verdict is (``apiKey: matches``), beside the scrubbed body, in the cassette's
+``webhooks`` metadata. Replay reads the deliveries back in order and checks them again, offline.
 """
 
 from __future__ import annotations
@@ -14,12 +14,11 @@ import json
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from conformance import pointer as pointers
 from conformance.cassettes.vcr_adapter import store_metadata, stored_metadata
-from conformance.checks.undocumented import DELIVERY_SCHEMA, WEBHOOK_OPERATION, in_delivery
-from conformance.contract.schemas import validator
+from conformance.checks.delivery import WAIT_SECONDS, check_delivery, schema_failures, webhook_of
+from conformance.checks.undocumented import WEBHOOK_OPERATION, in_delivery
 from conformance.deliveries.receiver import Received, Receiver
-from conformance.failures import ConformanceFailure, MissingRecording, SchemaViolation, StateMismatch
+from conformance.failures import MissingRecording, StateMismatch
 
 if TYPE_CHECKING:
     from conformance.checks.findings import Findings
@@ -28,10 +27,6 @@ if TYPE_CHECKING:
 METADATA_KEY = "webhooks"
 FORMAT = 1
 OPERATION = WEBHOOK_OPERATION
-EVENTS_SCHEMA = DELIVERY_SCHEMA
-JSON_TYPE = "application/json"
-# How long a recording waits for a delivery before it reports none came; never reached when one does.
-WAIT_SECONDS = 20.0
 ENABLE = "SUNCO_WEBHOOK_URL (a public URL that forwards to the webhook receiver on SUNCO_WEBHOOK_PORT)"
 
 
@@ -154,7 +149,7 @@ class Inbox:
 
         def wanted(received: Received) -> bool:
             body = _json(received.body)
-            return _webhook_id(body) == webhook_id and event_of({"body": body}, trigger) is not None
+            return webhook_of(body) == webhook_id and event_of({"body": body}, trigger) is not None
 
         received = self._receiver.claim(wanted, WAIT_SECONDS)
         entry: dict[str, Any] = {"webhook": webhook_id, "trigger": trigger, "received": received is not None}
@@ -215,7 +210,7 @@ class Inbox:
         """Forget late deliveries to this test's webhooks, so they never reach another test."""
         if self._receiver is not None and self._triggers:
             ids = set(self._triggers)
-            self._receiver.discard(lambda received: _webhook_id(_json(received.body)) in ids)
+            self._receiver.discard(lambda received: webhook_of(_json(received.body)) in ids)
 
 
 def replays_deliveries(cassette: Any) -> bool:
@@ -234,107 +229,10 @@ def _json(raw: bytes) -> Any:
         return None
 
 
-def _webhook_id(body: Any) -> str | None:
-    hook = body.get("webhook") if isinstance(body, dict) else None
-    return str(hook.get("id")) if isinstance(hook, dict) and hook.get("id") else None
-
-
 def event_of(entry: Mapping[str, Any], trigger: str) -> dict[str, Any] | None:
     body = entry.get("body")
     events = body.get("events") if isinstance(body, dict) else None
     return next((e for e in events or [] if isinstance(e, dict) and e.get("type") == trigger), None)
-
-
-def schema_failures(body: Any, ref: str, *, where: str, what: str) -> list[ConformanceFailure]:
-    """Each place a webhook body (a whole delivery, or ``ref`` one event) breaks its schema."""
-    found: list[ConformanceFailure] = []
-    for error in sorted(validator(ref, "response").iter_errors(body), key=lambda e: list(e.absolute_path)):
-        while error.context:
-            error = error.context[0]
-        found.append(
-            SchemaViolation(
-                title=f"{OPERATION} (POST {where}) sent {what} that breaks {ref}.",
-                pointer=pointers.join(error.absolute_path),
-                rule=f"{error.validator} ({pointers.join(error.absolute_schema_path)} in the schema): {error.message}",
-                expected=f"{error.validator}: {error.validator_value}",
-                actual=error.instance,
-                operation=OPERATION,
-                method="POST",
-                path=where,
-            )
-        )
-    return found
-
-
-def check_delivery(
-    entry: Mapping[str, Any],
-    *,
-    webhook_id: str,
-    trigger: str,
-    app_id: str | None,
-    triggers: list[str] | None,
-    where: str,
-) -> list[ConformanceFailure]:
-    """Everything a delivery owes: it came, as JSON, valid against the event schemas, for this app,
-    webhook and trigger, only with subscribed events, and with the webhook's secret in X-API-Key."""
-    label = f"{OPERATION} (POST {where})"
-    common: dict[str, Any] = {"operation": OPERATION, "method": "POST", "path": where}
-
-    def state(title: str, rule: str, expected: Any, actual: Any, pointer: str | None = None) -> StateMismatch:
-        return StateMismatch(
-            title=f"{label} {title}", rule=rule, expected=expected, actual=actual, pointer=pointer, **common
-        )
-
-    if not entry.get("received"):
-        return [
-            state(
-                f"delivered no {trigger} event to webhook {webhook_id} within {WAIT_SECONDS:.0f} s.",
-                "an event a webhook subscribes to is delivered to its target",
-                f"a POST with a {trigger} event for webhook {webhook_id}",
-                "nothing received",
-            )
-        ]
-    found: list[ConformanceFailure] = []
-    media = str(entry.get("contentType", "")).split(";")[0].strip().lower()
-    body = entry.get("body")
-    if media != JSON_TYPE or not isinstance(body, dict):
-        return [
-            state("sent a body that is not a JSON object.", "deliveries are JSON", JSON_TYPE, entry.get("contentType"))
-        ]
-    found += schema_failures(body, EVENTS_SCHEMA, where=where, what=f"a {trigger} delivery")
-    if _webhook_id(body) != webhook_id:
-        found.append(
-            state(
-                "named another webhook.", "a delivery names its webhook", webhook_id, _webhook_id(body), "/webhook/id"
-            )
-        )
-    sent_app = (body.get("app") or {}).get("id") if isinstance(body.get("app"), dict) else None
-    if app_id is not None and sent_app != app_id:
-        found.append(
-            state("named another app.", "a delivery names the app of its webhook", app_id, sent_app, "/app/id")
-        )
-    types = [e.get("type") for e in body.get("events") or [] if isinstance(e, dict)]
-    if triggers is not None and any(kind not in triggers for kind in types):
-        found.append(
-            state(
-                "delivered an event its webhook does not subscribe to.",
-                "only subscribed triggers are delivered",
-                triggers,
-                types,
-                "/events",
-            )
-        )
-    verdict = entry.get("apiKey")
-    if verdict != "matches":
-        found.append(
-            state(
-                "did not carry the webhook's secret in X-API-Key.",
-                "each delivery's X-API-Key header is the webhook's secret",
-                "matches",
-                verdict,
-            )
-        )
-    return found
 
 
 __all__ = ["ENABLE", "Inbox", "Receiver", "check_delivery", "schema_failures", "webhooks_in"]

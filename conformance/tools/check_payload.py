@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from conformance import pointer as pointers
+from conformance.checks.delivery import schema_failures
 from conformance.checks.exchange import check_exchange
 from conformance.checks.undocumented import (
     DELIVERY_SCHEMA,
@@ -39,7 +40,6 @@ from conformance.checks.undocumented import (
 from conformance.contract import schemas
 from conformance.contract.importer import INDEX_FILE
 from conformance.contract.resources import resource
-from conformance.deliveries.inbox import schema_failures
 from conformance.failures import ConfigError, ConformanceFailure, StateMismatch
 from conformance.model import Exchange
 from conformance.scrubbing.scrubber import Scrubber, credential_values
