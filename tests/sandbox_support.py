@@ -10,8 +10,8 @@ import re
 from typing import Any
 
 import requests
-from conformance.contract.schemas import annotated_pointers, operation, validator
 
+from conformance.contract.schemas import annotated_pointers, operation, validator
 from conformance.sandbox import Sandbox
 
 JSON_TYPE = "application/json; charset=utf-8"

@@ -5,9 +5,9 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
-from conformance.contract.schemas import validator
 from sandbox_support import Api, codes
 
+from conformance.contract.schemas import validator
 from conformance.sandbox import Sandbox
 from conformance.sandbox.auth import Credential
 

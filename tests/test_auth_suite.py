@@ -6,8 +6,8 @@ import base64
 
 import jwt
 import pytest
-from conformance.contract.schemas import operation
 
+from conformance.contract.schemas import operation
 from conformance.suites.test_auth import WRONG, wrong_authorization, wrong_kinds
 from conformance.transport.client import Client, needs_account
 from conformance.transport.settings import Settings

@@ -8,11 +8,11 @@ import sys
 from pathlib import Path
 
 import pytest
-from conformance.contract.schemas import load_index
 from vcr.persisters.filesystem import FilesystemPersister
 from vcr.request import Request
 from vcr.serializers import yamlserializer
 
+from conformance.contract.schemas import load_index
 from conformance.tools.coverage import CoverageError, measure, summary_lines
 
 PROJECT = Path(__file__).resolve().parent.parent

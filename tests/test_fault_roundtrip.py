@@ -15,7 +15,6 @@ from typing import Any
 
 import pytest
 import yaml
-from conformance.contract.schemas import operation
 from test_roundtrip import (
     ACCOUNT_KEY_SECRET,
     KEY_SECRET,
@@ -26,6 +25,7 @@ from test_roundtrip import (
     pytest_run,
 )
 
+from conformance.contract.schemas import operation
 from conformance.failures import FAULT_KINDS
 from conformance.sandbox import Sandbox
 from conformance.sandbox.faults import PROFILES

@@ -14,8 +14,8 @@ from http_support import serve
 from test_roundtrip import APP_ID, live_env, pytest_run
 
 from conformance.failures import ConformanceFailure, FailureGroup, RateLimited
-from conformance.plugin.hooks import FAULT_LIMIT
 from conformance.plugin import hooks as plugin
+from conformance.plugin.hooks import FAULT_LIMIT
 
 SELECTED = "empty_object or outside_enums or not_json or out_of_bound_values or missing_required_fields or wrong_json"
 

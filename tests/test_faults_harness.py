@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 import yaml
-from conformance.contract.schemas import operation
 from sandbox_support import body_of
 
+from conformance.contract.schemas import operation
 from conformance.failures import FailureGroup, RateLimited, ServerFault, UnexpectedStatus, fault_outcome
 from conformance.model import Exchange, Expect, Variant
 from conformance.plugin.replay_check import Outcome, keep_reason

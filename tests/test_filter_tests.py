@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from conformance.contract.resources import RESOURCES, Resource
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from conformance.contract.resources import RESOURCES, Resource
 from conformance.suites.crud import generate_tests, snake
 from conformance.suites.crud_more import filter_setups, filter_value, generic_filters
 

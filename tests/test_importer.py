@@ -10,11 +10,11 @@ import sys
 from pathlib import Path
 
 import pytest
+
+from conformance.contract import overlay as overlays
 from conformance.contract.importer import BASE_URI, build
 from conformance.contract.openapi import SpecError, load
 from conformance.contract.schemas import SCHEMA_DIR, Contract
-
-from conformance.contract import overlay as overlays
 
 FIXTURES = Path(__file__).parent / "fixtures" / "specs"
 SPEC = FIXTURES / "petstore.yaml"

@@ -7,16 +7,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conformance.contract.convert import Converter, component_name, polymorphic_bases
-from conformance.contract.importer import BASE_URI, build, component_file
-from conformance.contract.instances import Builder
-from conformance.contract.lint import KINDS, lint
-from conformance.contract.openapi import Document, load
 from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
 from conformance import pointer as pointers
+from conformance.contract.convert import Converter, component_name, polymorphic_bases
+from conformance.contract.importer import BASE_URI, build, component_file
+from conformance.contract.instances import Builder
+from conformance.contract.lint import KINDS, lint
+from conformance.contract.openapi import Document, load
 from conformance.pointer import MISSING
 
 FIXTURES = Path(__file__).parent / "fixtures" / "lint"

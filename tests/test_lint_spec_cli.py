@@ -8,9 +8,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from conformance.contract.lint import KINDS
 
 from conformance.__main__ import main
+from conformance.contract.lint import KINDS
 
 PROJECT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).parent / "fixtures" / "lint"

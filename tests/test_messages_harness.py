@@ -6,9 +6,9 @@ from __future__ import annotations
 import argparse
 
 import pytest
+
 from conformance.contract.resources import resource
 from conformance.contract.schemas import annotated_pointers, operation, write_only_fields
-
 from conformance.model import Exchange
 from conformance.sandbox import Sandbox, cli
 from conformance.sandbox.store import Tokens

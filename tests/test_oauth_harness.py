@@ -8,10 +8,10 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from conformance.contract.schemas import operation
 from vcr.request import Request
 
 from conformance.checks.exchange import check_exchange
+from conformance.contract.schemas import operation
 from conformance.failures import BrokenRedirect, ConfigError
 from conformance.model import Exchange, Expect, FormBody, body_as_json
 from conformance.sandbox import Sandbox, seeded

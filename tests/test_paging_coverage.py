@@ -7,9 +7,9 @@ import pkgutil
 from typing import Any
 
 import pytest
-from conformance.contract.schemas import load_index
 
 import conformance.suites
+from conformance.contract.schemas import load_index
 from conformance.suites.paging import PAGES_ATTRIBUTE, link_problems, paged_lists
 
 

@@ -15,7 +15,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conformance.contract.schemas import load_index
 from test_roundtrip import (
     APP_ID,
     known_sandbox,
@@ -25,6 +24,7 @@ from test_roundtrip import (
 
 from conformance.cassettes import files as cassettes
 from conformance.cassettes.folder import Hold
+from conformance.contract.schemas import load_index
 from conformance.failures import StateMismatch, Unreachable
 from conformance.plugin.replay_check import Outcome, keep_reason, outcome_of
 from conformance.sandbox.api import Request, Response

@@ -8,10 +8,10 @@ import warnings
 
 import jwt
 import pytest
-from conformance.contract.resources import RESOURCES
-from conformance.contract.schemas import Operation, documented_code, operation, refusing
 from sandbox_support import MISSING, OTHER_ID, Api, body_of, codes
 
+from conformance.contract.resources import RESOURCES
+from conformance.contract.schemas import Operation, documented_code, operation, refusing
 from conformance.sandbox import DEFAULT_KEY_ID, DEFAULT_KEY_SECRET
 from conformance.sandbox.server import DEFAULT_ACCOUNT_KEY_ID, DEFAULT_ACCOUNT_KEY_SECRET
 

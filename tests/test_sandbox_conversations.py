@@ -11,9 +11,9 @@ import re
 from typing import Any
 
 import pytest
-from conformance.contract.schemas import validator
 from sandbox_support import OTHER_ID, Api, codes
 
+from conformance.contract.schemas import validator
 from conformance.sandbox import Sandbox
 
 TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")

@@ -13,9 +13,9 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from conformance.contract.schemas import validator
 from sandbox_support import Api, body_of
 
+from conformance.contract.schemas import validator
 from conformance.deliveries.receiver import Receiver
 from conformance.sandbox import Sandbox
 from conformance.sandbox.delivery import Delivery, DeliveryPolicy, Outbox

@@ -11,12 +11,12 @@ from typing import Any
 
 import pytest
 import requests
-from conformance.contract.routing import Router
-from conformance.contract.schemas import Operation
-from conformance.contract.schemas import Response as Answer
 from sandbox_support import JSON_TYPE, OTHER_ID, Api, codes
 from werkzeug.test import Client
 
+from conformance.contract.routing import Router
+from conformance.contract.schemas import Operation
+from conformance.contract.schemas import Response as Answer
 from conformance.sandbox import Sandbox
 from conformance.sandbox.api import Request, Response, redirect
 from conformance.sandbox.serving import MAX_JSON_BODY

@@ -8,9 +8,9 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from conformance.contract.schemas import validator
 from sandbox_support import OTHER_ID, Api, codes, titles
 
+from conformance.contract.schemas import validator
 from conformance.definitions import messages as defs
 from conformance.sandbox import Sandbox
 from conformance.variants.draw import draw

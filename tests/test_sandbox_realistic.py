@@ -18,9 +18,9 @@ from typing import Any
 
 import pytest
 import requests
-from conformance.contract.schemas import operation
 from run_support import clean_env
 
+from conformance.contract.schemas import operation
 from conformance.deliveries.receiver import Receiver
 from conformance.pointer import MISSING
 from conformance.pointer import resolve as at

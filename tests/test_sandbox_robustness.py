@@ -25,9 +25,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
-from conformance.contract.schemas import validator
 from sandbox_support import ERROR_SCHEMA, JSON_TYPE
 
+from conformance.contract.schemas import validator
 from conformance.sandbox import DEFAULT_APP_ID, DEFAULT_KEY_ID, DEFAULT_KEY_SECRET, Sandbox
 from conformance.sandbox.parsing import MAX_DEPTH
 

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 import requests
-from conformance.contract.schemas import validator
 from sandbox_support import OTHER_ID, Api, codes
 
+from conformance.contract.schemas import validator
 from conformance.sandbox import Sandbox, seeded
 
 EVENT_SCHEMAS = {

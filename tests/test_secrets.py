@@ -21,10 +21,10 @@ from typing import Any
 from urllib.parse import quote, quote_plus
 
 import yaml
-from conformance.contract.resources import resource
-from conformance.contract.schemas import declared_fields, write_only_fields
 from test_roundtrip import APP_ID, PROJECT, clean_env, pytest_run
 
+from conformance.contract.resources import resource
+from conformance.contract.schemas import declared_fields, write_only_fields
 from conformance.sandbox import Sandbox
 from conformance.scrubbing.scrubber import FRAGMENT, UNMARKED_CREDENTIALS
 from conformance.suites import flows

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conformance.contract.resources import resource
 from run_support import clean_env
 
+from conformance.contract.resources import resource
 from conformance.sandbox import DEFAULT_KEY_ID, DEFAULT_KEY_SECRET
 from conformance.sandbox.server import DEFAULT_ACCOUNT_KEY_ID, DEFAULT_ACCOUNT_KEY_SECRET
 from conformance.suites import flows

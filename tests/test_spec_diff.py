@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 import yaml
+
+from conformance.__main__ import main
 from conformance.contract.diff import compare, import_document, side_of_import
 from conformance.contract.importer import build, write
 from conformance.contract.openapi import Document, load
-
-from conformance.__main__ import main
 
 PROJECT = Path(__file__).resolve().parent.parent
 UPGRADE = PROJECT / "tests" / "fixtures" / "upgrade"

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from conformance.contract.diff import Change, SpecDiff, compare, import_document, side_of_import
 from conformance.contract.diff_rules import RULES
 from conformance.contract.importer import build

@@ -7,8 +7,8 @@ from collections.abc import Iterator
 
 import pytest
 import sunshine_conversations_client as vendor
-from conformance.contract.resources import resource
 
+from conformance.contract.resources import resource
 from conformance.sandbox import Sandbox
 from conformance.suites import flows
 from conformance.variants.draw import draw
