@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 
 import yaml
 
-from conformance.contract.schemas import contract
+from conformance.contract.schemas import Contract
 from conformance.failures import StaleRecording
 
 RECORDING_KEY = "recording"
@@ -54,8 +54,11 @@ def now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-def recording(api_url: str, when: dt.datetime | None = None, *, run_id: str | None = None) -> dict[str, Any]:
-    index = contract().index
+def recording(
+    api_url: str, when: dt.datetime | None = None, *, run_id: str | None = None, contract: Contract
+) -> dict[str, Any]:
+    """The cassette's recording block: where and when, under which import of ``contract``."""
+    index = contract.index
     moment = (when or now()).astimezone(dt.UTC).replace(microsecond=0)
     block = {
         "recordedAt": moment.isoformat().replace("+00:00", "Z"),

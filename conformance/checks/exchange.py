@@ -13,7 +13,7 @@ from typing import Any
 import jsonschema
 
 from conformance import pointer as pointers
-from conformance.contract.schemas import ERROR_SCHEMA, annotated_pointers, contract, validator, write_only_fields
+from conformance.contract.schemas import ERROR_SCHEMA
 from conformance.failures import (
     BrokenRedirect,
     ConformanceFailure,
@@ -176,7 +176,7 @@ def check_schema(exchange: Exchange, variant: str | None) -> Iterator[Conformanc
     ref = schema_for(exchange)
     if ref is None or not exchange.body_is_json:
         return
-    checker = validator(ref, "response")
+    checker = exchange.contract.validator(ref, "response")
     key = _passed.key(checker, ref, exchange.body)
     if key in _passed:
         return
@@ -225,9 +225,9 @@ def check_write_only(exchange: Exchange, variant: str | None) -> Iterator[Confor
     if not ref or not exchange.body_is_json:
         return
     # Only a property the schema flags writeOnly somewhere can leak; most bodies carry none by name.
-    if not _names(exchange.body, set()) & write_only_fields(ref):
+    if not _names(exchange.body, set()) & exchange.contract.write_only_fields(ref):
         return
-    for pointer in annotated_pointers(ref, exchange.body, "writeOnly"):
+    for pointer in exchange.contract.annotated_pointers(ref, exchange.body, "writeOnly"):
         name = pointer.rsplit("/", 1)[-1]
         yield WriteOnlyLeak(
             title=f"{where(exchange)} returned the write-only field {name!r}.",
@@ -284,7 +284,7 @@ def check_defaults(exchange: Exchange, expect: Expect | None, variant: str | Non
     record = pointers.resolve(exchange.body, expect.defaults_at)
     if not isinstance(sent, dict) or not isinstance(record, dict):
         return
-    for name, schema in contract().applicable_properties(request_ref, sent).items():
+    for name, schema in exchange.contract.applicable_properties(request_ref, sent).items():
         if name in sent or "default" not in schema or name not in record or schema.get("writeOnly"):
             continue
         if record[name] != schema["default"]:

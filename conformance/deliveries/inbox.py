@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from conformance import pointer as pointers
 from conformance.checks.undocumented import DELIVERY_SCHEMA, WEBHOOK_OPERATION, in_delivery
-from conformance.contract.schemas import validator
+from conformance.contract.schemas import Contract
 from conformance.deliveries.receiver import Received, Receiver
 from conformance.failures import ConformanceFailure, MissingRecording, SchemaViolation, StateMismatch
 
@@ -60,8 +60,11 @@ def api_key_verdict(received: Received, secret: str | None) -> str:
 class Inbox:
     """One test's view of webhook deliveries."""
 
-    def __init__(self, session: ConformanceSession, receiver: Receiver | None, target: str | None) -> None:
+    def __init__(
+        self, session: ConformanceSession, receiver: Receiver | None, target: str | None, *, contract: Contract
+    ) -> None:
         self._session = session
+        self._contract = contract
         self._receiver = receiver
         self._target = target
         self._secrets: dict[str, str] = {}
@@ -105,9 +108,10 @@ class Inbox:
             app_id=self._session.app_id,
             triggers=self._triggers.get(webhook_id),
             where=self.target,
+            contract=self._contract,
         )
         body = entry.get("body")
-        undocumented = in_delivery(body) if isinstance(body, dict) else []
+        undocumented = in_delivery(self._contract, body) if isinstance(body, dict) else []
         self._session.keep_result(OPERATION, 200 if entry.get("received") else 0, found, undocumented)
         return event_of(entry, trigger)
 
@@ -218,10 +222,10 @@ def event_of(entry: Mapping[str, Any], trigger: str) -> dict[str, Any] | None:
     return next((e for e in events or [] if isinstance(e, dict) and e.get("type") == trigger), None)
 
 
-def schema_failures(body: Any, ref: str, *, where: str, what: str) -> list[ConformanceFailure]:
+def schema_failures(body: Any, ref: str, *, where: str, what: str, contract: Contract) -> list[ConformanceFailure]:
     """Each place a webhook body (a whole delivery, or ``ref`` one event) breaks its schema."""
     found: list[ConformanceFailure] = []
-    for error in sorted(validator(ref, "response").iter_errors(body), key=lambda e: list(e.absolute_path)):
+    for error in sorted(contract.validator(ref, "response").iter_errors(body), key=lambda e: list(e.absolute_path)):
         while error.context:
             error = error.context[0]
         found.append(
@@ -247,6 +251,7 @@ def check_delivery(
     app_id: str | None,
     triggers: list[str] | None,
     where: str,
+    contract: Contract,
 ) -> list[ConformanceFailure]:
     """Everything a delivery owes: it came, as JSON, valid against the event schemas, for this app,
     webhook and trigger, only with subscribed events, and with the webhook's secret in X-API-Key."""
@@ -274,7 +279,7 @@ def check_delivery(
         return [
             state("sent a body that is not a JSON object.", "deliveries are JSON", JSON_TYPE, entry.get("contentType"))
         ]
-    found += schema_failures(body, EVENTS_SCHEMA, where=where, what=f"a {trigger} delivery")
+    found += schema_failures(body, EVENTS_SCHEMA, where=where, what=f"a {trigger} delivery", contract=contract)
     if _webhook_id(body) != webhook_id:
         found.append(
             state(

@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import pytest
 
-from conformance.contract.schemas import operation
 from conformance.deliveries.inbox import ENABLE, Inbox, replays_deliveries
 from conformance.deliveries.receiver import Receiver
 from conformance.transport.client import needs_account
@@ -25,12 +24,12 @@ def webhooks(session: ConformanceSession) -> Inbox:
     if session._inbox is None:
         settings = session._settings
         if not session.recording or replays_deliveries(session.cassette):
-            session._inbox = Inbox(session, None, None)
+            session._inbox = Inbox(session, None, None, contract=session.contract)
         elif settings is None or not settings.webhooks_reachable:
             not_run(session, f"not run live: needs {ENABLE}")
         else:
             receiver = session._receiver() if session._receiver else Receiver().start()
-            session._inbox = Inbox(session, receiver, settings.webhook_url or receiver.url)
+            session._inbox = Inbox(session, receiver, settings.webhook_url or receiver.url, contract=session.contract)
     return session._inbox
 
 
@@ -84,7 +83,7 @@ def require_scope(session: ConformanceSession, *operation_ids: str) -> None:
     if not session.recording or settings is None or settings.auth != "jwt":
         return
     for operation_id in operation_ids:
-        op = operation(operation_id)
+        op = session.contract.operation(operation_id)
         if op.scopes and settings.scope not in op.scopes and not needs_account(op):
             not_run(
                 session,

@@ -19,7 +19,7 @@ from conformance.checks import verdicts as _verdicts
 from conformance.checks.exchange import check_exchange, state_failure
 from conformance.checks.undocumented import Field
 from conformance.checks.verdicts import REFUSED_CODES, REFUSED_STATUSES, Verdict
-from conformance.contract.schemas import Operation, contract, operation
+from conformance.contract.schemas import Contract, Operation, shipped
 from conformance.deliveries.inbox import Inbox
 from conformance.deliveries.receiver import Receiver
 from conformance.failures import (
@@ -69,7 +69,10 @@ class ConformanceSession:
         reuse: Mapping[str, Any] | None = None,
         receiver: Callable[[], Receiver] | None = None,
         journal: RunLedger | None = None,
+        contract: Contract | None = None,
     ) -> None:
+        # The contract every call is looked up in and checked against (the plugin's --schema-dir).
+        self.contract = contract or shipped()
         self.cassette = cassette
         self.cassette_file = cassette_file
         self.progress = progress
@@ -135,7 +138,7 @@ class ConformanceSession:
         recording predates the contract (a newer release added the parameter), so it must be re-recorded."""
         if expected is not None and not 200 <= expected.status < 300:
             return None  # a request meant to be refused may leave out what it likes
-        op = operation(operation_id)
+        op = self.contract.operation(operation_id)
         sent = set(query or {})
         missing = [
             p.name
@@ -144,7 +147,7 @@ class ConformanceSession:
         ]
         if not missing:
             return None
-        version = contract().version
+        version = self.contract.version
         return OutdatedRequest(
             operation=op.operation_id,
             method=op.method,
@@ -172,7 +175,9 @@ class ConformanceSession:
         if self._client is None:
             if self.recording:
                 assert self._settings is not None
-                self._client = Client(self._settings, on_retry=self._retrying, on_broken=self._record_broken)
+                self._client = Client(
+                    self._settings, on_retry=self._retrying, on_broken=self._record_broken, contract=self.contract
+                )
             else:
                 target = self.pins()["target"]
                 settings = Settings(
@@ -188,7 +193,9 @@ class ConformanceSession:
                 )
                 # Replay answers instantly; waiting out a recorded Retry-After would only slow CI.
                 transport = CassetteAdapter(self.cassette) if replays(self.cassette) else None
-                self._client = Client(settings, sleep=lambda _seconds: None, replaying=True, transport=transport)
+                self._client = Client(
+                    settings, sleep=lambda _seconds: None, replaying=True, transport=transport, contract=self.contract
+                )
         return self._client
 
     def variants(
@@ -382,11 +389,15 @@ class ConformanceSession:
 
     def _unmatched(self, operation_id: str, error: CannotOverwriteExistingCassetteException) -> UnmatchedRequest:
         sent = self.scrubber.request(error.failed_request)
-        return unanswered.unmatched(self.cassette, self.cassette_path, operation_id, sent, self.record_command)
+        return unanswered.unmatched(
+            self.cassette, self.cassette_path, self.contract.operation(operation_id), sent, self.record_command
+        )
 
     def _unreachable(self, operation_id: str, error: requests.RequestException) -> Unreachable:
         url = self.client.settings.api_url
-        return unanswered.unreachable(url, self.cassette_path, operation_id, error, self.scrubber.text)
+        return unanswered.unreachable(
+            url, self.cassette_path, self.contract.operation(operation_id), error, self.scrubber.text
+        )
 
     # -- live runs that cannot be made (conformance.session.live) ---------------------------------
 
@@ -433,4 +444,6 @@ class ConformanceSession:
         self.closing = True
         self.cleanup()
         if not self.recording and self.cassette is not None:
-            self.failures.extend(unanswered.unplayed(self.cassette, self.cassette_path, self.record_command))
+            self.failures.extend(
+                unanswered.unplayed(self.cassette, self.cassette_path, self.record_command, self.contract)
+            )

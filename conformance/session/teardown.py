@@ -10,7 +10,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from conformance.contract.resources import Resource
-from conformance.contract.schemas import UnknownOperation, operation
+from conformance.contract.schemas import UnknownOperation
 from conformance.failures import ConformanceFailure, FailureGroup
 from conformance.model import Expect
 from conformance.session.ledger import Unconfirmed
@@ -65,7 +65,7 @@ def sweep(session: ConformanceSession, unconfirmed: Unconfirmed) -> None:
         return
     if list_op is None or not unconfirmed.listable:
         return  # the ledger on disk keeps it: `cleanup` tells the user
-    paged = operation(list_op).parameter("page", "query") is not None
+    paged = session.contract.operation(list_op).parameter("page", "query") is not None
     query = {**unconfirmed.query, **({"page[size]": "100"} if paged else {})}
     listed = session.call(list_op, path_params=unconfirmed.parents, query=query or None, expect=Expect(200))
     records = listed.body.get(item.collection) if isinstance(listed.body, dict) else None
@@ -83,5 +83,5 @@ def forget(session: ConformanceSession, path: str) -> None:
     """Forget what the ledger holds at ``path``: a broken-off DELETE most likely deleted it."""
     for item, params in list(session.ledger.entries):
         delete = item.operations.get("delete")
-        if delete and session.client.path_for(operation(delete), params) == path:
+        if delete and session.client.path_for(session.contract.operation(delete), params) == path:
             session.ledger.forget(item, params, deleted=False)

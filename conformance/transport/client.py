@@ -22,7 +22,7 @@ from urllib.parse import quote, urlencode
 import requests
 import urllib3.exceptions
 
-from conformance.contract.schemas import Operation, operation
+from conformance.contract.schemas import Contract, Operation, shipped
 from conformance.model import FORM_TYPE, MULTIPART_TYPE, Exchange, FormBody, MultipartBody, RawBody
 from conformance.transport.bounded import STEP, AnswerTooLarge, BoundedAdapter, deadline, too_large
 from conformance.transport.settings import Settings
@@ -204,9 +204,12 @@ class Client:
         on_broken: BrokenListener | None = None,
         replaying: bool = False,
         transport: requests.adapters.BaseAdapter | None = None,
+        contract: Contract | None = None,
     ) -> None:
-        """``transport`` answers every request in place of the network (replay's cassette adapter)."""
+        """``transport`` answers every request in place of the network (replay's cassette adapter);
+        ``contract`` is where operations are looked up (the shipped one for a caller given none)."""
         self.settings = settings
+        self.contract = contract or shipped()
         self.session = session or _session(settings, replaying, transport)
         self.retry = retry or RetryPolicy()
         self.sleep = sleep
@@ -252,7 +255,7 @@ class Client:
         BrokenExchange when the server broke the last attempt off, and requests' own errors when
         no server answered at all.
         """
-        op = operation(operation_id)
+        op = self.contract.operation(operation_id)
         path = self.path_for(op, path_params or {})
         headers = {"Accept": accepted(op)}
         if authorization is not None:
@@ -279,6 +282,7 @@ class Client:
             raise BrokenExchange(op, outcome, count, attempts.retried)
         exchange = _exchange(op, outcome, path, body, count, attempts.retried)
         exchange.broken_attempts = attempts.broken
+        exchange.contract = self.contract
         return exchange
 
     def _send(self, request: dict[str, Any]) -> requests.Response | Broken:

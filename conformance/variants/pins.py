@@ -48,7 +48,9 @@ def pins(session: ConformanceSession) -> dict[str, Any]:
                 "format": PIN_FORMAT,
                 "target": target,
                 "seed": session.seed,
-                provenance.RECORDING_KEY: provenance.recording(session._settings.api_url, run_id=runs.current()),
+                provenance.RECORDING_KEY: provenance.recording(
+                    session._settings.api_url, run_id=runs.current(), contract=session.contract
+                ),
                 "variants": {},
                 provenance.EXCHANGES_KEY: [],
             }
@@ -158,7 +160,12 @@ def pinned(session: ConformanceSession, variant: Variant, abstract: Callable[[st
     changed = (
         []
         if variant.expect.status < 300
-        else [name for name, item, value, new in replaced if not fits(name, value, item) and fits(name, new, item)]
+        else [
+            name
+            for name, item, value, new in replaced
+            if not fits(name, value, item, contract=session.contract)
+            and fits(name, new, item, contract=session.contract)
+        ]
     )
     if changed:
         out[RESEND_KEY] = f"the {changed[0]} that makes it invalid is pinned as a placeholder that is valid"
