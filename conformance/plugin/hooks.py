@@ -224,7 +224,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if suite and settings is not None:
         # One read before anything is recorded: a wrong key or app stops here, not in every test.
         try:
-            check_access(settings, config.stash[_scrubber_key].text)
+            check_access(settings, config.stash[_scrubber_key].text, contract=run_contract(config))
         except ConfigError as error:
             raise pytest.UsageError(str(error)) from None
 
