@@ -48,7 +48,8 @@ def shops(tmp_path_factory: pytest.TempPathFactory) -> tuple[Contract, Contract]
 
 @pytest.fixture(scope="module")
 def changed(tmp_path_factory: pytest.TempPathFactory) -> Contract:
-    """The project's contract as a release might change it: GetApp gone, a user's externalId shorter."""
+    """The project's contract as a release might change it: GetApp gone, a user's externalId shorter,
+    and a user record without toBeRetained."""
     folder = tmp_path_factory.mktemp("changed") / "schemas"
     shutil.copytree(SCHEMA_DIR, folder)
     index = json.loads((folder / "index.json").read_text(encoding="utf-8"))
@@ -59,6 +60,10 @@ def changed(tmp_path_factory: pytest.TempPathFactory) -> Contract:
     schema = json.loads(body.read_text(encoding="utf-8"))
     schema["properties"]["externalId"]["maxLength"] = SHORT
     body.write_text(json.dumps(schema), encoding="utf-8")
+    record = folder / "components" / "user.json"
+    schema = json.loads(record.read_text(encoding="utf-8"))
+    del schema["allOf"][1]["properties"]["toBeRetained"]
+    record.write_text(json.dumps(schema), encoding="utf-8")
     return load(folder)
 
 
@@ -109,9 +114,13 @@ def sandboxes(changed: Contract) -> Iterator[tuple[Sandbox, Sandbox]]:
         yield project, release
 
 
-def answer(sandbox: Sandbox, method: str, path: str, body: Any = None) -> tuple[int, list[str]]:
+def send(sandbox: Sandbox, method: str, path: str, body: Any = None) -> requests.Response:
     url = sandbox.url + path.format(appId=sandbox.app_id)
-    sent = requests.request(method, url, json=body, auth=(sandbox.key_id, sandbox.key_secret), timeout=10)
+    return requests.request(method, url, json=body, auth=(sandbox.key_id, sandbox.key_secret), timeout=10)
+
+
+def answer(sandbox: Sandbox, method: str, path: str, body: Any = None) -> tuple[int, list[str]]:
+    sent = send(sandbox, method, path, body)
     errors = sent.json().get("errors") or [] if sent.content else []
     return sent.status_code, [str(error.get("code")) for error in errors]
 
@@ -128,6 +137,10 @@ def test_two_sandboxes_serve_two_contracts_at_once(sandboxes: tuple[Sandbox, San
     assert answer(project, "POST", "/v2/apps/{appId}/users", user) == (201, [])
     assert answer(release, "POST", "/v2/apps/{appId}/users", user) == (400, ["bad_request"])
     assert answer(release, "POST", "/v2/apps/{appId}/users", {"externalId": LONG_ID[:SHORT]}) == (201, [])
+    # What a record keeps is read from each sandbox's own contract (the resource table's facts for it).
+    kept = {"externalId": "kept-1", "toBeRetained": True}
+    assert send(project, "POST", "/v2/apps/{appId}/users", kept).json()["user"]["toBeRetained"] is True
+    assert "toBeRetained" not in send(release, "POST", "/v2/apps/{appId}/users", kept).json()["user"]
 
 
 def session(sandbox: Sandbox, contract: Contract) -> ConformanceSession:

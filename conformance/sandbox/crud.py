@@ -50,10 +50,6 @@ def collection_key(item: Resource, parents: Mapping[str, str]) -> tuple[str, ...
     return (item.name, *(parents[name] for name in item.parent_params))
 
 
-def record_ref(item: Resource) -> str | None:
-    return item.record_schema
-
-
 def find(store: Any, item: Resource, parents: Mapping[str, str], given: str) -> Record | None:
     """The record ``given`` names: its id, or one of the resource's alternate ids."""
     key = collection_key(item, parents)
@@ -81,7 +77,7 @@ def resolve_parents(item: Resource, request: Request) -> dict[str, str]:
 
 def stored_fields(contract: Contract, item: Resource, body: Mapping[str, Any]) -> Record:
     """What a record keeps of a body: fields its schema declares for that shape, minus write-only ones."""
-    ref = record_ref(item)
+    ref = item.record_schema_in(contract)
     if ref is None:
         return dict(body)
     declared = contract.applicable_properties(ref, dict(body), "response")
@@ -160,7 +156,7 @@ def handlers_for(item: Resource, behaviour: Behaviour) -> dict[str, Handler]:
             value = (request.query.get(name) or {}).get(member.rstrip("]")) if member else request.query.get(name)
             if value is not None:
                 wanted[field_name] = {v.strip() for v in str(value).split(",") if v.strip()}
-                known = item.shapes if field_name == item.discriminator else ()
+                known = item.shapes_in(request.contract) if field_name == item.discriminator else ()
                 unknown = sorted(wanted[field_name] - set(known)) if known else []
                 if unknown:
                     raise bad_request(f"{query_key}: {unknown[0]!r} is not an {item.name} {field_name}")
