@@ -206,6 +206,8 @@ class Exchange:
     retried: list[str] = field(default_factory=list)
     # How many earlier attempts the server broke off: a retry after one may find the request already acted.
     broken_attempts: int = 0
+    # The Contract the operation was looked up in: what the checks hold the answer to.
+    contract: Any = None
 
     @property
     def content_type(self) -> str:

@@ -11,7 +11,7 @@ import pytest
 from conformance.checks.delivery import DELIVERY_CHECKS, DeliveryContext
 from conformance.checks.exchange import CHECKS, CheckContext, check_exchange
 from conformance.checks.registry import Registry, always
-from conformance.contract.schemas import operation
+from conformance.contract.schemas import operation, shipped
 from conformance.failures import ConformanceFailure, StateMismatch
 from conformance.model import Exchange, Expect
 
@@ -37,6 +37,7 @@ def exchange(
         text=json.dumps(body) if json_body else text,
         body=body,
         body_is_json=json_body,
+        contract=shipped(),
     )
 
 

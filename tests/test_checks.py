@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from conformance.checks.exchange import check_exchange
-from conformance.contract.schemas import operation
+from conformance.contract.schemas import operation, shipped
 from conformance.failures import (
     ConformanceFailure,
     ContentTypeMismatch,
@@ -38,6 +38,7 @@ def exchange(op: str, status: int, body, request_body=None, headers=JSON, text=N
         text=raw,
         body=body if text is None else None,
         body_is_json=text is None,
+        contract=shipped(),
     )
 
 
@@ -308,14 +309,14 @@ class CountingValidator:
 @pytest.fixture
 def counting(monkeypatch):
     from conformance.checks import exchange as checks
-    from conformance.contract import schemas
 
     made: dict[tuple[str, str], CountingValidator] = {}
+    real = shipped().validator
 
     def validator(ref, view="response"):
-        return made.setdefault((ref, view), CountingValidator(schemas.validator(ref, view)))
+        return made.setdefault((ref, view), CountingValidator(real(ref, view)))
 
-    monkeypatch.setattr(checks, "validator", validator)
+    monkeypatch.setattr(shipped(), "validator", validator)
     monkeypatch.setattr(checks, "_passed", checks._Passed())
     return made
 
@@ -337,16 +338,14 @@ def test_a_body_that_passed_is_not_validated_again_but_a_failing_one_always_is(c
 
 
 def test_a_body_without_any_write_only_name_skips_the_write_only_walk(monkeypatch):
-    from conformance.checks import exchange as checks
-
     walked: list[str] = []
-    real = checks.annotated_pointers
+    real = shipped().annotated_pointers
 
     def walk(ref, body, flag):
         walked.append(ref)
         return real(ref, body, flag)
 
-    monkeypatch.setattr(checks, "annotated_pointers", walk)
+    monkeypatch.setattr(shipped(), "annotated_pointers", walk)
     assert check_exchange(exchange("GetIntegration", 200, {"integration": {"type": "web", "displayName": "w"}})) == []
     assert walked == []
     # A write-only name anywhere, even where it is allowed, takes the whole walk, which judges it.

@@ -10,7 +10,7 @@ import re
 import pytest
 
 from conformance.contract.resources import dotted_all, needs_filter, required_filters, resource
-from conformance.contract.schemas import contract
+from conformance.contract.schemas import shipped
 from conformance.definitions.conversations import member
 from conformance.sandbox.behaviours.conversations import forget_user, participants_key
 from conformance.sandbox.store import Clock, Store
@@ -61,7 +61,7 @@ def test_generated_conversation_tests_list_by_participant_but_leave_the_filters_
 
 
 def test_conversation_bodies_name_the_member_inside_member_and_nobody_outside() -> None:
-    validator = contract().validator(str(CONVERSATION.op("create").request), "request")
+    validator = shipped().validator(str(CONVERSATION.op("create").request), "request")
     with member(ALICE):
         inside = draw(flows.valid_bodies(CONVERSATION), 12, seed=1)
     outside = draw(flows.valid_bodies(CONVERSATION), 8, seed=2)
@@ -94,7 +94,7 @@ def test_metadata_is_measured_in_bytes_of_compact_json(size: int, valid: bool) -
     metadata = {"k": "é" * 2000 + "x" * (size - len('{"k":""}') - 4000)}
     text = json.dumps(metadata, separators=(",", ":"), ensure_ascii=False)
     assert (len(text.encode()), len(text) < 4096) == (size, True)
-    assert contract().validator("components/metadata.json", "request").is_valid(metadata) is valid
+    assert shipped().validator("components/metadata.json", "request").is_valid(metadata) is valid
 
 
 def test_a_seeded_clock_moves_a_millisecond_per_reading_and_a_real_one_reads_the_time() -> None:

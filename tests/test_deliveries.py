@@ -19,6 +19,7 @@ import requests
 import yaml
 from run_support import clean_env
 
+from conformance.contract.schemas import shipped
 from conformance.deliveries.inbox import api_key_verdict, check_delivery, replays_deliveries, webhooks_in
 from conformance.deliveries.receiver import Received, Receiver
 from conformance.failures import SchemaViolation, StateMismatch
@@ -46,7 +47,15 @@ def entry(**changes: Any) -> dict[str, Any]:
 
 
 def check(item: dict[str, Any], triggers: list[str] | None = None) -> list:
-    return check_delivery(item, webhook_id=HOOK, trigger="client:add", app_id=APP, triggers=triggers, where="http://t/")
+    return check_delivery(
+        item,
+        webhook_id=HOOK,
+        trigger="client:add",
+        app_id=APP,
+        triggers=triggers,
+        where="http://t/",
+        contract=shipped(),
+    )
 
 
 # -- the checks on one delivery ------------------------------------------------------------------
@@ -257,7 +266,7 @@ import pytest
 def pytest_collection_modifyitems(config):
     import conformance.plugin.hooks
 
-    conformance.plugin.hooks.check_access = lambda *args: None
+    conformance.plugin.hooks.check_access = lambda *args, **kwargs: None
 """
 
 

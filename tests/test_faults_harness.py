@@ -12,7 +12,7 @@ import yaml
 from sandbox_support import body_of
 
 from conformance.checks.findings import Findings
-from conformance.contract.schemas import operation
+from conformance.contract.schemas import operation, shipped
 from conformance.failures import FailureGroup, RateLimited, ServerFault, UnexpectedStatus, fault_outcome
 from conformance.model import Exchange, Expect, Variant
 from conformance.plugin.replay_check import Outcome, keep_reason
@@ -36,7 +36,16 @@ def exchange(operation_id: str, status: int, *, body: Any = None, retried: list[
              broken: int = 0) -> Exchange:  # fmt: skip
     op = operation(operation_id)
     made = Exchange(
-        op, op.method, "http://h" + op.path, op.path, None, status, {}, json.dumps(body), 1 + len(retried or [])
+        op,
+        op.method,
+        "http://h" + op.path,
+        op.path,
+        None,
+        status,
+        {},
+        json.dumps(body),
+        1 + len(retried or []),
+        contract=shipped(),
     )
     made.body, made.body_is_json, made.retried, made.broken_attempts = body, body is not None, retried or [], broken
     return made

@@ -8,7 +8,7 @@ import argparse
 import pytest
 
 from conformance.contract.resources import resource
-from conformance.contract.schemas import annotated_pointers, operation, write_only_fields
+from conformance.contract.schemas import annotated_pointers, operation, shipped, write_only_fields
 from conformance.model import Exchange
 from conformance.sandbox import Sandbox, cli
 from conformance.sandbox.store import Tokens
@@ -24,7 +24,7 @@ def test_the_message_record_reads_its_record_from_a_list():
     assert resource("integration").record_pointer == "/integration"
     assert str(MESSAGE.record_schema).endswith("components/message.json")
     answer = {"messages": [{"id": "m1", "content": {"type": "text", "text": "x"}}]}
-    exchange = Exchange(operation("PostMessage"), "POST", "u", "/p", None, 201, {}, "", body=answer)
+    exchange = Exchange(operation("PostMessage"), "POST", "u", "/p", None, 201, {}, "", body=answer, contract=shipped())
     assert created_id(exchange, MESSAGE) == "m1"
     assert created(MESSAGE, {"author": {"type": "business"}}, "x").expect.defaults_at == "/messages/0"
 

@@ -11,7 +11,7 @@ import pytest
 from vcr.request import Request
 
 from conformance.checks.exchange import check_exchange
-from conformance.contract.schemas import operation
+from conformance.contract.schemas import operation, shipped
 from conformance.failures import BrokenRedirect, ConfigError
 from conformance.model import Exchange, Expect, FormBody, body_as_json
 from conformance.sandbox import Sandbox, seeded
@@ -168,7 +168,9 @@ def test_the_client_reads_a_redirect_instead_of_following_it() -> None:
 
 def redirect(headers: dict[str, str]) -> Exchange:
     op = operation("Authorize")
-    return Exchange(op, op.method, "http://x", op.path, None, 302, headers, "", body=None, body_is_json=False)
+    return Exchange(
+        op, op.method, "http://x", op.path, None, 302, headers, "", body=None, body_is_json=False, contract=shipped()
+    )
 
 
 def test_a_redirect_without_a_location_is_a_failure_naming_the_rule() -> None:

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 
 from conformance.contract import overlay, proofs
-from conformance.contract.schemas import SCHEMA_DIR, contract, operation
+from conformance.contract.schemas import SCHEMA_DIR, operation, shipped
 from conformance.variants.strategies import Generator
 
 OVERLAY = overlay.load(SCHEMA_DIR / "overlay.yaml")
@@ -94,7 +94,7 @@ LIVE = [
 
 @pytest.mark.parametrize(("name", "ref", "body"), LIVE, ids=[case[0] for case in LIVE])
 def test_a_live_service_payload_passes_the_response_view(name, ref, body):
-    errors = [f"{list(e.absolute_path)}: {e.message}" for e in contract().validator(ref, "response").iter_errors(body)]
+    errors = [f"{list(e.absolute_path)}: {e.message}" for e in shipped().validator(ref, "response").iter_errors(body)]
     assert errors == []
 
 
@@ -114,7 +114,7 @@ REFUSED_REQUESTS = [
 
 @pytest.mark.parametrize(("name", "ref", "body", "at"), REFUSED_REQUESTS, ids=[c[0] for c in REFUSED_REQUESTS])
 def test_a_request_still_breaking_the_rule_is_refused(name, ref, body, at):
-    errors = list(contract().validator(ref, "request").iter_errors(body))
+    errors = list(shipped().validator(ref, "request").iter_errors(body))
     assert errors
     assert all(error.absolute_path[0] == at for error in errors)
 
@@ -122,7 +122,7 @@ def test_a_request_still_breaking_the_rule_is_refused(name, ref, body, at):
 def test_an_avatar_url_that_is_no_uri_still_fails_a_response():
     ref = operation("GetUser").response_schema(200)
     body = {"user": {"id": USER_ID, "profile": {"avatarUrl": "AAA"}}}
-    assert not contract().validator(ref, "response").is_valid(body)
+    assert not shipped().validator(ref, "response").is_valid(body)
 
 
 def test_every_action_names_its_direction():
@@ -136,19 +136,19 @@ def test_every_action_names_its_direction():
 )
 def test_an_action_that_refuses_a_response_carries_what_was_observed(action):
     # The committed contract only: an invalid proof instance the response view refuses needs evidence.
-    if proofs.response_tightening(contract(), None, action.proof):
+    if proofs.response_tightening(shipped(), None, action.proof):
         assert action.observed, f"{action.label} makes responses stricter without x-observed"
 
 
 def test_a_request_only_rule_reaches_the_generators():
     # The name pattern is request-only (stated in prose only): generated names must follow it.
-    name_schema = contract().resolve("components/name.json")
+    name_schema = shipped().resolve("components/name.json")
     assert name_schema["pattern"] == "^[A-Za-z0-9_-]+$"
-    assert "pattern" not in contract().resolve("components/name.json", "response")
+    assert "pattern" not in shipped().resolve("components/name.json", "response")
 
     @settings(max_examples=30, database=None)
     @given(Generator().for_ref("components/name.json"))
     def names_follow_the_pattern(value: str) -> None:
-        assert contract().validator("components/name.json", "request").is_valid(value)
+        assert shipped().validator("components/name.json", "request").is_valid(value)
 
     names_follow_the_pattern()

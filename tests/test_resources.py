@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from conformance.contract.resources import RESOURCES, ROLES, by_operation, chain, dotted, resource
-from conformance.contract.schemas import contract
+from conformance.contract.schemas import shipped
 
 METHODS = {"create": "POST", "list": "GET", "get": "GET", "update": "PATCH", "delete": "DELETE"}
 
@@ -14,7 +14,7 @@ METHODS = {"create": "POST", "list": "GET", "get": "GET", "update": "PATCH", "de
 def test_each_record_names_operations_the_index_has_with_the_right_method(item):
     for role, op_id in item.operations.items():
         assert role in ROLES
-        op = contract().operation(op_id)
+        op = shipped().operation(op_id)
         assert op.method == METHODS[role], (op_id, op.method)
         on_one = "{" + item.id_param + "}" in op.path
         assert on_one == (role in ("get", "update", "delete")), (op_id, op.path)
@@ -25,7 +25,7 @@ def test_each_record_names_its_envelopes_and_not_found_code(item):
     assert item.record_schema is not None, f"{item.name}: no {item.envelope!r} in its responses"
     listing = item.op("list")
     if listing is not None:
-        assert item.collection in contract().declared_fields(str(listing.response_schema(200)))
+        assert item.collection in shipped().declared_fields(str(listing.response_schema(200)))
     assert item.not_found
     for role in ("get", "update", "delete"):
         op = item.op(role)

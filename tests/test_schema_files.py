@@ -15,7 +15,7 @@ import pytest
 from conformance.contract import fingerprint
 from conformance.contract import overlay as overlays
 from conformance.contract.importer import BASE_URI, INDEX_FILE
-from conformance.contract.schemas import ERROR_SCHEMA, SCHEMA_DIR, contract, schema_uri
+from conformance.contract.schemas import ERROR_SCHEMA, SCHEMA_DIR, schema_uri, shipped
 
 DRAFT_2020_12 = "https://json-schema.org/draft/2020-12/schema"
 SCHEMA_FILES = sorted(p.relative_to(SCHEMA_DIR).as_posix() for p in SCHEMA_DIR.glob("*/*.json"))
@@ -54,7 +54,7 @@ def test_the_folder_holds_components_operations_the_index_and_the_overlay():
     named = [*INDEX["operations"], *INDEX["webhooks"]]
     # The folder holds what the index's operations and webhooks reach, no more and no less: a file
     # nothing reaches, or a reference to a file that is not there, fails this.
-    reached = {path for op in named for path in fingerprint.closure(contract(), op)}
+    reached = {path for op in named for path in fingerprint.closure(shipped(), op)}
     assert reached == set(SCHEMA_FILES)
     # An operation's own file holds its inline schemas: only operations of the index have one.
     assert {Path(f).stem for f in operations} <= set(named)
@@ -77,7 +77,7 @@ def test_schemas_hold_facts_not_prose_or_openapi_keywords(name):
 
 @pytest.mark.parametrize("name", SCHEMA_FILES)
 def test_every_reference_resolves(name):
-    resolver = contract().registry.resolver()
+    resolver = shipped().registry.resolver()
     for _where, node in walk(load(name)):
         ref = node.get("$ref")
         if isinstance(ref, str):
@@ -92,8 +92,8 @@ def test_every_schema_the_index_names_resolves():
         refs += [r for answer in op["responses"].values() for r in answer["content"].values() if r]
     assert len(refs) > 150
     for ref in refs:
-        contract().resolve(ref)
-    contract().resolve(ERROR_SCHEMA)
+        shipped().resolve(ref)
+    shipped().resolve(ERROR_SCHEMA)
 
 
 def test_the_index_says_where_it_came_from_and_hashes_what_it_imported():
@@ -134,9 +134,9 @@ def test_deep_object_parameters_keep_their_style():
 
 
 def test_multipart_and_redirects_are_in_the_index():
-    upload = contract().operation("UploadAttachment")
+    upload = shipped().operation("UploadAttachment")
     assert "multipart/form-data" in upload.request_content
-    authorize = contract().operation("Authorize")
+    authorize = shipped().operation("Authorize")
     assert authorize.documents(302)
     assert authorize.response_media(302) == ("text/plain",)
 

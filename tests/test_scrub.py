@@ -20,7 +20,7 @@ from vcr.request import Request
 from vcr.serializers import yamlserializer
 
 from conformance.contract.resources import resource
-from conformance.contract.schemas import contract, schema_uri, validator
+from conformance.contract.schemas import schema_uri, shipped, validator
 from conformance.scrubbing.placeholders import PLACEHOLDER, SECRET_PLACEHOLDER, fitting, placeholder
 from conformance.scrubbing.redact import scrub_report
 from conformance.scrubbing.scrubber import FRAGMENT, Scrubber, credential_fields
@@ -148,15 +148,15 @@ def credential_declarations() -> list[tuple[str, str]]:
     found = []
     for kind in TYPES:
         ref = f"components/{kind}.json"
-        found.extend((kind, name) for name in sorted(credential_fields()) if contract().property_schema(ref, name))
+        found.extend((kind, name) for name in sorted(credential_fields()) if shipped().property_schema(ref, name))
     return found
 
 
 @pytest.mark.parametrize(("kind", "name"), credential_declarations())
 def test_every_credential_placeholder_satisfies_its_schema(kind, name):
-    schema = contract().property_schema(f"components/{kind}.json", name)
+    schema = shipped().property_schema(f"components/{kind}.json", name)
     cls = jsonschema.Draft202012Validator
-    checker = cls({**schema, "$id": schema_uri(f"components/{kind}.json")}, registry=contract().registry)
+    checker = cls({**schema, "$id": schema_uri(f"components/{kind}.json")}, registry=shipped().registry)
     assert checker.is_valid(placeholder(name)), (name, placeholder(name))
 
 

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from conformance.cassettes.provenance import host_of
 from conformance.contract import fingerprint
-from conformance.contract.schemas import UnknownOperation, contract, operation
+from conformance.contract.schemas import UnknownOperation, operation, shipped
 from conformance.failures import MissingRecording
 from conformance.model import Exchange, Expect, Variant
 from conformance.scrubbing.scrubber import Scrubber
@@ -194,6 +194,7 @@ class Answers:
             headers={"Content-Type": "application/json"},
             text="{}",
             attempts=self.attempts,
+            contract=shipped(),
         )
 
 
@@ -211,16 +212,16 @@ def test_recording_notes_each_exchange_and_where_and_under_what_it_was_recorded(
     ]
     recording = pins["recording"]
     assert recording["host"] == "127.0.0.1:1"
-    assert recording["importHash"] == contract().index["importHash"]
-    assert recording["specVersion"] == contract().index["source"]["version"]
+    assert recording["importHash"] == shipped().index["importHash"]
+    assert recording["specVersion"] == shipped().index["source"]["version"]
     assert recording["harness"] == metadata.version("sunco-conformance")
     age = datetime.now(UTC) - datetime.fromisoformat(recording["recordedAt"].replace("Z", "+00:00"))
     assert timedelta(0) <= age < timedelta(hours=1)
     assert live.recorded().import_hash == recording["importHash"]
     # The hash of what each operation it called depends on, once per operation.
     assert recording["schemaHashes"] == {
-        "ListApps": fingerprint.operation_hash(contract(), "ListApps"),
-        "ListIntegrations": fingerprint.operation_hash(contract(), "ListIntegrations"),
+        "ListApps": fingerprint.operation_hash(shipped(), "ListApps"),
+        "ListIntegrations": fingerprint.operation_hash(shipped(), "ListIntegrations"),
     }
     assert live.recorded().schemas == recording["schemaHashes"]
 
@@ -267,4 +268,4 @@ def test_replay_of_a_call_to_an_operation_the_contract_lacks_names_it_and_the_ve
     sunco = session(Tape(OLD, write_protected=True), recording=False)
     with pytest.raises(UnknownOperation) as raised:
         sunco.call("ListParcels", expect=Expect(200))
-    assert raised.value.absent == f"the contract (spec {contract().version}) has no operation ListParcels"
+    assert raised.value.absent == f"the contract (spec {shipped().version}) has no operation ListParcels"

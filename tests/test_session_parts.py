@@ -12,7 +12,7 @@ import pytest
 
 from conformance.checks.findings import Findings
 from conformance.contract.resources import resource
-from conformance.contract.schemas import operation
+from conformance.contract.schemas import operation, shipped
 from conformance.failures import StateMismatch
 from conformance.model import Exchange, Expect
 from conformance.session.ledger import Ledger
@@ -71,7 +71,7 @@ def test_session_part_does_not_import_the_session(part: str) -> None:
 def _answer(operation_id: str, status: int, body: Any = None) -> Exchange:
     op = operation(operation_id)
     return Exchange(op, op.method, "http://x", op.path, None, status, {"Content-Type": "application/json"},
-                    json.dumps(body), body=body, body_is_json=True)  # fmt: skip
+                    json.dumps(body), body=body, body_is_json=True, contract=shipped())  # fmt: skip
 
 
 def test_teardown_deletes_what_the_ledger_holds_newest_first_and_keeps_a_failure_once() -> None:
@@ -96,7 +96,7 @@ def test_teardown_deletes_what_the_ledger_holds_newest_first_and_keeps_a_failure
             raise failure  # already among the findings: kept once
         return _answer(operation_id, 200, {})
 
-    Teardown(ledger, send, findings).run()
+    Teardown(ledger, send, findings, shipped()).run()
     assert sent == [
         ("DeleteIntegration", {"integrationId": "second"}),
         ("DeleteIntegration", {"integrationId": "first"}),

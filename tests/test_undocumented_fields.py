@@ -16,7 +16,7 @@ from conformance.checks.exchange import check_exchange
 from conformance.checks.findings import Findings
 from conformance.checks.undocumented import DELIVERY_SCHEMA, in_delivery, in_exchange
 from conformance.contract.importer import BASE_URI
-from conformance.contract.schemas import Contract, operation
+from conformance.contract.schemas import Contract, operation, shipped
 from conformance.deliveries.inbox import schema_failures
 from conformance.model import Exchange
 from conformance.report.summary import UNDOCUMENTED_FIELDS, Summary
@@ -38,6 +38,7 @@ def exchange(op: str, status: int, body: Any) -> Exchange:
         text=json.dumps(body),
         body=body,
         body_is_json=True,
+        contract=shipped(),
     )
 
 
@@ -235,15 +236,15 @@ DELIVERIES = [
 
 @pytest.mark.parametrize(("name", "body", "expected"), DELIVERIES, ids=[d[0] for d in DELIVERIES])
 def test_a_webhook_field_the_contract_does_not_declare_is_found_by_event_type_and_fails_nothing(name, body, expected):
-    assert schema_failures(body, DELIVERY_SCHEMA, where="t", what="a delivery") == []
-    assert [(f["in"], f["field"], f["example"]) for f in in_delivery(body)] == expected
+    assert schema_failures(body, DELIVERY_SCHEMA, where="t", what="a delivery", contract=shipped()) == []
+    assert [(f["in"], f["field"], f["example"]) for f in in_delivery(shipped(), body)] == expected
 
 
 def test_an_event_of_a_type_the_contract_does_not_know_fails_and_reports_no_fields():
     body = delivery(event("conversation:summary", {"conversation": CONVERSATION, "summary": "x"}), zendeskAccountId=1)
-    failures = schema_failures(body, DELIVERY_SCHEMA, where="t", what="a delivery")
+    failures = schema_failures(body, DELIVERY_SCHEMA, where="t", what="a delivery", contract=shipped())
     assert [f.pointer for f in failures] == ["/events/0/type"]
-    assert [f["field"] for f in in_delivery(body)] == ["/zendeskAccountId"]
+    assert [f["field"] for f in in_delivery(shipped(), body)] == ["/zendeskAccountId"]
 
 
 # A small contract with the keywords the shipped one does not use yet.

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import strategies as st
 
 from conformance.contract.resources import RESOURCES, resource
-from conformance.contract.schemas import contract
+from conformance.contract.schemas import shipped
 from conformance.model import Expect, FilePart, FormBody, MultipartBody, RawBody, Variant
 from conformance.scrubbing.scrubber import PLACEHOLDER, Scrubber
 from conformance.suites import flows
@@ -17,7 +17,7 @@ from conformance.variants import negative
 from conformance.variants.draw import draw, number, pin, unpin
 
 INTEGRATION = resource("integration")
-CREATE = contract().validator("components/integration.json", "request")
+CREATE = shipped().validator("components/integration.json", "request")
 
 
 @pytest.mark.parametrize("item", [r for r in RESOURCES if r.has("create")], ids=lambda r: r.name)
@@ -27,7 +27,7 @@ def test_valid_bodies_are_valid_for_every_resource(item):
     if request is None:  # a create that takes no body (switchboards) sends none
         assert bodies == [None]
         return
-    validator = contract().validator(str(request), "request")
+    validator = shipped().validator(str(request), "request")
     for body in bodies:
         assert validator.is_valid(body), [e.message for e in validator.iter_errors(body)]
 
@@ -96,7 +96,7 @@ def test_not_json_variants_are_not_json():
 
 
 def test_update_bodies_follow_the_stored_type():
-    web = contract().validator("components/webUpdate.json", "request")
+    web = shipped().validator("components/webUpdate.json", "request")
     for body in draw(flows.update_bodies(INTEGRATION, "web"), 10, seed=4):
         assert body, body
         assert web.is_valid(body), body

@@ -26,7 +26,7 @@ from urllib.parse import urlsplit
 import yaml
 
 from conformance.contract import fingerprint
-from conformance.contract.schemas import Contract, contract
+from conformance.contract.schemas import Contract
 from conformance.failures import StaleRecording
 
 RECORDING_KEY = "recording"
@@ -60,8 +60,11 @@ def now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-def recording(api_url: str, when: dt.datetime | None = None, *, run_id: str | None = None) -> dict[str, Any]:
-    index = contract().index
+def recording(
+    api_url: str, when: dt.datetime | None = None, *, run_id: str | None = None, contract: Contract
+) -> dict[str, Any]:
+    """The cassette's recording block: where and when, under which import of ``contract``."""
+    index = contract.index
     moment = (when or now()).astimezone(dt.UTC).replace(microsecond=0)
     block: dict[str, Any] = {
         "recordedAt": moment.isoformat().replace("+00:00", "Z"),
@@ -81,7 +84,7 @@ def exchange(operation_id: str, variant: str | None, attempts: int) -> dict[str,
     return {"operation": operation_id, "variant": variant, "attempts": attempts}
 
 
-def note_schemas(pins: dict[str, Any], operation_id: str) -> None:
+def note_schemas(pins: dict[str, Any], operation_id: str, contract: Contract) -> None:
     """While recording, keep the hash of what ``operation_id`` depends on in the recording block.
 
     Only a recording that notes its exchanges (a new one, not one being extended) says which
@@ -93,7 +96,7 @@ def note_schemas(pins: dict[str, Any], operation_id: str) -> None:
     known = block.get(SCHEMAS_KEY)
     known = dict(known) if isinstance(known, dict) else {}
     if operation_id not in known:
-        known[operation_id] = fingerprint.operation_hash(contract(), operation_id)
+        known[operation_id] = fingerprint.operation_hash(contract, operation_id)
         block[SCHEMAS_KEY] = dict(sorted(known.items()))
 
 

@@ -14,7 +14,7 @@ from typing import Any
 from conformance import pointer as pointers
 from conformance.checks.registry import Registry
 from conformance.checks.undocumented import DELIVERY_SCHEMA, WEBHOOK_OPERATION
-from conformance.contract.schemas import validator
+from conformance.contract.schemas import Contract, shipped
 from conformance.failures import ConformanceFailure, SchemaViolation, StateMismatch
 
 JSON_TYPE = "application/json"
@@ -33,6 +33,8 @@ class DeliveryContext:
     app_id: str | None
     triggers: list[str] | None
     where: str
+    # The contract the delivery is held to (the shipped one when none is given).
+    contract: Contract | None = None
 
     @property
     def label(self) -> str:
@@ -55,10 +57,13 @@ DELIVERY_CHECKS: Registry[DeliveryContext, Entry] = Registry("delivery")
 check = DELIVERY_CHECKS.check
 
 
-def schema_failures(body: Any, ref: str, *, where: str, what: str) -> list[ConformanceFailure]:
+def schema_failures(
+    body: Any, ref: str, *, where: str, what: str, contract: Contract | None = None
+) -> list[ConformanceFailure]:
     """Each place a webhook body (a whole delivery, or ``ref`` one event) breaks its schema."""
     found: list[ConformanceFailure] = []
-    for error in sorted(validator(ref, "response").iter_errors(body), key=lambda e: list(e.absolute_path)):
+    checker = (contract or shipped()).validator(ref, "response")
+    for error in sorted(checker.iter_errors(body), key=lambda e: list(e.absolute_path)):
         while error.context:
             error = error.context[0]
         found.append(
@@ -127,7 +132,9 @@ CAME = ("json",)
 @check("schema", after=CAME)
 def delivery_matches_schema(ctx: DeliveryContext, entry: Entry) -> Iterator[ConformanceFailure]:
     """the delivery is valid against the webhook schema, each event against the one its type names"""
-    yield from schema_failures(entry["body"], DELIVERY_SCHEMA, where=ctx.where, what=f"a {ctx.trigger} delivery")
+    yield from schema_failures(
+        entry["body"], DELIVERY_SCHEMA, where=ctx.where, what=f"a {ctx.trigger} delivery", contract=ctx.contract
+    )
 
 
 @check("webhook", after=CAME)
@@ -184,7 +191,8 @@ def check_delivery(
     app_id: str | None,
     triggers: list[str] | None,
     where: str,
+    contract: Contract | None = None,
 ) -> list[ConformanceFailure]:
     """Everything a delivery owes: it came, as JSON, valid against the event schemas, for this app,
     webhook and trigger, only with subscribed events, and with the webhook's secret in X-API-Key."""
-    return DELIVERY_CHECKS.run(DeliveryContext(webhook_id, trigger, app_id, triggers, where), entry)
+    return DELIVERY_CHECKS.run(DeliveryContext(webhook_id, trigger, app_id, triggers, where, contract), entry)

@@ -17,7 +17,7 @@ import jsonschema
 
 from conformance import pointer as pointers
 from conformance.checks.registry import Registry
-from conformance.contract.schemas import ERROR_SCHEMA, annotated_pointers, contract, validator, write_only_fields
+from conformance.contract.schemas import ERROR_SCHEMA
 from conformance.failures import (
     BrokenRedirect,
     ConformanceFailure,
@@ -293,7 +293,7 @@ def body_matches_schema(ctx: CheckContext, exchange: Exchange) -> Iterator[Confo
     ref = schema_for(exchange)
     if ref is None:
         return
-    checker = validator(ref, "response")
+    checker = exchange.contract.validator(ref, "response")
     key = _passed.key(checker, ref, exchange.body)
     if key in _passed:
         return
@@ -319,9 +319,9 @@ def no_write_only_field(ctx: CheckContext, exchange: Exchange) -> Iterator[Confo
     if not ref:
         return
     # Only a property the schema flags writeOnly somewhere can leak; most bodies carry none by name.
-    if not _names(exchange.body, set()) & write_only_fields(ref):
+    if not _names(exchange.body, set()) & exchange.contract.write_only_fields(ref):
         return
-    for pointer in annotated_pointers(ref, exchange.body, "writeOnly"):
+    for pointer in exchange.contract.annotated_pointers(ref, exchange.body, "writeOnly"):
         name = pointer.rsplit("/", 1)[-1]
         yield WriteOnlyLeak(
             title=f"{where(exchange)} returned the write-only field {name!r}.",
@@ -388,7 +388,7 @@ def defaults_are_applied(ctx: CheckContext, exchange: Exchange) -> Iterator[Conf
     record = pointers.resolve(exchange.body, expect.defaults_at)
     if not isinstance(sent, dict) or not isinstance(record, dict):
         return
-    for name, schema in contract().applicable_properties(request_ref, sent).items():
+    for name, schema in exchange.contract.applicable_properties(request_ref, sent).items():
         if name in sent or "default" not in schema or name not in record or schema.get("writeOnly"):
             continue
         if record[name] != schema["default"]:

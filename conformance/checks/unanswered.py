@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 from vcr.request import Request
 
 from conformance.cassettes.explain import nearest
-from conformance.contract.schemas import Operation, load_index, operation
+from conformance.contract.schemas import Contract, Operation
 from conformance.failures import (
     ConformanceFailure,
     UnmatchedRequest,
@@ -23,9 +23,8 @@ from conformance.transport.client import recorded_outcome
 F = TypeVar("F", bound=ConformanceFailure)
 
 
-def _without_exchange(kind: type[F], operation_id: str, cassette_path: str, *, title: str, **details: Any) -> F:
+def _without_exchange(kind: type[F], op: Operation, cassette_path: str, *, title: str, **details: Any) -> F:
     """A failure with no exchange to check: the request never got a (recorded) answer."""
-    op = operation(operation_id)
     return kind(
         operation=op.operation_id,
         method=op.method,
@@ -36,14 +35,12 @@ def _without_exchange(kind: type[F], operation_id: str, cassette_path: str, *, t
     )
 
 
-def unmatched(
-    cassette: Any, cassette_path: str, operation_id: str, sent: Request, record_command: str
-) -> UnmatchedRequest:
+def unmatched(cassette: Any, cassette_path: str, op: Operation, sent: Request, record_command: str) -> UnmatchedRequest:
     """Replay met a request (``sent``, scrubbed) that the cassette does not hold: name the nearest one."""
     found = nearest([request for request, _ in getattr(cassette, "data", [])], sent)
     return _without_exchange(
         UnmatchedRequest,
-        operation_id,
+        op,
         cassette_path,
         title=f"sent a request that {cassette_path} does not hold.",
         rule="replay answers only requests recorded in the cassette (method, path, query, JSON body)",
@@ -55,11 +52,11 @@ def unmatched(
 
 
 def unreachable(
-    api_url: str, cassette_path: str, operation_id: str, error: BaseException, scrub: Callable[[str], str]
+    api_url: str, cassette_path: str, op: Operation, error: BaseException, scrub: Callable[[str], str]
 ) -> Unreachable:
     return _without_exchange(
         Unreachable,
-        operation_id,
+        op,
         cassette_path,
         title=f"got no answer from {api_url}.",
         rule="the API answers every request",
@@ -74,7 +71,7 @@ def unreachable(
 MAX_SHOWN = 10
 
 
-def unplayed(cassette: Any, cassette_path: str, record_command: str) -> list[ConformanceFailure]:
+def unplayed(cassette: Any, cassette_path: str, record_command: str, contract: Contract) -> list[ConformanceFailure]:
     """One failure naming the recorded exchanges (retried attempts included) that replay never asked for."""
     data = getattr(cassette, "data", [])
     counts = getattr(cassette, "play_counts", {})
@@ -82,7 +79,7 @@ def unplayed(cassette: Any, cassette_path: str, record_command: str) -> list[Con
     if not left:
         return []
     first = data[left[0]][0]
-    op = operation_of(first.method, first.path)
+    op = operation_of(contract, first.method, first.path)
     shown = [f"#{i + 1} {data[i][0].method} {data[i][0].path} -> {recorded_outcome(data[i][1])}" for i in left]
     more = [f"... and {len(shown) - MAX_SHOWN} more"] if len(shown) > MAX_SHOWN else []
     return [
@@ -102,9 +99,9 @@ def unplayed(cassette: Any, cassette_path: str, record_command: str) -> list[Con
     ]
 
 
-def operation_of(method: str, path: str) -> Operation | None:
+def operation_of(contract: Contract, method: str, path: str) -> Operation | None:
     """The index's operation whose path template ends the request's path (a base URL may add a prefix)."""
-    for op in load_index().values():
+    for op in contract.operations.values():
         pattern = re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(op.path))
         if op.method == method.upper() and re.search(pattern + "$", path):
             return op

@@ -11,12 +11,13 @@ field in every item of a list is one entry; ``example`` is one pointer where it 
 from __future__ import annotations
 
 import json
+import weakref
 from collections.abc import Iterable
 from typing import Any
 
 from conformance import pointer as pointers
 from conformance.checks.exchange import schema_for
-from conformance.contract.schemas import Contract, contract
+from conformance.contract.schemas import Contract
 from conformance.model import Exchange
 
 WEBHOOK_OPERATION = "EventWebhooks"
@@ -36,20 +37,19 @@ class _Known:
     LIMIT = 20_000
 
     def __init__(self) -> None:
-        self._found: dict[tuple[str, str], tuple[str, ...]] = {}
-        self._contract: Contract | None = None
+        # Per contract: what one finds undeclared, another (another release) may declare.
+        self._found: weakref.WeakKeyDictionary[Contract, dict[tuple[str, str], tuple[str, ...]]] = (
+            weakref.WeakKeyDictionary()
+        )
 
-    def undeclared(self, ref: str, body: Any) -> tuple[str, ...]:
-        current = contract()
-        if current is not self._contract:  # another --schema-dir: what was found no longer holds
-            self._found.clear()
-            self._contract = current
+    def undeclared(self, contract: Contract, ref: str, body: Any) -> tuple[str, ...]:
+        known = self._found.setdefault(contract, {})
         key = (ref, json.dumps(body, ensure_ascii=False, sort_keys=True))
-        found = self._found.get(key)
+        found = known.get(key)
         if found is None:
-            if len(self._found) >= self.LIMIT:
-                self._found.clear()
-            found = self._found[key] = tuple(current.undeclared(ref, body))
+            if len(known) >= self.LIMIT:
+                known.clear()
+            found = known[key] = tuple(contract.undeclared(ref, body))
         return found
 
 
@@ -81,10 +81,11 @@ def _unique(found: Iterable[Field]) -> list[Field]:
     return sorted(kept.values(), key=lambda entry: (entry["in"], entry["field"]))
 
 
-def in_body(ref: str, body: Any, where: str) -> list[Field]:
+def in_body(contract: Contract, ref: str, body: Any, where: str) -> list[Field]:
     """The fields of ``body`` that ``ref`` does not declare, all under ``where``."""
     return _unique(
-        {"in": where, "field": general(body, pointer), "example": pointer} for pointer in _known.undeclared(ref, body)
+        {"in": where, "field": general(body, pointer), "example": pointer}
+        for pointer in _known.undeclared(contract, ref, body)
     )
 
 
@@ -93,7 +94,7 @@ def in_exchange(exchange: Exchange) -> list[Field]:
     ref = schema_for(exchange)
     if ref is None or not exchange.body_is_json:
         return []
-    return in_body(ref, exchange.body, exchange.operation.operation_id)
+    return in_body(exchange.contract, ref, exchange.body, exchange.operation.operation_id)
 
 
 def event_type(body: Any, index: int) -> str | None:
@@ -103,14 +104,14 @@ def event_type(body: Any, index: int) -> str | None:
     return kind if isinstance(kind, str) else None
 
 
-def event_types() -> list[str]:
+def event_types(contract: Contract) -> list[str]:
     """The event types the contract's webhook deliveries may carry."""
-    schema = contract().resolve(EVENT_SCHEMA)
+    schema = contract.resolve(EVENT_SCHEMA)
     kinds = ((schema.get("properties") or {}).get("type") or {}).get("enum") or []
     return [str(kind) for kind in kinds]
 
 
-def in_delivery(body: Any) -> list[Field]:
+def in_delivery(contract: Contract, body: Any) -> list[Field]:
     """The fields of a webhook delivery the contract does not declare: the envelope's under
     ``EventWebhooks``, an event's under its type, its field counted from the event.
 
@@ -118,8 +119,8 @@ def in_delivery(body: Any) -> list[Field]:
     is unknown, so none of them is reported.
     """
     found: list[Field] = []
-    known = set(event_types())
-    for pointer in _known.undeclared(DELIVERY_SCHEMA, body):
+    known = set(event_types(contract))
+    for pointer in _known.undeclared(contract, DELIVERY_SCHEMA, body):
         tokens = pointers.tokens(pointer)
         inside = len(tokens) > 2 and tokens[0] == EVENTS and tokens[1].isdigit()
         kind = event_type(body, int(tokens[1])) if inside else None
@@ -130,10 +131,10 @@ def in_delivery(body: Any) -> list[Field]:
     return _unique(found)
 
 
-def in_event(event: Any, kind: str) -> list[Field]:
+def in_event(contract: Contract, event: Any, kind: str) -> list[Field]:
     """The fields of one webhook event (not in its delivery) the contract does not declare, as
     an event of type ``kind``."""
-    return in_body(EVENT_SCHEMA, {**event, "type": kind} if isinstance(event, dict) else event, kind)
+    return in_body(contract, EVENT_SCHEMA, {**event, "type": kind} if isinstance(event, dict) else event, kind)
 
 
 def shown(entry: Field) -> str:

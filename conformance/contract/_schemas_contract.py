@@ -69,7 +69,9 @@ class UnknownOperation(KeyError):
 class Contract:
     """Schema documents (by path relative to ``schemas/``) and the index, with lookups over both."""
 
-    def __init__(self, documents: Mapping[str, Any], index: Mapping[str, Any]) -> None:
+    def __init__(self, documents: Mapping[str, Any], index: Mapping[str, Any], directory: Path | None = None) -> None:
+        # The folder the contract was read from (None when built in memory): what reports name.
+        self.directory = directory
         # Without "$schema", jsonschema keeps our validator class when it follows a $ref into
         # another file; with it, it would switch to the stock class and lose the views.
         self.documents = {path: {k: v for k, v in doc.items() if k != "$schema"} for path, doc in documents.items()}
@@ -79,6 +81,9 @@ class Contract:
         self._validators: dict[tuple[str, View], Any] = {}
         self._subschemas: dict[tuple[int, str], tuple[Any, Any]] = {}
         self._resolved: dict[str, Any] = {}
+        # What the walks derive per schema, kept with the contract they describe (never module-wide).
+        self._flags: dict[tuple[str, str], frozenset[str]] = {}
+        self._declared: dict[str, frozenset[str]] = {}
 
     @classmethod
     def from_files(cls, files: Mapping[str, str]) -> Contract:
@@ -95,7 +100,7 @@ class Contract:
             for folder in ("components", "operations")
             for path in sorted((directory / folder).glob("*.json"))
         }
-        return cls(documents, json.loads(index_path.read_text(encoding="utf-8")))
+        return cls(documents, json.loads(index_path.read_text(encoding="utf-8")), directory.resolve())
 
     # -- the index -------------------------------------------------------------------------
 
@@ -112,6 +117,23 @@ class Contract:
             return self.operations[operation_id]
         except KeyError:
             raise UnknownOperation(operation_id, self.version, list(self.operations)) from None
+
+    def authenticated(self) -> list[Operation]:
+        """The operations whose security asks for credentials, by operationId."""
+        return sorted((op for op in self.operations.values() if op.authenticated), key=lambda op: op.operation_id)
+
+    def refusing(self, scope: str) -> list[Operation]:
+        """The operations whose security names scopes, none of them ``scope``: a key of that scope is refused."""
+        return [op for op in self.authenticated() if op.refuses(scope)]
+
+    def documented_code(self, op: Operation, status: int) -> str:
+        """The error code ``op`` documents for ``status``; else the one code the contract documents for it elsewhere."""
+        codes = op.error_codes(status) or tuple(
+            sorted({code for other in self.operations.values() for code in other.error_codes(status)})
+        )
+        if len(codes) != 1:
+            raise ValueError(f"{op.operation_id}: expected one documented error code for {status}, found {list(codes)}")
+        return codes[0]
 
     @property
     def version(self) -> str:
@@ -210,7 +232,20 @@ class Contract:
         return isinstance(resolved, dict) and resolved.get(flag) is True
 
     def flagged_fields(self, ref: str, flag: str) -> frozenset[str]:
-        return frozenset(self._walk(self.resolve(ref), schema_uri(ref).split("#")[0], set(), flag))
+        key = (ref, flag)
+        found = self._flags.get(key)
+        if found is None:
+            found = self._flags[key] = frozenset(
+                self._walk(self.resolve(ref), schema_uri(ref).split("#")[0], set(), flag)
+            )
+        return found
+
+    def write_only_fields(self, ref: str) -> frozenset[str]:
+        """Names of the properties a request may send but a response must never return."""
+        return self.flagged_fields(ref, "writeOnly")
+
+    def read_only_fields(self, ref: str) -> frozenset[str]:
+        return self.flagged_fields(ref, "readOnly")
 
     def annotated_pointers(
         self, ref: str, instance: Any, flag: str = "writeOnly", view: View = "response"
@@ -382,7 +417,10 @@ class Contract:
             yield from self._top(sub, base, seen)
 
     def declared_fields(self, ref: str) -> frozenset[str]:
-        return frozenset(name for name, _, _ in self.top_properties(ref))
+        found = self._declared.get(ref)
+        if found is None:
+            found = self._declared[ref] = frozenset(name for name, _, _ in self.top_properties(ref))
+        return found
 
     def property_schema(self, ref: str, name: str) -> dict[str, Any]:
         """The merged schema of one top-level property (its declarations, references followed)."""

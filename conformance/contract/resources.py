@@ -9,16 +9,28 @@ and ``tests/test_resources.py`` holds every record to it.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+import weakref
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from functools import cached_property
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urljoin
 
-from conformance.contract.schemas import Operation, contract
+from conformance.contract.schemas import Contract, Operation, shipped
 
 ROLES = ("create", "list", "get", "update", "delete")
 _PARAM = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+T = TypeVar("T")
+# What a record's facts come to under each contract, worked out once per contract and resource.
+_facts: weakref.WeakKeyDictionary[Contract, dict[tuple[str, str], Any]] = weakref.WeakKeyDictionary()
+
+
+def _fact(contract: Contract, item: Resource, name: str, work: Callable[[], T]) -> T:
+    known = _facts.setdefault(contract, {})
+    key = (item.name, name)
+    if key not in known:
+        known[key] = work()
+    found: T = known[key]
+    return found
 
 
 @dataclass(frozen=True, eq=False)
@@ -60,52 +72,76 @@ class Resource:
     # False when the list ignores page[size] (messages: fixed pages, newest first)
     sized_pages: bool = True
 
-    def op(self, role: str) -> Operation | None:
-        """The operation of ``role``; None when the table names none, or the contract (another release's)
-        lacks it, so deriving tests from the table never stops at an absent operation."""
+    def op(self, role: str, contract: Contract | None = None) -> Operation | None:
+        """The operation of ``role`` in ``contract`` (the shipped one if none is given); None when the table
+        names none, or the contract (another release's) lacks it, so deriving tests never stops there."""
         operation_id = self.operations.get(role)
-        return contract().operations.get(operation_id) if operation_id else None
+        return (contract or shipped()).operations.get(operation_id) if operation_id else None
 
     def has(self, role: str) -> bool:
         return role in self.operations
 
-    @cached_property
+    # The facts below are the table read against a contract: ``*_in(contract)`` for a given one, the
+    # plain properties for the shipped one.
+
+    @property
     def item_path(self) -> str:
+        return self.item_path_in(shipped())
+
+    def item_path_in(self, contract: Contract) -> str:
         """The path template that names one record (from get, update or delete)."""
+        return _fact(contract, self, "item_path", lambda: self._item_path(contract))
+
+    def _item_path(self, contract: Contract) -> str:
         for role in ("get", "update", "delete"):
-            op = self.op(role)
+            op = self.op(role, contract)
             if op is not None and "{" + self.id_param + "}" in op.path:
                 return op.path
         raise ValueError(f"resource {self.name} has no operation on one record")
 
-    @cached_property
+    @property
     def parent_params(self) -> tuple[str, ...]:
+        return self.parent_params_in(shipped())
+
+    def parent_params_in(self, contract: Contract) -> tuple[str, ...]:
         """Path parameters that name the parents (all but the record's own id)."""
-        return tuple(name for name in _PARAM.findall(self.item_path) if name != self.id_param)
+        return tuple(name for name in _PARAM.findall(self.item_path_in(contract)) if name != self.id_param)
 
     @property
     def record_pointer(self) -> str:
         """Where a create response holds the new record: ``/integration``, or ``/messages/0``."""
         return f"/{self.envelope}/0" if self.created_in_list else f"/{self.envelope}"
 
-    @cached_property
+    @property
     def shapes(self) -> tuple[str, ...]:
+        return self.shapes_in(shipped())
+
+    def shapes_in(self, contract: Contract) -> tuple[str, ...]:
         """The discriminator's values a create body may take (every integration type)."""
-        op = self.op("create")
+        return _fact(contract, self, "shapes", lambda: self._shapes(contract))
+
+    def _shapes(self, contract: Contract) -> tuple[str, ...]:
+        op = self.op("create", contract)
         if self.discriminator is None or op is None or op.request is None:
             return ()
-        properties = contract().resolve(op.request).get("properties") or {}
+        properties = contract.resolve(op.request).get("properties") or {}
         return tuple(str(value) for value in (properties.get(self.discriminator) or {}).get("enum") or ())
 
-    @cached_property
+    @property
     def record_schema(self) -> str | None:
+        return self.record_schema_in(shipped())
+
+    def record_schema_in(self, contract: Contract) -> str | None:
         """The schema of one record: the envelope property of the resource's single-record response."""
+        return _fact(contract, self, "record_schema", lambda: self._record_schema(contract))
+
+    def _record_schema(self, contract: Contract) -> str | None:
         for role, status in (("get", 200), ("create", 201), ("update", 200)):
-            op = self.op(role)
+            op = self.op(role, contract)
             ref = op.response_schema(status) if op else None
             if ref is None:
                 continue
-            for name, sub, base in contract().top_properties(ref):
+            for name, sub, base in contract.top_properties(ref):
                 if name != self.envelope or not isinstance(sub, dict):
                     continue
                 if self.created_in_list and isinstance(sub.get("items"), dict):
@@ -327,24 +363,24 @@ def dotted_all(record: object, path: str) -> list[object]:
     return values
 
 
-def _required_query(item: Resource) -> set[str]:
-    op = item.op("list")
+def _required_query(item: Resource, contract: Contract | None = None) -> set[str]:
+    op = item.op("list", contract)
     return {p.name for p in op.parameters if p.location == "query" and p.required} if op else set()
 
 
-def needs_filter(item: Resource) -> bool:
+def needs_filter(item: Resource, contract: Contract | None = None) -> bool:
     """The list answers only with a filter (users by email, conversations by participant)."""
-    return any(key.partition("[")[0] in _required_query(item) for key in item.filters)
+    return any(key.partition("[")[0] in _required_query(item, contract) for key in item.filters)
 
 
-def required_filters(item: Resource, body: Any) -> dict[str, str]:
+def required_filters(item: Resource, body: Any, contract: Contract | None = None) -> dict[str, str]:
     """Query a list needs to answer at all (users are listed by email only), from a created body.
 
     A path through a list (a conversation's participants) takes its first value, and is left out
     when the body has none: a participant is named by userId or by userExternalId."""
     if not isinstance(body, dict):
         return {}
-    needed = _required_query(item)
+    needed = _required_query(item, contract)
     found: dict[str, str] = {}
     for key, path in item.filters.items():
         if key.partition("[")[0] not in needed:
@@ -352,17 +388,18 @@ def required_filters(item: Resource, body: Any) -> dict[str, str]:
         values = dotted_all(body, path)
         if values:
             found[key] = str(values[0])
-        elif not _through_list(item, path) and dotted(body, path) is not None:
+        elif not _through_list(item, path, contract) and dotted(body, path) is not None:
             found[key] = str(dotted(body, path))
     # A value the body lacks is left out, never sent as "None": the list then refuses the query (a
     # failure that names it) instead of matching every record.
     return found
 
 
-def _through_list(item: Resource, path: str) -> bool:
+def _through_list(item: Resource, path: str, contract: Contract | None = None) -> bool:
     """The path's first field is a list in the create body (a conversation's participants)."""
-    op = item.op("create")
-    schema = contract().property_schema(op.request, path.split(".")[0]) if op and op.request else {}
+    chosen = contract or shipped()
+    op = item.op("create", chosen)
+    schema = chosen.property_schema(op.request, path.split(".")[0]) if op and op.request else {}
     kind = schema.get("type")
     return kind == "array" or (isinstance(kind, list) and "array" in kind)
 

@@ -1,9 +1,11 @@
 """The imported contract: JSON Schemas under ``schemas/`` and the operation index that ties them to the API.
 
-The public face of the contract: the project's :class:`Contract` (loaded once, or from the folder
-:func:`use` chose) and shorthands over it. Behind it: ``_schemas_operation`` (an index entry as an
-:class:`Operation`), ``_schemas_validators`` (the request and response views, our keywords) and
-``_schemas_contract`` (the registry, validators and the walks that follow what applies to an instance).
+The public face of the contract: a :class:`Contract` is a value, loaded from a folder import-spec
+wrote (:func:`load`) and passed to what needs it (the session, the checks, the generators, the
+sandbox), so that one process can hold two. :func:`shipped` is the project's own, for callers with
+no choice. Behind it: ``_schemas_operation`` (an index entry as an :class:`Operation`),
+``_schemas_validators`` (the request and response views, our keywords) and ``_schemas_contract``
+(the registry, validators and the walks that follow what applies to an instance).
 """
 
 from __future__ import annotations
@@ -25,17 +27,16 @@ __all__ = [
     "Response",
     "UnknownOperation",
     "View",
-    "active_dir",
     "annotated_pointers",
-    "contract",
     "declared_fields",
     "deref",
+    "load",
     "load_index",
     "operation",
     "read_only_fields",
     "resolve",
     "schema_uri",
-    "use",
+    "shipped",
     "validator",
     "write_only_fields",
 ]
@@ -45,91 +46,68 @@ SCHEMA_DIR = (Path(__file__).resolve().parents[1] / "_schemas").resolve()
 ERROR_SCHEMA = "components/errorResponse.json"
 
 
-_active = {"directory": SCHEMA_DIR}
-
-
-def use(directory: Path) -> None:
-    """Make ``directory`` (an import-spec output) the contract every lookup below uses (``--schema-dir``).
-
-    Called once, before any lookup: what was derived from the previous contract is forgotten.
-    """
-    _active["directory"] = Path(directory).resolve()
-    for cached in (_load, write_only_fields, read_only_fields, declared_fields):
-        cached.cache_clear()
-
-
-def active_dir() -> Path:
-    return _active["directory"]
-
-
 @cache
 def _load(directory: Path) -> Contract:
     return Contract.from_dir(directory)
 
 
-def contract(directory: Path | None = None) -> Contract:
-    """The project's contract, as imported into ``schemas/`` (or the folder :func:`use` chose)."""
-    return _load(directory or _active["directory"])
+def load(directory: Path) -> Contract:
+    """The contract import-spec wrote to ``directory``, read once per folder (it is never written while in use)."""
+    return _load(Path(directory).resolve())
 
 
-# Shorthands over the project's contract, for the many call sites that need just one lookup.
+def shipped() -> Contract:
+    """The project's contract, as imported into ``schemas/``: for callers that are given none."""
+    return _load(SCHEMA_DIR)
+
+
+# Shorthands over the shipped contract, for tests and tools that need just one lookup of it. Code on
+# the run path uses the contract it was given (the session's, the sandbox's), never these.
 
 
 def load_index() -> dict[str, Operation]:
-    return contract().operations
+    return shipped().operations
 
 
 def operation(operation_id: str) -> Operation:
-    return contract().operation(operation_id)
+    return shipped().operation(operation_id)
 
 
 def authenticated() -> list[Operation]:
-    """The operations whose security asks for credentials, by operationId."""
-    return sorted((op for op in contract().operations.values() if op.authenticated), key=lambda op: op.operation_id)
+    return shipped().authenticated()
 
 
 def refusing(scope: str) -> list[Operation]:
-    """The operations whose security names scopes, none of them ``scope``: a key of that scope is refused."""
-    return [op for op in authenticated() if op.refuses(scope)]
+    return shipped().refusing(scope)
 
 
 def documented_code(op: Operation, status: int) -> str:
-    """The error code ``op`` documents for ``status``; else the one code the contract documents for it elsewhere."""
-    codes = op.error_codes(status) or tuple(
-        sorted({code for other in contract().operations.values() for code in other.error_codes(status)})
-    )
-    if len(codes) != 1:
-        raise ValueError(f"{op.operation_id}: expected one documented error code for {status}, found {list(codes)}")
-    return codes[0]
+    return shipped().documented_code(op, status)
 
 
 def validator(ref: str, view: View = "response") -> Any:
-    return contract().validator(ref, view)
+    return shipped().validator(ref, view)
 
 
 def resolve(ref: str) -> Any:
-    return contract().resolve(ref)
+    return shipped().resolve(ref)
 
 
-@cache
 def write_only_fields(ref: str) -> frozenset[str]:
-    """Names of the properties a request may send but a response must never return."""
-    return contract().flagged_fields(ref, "writeOnly")
+    return shipped().write_only_fields(ref)
 
 
-@cache
 def read_only_fields(ref: str) -> frozenset[str]:
-    return contract().flagged_fields(ref, "readOnly")
+    return shipped().read_only_fields(ref)
 
 
 def annotated_pointers(ref: str, instance: Any, flag: str = "writeOnly") -> list[str]:
-    return contract().annotated_pointers(ref, instance, flag)
+    return shipped().annotated_pointers(ref, instance, flag)
 
 
-@cache
 def declared_fields(ref: str) -> frozenset[str]:
-    return contract().declared_fields(ref)
+    return shipped().declared_fields(ref)
 
 
 def deref(schema: Any, base: str) -> tuple[Any, str]:
-    return contract().deref(schema, base)
+    return shipped().deref(schema, base)

@@ -8,7 +8,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from conformance.contract.schemas import contract
+from conformance.contract.schemas import shipped
 from conformance.variants.strategies import Generator, Hints, safe_text
 
 RESOURCES = ("message",)
@@ -104,7 +104,7 @@ def _finish(kind: str, content: dict[str, Any]) -> dict[str, Any]:
 
 def content(kind: str) -> st.SearchStrategy[dict[str, Any]]:
     """Valid content of one type (``locationRequest``: a text asking for the user's location)."""
-    valid = contract().validator(CONTENT, "request").is_valid
+    valid = shipped().validator(CONTENT, "request").is_valid
     if kind == "locationRequest":
         ask = st.fixed_dictionaries({"type": st.just("locationRequest"), "text": safe_text(1, 20)})
         made = st.fixed_dictionaries(
@@ -124,7 +124,7 @@ def with_schema(body: dict[str, Any]) -> dict[str, Any]:
 
 def bodies(kind: str, author: st.SearchStrategy[dict[str, Any]] | None = None) -> st.SearchStrategy[dict[str, Any]]:
     """Valid PostMessage bodies with content of one type."""
-    valid = contract().validator(BODY, "request").is_valid
+    valid = shipped().validator(BODY, "request").is_valid
     made = st.fixed_dictionaries(
         {"author": business_author() if author is None else author, "content": content(kind)},
         optional={"metadata": VALUES["metadata"]},

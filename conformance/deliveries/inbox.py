@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from conformance.cassettes.vcr_adapter import store_metadata, stored_metadata
 from conformance.checks.delivery import WAIT_SECONDS, check_delivery, schema_failures, webhook_of
 from conformance.checks.undocumented import WEBHOOK_OPERATION, in_delivery
+from conformance.contract.schemas import Contract
 from conformance.deliveries.receiver import Received, Receiver
 from conformance.failures import MissingRecording, StateMismatch
 
@@ -73,7 +74,9 @@ class Inbox:
         scrubber: Scrubber,
         record_command: str,
         note_schemas: Callable[[str], None] = lambda operation_id: None,
+        contract: Contract,
     ) -> None:
+        self._contract = contract
         self._cassette = cassette
         self._findings = findings
         self._app_id = app_id
@@ -123,9 +126,10 @@ class Inbox:
             app_id=self._app_id(),
             triggers=self._triggers.get(webhook_id),
             where=self.target,
+            contract=self._contract,
         )
         body = entry.get("body")
-        undocumented = in_delivery(body) if isinstance(body, dict) else []
+        undocumented = in_delivery(self._contract, body) if isinstance(body, dict) else []
         self._findings.keep_result(OPERATION, 200 if entry.get("received") else 0, found, undocumented)
         return event_of(entry, trigger)
 

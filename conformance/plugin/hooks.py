@@ -31,7 +31,7 @@ from conformance.cassettes.provenance import host_of, read_pins, stale_failure
 from conformance.cassettes.recording import configure_vcr, vcr_options
 from conformance.contract import needs
 from conformance.contract.resources import resource
-from conformance.contract.schemas import UnknownOperation
+from conformance.contract.schemas import Contract, UnknownOperation
 from conformance.deliveries.receiver import Receiver
 from conformance.failures import (
     FAULT_KINDS,
@@ -74,18 +74,24 @@ _receiver_key = pytest.StashKey[Receiver]()
 _cache_key = pytest.StashKey[CassetteCache]()
 _hold_key = pytest.StashKey[Hold]()
 _journal_key = pytest.StashKey[RunLedger]()
+_contract_key = pytest.StashKey[Contract]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     add_options(parser)
 
 
-def _channel_types() -> tuple[str, ...]:
+def _channel_types(contract: Contract) -> tuple[str, ...]:
     """The integration types SUNCO_CHANNELS may name (none to check against a contract without them)."""
     try:
-        return resource("integration").shapes
+        return resource("integration").shapes_in(contract)
     except KeyError:
         return ()
+
+
+def run_contract(config: pytest.Config) -> Contract:
+    """The contract this run checks against (``--schema-dir``, else the shipped one), loaded at configure."""
+    return config.stash[_contract_key]
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -94,13 +100,14 @@ def pytest_configure(config: pytest.Config) -> None:
     if root.exists() and not root.is_dir():
         raise pytest.UsageError(f"--cassette-dir {root} is a file: give a directory (it is created if missing)")
     options.check(config, recording=is_recording(config))
+    contract = config.stash[_contract_key] = options.contract(config)
     settings = None
     if is_recording(config) and (getattr(config.option, "numprocesses", None) or hasattr(config, "workerinput")):
         # Workers share one app: each would list, page through and record the others' records.
         raise pytest.UsageError("record without -n: a live run talks to one app, so its tests must run one at a time")
     if is_recording(config):
         try:
-            settings = Settings.from_env(os.environ, channel_types=_channel_types())
+            settings = Settings.from_env(os.environ, channel_types=_channel_types(contract))
             run_id = runs.begin(runs.run_id_from_env(os.environ))
         except ConfigError as error:
             raise pytest.UsageError(f"a live run needs the SUNCO_* settings: {error}") from None
@@ -116,7 +123,9 @@ def pytest_configure(config: pytest.Config) -> None:
         config.option.allowed_hosts = ",".join(filter(None, allowed))
     config.stash[_settings_key] = settings
     scrubber = config.stash[_scrubber_key] = (
-        Scrubber(settings.secrets, public=settings.public) if settings else Scrubber()
+        Scrubber(settings.secrets, public=settings.public, contract=contract)
+        if settings
+        else Scrubber(contract=contract)
     )
     config.stash[_pending_key] = set()
     config.stash[_cache_key] = cassette_cache(config)
@@ -141,6 +150,7 @@ def pytest_configure(config: pytest.Config) -> None:
             scrub_text=scrubber.text,
             max_age=options.max_age(config),
             notes=notes,
+            contract=contract,
         ),
         "conformance-summary",
     )
@@ -200,7 +210,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in suite:
         item.add_marker(pytest.mark.vcr)
         item.add_marker(pytest.mark.conformance)
-        absent = needs.absent(getattr(item, "obj", None))
+        absent = needs.absent(getattr(item, "obj", None), run_contract(config))
         if absent is not None:
             item.add_marker(pytest.mark.skip(reason=absent))
     root = cassette_root(config)
@@ -214,7 +224,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if suite and settings is not None:
         # One read before anything is recorded: a wrong key or app stops here, not in every test.
         try:
-            check_access(settings, config.stash[_scrubber_key].text)
+            check_access(settings, config.stash[_scrubber_key].text, contract=run_contract(config))
         except ConfigError as error:
             raise pytest.UsageError(str(error)) from None
 
@@ -310,7 +320,7 @@ def _session(item: pytest.Item, cassette: Any, *, recording: bool) -> Conformanc
         recording=recording,
         redraw=recording and config.getoption("--record-mode") == "all",
         settings=config.stash[_settings_key] if recording else None,
-        scrubber=config.stash[_scrubber_key] if recording else Scrubber(),
+        scrubber=config.stash[_scrubber_key] if recording else Scrubber(contract=run_contract(config)),
         nodeid=item.nodeid,
         record_command=record_command(config, item.nodeid),
         seed=config.getoption("--variant-seed"),
@@ -319,6 +329,7 @@ def _session(item: pytest.Item, cassette: Any, *, recording: bool) -> Conformanc
         reuse=_reused_pins(item) if recording else None,
         receiver=lambda: receiver(config),
         journal=config.stash.get(_journal_key, None) if recording else None,
+        contract=run_contract(config),
     )
 
 

@@ -20,7 +20,7 @@ from vcr import VCR
 
 from conformance.cassettes.files import CorruptCassette
 from conformance.cassettes.recording import configure_vcr, vcr_options
-from conformance.contract.schemas import load_index
+from conformance.contract.schemas import Contract
 from conformance.failures import (
     ConformanceFailure,
     FailureGroup,
@@ -188,9 +188,14 @@ def verify(
 
 
 def does_not_replay(
-    found: Sequence[str], operation_id: str | None, cassette: Path, kept_at: Path, record_command: str
+    found: Sequence[str],
+    operation_id: str | None,
+    cassette: Path,
+    kept_at: Path,
+    record_command: str,
+    contract: Contract,
 ) -> RecordingDoesNotReplay:
-    op = load_index().get(operation_id or "")
+    op = contract.operations.get(operation_id or "")
     return RecordingDoesNotReplay(
         operation=op.operation_id if op else "(none)",
         method=op.method if op else "-",

@@ -43,7 +43,7 @@ def settle(
     if found:
         kept_at = cassettes.rejected_path(cassette)
         recorded.replace(kept_at)
-        raise rewrite.does_not_replay(found, operation_id, cassette, kept_at, record_command)
+        raise rewrite.does_not_replay(found, operation_id, cassette, kept_at, record_command, session.contract)
     recorded.replace(cassette)
 
 

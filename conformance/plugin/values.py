@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from conformance.contract import schemas
+from conformance.contract.schemas import Contract, load, shipped
 
 REPORT_OPTIONS = ("--conformance-report", "--conformance-markdown")
 
@@ -24,16 +24,22 @@ def max_age(config: pytest.Config) -> float | None:
     return days
 
 
+def contract(config: pytest.Config) -> Contract:
+    """The contract the run checks against: the folder ``--schema-dir`` names, else the shipped one."""
+    schema_dir = config.getoption("--schema-dir")
+    if not schema_dir:
+        return shipped()
+    folder = Path(schema_dir)
+    if not (folder / "index.json").is_file():
+        raise pytest.UsageError(f"--schema-dir {folder} holds no index.json: give a folder import-spec wrote")
+    return load(folder)
+
+
 def check(config: pytest.Config, *, recording: bool) -> None:
     """Fail now, in one line, rather than after a whole run."""
     for option in REPORT_OPTIONS:
         _report_path(option, config.getoption(option))
-    schema_dir = config.getoption("--schema-dir")
-    if schema_dir:
-        folder = Path(schema_dir)
-        if not (folder / "index.json").is_file():
-            raise pytest.UsageError(f"--schema-dir {folder} holds no index.json: give a folder import-spec wrote")
-        schemas.use(folder)
+    contract(config)
     max_age(config)
     reuse = config.getoption("--variants-from")
     if reuse and not recording:

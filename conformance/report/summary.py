@@ -17,7 +17,7 @@ import pytest
 
 from conformance.cassettes.provenance import Provenance
 from conformance.checks.undocumented import shown
-from conformance.contract.schemas import active_dir, contract
+from conformance.contract.schemas import Contract, shipped
 from conformance.report.markdown import markdown
 
 VERDICTS = "conformance"
@@ -48,9 +48,9 @@ def shown_path(path: str) -> str:
         return path
 
 
-def _why_outdated(recorded: Provenance) -> str:
+def _why_outdated(recorded: Provenance, contract: Contract) -> str:
     """Which of its operations changed; for a cassette without schema hashes, the import it was made under."""
-    changed = recorded.changed(contract())
+    changed = recorded.changed(contract)
     if changed is None:
         return f"import {recorded.import_hash[:12]}, spec {recorded.spec_version or '?'}"
     more = f", … {len(changed) - MAX_LISTED} more" if len(changed) > MAX_LISTED else ""
@@ -77,8 +77,11 @@ class Summary:
         scrub_text: Callable[[str], str] = lambda text: text,
         max_age: float | None = None,
         notes: list[str] | None = None,
+        contract: Contract | None = None,
     ) -> None:
         self.config = config
+        # The contract the run checked against (the plugin's --schema-dir, else the shipped one).
+        self.contract = contract or shipped()
         # Applied to the JSON report as a whole before it is written, and to text.
         self.scrub = scrub
         # What happened to cassette files (kept, removed, left over), one line each.
@@ -171,8 +174,13 @@ class Summary:
     # -- recordings --------------------------------------------------------------------------
 
     @property
+    def schema_dir(self) -> Path | str:
+        """Where the run's contract was read from, as reports name it."""
+        return self.contract.directory or "(a contract built in memory)"
+
+    @property
     def current_import(self) -> str:
-        return str(contract().index.get("importHash", ""))
+        return str(self.contract.index.get("importHash", ""))
 
     def not_conforming(self) -> dict[str, list[str]]:
         """Replayed recordings whose test failed: cassette -> why (each broken rule, or the failure)."""
@@ -208,7 +216,7 @@ class Summary:
     def other_import(self) -> list[Provenance]:
         """Cassettes recorded under other schemas than the contract checked against now gives the
         operations they call (a cassette without schema hashes: under another import of it)."""
-        current = contract()
+        current = self.contract
         return sorted((p for p in self.recordings.values() if p.outdated(current)), key=lambda p: p.cassette)
 
     def stale(self) -> list[Provenance]:
@@ -238,17 +246,17 @@ class Summary:
         other = self.other_import()
         if other:
             out.append(
-                f"recorded under earlier schemas of the operations they call than {shown_path(str(active_dir()))} "
+                f"recorded under earlier schemas of the operations they call than {shown_path(str(self.schema_dir))} "
                 f"(import {self.current_import[:12]}): re-record them"
             )
-            out += [f"  {shown_path(p.cassette)} ({_why_outdated(p)})" for p in other]
+            out += [f"  {shown_path(p.cassette)} ({_why_outdated(p, self.contract)})" for p in other]
         stale = self.stale()
         if stale and self.max_age is not None:
             out.append(f"cassettes older than --max-cassette-age {self.max_age:g} days: {len(stale)}")
             out += [f"  {shown_path(p.cassette)}" for p in stale]
         conforming = self.not_conforming()
         if conforming:
-            against = shown_path(str(active_dir()))
+            against = shown_path(str(self.schema_dir))
             out.append(f"recordings that no longer conform ({len(conforming)}), checked against {against}:")
             for cassette, reasons in conforming.items():
                 out.append(f"  {cassette}")
@@ -351,19 +359,19 @@ class Summary:
     def not_exercised(self) -> list[str]:
         """The contract's operations no exchange of this run called (all but a few on a partial run)."""
         called = {verdict["operation"] for verdict in self.verdicts}
-        missing = sorted(set(contract().operations) - called)
+        missing = sorted(set(self.contract.operations) - called)
         if not missing:
-            return [f"every one of the contract's {len(contract().operations)} operations was exercised"]
+            return [f"every one of the contract's {len(self.contract.operations)} operations was exercised"]
         more = f", … {len(missing) - MAX_LISTED} more" if len(missing) > MAX_LISTED else ""
         shown = ", ".join(missing[:MAX_LISTED]) + more
-        return [f"operations this run did not exercise ({len(missing)} of {len(contract().operations)}): {shown}"]
+        return [f"operations this run did not exercise ({len(missing)} of {len(self.contract.operations)}): {shown}"]
 
     def as_json(self) -> dict[str, Any]:
         oldest = self.oldest()
         return {
             "mode": ("record" if self.kept else "live") if self.recording else "replay",
             "cassettes": str(self.cassette_root),
-            "contract": {"schemaDir": str(active_dir()), "importHash": self.current_import},
+            "contract": {"schemaDir": str(self.schema_dir), "importHash": self.current_import},
             "tests": self.tests,
             "notRun": self.not_run,
             "operations": {
@@ -380,7 +388,7 @@ class Summary:
             "recordings": {
                 "oldest": oldest.as_json() if oldest else None,
                 "undated": [p.cassette for p in self.undated()],
-                "otherImport": [{**p.as_json(), "changed": p.changed(contract())} for p in self.other_import()],
+                "otherImport": [{**p.as_json(), "changed": p.changed(self.contract)} for p in self.other_import()],
                 "maxAgeDays": self.max_age,
                 "stale": [p.cassette for p in self.stale()],
                 "notConforming": self.not_conforming(),

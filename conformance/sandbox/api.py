@@ -8,7 +8,7 @@ from typing import Any
 
 from werkzeug.datastructures import FileStorage, Headers, MultiDict
 
-from conformance.contract.schemas import Operation
+from conformance.contract.schemas import Contract, Operation, shipped
 from conformance.sandbox.auth import Credential
 from conformance.sandbox.delivery import Outbox
 from conformance.sandbox.realistic import Profile
@@ -70,6 +70,8 @@ class Request:
     outbox: Outbox | None = None
     # how this sandbox deviates from the seeded one in what it sends (realistic.py), if it does
     profile: Profile | None = None
+    # the contract the sandbox serves: what handlers read schemas from
+    contract: Contract = field(default_factory=shipped)
 
 
 @dataclass(frozen=True)

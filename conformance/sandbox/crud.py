@@ -15,7 +15,7 @@ from typing import Any
 from urllib.parse import urljoin
 
 from conformance.contract.resources import RESOURCES, Resource, dotted, resource
-from conformance.contract.schemas import contract, schema_uri
+from conformance.contract.schemas import Contract, schema_uri
 from conformance.sandbox.api import Handler, Request, Response
 from conformance.sandbox.errors import ApiError, bad_request, schema_error
 from conformance.sandbox.params import flat
@@ -50,10 +50,6 @@ def collection_key(item: Resource, parents: Mapping[str, str]) -> tuple[str, ...
     return (item.name, *(parents[name] for name in item.parent_params))
 
 
-def record_ref(item: Resource) -> str | None:
-    return item.record_schema
-
-
 def find(store: Any, item: Resource, parents: Mapping[str, str], given: str) -> Record | None:
     """The record ``given`` names: its id, or one of the resource's alternate ids."""
     key = collection_key(item, parents)
@@ -79,12 +75,12 @@ def resolve_parents(item: Resource, request: Request) -> dict[str, str]:
     return parents
 
 
-def stored_fields(item: Resource, body: Mapping[str, Any]) -> Record:
+def stored_fields(contract: Contract, item: Resource, body: Mapping[str, Any]) -> Record:
     """What a record keeps of a body: fields its schema declares for that shape, minus write-only ones."""
-    ref = record_ref(item)
+    ref = item.record_schema_in(contract)
     if ref is None:
         return dict(body)
-    declared = contract().applicable_properties(ref, dict(body), "response")
+    declared = contract.applicable_properties(ref, dict(body), "response")
     kept: Record = {}
     for name, value in body.items():
         schema = declared.get(name)
@@ -94,11 +90,11 @@ def stored_fields(item: Resource, body: Mapping[str, Any]) -> Record:
     return kept
 
 
-def defaults(ref: str | None, body: Mapping[str, Any]) -> Record:
+def defaults(contract: Contract, ref: str | None, body: Mapping[str, Any]) -> Record:
     """Documented defaults of the fields a body leaves out (for its own shape)."""
     if ref is None:
         return {}
-    found = contract().applicable_properties(ref, dict(body), "request")
+    found = contract.applicable_properties(ref, dict(body), "request")
     return {
         name: copy.deepcopy(schema["default"])
         for name, schema in found.items()
@@ -111,14 +107,14 @@ def validate_decided(item: Resource, request: Request, stored: Record) -> None:
     op, body = request.operation, request.body
     if op.request is None or body is None:
         return
-    rule = contract().resolve(op.request).get("x-conformance-decidedBy")
+    rule = request.contract.resolve(op.request).get("x-conformance-decidedBy")
     if not isinstance(rule, dict):
         return
     branch = (rule.get("mapping") or {}).get(str(stored.get(rule.get("stored", ""))))
     if branch is None:
         return
     ref = urljoin(schema_uri(op.request), branch)
-    error = schema_error(contract().validator(ref, "request"), body)
+    error = schema_error(request.contract.validator(ref, "request"), body)
     if error is not None:
         raise error
 
@@ -136,11 +132,15 @@ def handlers_for(item: Resource, behaviour: Behaviour) -> dict[str, Handler]:
         for name in item.unique:
             if body.get(name) is not None and any(r.get(name) == body[name] for r in request.store.records(key)):
                 raise ApiError(409, "conflict", f"A {item.name} with this {name} already exists")
-        record = behaviour.build(body, request) if behaviour.build else stored_fields(item, body)
+        record = behaviour.build(body, request) if behaviour.build else stored_fields(request.contract, item, body)
         if behaviour.build is None:
             record = {
                 **record,
-                **{k: v for k, v in defaults(request.operation.request, body).items() if k not in record},
+                **{
+                    k: v
+                    for k, v in defaults(request.contract, request.operation.request, body).items()
+                    if k not in record
+                },
             }
         new_id = behaviour.new_id(request) if behaviour.new_id else request.store.tokens.new_id()
         record = {"id": new_id, **{k: v for k, v in record.items() if k != "id"}}
@@ -156,7 +156,7 @@ def handlers_for(item: Resource, behaviour: Behaviour) -> dict[str, Handler]:
             value = (request.query.get(name) or {}).get(member.rstrip("]")) if member else request.query.get(name)
             if value is not None:
                 wanted[field_name] = {v.strip() for v in str(value).split(",") if v.strip()}
-                known = item.shapes if field_name == item.discriminator else ()
+                known = item.shapes_in(request.contract) if field_name == item.discriminator else ()
                 unknown = sorted(wanted[field_name] - set(known)) if known else []
                 if unknown:
                     raise bad_request(f"{query_key}: {unknown[0]!r} is not an {item.name} {field_name}")
@@ -168,7 +168,7 @@ def handlers_for(item: Resource, behaviour: Behaviour) -> dict[str, Handler]:
         answer: dict[str, Any] = {}
         op = request.operation
         ref = op.response_schema(200)
-        declared = contract().declared_fields(ref) if ref else frozenset({item.collection})
+        declared = request.contract.declared_fields(ref) if ref else frozenset({item.collection})
         if op.parameter("page", "query") is not None:
             page = request.store.page(
                 key, flat(dict(request.query)), base_url=request.base_url, path=request.path, keep=keep
@@ -200,7 +200,7 @@ def handlers_for(item: Resource, behaviour: Behaviour) -> dict[str, Handler]:
         body = request.body if isinstance(request.body, dict) else {}
         if behaviour.on_update:
             behaviour.on_update(found, body, request)
-        kept = set(stored_fields(item, {**found, **{k: v for k, v in body.items() if v is not None}}))
+        kept = set(stored_fields(request.contract, item, {**found, **{k: v for k, v in body.items() if v is not None}}))
 
         def apply(record: Record) -> Record:
             for name, value in body.items():

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from conformance import pointer as pointers
-from conformance.contract.schemas import annotated_pointers, write_only_fields
+from conformance.contract.schemas import Contract
 
 
 def _keys(value: Any) -> Iterator[str]:
@@ -19,12 +19,12 @@ def _keys(value: Any) -> Iterator[str]:
             yield from _keys(item)
 
 
-def strip_write_only(ref: str, body: Any) -> list[str]:
+def strip_write_only(contract: Contract, ref: str, body: Any) -> list[str]:
     """Remove, in place, every writeOnly field of ``body`` judged by the schema ``ref``; return their pointers."""
     # The exact check is slow on long lists; most bodies have no key that could be write-only.
-    if not isinstance(body, (dict, list)) or write_only_fields(ref).isdisjoint(_keys(body)):
+    if not isinstance(body, (dict, list)) or contract.write_only_fields(ref).isdisjoint(_keys(body)):
         return []
-    found = sorted(annotated_pointers(ref, body), reverse=True)
+    found = sorted(contract.annotated_pointers(ref, body), reverse=True)
     for pointer in found:
         pointers.remove(body, pointer)
     return found

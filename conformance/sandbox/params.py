@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from conformance.contract.schemas import Operation, contract, schema_uri
+from conformance.contract.schemas import Contract, Operation, schema_uri
 from conformance.sandbox.errors import bad_request, query_location, schema_error
 from conformance.sandbox.parsing import load_json, parse_query
 
@@ -31,9 +31,9 @@ def _types(schema: Any) -> list[str]:
     return [kind] if isinstance(kind, str) else list(kind or [])
 
 
-def coerce(value: str, schema: Any) -> Any:
+def coerce(contract: Contract, value: str, schema: Any) -> Any:
     """A query string value as the schema's type, when it reads as one (else left as text for validation)."""
-    schema, _ = contract().deref(schema, "") if isinstance(schema, dict) and "$ref" in schema else (schema, "")
+    schema, _ = contract.deref(schema, "") if isinstance(schema, dict) and "$ref" in schema else (schema, "")
     types = _types(schema)
     text = value.strip()
     if "integer" in types and re.fullmatch(r"[+-]?\d{1,18}", text):
@@ -46,22 +46,22 @@ def coerce(value: str, schema: Any) -> Any:
     if "boolean" in types and text in ("true", "false"):
         return text == "true"
     if "array" in types:
-        return [coerce(item, (schema or {}).get("items") or {}) for item in value.split(",") if item != ""]
+        return [coerce(contract, item, (schema or {}).get("items") or {}) for item in value.split(",") if item != ""]
     return value
 
 
-def _schema_of(op: Operation, name: str) -> dict[str, Any]:
+def _schema_of(contract: Contract, op: Operation, name: str) -> dict[str, Any]:
     if op.query is None:
         return {}
-    properties = contract().resolve(op.query).get("properties") or {}
+    properties = contract.resolve(op.query).get("properties") or {}
     found = properties.get(name) or {}
     if isinstance(found, dict) and "$ref" in found:
-        resolved, _ = contract().deref(found, schema_uri(op.query).split("#")[0])
+        resolved, _ = contract.deref(found, schema_uri(op.query).split("#")[0])
         return resolved if isinstance(resolved, dict) else {}
     return found if isinstance(found, dict) else {}
 
 
-def read_query(op: Operation, text: str) -> dict[str, Any]:
+def read_query(contract: Contract, op: Operation, text: str) -> dict[str, Any]:
     """The operation's query parameters from ``text``, typed and validated (400 bad_request if not)."""
     defined = {p.name: p for p in op.parameters if p.location == "query"}
     query: dict[str, Any] = {}
@@ -71,16 +71,16 @@ def read_query(op: Operation, text: str) -> dict[str, Any]:
         param = defined.get(name)
         if param is None:
             continue
-        schema = _schema_of(op, name)
+        schema = _schema_of(contract, op, name)
         if member is not None or param.style == "deepObject":
             target = query.setdefault(name, {})
             if not isinstance(target, dict):
                 raise bad_request(f"{name} is given both as a value and as {name}[…]")
             members = schema.get("properties") or {}
             given = (
-                _json_object(name, value, schema)
+                _json_object(contract, name, value, schema)
                 if member is None
-                else {member: coerce(value, members.get(member) or {})}
+                else {member: coerce(contract, value, members.get(member) or {})}
             )
             for sub, item in given.items():
                 if members and sub not in members:
@@ -91,22 +91,22 @@ def read_query(op: Operation, text: str) -> dict[str, Any]:
         else:
             if name in query:
                 raise bad_request(f"{name} may be given only once")
-            query[name] = coerce(value, schema)
+            query[name] = coerce(contract, value, schema)
     if op.query is not None:
-        validator = contract().validator(op.query, "request")
+        validator = contract.validator(op.query, "request")
         error = schema_error(validator, query, noun="query parameter", where=query_location, titles=PAGE_TITLES)
         if error is not None:
             raise error
     return query
 
 
-def _json_object(name: str, value: str, schema: dict[str, Any]) -> dict[str, Any]:
+def _json_object(contract: Contract, name: str, value: str, schema: dict[str, Any]) -> dict[str, Any]:
     parsed = load_json(value, f"Query parameter {name}")
     if not isinstance(parsed, dict):
         raise bad_request(f"Query parameter {name} must be a JSON object, or be sent as {name}[...]=…")
     members = schema.get("properties") or {}
     return {
-        key: coerce(item, members.get(key) or {}) if isinstance(item, str) else item
+        key: coerce(contract, item, members.get(key) or {}) if isinstance(item, str) else item
         for key, item in parsed.items()
         if item is not None
     }

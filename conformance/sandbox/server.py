@@ -17,7 +17,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from conformance.contract.routing import Router
-from conformance.contract.schemas import Operation, load_index, validator
+from conformance.contract.schemas import Contract, Operation, shipped
 from conformance.sandbox.api import Handler, Incoming, Request, Response
 from conformance.sandbox.auth import MINTED_KEYS, Credential, authenticate, authorize, check_key
 from conformance.sandbox.behaviours import BEHAVIOURS, HANDLERS, SEEDS, wrapped
@@ -86,6 +86,7 @@ class Sandbox:
         delivery: DeliveryPolicy | None = None,
         faults: str | None = None,
         realistic: bool = False,
+        contract: Contract | None = None,
     ) -> None:
         if not APP_ID.match(app_id):
             raise ValueError(f"app_id must be 24 lowercase hexadecimal characters, got {app_id!r}")
@@ -107,8 +108,10 @@ class Sandbox:
         self.reset()
         # Seeded: same ids, and no Date header, so re-recording unchanged behaviour changes nothing.
         self.deterministic = seed is not None
-        # A copy: load_index() is cached, and tests add operations to a sandbox.
-        self.operations: dict[str, Operation] = dict(load_index())
+        # The contract it serves (the shipped one unless told): routes, schemas, what handlers read.
+        self.contract = contract or shipped()
+        # A copy: the contract's index is shared, and tests add operations to a sandbox.
+        self.operations: dict[str, Operation] = dict(self.contract.operations)
         self.router = Router(self.operations)
         registered, self.titles = _registered()
         # handlers override or add to the registered ones (tests inject failing ones).
@@ -268,7 +271,7 @@ class Sandbox:
         body = self._body(op, incoming) if op.request else None
         if op.request_content and not op.request:
             self._form(op, incoming)
-        query = read_query(op, query_text)
+        query = read_query(self.contract, op, query_text)
         handler = self.handlers.get(op.operation_id)
         if handler is None:
             raise ApiError(501, "not_implemented", f"The sandbox does not implement {op.operation_id} yet")
@@ -289,11 +292,12 @@ class Sandbox:
             self.limits,
             self.outbox,
             self.profile,
+            self.contract,
         )
         response = handler(request)
         if response.content_type is not None:
             return response
-        body = _without_write_only(op, response)
+        body = _without_write_only(self.contract, op, response)
         if self.profile is not None:
             body = self.profile.response(body)
         return Response(response.status, body, response.headers)
@@ -314,7 +318,9 @@ class Sandbox:
             body = load_json(incoming.body)
         if not isinstance(body, dict):
             raise bad_request("Request body must be a JSON object")
-        error = schema_error(validator(str(ref), "request"), body, titles=self.titles.get(op.operation_id))
+        error = schema_error(
+            self.contract.validator(str(ref), "request"), body, titles=self.titles.get(op.operation_id)
+        )
         if error is not None:
             raise error
         return body
@@ -331,7 +337,7 @@ class Sandbox:
             return
         # Files stand as their file names: the schema says only that they are (binary) strings.
         instance = {**incoming.form.to_dict(), **{name: f.filename or "" for name, f in incoming.files.items()}}
-        error = schema_error(validator(ref, "request"), instance, titles=self.titles.get(op.operation_id))
+        error = schema_error(self.contract.validator(ref, "request"), instance, titles=self.titles.get(op.operation_id))
         if error is not None:
             raise error
 
@@ -355,11 +361,11 @@ def _split(target: str) -> tuple[str, str]:
     return parts.path, parts.query
 
 
-def _without_write_only(op: Operation, response: Response) -> Any:
+def _without_write_only(contract: Contract, op: Operation, response: Response) -> Any:
     """The handler's body with any writeOnly field removed: a last guard, logged as a bug."""
     body = {} if response.body is None else response.body
     ref = op.response_schema(response.status)
     if ref and response.status < 400:
-        for pointer in strip_write_only(ref, body):
+        for pointer in strip_write_only(contract, ref, body):
             log.warning("sandbox: %s returned the write-only field %s; removed", op.operation_id, pointer)
     return body

@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, Phase, find, settings
 from hypothesis import strategies as st
 from hypothesis.errors import NoSuchExample, Unsatisfiable
 
-from conformance.contract.schemas import contract, deref, load_index
+from conformance.contract.schemas import Contract, shipped
 
 PLACEHOLDER = "<scrubbed>"
 SECRET_PLACEHOLDER = "<scrubbed-secret>"  # noqa: S105 - the placeholder, not a secret
@@ -34,7 +34,7 @@ Declaration = tuple[dict[str, Any], str]  # a property's schema and the base URI
 
 
 @cache
-def _catalogue() -> tuple[dict[str, tuple[Declaration, ...]], frozenset[str]]:
+def _catalogue(contract: Contract) -> tuple[dict[str, tuple[Declaration, ...]], frozenset[str]]:
     """Every property declaration by name (references followed), and the API's vocabulary.
 
     The vocabulary is every property name, enum and const string, and literal path segment: a
@@ -53,7 +53,7 @@ def _catalogue() -> tuple[dict[str, tuple[Declaration, ...]], frozenset[str]]:
         for name, sub in (node.get("properties") or {}).items():
             words.add(name)
             if isinstance(sub, dict):
-                found[name].append(deref(sub, base))
+                found[name].append(contract.deref(sub, base))
         words.update(value for value in node.get("enum", []) if isinstance(value, str))
         if isinstance(node.get("const"), str):
             words.add(node["const"])
@@ -61,24 +61,24 @@ def _catalogue() -> tuple[dict[str, tuple[Declaration, ...]], frozenset[str]]:
             if key not in ("enum", "const", "default", "examples"):
                 walk(value, base)
 
-    for path, contents in contract().view_documents("request").items():
+    for path, contents in contract.view_documents("request").items():
         walk(contents, str(contents.get("$id", path)))
-    for op in load_index().values():
+    for op in contract.operations.values():
         words.update(part for part in op.path.split("/") if part and not part.startswith("{"))
     return {name: tuple(decls) for name, decls in found.items()}, frozenset(words)
 
 
-def vocabulary() -> frozenset[str]:
-    return _catalogue()[1]
+def vocabulary(contract: Contract | None = None) -> frozenset[str]:
+    return _catalogue(contract or shipped())[1]
 
 
-def _declarations(name: str | None, item: bool) -> Iterator[Declaration]:
-    for schema, base in _catalogue()[0].get(name or "", ()):
+def _declarations(contract: Contract, name: str | None, item: bool) -> Iterator[Declaration]:
+    for schema, base in _catalogue(contract)[0].get(name or "", ()):
         items = schema.get("items")
         if not item:
             yield schema, base
         elif isinstance(items, dict):
-            yield deref(items, base)
+            yield contract.deref(items, base)
 
 
 def _allows(schema: dict[str, Any], kind: str) -> bool:
@@ -89,10 +89,10 @@ def _allows(schema: dict[str, Any], kind: str) -> bool:
     return kind in names or (kind == "number" and "integer" in names)
 
 
-def _valid(value: Any, declarations: list[Declaration]) -> bool:
+def _valid(contract: Contract, value: Any, declarations: list[Declaration]) -> bool:
     cls = jsonschema.Draft202012Validator
     for schema, base in declarations:
-        checker = cls({**schema, "$id": base}, registry=contract().registry, format_checker=cls.FORMAT_CHECKER)
+        checker = cls({**schema, "$id": base}, registry=contract.registry, format_checker=cls.FORMAT_CHECKER)
         if not checker.is_valid(value):
             return False
     return True
@@ -105,7 +105,7 @@ def _fitted(text: str, low: int, high: int | None) -> str:
     return text if high is None else text[:high]
 
 
-def _from_pattern(declarations: list[Declaration], low: int, high: int | None) -> str | None:
+def _from_pattern(contract: Contract, declarations: list[Declaration], low: int, high: int | None) -> str | None:
     """The simplest string every pattern (and length) accepts: Hypothesis shrinks to it."""
     patterns = [schema["pattern"] for schema, _ in declarations if isinstance(schema.get("pattern"), str)]
     strategy = st.from_regex(patterns[0], fullmatch=True).filter(lambda s: low <= len(s) <= (high or len(s)))
@@ -113,7 +113,7 @@ def _from_pattern(declarations: list[Declaration], low: int, high: int | None) -
         return str(
             find(
                 strategy,
-                lambda value: _valid(value, declarations),
+                lambda value: _valid(contract, value, declarations),
                 settings=settings(
                     database=None, phases=[Phase.generate, Phase.shrink], suppress_health_check=list(HealthCheck)
                 ),
@@ -123,21 +123,26 @@ def _from_pattern(declarations: list[Declaration], low: int, high: int | None) -
         return None
 
 
-def fits(name: str | None, value: Any, item: bool = False) -> bool:
+def fits(name: str | None, value: Any, item: bool = False, *, contract: Contract | None = None) -> bool:
     """Whether every declaration of the field ``name`` accepts ``value`` (``item``: as one of its array's items)."""
-    return _valid(value, list(_declarations(name, item)))
+    chosen = contract or shipped()
+    return _valid(chosen, value, list(_declarations(chosen, name, item)))
 
 
-@cache
-def placeholder(name: str | None, kind: str = "string", item: bool = False) -> Any:
+def placeholder(name: str | None, kind: str = "string", item: bool = False, *, contract: Contract | None = None) -> Any:
     """The stand-in for a scrubbed ``kind`` ("string" or "number") value of the field ``name``.
 
     ``item`` means the value is an element of that field's array.
     """
-    return fitting(list(_declarations(name, item)), kind)
+    return _placeholder(contract or shipped(), name, kind, item)
 
 
-def fitting(declarations: list[Declaration], kind: str = "string") -> Any:
+@cache
+def _placeholder(contract: Contract, name: str | None, kind: str, item: bool) -> Any:
+    return fitting(list(_declarations(contract, name, item)), kind, contract=contract)
+
+
+def fitting(declarations: list[Declaration], kind: str = "string", *, contract: Contract | None = None) -> Any:
     """A placeholder that every declaration allowing ``kind`` accepts, or the plain one if none can be found."""
     declarations = [decl for decl in declarations if _allows(decl[0], kind)]
     if kind == "number":
@@ -149,13 +154,14 @@ def fitting(declarations: list[Declaration], kind: str = "string") -> Any:
     high = min(highs) if highs else None
     formats = [s["format"] for s, _ in declarations if s.get("format") in FORMAT_PLACEHOLDERS]
     candidate = _fitted(FORMAT_PLACEHOLDERS[formats[0]] if formats else PLACEHOLDER, low, high)
-    if _valid(candidate, declarations):
+    chosen = contract or shipped()
+    if _valid(chosen, candidate, declarations):
         return candidate
     for schema, _ in declarations[:1]:
         # A closed set of values: the first one every declaration accepts.
         for value in schema.get("enum", [schema["const"]] if "const" in schema else []):
-            if _valid(value, declarations):
+            if _valid(chosen, value, declarations):
                 return value
     if any("pattern" in schema for schema, _ in declarations):
-        return _from_pattern(declarations, low, high) or candidate
+        return _from_pattern(chosen, declarations, low, high) or candidate
     return candidate

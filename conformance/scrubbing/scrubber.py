@@ -36,7 +36,7 @@ from vcr.serialize import CASSETTE_FORMAT_VERSION
 from vcr.serializers import compat
 
 from conformance.cassettes.vcr_adapter import request_as_dict
-from conformance.contract.schemas import load_index, write_only_fields
+from conformance.contract.schemas import Contract, shipped
 from conformance.scrubbing.placeholders import PLACEHOLDER, SECRET_PLACEHOLDER, placeholder, vocabulary
 from conformance.transport.client import TEST_HEADER
 from conformance.transport.headers import header_items, headers_dict
@@ -99,12 +99,13 @@ class _Pin:
     replaced: list[Replaced]
 
 
-def credential_fields() -> frozenset[str]:
+def credential_fields(contract: Contract | None = None) -> frozenset[str]:
     """Every writeOnly property name of every request schema in the index, and known credentials."""
+    chosen = contract or shipped()
     names: set[str] = set()
-    for op in load_index().values():
+    for op in chosen.operations.values():
         if op.request:
-            names |= write_only_fields(op.request)
+            names |= chosen.write_only_fields(op.request)
     return frozenset((names - WRITE_ONLY_IDENTIFIERS - NOT_SECRET) | UNMARKED_CREDENTIALS | RESPONSE_SECRET_FIELDS)
 
 
@@ -215,15 +216,22 @@ def _automaton(words: Iterable[str]) -> Any:
 
 class Scrubber:
     def __init__(
-        self, secrets: Iterable[object] = (), fields: frozenset[str] | None = None, public: Iterable[str] = ()
+        self,
+        secrets: Iterable[object] = (),
+        fields: frozenset[str] | None = None,
+        public: Iterable[str] = (),
+        *,
+        contract: Contract | None = None,
     ) -> None:
         """``public`` values (the API URL, the app id) are pinned in cassettes: no part of one is scrubbed.
 
         A key id is often minted beside its app id and shares a long run of characters with it.
+        ``contract`` names the credential fields and the placeholders (the shipped one if none is given).
         """
-        self.fields = credential_fields() if fields is None else fields
+        self.contract = contract or shipped()
+        self.fields = credential_fields(self.contract) if fields is None else fields
         self._public = tuple(public)
-        self._words = vocabulary()
+        self._words = vocabulary(self.contract)
         self._build({text for text in map(canonical, secrets) if text is not None})
 
     def learn(self, secrets: Iterable[object]) -> None:
@@ -448,15 +456,15 @@ class Scrubber:
             if pin is not None and pin.keep(value):
                 return value
             if hidden or value in self.values:
-                stand_in = placeholder(name, "string", item)
+                stand_in = placeholder(name, "string", item, contract=self.contract)
                 if pin is not None:
                     pin.replaced.append((name, item, value, stand_in))
                 return stand_in
-            if not self.values or value == placeholder(name, "string", item):
+            if not self.values or value == placeholder(name, "string", item, contract=self.contract):
                 return value
             return self.text(value)
         if self.values and canonical(value) in self.values:
-            return placeholder(name, "number", item)
+            return placeholder(name, "number", item, contract=self.contract)
         return value
 
     def _split_halves(self, value: dict[str, Any]) -> set[str]:
@@ -531,7 +539,7 @@ class Scrubber:
         if not self.values:
             return uri
         parts = urlsplit(uri)
-        words = vocabulary()
+        words = vocabulary(self.contract)
 
         def segment(raw: str) -> str:
             decoded = unquote(raw)
@@ -603,10 +611,10 @@ class Scrubber:
             pairs = parse_qsl(text, keep_blank_values=True)
             kept = []
             for name, value in pairs:
-                if name in REDIRECT_SECRETS and value != placeholder(name, "string"):
+                if name in REDIRECT_SECRETS and value != placeholder(name, "string", contract=self.contract):
                     if carried is not None:
                         carried.add(value)
-                    value = placeholder(name, "string")
+                    value = placeholder(name, "string", contract=self.contract)
                 kept.append((name, value))
             return text if kept == pairs else urlencode(kept, safe="<>")
 

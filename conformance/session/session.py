@@ -21,7 +21,7 @@ from conformance.cassettes.playback import CassetteAdapter, replays
 from conformance.checks import unanswered
 from conformance.checks.exchange import check_exchange, state_failure
 from conformance.checks.findings import REFUSED_CODES, REFUSED_STATUSES, Findings, Verdict
-from conformance.contract.schemas import Operation, contract, operation
+from conformance.contract.schemas import Contract, Operation, shipped
 from conformance.deliveries.inbox import Inbox, replays_deliveries
 from conformance.deliveries.receiver import Receiver
 from conformance.failures import OutdatedRequest, UnmatchedRequest, Unreachable, raise_if_any
@@ -63,7 +63,10 @@ class ConformanceSession:
         reuse: Mapping[str, Any] | None = None,
         receiver: Callable[[], Receiver] | None = None,
         journal: RunLedger | None = None,
+        contract: Contract | None = None,
     ) -> None:
+        # The contract every call is looked up in and checked against (the plugin's --schema-dir).
+        self.contract = contract or shipped()
         self.cassette = cassette
         self.cassette_file = cassette_file
         self.progress = progress
@@ -113,11 +116,12 @@ class ConformanceSession:
             reuse=reuse,
             redraw=redraw,
             say=self._say,
+            contract=self.contract,
         )
-        self.skips = SkipPolicy(recording=recording, settings=live, pins=self.pins)
+        self.skips = SkipPolicy(recording=recording, settings=live, pins=self.pins, contract=self.contract)
         # What the test creates; while recording, also in the run's ledger on disk (``journal``).
         self.ledger = Ledger(journal if recording else None)
-        self.teardown = Teardown(self.ledger, self.call, self.findings)
+        self.teardown = Teardown(self.ledger, self.call, self.findings, self.contract)
 
     @property
     def settings(self) -> Settings | None:
@@ -137,7 +141,7 @@ class ConformanceSession:
         recording predates the contract (a newer release added the parameter), so it must be re-recorded."""
         if expected is not None and not 200 <= expected.status < 300:
             return None  # a request meant to be refused may leave out what it likes
-        op = operation(operation_id)
+        op = self.contract.operation(operation_id)
         sent = set(query or {})
         missing = [
             p.name
@@ -146,7 +150,7 @@ class ConformanceSession:
         ]
         if not missing:
             return None
-        version = contract().version
+        version = self.contract.version
         return OutdatedRequest(
             operation=op.operation_id,
             method=op.method,
@@ -171,7 +175,11 @@ class ConformanceSession:
                 assert self._settings is not None
                 # The test's name lets a seeded sandbox draw this test's ids and times on their own.
                 self._client = Client(
-                    self._settings, on_retry=self._retrying, on_broken=self._record_broken, test=self.nodeid
+                    self._settings,
+                    on_retry=self._retrying,
+                    on_broken=self._record_broken,
+                    test=self.nodeid,
+                    contract=self.contract,
                 )
             else:
                 target = self.pins.target()
@@ -188,7 +196,9 @@ class ConformanceSession:
                 )
                 # Replay answers instantly; waiting out a recorded Retry-After would only slow CI.
                 transport = CassetteAdapter(self.cassette) if replays(self.cassette) else None
-                self._client = Client(settings, sleep=lambda _seconds: None, replaying=True, transport=transport)
+                self._client = Client(
+                    settings, sleep=lambda _seconds: None, replaying=True, transport=transport, contract=self.contract
+                )
         return self._client
 
     def variants(
@@ -335,6 +345,7 @@ class ConformanceSession:
                 scrubber=self.scrubber,
                 record_command=self.record_command,
                 note_schemas=self.pins.note_schemas,
+                contract=self.contract,
             )
         return self._inbox
 
@@ -347,11 +358,15 @@ class ConformanceSession:
 
     def _unmatched(self, operation_id: str, error: CannotOverwriteExistingCassetteException) -> UnmatchedRequest:
         sent = self.scrubber.request(error.failed_request)
-        return unanswered.unmatched(self.cassette, self.cassette_path, operation_id, sent, self.record_command)
+        return unanswered.unmatched(
+            self.cassette, self.cassette_path, self.contract.operation(operation_id), sent, self.record_command
+        )
 
     def _unreachable(self, operation_id: str, error: requests.RequestException) -> Unreachable:
         url = self.client.settings.api_url
-        return unanswered.unreachable(url, self.cassette_path, operation_id, error, self.scrubber.text)
+        return unanswered.unreachable(
+            url, self.cassette_path, self.contract.operation(operation_id), error, self.scrubber.text
+        )
 
     # -- what a suite test asks of its live run (the skip policy) -----------------------------------
 
@@ -394,4 +409,6 @@ class ConformanceSession:
         self.closing = True
         self.cleanup()
         if not self.recording and self.cassette is not None:
-            self.findings.add(*unanswered.unplayed(self.cassette, self.cassette_path, self.record_command))
+            self.findings.add(
+                *unanswered.unplayed(self.cassette, self.cassette_path, self.record_command, self.contract)
+            )

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import pytest
 
-from conformance.contract.schemas import operation
+from conformance.contract.schemas import Contract
 from conformance.deliveries.inbox import ENABLE
 from conformance.transport.client import needs_account
 
@@ -22,7 +22,8 @@ if TYPE_CHECKING:
 class SkipPolicy:
     """One test's skips: ``settings`` are the live settings (None in replay), ``pins`` keep the reason."""
 
-    def __init__(self, *, recording: bool, settings: Settings | None, pins: Pins) -> None:
+    def __init__(self, *, recording: bool, settings: Settings | None, pins: Pins, contract: Contract) -> None:
+        self.contract = contract
         self.recording = recording
         self.settings = settings
         self.pins = pins
@@ -72,7 +73,7 @@ class SkipPolicy:
         if not self.recording or settings is None or settings.auth != "jwt":
             return
         for operation_id in operation_ids:
-            op = operation(operation_id)
+            op = self.contract.operation(operation_id)
             if op.scopes and settings.scope not in op.scopes and not needs_account(op):
                 self.not_run(
                     f"not run live: needs a key of {' or '.join(sorted(op.scopes))} scope for {operation_id} "

@@ -10,7 +10,7 @@ from collections.abc import Callable, Mapping
 from functools import partial
 from typing import TYPE_CHECKING, Any, Protocol
 
-from conformance.contract.schemas import Operation, UnknownOperation, operation
+from conformance.contract.schemas import Contract, Operation, UnknownOperation
 from conformance.failures import ConformanceFailure, FailureGroup
 from conformance.model import Exchange, Expect
 from conformance.session.ledger import Ledger, Unconfirmed
@@ -36,7 +36,8 @@ class Send(Protocol):
 class Teardown:
     """Deletes what ``ledger`` holds through ``send``; what a delete finds goes to ``findings``."""
 
-    def __init__(self, ledger: Ledger, send: Send, findings: Findings) -> None:
+    def __init__(self, ledger: Ledger, send: Send, findings: Findings, contract: Contract) -> None:
+        self.contract = contract
         self.ledger = ledger
         self.send = send
         self.findings = findings
@@ -52,7 +53,7 @@ class Teardown:
         """Forget what the ledger holds at ``path``: a broken-off DELETE most likely deleted it."""
         for item, params in list(self.ledger.entries):
             delete = item.operations.get("delete")
-            if delete and path_for(operation(delete), params) == path:
+            if delete and path_for(self.contract.operation(delete), params) == path:
                 self.ledger.forget(item, params, deleted=False)
 
     def _delete(self, item: Resource, path: dict[str, str]) -> None:
@@ -89,7 +90,7 @@ class Teardown:
             return
         if list_op is None or not unconfirmed.listable:
             return  # the ledger on disk keeps it: `cleanup` tells the user
-        paged = operation(list_op).parameter("page", "query") is not None
+        paged = self.contract.operation(list_op).parameter("page", "query") is not None
         query = {**unconfirmed.query, **({"page[size]": "100"} if paged else {})}
         listed = self.send(list_op, path_params=unconfirmed.parents, query=query or None, expect=Expect(200))
         records = listed.body.get(item.collection) if isinstance(listed.body, dict) else None

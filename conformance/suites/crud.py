@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from conformance import pointer as pointers
 from conformance.contract import needs
 from conformance.contract.resources import Resource, chain, resource
-from conformance.contract.schemas import annotated_pointers, contract
+from conformance.contract.schemas import annotated_pointers, shipped
 from conformance.model import Expect, RawBody, Variant
 from conformance.session.session import ConformanceSession
 from conformance.suites import flows
@@ -40,7 +40,7 @@ def echo_pairs(item: Resource, body: Any) -> tuple[tuple[str, str], ...]:
     if not isinstance(body, dict):
         return ()
     record = flows.record_schema(item)
-    declared = contract().applicable_properties(record, body, "response") if record else {}
+    declared = shipped().applicable_properties(record, body, "response") if record else {}
     pairs = []
     for name, value in body.items():
         schema = declared.get(name)
@@ -82,7 +82,7 @@ def _features(item: Resource, role: str) -> set[str]:
     shapes = flows.shapes(item) if role == "create" else []
     found: set[str] = set()
     for instance in [{item.discriminator: s} for s in shapes] or [{}]:
-        props, required = contract().applicable(contract().resolve(op.request), _base(op.request), instance)
+        props, required = shipped().applicable(shipped().resolve(op.request), _base(op.request), instance)
         if required:
             found.add("required")
         for schema in props.values():

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from conformance import pointer as pointers
 from conformance.contract.resources import Resource, chain, resource
-from conformance.contract.schemas import contract
+from conformance.contract.schemas import shipped
 from conformance.definitions import hints_for
 from conformance.model import Exchange, Expect, Variant
 from conformance.session import runs
@@ -55,7 +55,7 @@ def update_schema(item: Resource, stored_shape: str | None) -> str:
 def decided_by_stored(item: Resource) -> bool:
     """The update body's branch is decided by the stored record (an integration's type)."""
     op = item.op("update")
-    return bool(op and op.request and "x-conformance-decidedBy" in contract().resolve(op.request))
+    return bool(op and op.request and "x-conformance-decidedBy" in shipped().resolve(op.request))
 
 
 def valid_bodies(item: Resource, role: str = "create", hints: Hints | None = None) -> st.SearchStrategy[Any]:
@@ -65,7 +65,7 @@ def valid_bodies(item: Resource, role: str = "create", hints: Hints | None = Non
     if ref is None and role == "create" and op is not None:
         return st.none()  # a create that takes no body (switchboards)
     assert ref is not None, f"{item.name} has no {role} body"
-    validator = contract().validator(ref, "request")
+    validator = shipped().validator(ref, "request")
     chosen = hints or hints_for(item.name)
     if role == "create" and item.tag_field:
         # Every record a run creates carries its run's tag, so cleanup can find what a killed run left.
@@ -104,7 +104,7 @@ def shapes(item: Resource) -> list[str]:
 def update_bodies(item: Resource, stored_shape: str | None, hints: Hints | None = None) -> st.SearchStrategy[Any]:
     """Valid update bodies; a body decided by the stored record's shape uses that shape's branch."""
     ref = update_schema(item, stored_shape)
-    validator = contract().validator(ref, "request")
+    validator = shipped().validator(ref, "request")
     generator = Generator(hints or hints_for(item.name, stored_shape, role="update"))
     return generator.for_ref(ref).filter(lambda body: bool(body) and validator.is_valid(body))
 

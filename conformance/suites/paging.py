@@ -16,7 +16,7 @@ from functools import cache
 from typing import Any, TypeVar
 from urllib.parse import parse_qsl, urlsplit
 
-from conformance.contract.schemas import contract, load_index
+from conformance.contract.schemas import load_index, shipped
 from conformance.model import Exchange, Expect
 from conformance.session.session import ConformanceSession
 
@@ -35,7 +35,7 @@ def paged_lists() -> dict[str, frozenset[str]]:
     for op_id, op in load_index().items():
         if op.query is None or op.parameter("page", "query") is None:
             continue
-        page = contract().property_schema(op.query, "page")
+        page = shipped().property_schema(op.query, "page")
         members = frozenset(PAGE_MEMBERS) & set(page.get("properties") or {})
         if members:
             found[op_id] = members

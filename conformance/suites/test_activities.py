@@ -11,7 +11,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from conformance.contract.schemas import contract
+from conformance.contract.schemas import shipped
 from conformance.model import Expect, Variant
 from conformance.session.session import ConformanceSession
 from conformance.suites.conversation_support import (
@@ -50,7 +50,7 @@ def _valid(user: dict[str, str]) -> st.SearchStrategy[list[Variant]]:
     by_business = st.tuples(*(_business().map(_activity(kind)) for kind in KINDS))
     reader = st.sampled_from([{"userId": user["id"]}, {"userExternalId": user["externalId"]}])
     by_user = reader.map(lambda named: {"type": "conversation:read", "author": {"type": "user", **named}})
-    validator = contract().validator(ACTIVITY, "request")
+    validator = shipped().validator(ACTIVITY, "request")
     return st.tuples(by_business, by_user).map(
         lambda found: [
             Variant(f"{body['type']} by the {body['author']['type']}", body, Expect(200))

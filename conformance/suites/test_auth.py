@@ -18,7 +18,6 @@ from conformance.contract.schemas import (
     UnknownOperation,
     authenticated,
     documented_code,
-    operation,
     refusing,
 )
 from conformance.model import Exchange, Expect, Variant
@@ -173,7 +172,7 @@ def test_every_authenticated_operation_refuses_wrong_credentials(sunco: Conforma
     each is refused with 401, on operations of account scope and of app scope."""
 
     def send(variant: Variant) -> None:
-        op = operation(_operation_of(variant))
+        op = sunco.contract.operation(_operation_of(variant))
         authorization = wrong_authorization(sunco.client, op, variant.params["credentials"])
         exchange = sunco.call(op.operation_id, variant=variant, authorization=authorization)
         _keep_if_created(sunco, op, exchange, variant.params["path"])
@@ -221,7 +220,7 @@ def _try_out_of_scope(
     ops = refusing(scope)
 
     def send(variant: Variant) -> None:
-        op = operation(_operation_of(variant))
+        op = sunco.contract.operation(_operation_of(variant))
         path = {**given, **variant.params["path"]}
         exchange = sunco.call(op.operation_id, variant=variant, path_params=given, key=key)
         _keep_if_created(sunco, op, exchange, path)

@@ -15,7 +15,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from hypothesis import strategies as st
 
-from conformance.contract.schemas import operation
+from conformance.contract.schemas import operation, shipped
 from conformance.model import Exchange, Expect, FormBody, RawBody, Variant
 from conformance.session.session import ConformanceSession
 from conformance.transport.settings import OAUTH_VARIABLES, OAuthClient
@@ -128,7 +128,7 @@ def refused_token_variants(client: OAuthClient | None) -> st.SearchStrategy[list
 
     def build(code: str) -> list[Variant]:
         good = token_body(client, code)
-        missing = [(label, body) for label, body in negative.missing_required(TOKEN_JSON, good)]
+        missing = [(label, body) for label, body in negative.missing_required(TOKEN_JSON, good, shipped())]
         bad = Expect(400, "bad_request")
         return [
             Variant(

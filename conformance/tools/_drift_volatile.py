@@ -15,7 +15,7 @@ from functools import cache
 from typing import Any
 
 from conformance.contract.resources import RESOURCES
-from conformance.contract.schemas import contract
+from conformance.contract.schemas import shipped
 from conformance.pointer import MISSING
 from conformance.tools._drift_pairing import normalise
 
@@ -49,7 +49,7 @@ def _walk(schema: Any, name: str | None, found: set[str]) -> None:
 def server_chosen_names() -> frozenset[str]:
     """Field names whose values the server sets: from the resource table and the contract's annotations."""
     found: set[str] = {name for item in RESOURCES for name in item.server_fields}
-    for document in contract().documents.values():
+    for document in shipped().documents.values():
         _walk(document, None, found)
     return frozenset(found)
 

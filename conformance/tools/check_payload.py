@@ -83,6 +83,8 @@ class Checked:
     what: str
     verdicts: list[Verdict]
     fields: list[Field]
+    # what the payload was held to
+    contract: schemas.Contract
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -112,8 +114,17 @@ def _read(path: Path) -> tuple[Any, str]:
         raise UsageError(f"{path} is not JSON: {error}") from None
 
 
-def _operation(name: str) -> schemas.Operation:
-    known = schemas.load_index()
+def _contract(schema_dir: Path | None) -> schemas.Contract:
+    """The contract the payload is held to: the import ``--schema-dir`` names, else the shipped one."""
+    if schema_dir is None:
+        return schemas.shipped()
+    if not (schema_dir / INDEX_FILE).is_file():
+        raise UsageError(f"--schema-dir {schema_dir} holds no {INDEX_FILE}: give a folder import-spec wrote")
+    return schemas.load(schema_dir)
+
+
+def _operation(contract: schemas.Contract, name: str) -> schemas.Operation:
+    known = contract.operations
     if name in known:
         return known[name]
     if name == WEBHOOK_OPERATION:
@@ -135,8 +146,8 @@ def _status(op: schemas.Operation, status: int | None) -> int:
     return chosen[0]
 
 
-def _event(kind: str) -> str:
-    allowed = event_types()
+def _event(contract: schemas.Contract, kind: str) -> str:
+    allowed = event_types(contract)
     if kind not in allowed:
         raise UsageError(f"unknown event type {kind!r}; choose one of: {', '.join(allowed)}")
     return kind
@@ -149,7 +160,7 @@ def is_delivery(body: Any) -> bool:
 # -- the checks -------------------------------------------------------------------------------
 
 
-def check_response(body: Any, text: str, op: schemas.Operation, status: int) -> Checked:
+def check_response(body: Any, text: str, op: schemas.Operation, status: int, contract: schemas.Contract) -> Checked:
     exchange = Exchange(
         operation=op,
         method=op.method,
@@ -161,16 +172,17 @@ def check_response(body: Any, text: str, op: schemas.Operation, status: int) -> 
         text=text,
         body=body,
         body_is_json=True,
+        contract=contract,
     )
     fields = in_exchange(exchange)
     verdict = Verdict(f"{op.operation_id} {status}", check_exchange(exchange), len(fields))
-    return Checked(f"a {op.operation_id} {status} response", [verdict], fields)
+    return Checked(f"a {op.operation_id} {status} response", [verdict], fields, contract)
 
 
-def check_event(body: Any, kind: str, where: str) -> Checked:
+def check_event(body: Any, kind: str, where: str, contract: schemas.Contract) -> Checked:
     """One event, checked as the type ``--event`` names; a type of its own that differs is a failure."""
     as_kind = {**body, "type": kind} if isinstance(body, dict) else body
-    failures = schema_failures(as_kind, EVENT_SCHEMA, where=where, what=f"a {kind} event")
+    failures = schema_failures(as_kind, EVENT_SCHEMA, where=where, what=f"a {kind} event", contract=contract)
     sent = body.get("type") if isinstance(body, dict) else None
     if isinstance(body, dict) and sent != kind:
         failures.append(
@@ -185,8 +197,8 @@ def check_event(body: Any, kind: str, where: str) -> Checked:
                 actual=sent if sent is not None else "(absent)",
             )
         )
-    fields = in_event(body, kind)
-    return Checked(f"one {kind} event", [Verdict(kind, failures, len(fields))], fields)
+    fields = in_event(contract, body, kind)
+    return Checked(f"one {kind} event", [Verdict(kind, failures, len(fields))], fields, contract)
 
 
 def _index(pointer: str | None) -> int | None:
@@ -195,9 +207,9 @@ def _index(pointer: str | None) -> int | None:
     return int(tokens[1]) if len(tokens) > 1 and tokens[0] == EVENTS and tokens[1].isdigit() else None
 
 
-def check_delivery_body(body: dict[str, Any], where: str) -> Checked:
-    failures = schema_failures(body, DELIVERY_SCHEMA, where=where, what="a delivery")
-    fields = in_delivery(body)
+def check_delivery_body(body: dict[str, Any], where: str, contract: schemas.Contract) -> Checked:
+    failures = schema_failures(body, DELIVERY_SCHEMA, where=where, what="a delivery", contract=contract)
+    fields = in_delivery(contract, body)
     events = body[EVENTS]
     envelope = Verdict(f"{WEBHOOK_OPERATION} envelope")
     verdicts = [envelope] + [
@@ -210,26 +222,26 @@ def check_delivery_body(body: dict[str, Any], where: str) -> Checked:
         n = _index(entry["example"])
         (envelope if n is None or n >= len(events) else verdicts[n + 1]).fields += 1
     count = len(events)
-    return Checked(f"a webhook delivery with {count} event{'s' if count != 1 else ''}", verdicts, fields)
+    return Checked(f"a webhook delivery with {count} event{'s' if count != 1 else ''}", verdicts, fields, contract)
 
 
 # -- output -----------------------------------------------------------------------------------
 
 
-def _scrubber(body: Any) -> Scrubber:
+def _scrubber(body: Any, contract: schemas.Contract) -> Scrubber:
     """Secrets the SUNCO_* settings name, and whatever the payload holds under a credential's name."""
     try:
-        settings = Settings.from_env(os.environ, channel_types=_channel_types())
-        scrubber = Scrubber(settings.secrets, public=settings.public)
+        settings = Settings.from_env(os.environ, channel_types=_channel_types(contract))
+        scrubber = Scrubber(settings.secrets, public=settings.public, contract=contract)
     except ConfigError:
-        scrubber = Scrubber([os.environ[name] for name in SECRET_VARIABLES if os.environ.get(name)])
+        scrubber = Scrubber([os.environ[name] for name in SECRET_VARIABLES if os.environ.get(name)], contract=contract)
     scrubber.learn(credential_values(body, scrubber.fields))
     return scrubber
 
 
-def _channel_types() -> tuple[str, ...]:
+def _channel_types(contract: schemas.Contract) -> tuple[str, ...]:
     try:
-        return resource("integration").shapes
+        return resource("integration").shapes_in(contract)
     except KeyError:
         return ()
 
@@ -242,9 +254,10 @@ def _shown(path: Path) -> str:
 
 
 def render(file: Path, checked: Checked) -> Iterable[str]:
-    index = schemas.contract().index
+    index = checked.contract.index
     version = (index.get("source") or {}).get("version", "?") if isinstance(index.get("source"), dict) else "?"
-    yield f"checked {file} as {checked.what}, against {_shown(schemas.active_dir())} (spec {version})"
+    against = _shown(checked.contract.directory) if checked.contract.directory else "a contract built in memory"
+    yield f"checked {file} as {checked.what}, against {against} (spec {version})"
     for verdict in checked.verdicts:
         for failure in verdict.failures:
             yield ""
@@ -259,10 +272,7 @@ def render(file: Path, checked: Checked) -> Iterable[str]:
 
 def check(args: argparse.Namespace) -> tuple[Any, Checked]:
     """The payload and what its checks found; a :class:`UsageError` when it cannot be checked as asked."""
-    if args.schema_dir is not None:
-        if not (args.schema_dir / INDEX_FILE).is_file():
-            raise UsageError(f"--schema-dir {args.schema_dir} holds no {INDEX_FILE}: give a folder import-spec wrote")
-        schemas.use(args.schema_dir)
+    contract = _contract(args.schema_dir)
     if args.operation and args.event:
         raise UsageError("give --operation (with --status) or --event, not both")
     if args.status is not None and not args.operation:
@@ -270,12 +280,12 @@ def check(args: argparse.Namespace) -> tuple[Any, Checked]:
     body, text = _read(args.file)
     where = args.file.name
     if args.operation:
-        op = _operation(args.operation)
-        return body, check_response(body, text, op, _status(op, args.status))
+        op = _operation(contract, args.operation)
+        return body, check_response(body, text, op, _status(op, args.status), contract)
     if args.event:
-        return body, check_event(body, _event(args.event), where)
+        return body, check_event(body, _event(contract, args.event), where, contract)
     if is_delivery(body):
-        return body, check_delivery_body(body, where)
+        return body, check_delivery_body(body, where, contract)
     raise UsageError(
         f'{args.file} is not a webhook delivery (no "{EVENTS}" list): '
         "say what it is with --operation OP [--status N] or --event TYPE"
@@ -287,7 +297,7 @@ def run(args: argparse.Namespace) -> int:
         body, checked = check(args)
     except UsageError as error:
         args.usage_error(str(error))  # one line, exit status 2
-    scrubber = _scrubber(body)
+    scrubber = _scrubber(body, checked.contract)
     for line in render(args.file, checked):
         print(scrubber.text(line))
     return 0 if all(verdict.ok for verdict in checked.verdicts) else 1

@@ -20,7 +20,7 @@ from vcr.persisters.filesystem import FilesystemPersister
 from vcr.serializers import yamlserializer
 
 from conformance.contract.routing import Router
-from conformance.contract.schemas import SCHEMA_DIR, Contract, contract
+from conformance.contract.schemas import SCHEMA_DIR, Contract, shipped
 from conformance.tools.reports import Report, write_reports
 from conformance.transport.client import recorded_break
 
@@ -110,7 +110,7 @@ def measure(folder: Path, against: Contract | None = None) -> Coverage:
         raise CoverageError(f"{folder} does not exist: give the folder of cassettes (default: cassettes/)")
     if not folder.is_dir():
         raise CoverageError(f"{folder} is a file: give the folder of cassettes")
-    found = Coverage(against or contract())
+    found = Coverage(against or shipped())
     router = Router(found.contract.operations)
     for path in sorted(folder.rglob("*.yaml")):
         requests, responses = load_interactions(path)

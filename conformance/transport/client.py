@@ -23,7 +23,7 @@ import requests
 import urllib3.exceptions
 
 from conformance.cassettes.vcr_adapter import set_read_content
-from conformance.contract.schemas import Operation, operation
+from conformance.contract.schemas import Contract, Operation, shipped
 from conformance.model import FORM_TYPE, MULTIPART_TYPE, Exchange, FormBody, MultipartBody, RawBody
 from conformance.transport.bounded import STEP, AnswerTooLarge, BoundedAdapter, deadline, too_large
 from conformance.transport.settings import Settings
@@ -209,10 +209,13 @@ class Client:
         replaying: bool = False,
         transport: requests.adapters.BaseAdapter | None = None,
         test: str | None = None,
+        contract: Contract | None = None,
     ) -> None:
         """``transport`` answers every request in place of the network (replay's cassette adapter);
-        ``test`` names the test every request comes from (``TEST_HEADER``)."""
+        ``test`` names the test every request comes from (``TEST_HEADER``); ``contract`` is where
+        operations are looked up (the shipped one for a caller given none)."""
         self.settings = settings
+        self.contract = contract or shipped()
         self.session = session or _session(settings, replaying, transport)
         if test is not None:
             self.session.headers[TEST_HEADER] = test
@@ -260,7 +263,7 @@ class Client:
         BrokenExchange when the server broke the last attempt off, and requests' own errors when
         no server answered at all.
         """
-        op = operation(operation_id)
+        op = self.contract.operation(operation_id)
         path = self.path_for(op, path_params or {})
         headers = {"Accept": accepted(op)}
         if authorization is not None:
@@ -287,6 +290,7 @@ class Client:
             raise BrokenExchange(op, outcome, count, attempts.retried)
         exchange = _exchange(op, outcome, path, body, count, attempts.retried)
         exchange.broken_attempts = attempts.broken
+        exchange.contract = self.contract
         return exchange
 
     def _send(self, request: dict[str, Any]) -> requests.Response | Broken:

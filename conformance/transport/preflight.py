@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 import requests
 
-from conformance.contract.schemas import declared_fields, load_index, validator
+from conformance.contract.schemas import Contract
 from conformance.failures import ConfigError, brief_cause
 from conformance.model import Exchange
 from conformance.transport.client import BrokenExchange, Client
@@ -25,9 +25,9 @@ PROBES: tuple[tuple[str, dict[str, str]], ...] = (
 KEY_SETTINGS = "SUNCO_KEY_ID and SUNCO_KEY_SECRET (and SUNCO_AUTH)"
 
 
-def probe() -> tuple[str, dict[str, str]] | None:
+def probe(contract: Contract) -> tuple[str, dict[str, str]] | None:
     """The read to make, or None for a contract with nothing to read by app (there is nothing to check)."""
-    index = load_index()
+    index = contract.operations
     for operation_id, query in PROBES:
         if operation_id in index:
             return operation_id, query
@@ -81,10 +81,10 @@ def _not_the_api(exchange: Exchange) -> str | None:
     schema = exchange.operation.response_schema(200)
     if schema is None:
         return None
-    error = next(iter(validator(schema).iter_errors(exchange.body)), None)
+    error = next(iter(exchange.contract.validator(schema).iter_errors(exchange.body)), None)
     if error is None:
         # Every documented field is optional, so any JSON object validates: the answer must show one of them.
-        documented = declared_fields(schema)
+        documented = exchange.contract.declared_fields(schema)
         if documented and not (isinstance(exchange.body, dict) and documented & exchange.body.keys()):
             return f"a body that is not the documented one (none of {', '.join(sorted(documented))})"
         return None
@@ -92,13 +92,18 @@ def _not_the_api(exchange: Exchange) -> str | None:
     return f"a body that is not the documented one ({where}: {error.message[:80]})"
 
 
-def check_access(settings: Settings, scrub: Callable[[str], str], client: Client | None = None) -> None:
-    """Raise ConfigError (one line, scrubbed) when the live API refuses the settings or cannot be reached."""
-    found = probe()
+def check_access(
+    settings: Settings, scrub: Callable[[str], str], client: Client | None = None, *, contract: Contract | None = None
+) -> None:
+    """Raise ConfigError (one line, scrubbed) when the live API refuses the settings or cannot be reached.
+
+    The probe is an operation of ``contract`` (the client's, when a client is given; else the shipped one).
+    """
+    client = client or Client(settings, contract=contract)
+    found = probe(client.contract)
     if found is None:
         return
     operation_id, query = found
-    client = client or Client(settings)
     try:
         exchange = client.call(operation_id, query=query)
     except BrokenExchange as error:

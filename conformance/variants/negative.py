@@ -15,12 +15,12 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from conformance.contract.schemas import contract
+from conformance.contract.schemas import Contract, shipped
 from conformance.model import Expect, RawBody, Variant
 from conformance.variants.strategies import hex_id, not_of_type, safe_text, types_of
 
 BAD_REQUEST = "bad_request"
-Breaker = Callable[[str, dict[str, Any]], Iterator[tuple[str, Any]]]
+Breaker = Callable[[str, dict[str, Any], Contract], Iterator[tuple[str, Any]]]
 
 
 @dataclass(frozen=True)
@@ -41,8 +41,8 @@ def _shape(body: dict[str, Any], discriminator: str | None) -> str:
     return "body"
 
 
-def missing_required(ref: str, body: dict[str, Any]) -> Iterator[tuple[str, Any]]:
-    for name in contract().applicable_required(ref, body):
+def missing_required(ref: str, body: dict[str, Any], contract: Contract) -> Iterator[tuple[str, Any]]:
+    for name in contract.applicable_required(ref, body):
         yield f"without {name}", _without(body, name)
 
 
@@ -82,29 +82,29 @@ def _bounds(schema: dict[str, Any]) -> Iterator[tuple[str, Any]]:
             )
 
 
-def _properties(ref: str, body: dict[str, Any]) -> dict[str, dict[str, Any]]:
+def _properties(contract: Contract, ref: str, body: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {
         name: schema
-        for name, schema in contract().applicable_properties(ref, body).items()
+        for name, schema in contract.applicable_properties(ref, body).items()
         if not schema.get("readOnly") and not schema.get("deprecated")
     }
 
 
-def out_of_bounds(ref: str, body: dict[str, Any]) -> Iterator[tuple[str, Any]]:
-    for name, schema in _properties(ref, body).items():
+def out_of_bounds(ref: str, body: dict[str, Any], contract: Contract) -> Iterator[tuple[str, Any]]:
+    for name, schema in _properties(contract, ref, body).items():
         for label, value in _bounds(schema):
             yield f"{name} {label}", {**body, name: value}
 
 
-def outside_enum(ref: str, body: dict[str, Any]) -> Iterator[tuple[str, Any]]:
-    for name, schema in _properties(ref, body).items():
+def outside_enum(ref: str, body: dict[str, Any], contract: Contract) -> Iterator[tuple[str, Any]]:
+    for name, schema in _properties(contract, ref, body).items():
         values = [v for v in schema.get("enum") or [] if isinstance(v, str)]
         if values:
             yield f"{name} outside its enum", {**body, name: "not-" + values[0]}
 
 
-def broken_pattern(ref: str, body: dict[str, Any]) -> Iterator[tuple[str, Any]]:
-    for name, schema in _properties(ref, body).items():
+def broken_pattern(ref: str, body: dict[str, Any], contract: Contract) -> Iterator[tuple[str, Any]]:
+    for name, schema in _properties(contract, ref, body).items():
         if isinstance(schema.get("pattern"), str) and "string" in types_of(schema):
             yield f"{name} breaking its pattern", {**body, name: "not matching!"}
         items = schema.get("items")
@@ -113,17 +113,25 @@ def broken_pattern(ref: str, body: dict[str, Any]) -> Iterator[tuple[str, Any]]:
 
 
 def invalid(
-    ref: str, bodies: list[Any], breaker: Breaker, code: str, *, limit: int, discriminator: str | None
+    ref: str,
+    bodies: list[Any],
+    breaker: Breaker,
+    code: str,
+    *,
+    limit: int,
+    discriminator: str | None,
+    contract: Contract | None = None,
 ) -> list[Variant]:
     """Up to ``limit`` variants, spread over the bases, each rejected by the contract's validator."""
-    validator = contract().validator(ref, "request")
+    contract = contract or shipped()
+    validator = contract.validator(ref, "request")
     per_base: list[list[Variant]] = []
     done: set[str] = set()
     for base in bodies:
         if not isinstance(base, dict):
             continue
         group = []
-        for label, broken in breaker(ref, base):
+        for label, broken in breaker(ref, base, contract):
             # Breaking the discriminator itself is the same test whatever the shape: once is enough.
             about_discriminator = discriminator is not None and (
                 label == f"without {discriminator}" or label.startswith(f"{discriminator} ")
@@ -144,17 +152,24 @@ def invalid(
 
 
 def wrong_types(
-    bases: st.SearchStrategy[list[Any]], ref: str, code: str, *, limit: int, discriminator: str | None
+    bases: st.SearchStrategy[list[Any]],
+    ref: str,
+    code: str,
+    *,
+    limit: int,
+    discriminator: str | None,
+    contract: Contract | None = None,
 ) -> st.SearchStrategy[list[Variant]]:
     """For each base, one field at a time set to a value of another JSON type."""
+    chosen = contract or shipped()
 
     def build(drawn: list[Any]) -> st.SearchStrategy[list[Variant]]:
         parts: list[st.SearchStrategy[Variant | None]] = []
-        validator = contract().validator(ref, "request")
+        validator = chosen.validator(ref, "request")
         for base in drawn:
             if not isinstance(base, dict):
                 continue
-            for name, schema in _properties(ref, base).items():
+            for name, schema in _properties(chosen, ref, base).items():
                 wrong = _wrong_value(schema)
                 if wrong is None:
                     continue

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from conformance.cassettes import provenance
 from conformance.cassettes.vcr_adapter import store_metadata, stored_metadata
+from conformance.contract.schemas import Contract, shipped
 from conformance.failures import MissingRecording
 from conformance.model import Variant
 from conformance.scrubbing.placeholders import fits
@@ -66,7 +67,9 @@ class Pins:
         reuse: Mapping[str, Any] | None = None,
         redraw: bool = False,
         say: Callable[[str], None] = lambda _line: None,
+        contract: Contract | None = None,
     ) -> None:
+        self.contract = contract or shipped()
         self.cassette = cassette
         self.recording = recording
         self.settings = settings
@@ -101,7 +104,9 @@ class Pins:
             "format": PIN_FORMAT,
             "target": target,
             "seed": self.seed,
-            provenance.RECORDING_KEY: provenance.recording(settings.api_url, run_id=runs.current()),
+            provenance.RECORDING_KEY: provenance.recording(
+                settings.api_url, run_id=runs.current(), contract=self.contract
+            ),
             "variants": {},
             provenance.EXCHANGES_KEY: [],
         }
@@ -168,12 +173,12 @@ class Pins:
         noted = self.held().get(provenance.EXCHANGES_KEY)
         if isinstance(noted, list):
             noted.append(provenance.exchange(operation_id, variant, attempts))
-            provenance.note_schemas(self.held(), operation_id)
+            provenance.note_schemas(self.held(), operation_id, self.contract)
 
     def note_schemas(self, operation_id: str) -> None:
         """While recording, keep the hash of what ``operation_id`` depends on (a delivery's checks, say)."""
         if self.recording:
-            provenance.note_schemas(self.held(), operation_id)
+            provenance.note_schemas(self.held(), operation_id, self.contract)
 
     def recorded(self) -> provenance.Provenance:
         """What the cassette says of its recording (replay), or of this one (recording)."""
@@ -233,7 +238,11 @@ class Pins:
         changed = (
             []
             if variant.expect.status < 300
-            else [name for name, item, value, new in replaced if not fits(name, value, item) and fits(name, new, item)]
+            else [
+                name
+                for name, item, value, new in replaced
+                if not fits(name, value, item, contract=self.contract) and fits(name, new, item, contract=self.contract)
+            ]
         )
         if changed:
             out[RESEND_KEY] = f"the {changed[0]} that makes it invalid is pinned as a placeholder that is valid"

@@ -18,7 +18,7 @@ from urllib.parse import urljoin
 
 from hypothesis import strategies as st
 
-from conformance.contract.schemas import contract, schema_uri
+from conformance.contract.schemas import Contract, schema_uri, shipped
 
 SAFE_ALPHABET = string.ascii_letters + string.digits + "-_."
 JSON_TYPES = ("null", "boolean", "integer", "number", "string", "array", "object")
@@ -122,9 +122,9 @@ def _string(schema: Mapping[str, Any]) -> st.SearchStrategy[str]:
 class Generator:
     """Strategies for the schemas of one contract, with a definition's hints."""
 
-    def __init__(self, hints: Hints = NO_HINTS) -> None:
+    def __init__(self, hints: Hints = NO_HINTS, *, contract: Contract | None = None) -> None:
         self.hints = hints
-        self.contract = contract()
+        self.contract = contract or shipped()
 
     def for_ref(self, ref: str) -> st.SearchStrategy[Any]:
         uri = schema_uri(ref)
@@ -217,9 +217,9 @@ class Generator:
         return made.map(self.hints.fix) if self.hints.fix is not None and depth == 0 else made
 
 
-def branch_ref(ref: str, stored_value: str) -> str | None:
+def branch_ref(ref: str, stored_value: str, contract: Contract | None = None) -> str | None:
     """For a body decided by a stored value (``x-conformance-decidedBy``), the branch for that value."""
-    rule = contract().resolve(ref).get("x-conformance-decidedBy")
+    rule = (contract or shipped()).resolve(ref).get("x-conformance-decidedBy")
     if not isinstance(rule, dict):
         return None
     target = (rule.get("mapping") or {}).get(stored_value)

@@ -17,7 +17,7 @@ from urllib.parse import unquote, urlsplit
 
 from conformance import pointer as pointers
 from conformance.contract.resources import resource
-from conformance.contract.schemas import annotated_pointers
+from conformance.contract.schemas import Contract
 from conformance.sandbox import events
 from conformance.sandbox.api import Handler, Request, Response
 from conformance.sandbox.behaviours import attachments
@@ -87,17 +87,17 @@ def _actions(content: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
 # -- what a stored message holds ----------------------------------------------------------------
 
 
-def _without_write_only(ref: str, value: dict[str, Any]) -> dict[str, Any]:
+def _without_write_only(contract: Contract, ref: str, value: dict[str, Any]) -> dict[str, Any]:
     kept = copy.deepcopy(value)
     # Deepest first, so removing one never moves another.
-    for pointer in sorted(annotated_pointers(ref, kept), reverse=True):
+    for pointer in sorted(contract.annotated_pointers(ref, kept), reverse=True):
         pointers.remove(kept, pointer)
     return kept
 
 
 def _author(sent: dict[str, Any], request: Request) -> dict[str, Any]:
     """The author as stored: a user author is named by its id, however the request named it."""
-    author = _without_write_only(AUTHOR_REF, sent)
+    author = _without_write_only(request.contract, AUTHOR_REF, sent)
     if sent.get("type") != "user":
         return author
     given = sent.get("userId") or sent.get("userExternalId")
@@ -126,7 +126,7 @@ def _media(content: dict[str, Any], request: Request) -> dict[str, Any]:
 
 
 def _content(sent: dict[str, Any], request: Request) -> dict[str, Any]:
-    content = _without_write_only(CONTENT_REF, sent)
+    content = _without_write_only(request.contract, CONTENT_REF, sent)
     kind = content["type"]
     if kind == "text" and "text" not in content and sent.get("markdownText"):
         content["text"] = sent["markdownText"]  # the plain-text rendering of what was sent

@@ -41,7 +41,9 @@ def _client(body: dict[str, Any], request: Request) -> Record:
         "externalId": criteria.get("phoneNumber") or criteria.get("address") or None,
         "lastSeen": None,
         "linkedAt": None,
-        **stored_fields(resource("client"), {k: v for k, v in body.items() if k not in ("matchCriteria",)}),
+        **stored_fields(
+            request.contract, resource("client"), {k: v for k, v in body.items() if k not in ("matchCriteria",)}
+        ),
     }
 
 
