@@ -1,9 +1,10 @@
 """Generic test templates: the registry, and how the tests a template makes are named.
 
 A template is a small function ``(sunco, item)``, or ``(sunco, item, argument)`` when it is made
-once per role or once per value, registered under its name::
+once per role or once per value, registered under its name in its module's :class:`Registry`
+(``template = TEMPLATES.template``)::
 
-    @TEMPLATES.template("rejects_duplicate", on="create", each=lambda item: ...)
+    @template("rejects_duplicate", on="create", each=lambda item: ...)
     def rejects_duplicate(sunco: ConformanceSession, item: Resource, unique: str) -> None: ...
 
 For each resource of the table it applies to, a template makes tests named
@@ -13,12 +14,13 @@ For each resource of the table it applies to, a template makes tests named
 - ``<subject>``: the snake_case operationId of the role the template is ``on``
   (``create_integration``); a template on several roles makes one test per role the resource has
   (the role is its argument); a template on none is named after the resource (``integration``);
-- ``<name>``: the template's name, as its ``@....template("<name>", ...)`` line spells it;
+- ``<name>``: the template's name, as its ``@template("<name>", ...)`` line spells it;
 - ``<value>``: for a template made once per value (``each``), that value's name, and the value is
   its argument (``filters_by`` + ``type``).
 
 So ``test_create_integration_rejects_missing_required_fields`` comes from the template
-``rejects_missing_required_fields`` on ``create``: grep the test's name after its operation. Two
+``rejects_missing_required_fields`` on ``create``: grep ``template("`` and the words after the
+operation (for ``test_list_users_filters_by_profile_email``, ``template("filters_by``). Two
 templates may share a name on different roles (``rejects_wrong_json_types`` on ``create`` and on
 ``update``). Cassettes are named after tests: renaming a template renames its cassettes.
 """
