@@ -16,7 +16,7 @@ from conformance.sandbox.behaviours.conversations import forget_user, participan
 from conformance.sandbox.store import Clock, Store
 from conformance.scrubbing.scrubber import Scrubber
 from conformance.suites import flows
-from conformance.suites.crud import generate_tests
+from conformance.suites.generic.generated import generated_for
 from conformance.variants.draw import draw
 
 CONVERSATION = resource("conversation")
@@ -49,7 +49,7 @@ def test_a_list_by_participant_is_asked_with_the_created_bodys_participant() -> 
 
 
 def test_generated_conversation_tests_list_by_participant_but_leave_the_filters_to_the_suite() -> None:
-    names = set(generate_tests("conversation"))
+    names = set(generated_for("conversation"))
     assert {
         "test_conversation_lifecycle",
         "test_list_conversations_paginates_forwards_and_backwards",
@@ -57,7 +57,7 @@ def test_generated_conversation_tests_list_by_participant_but_leave_the_filters_
     } <= names
     # The record does not show its participants, so a generic filter check could not see them.
     assert not any("filters_by" in name for name in names)
-    assert "test_list_integrations_filters_by_type" in generate_tests("integration")
+    assert "test_list_integrations_filters_by_type" in generated_for("integration")
 
 
 def test_conversation_bodies_name_the_member_inside_member_and_nobody_outside() -> None:

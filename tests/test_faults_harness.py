@@ -276,7 +276,7 @@ def test_a_delete_whose_answer_was_cut_off_is_a_server_fault_and_leaves_nothing_
             cassette=None, recording=True, settings=settings, scrubber=Scrubber(), nodeid="t::x", record_command=COMMAND
         )
         records = Records.of(sunco, "integration")
-        created = records.create(Variant("web", body_of("web"), Expect(201)))
+        created = records.create(Variant("web", body_of("web"), Expect(201))).id
         assert created is not None
         assert len(sunco.ledger.entries) == 1
         with pytest.raises(ServerFault) as caught:
@@ -328,7 +328,7 @@ def test_a_conversation_whose_create_was_cut_off_is_found_by_its_participant_and
             cassette=None, recording=True, settings=settings, scrubber=Scrubber(), nodeid="t::x",
             record_command=COMMAND, journal=journal,
         )  # fmt: skip
-        user = Records.of(sunco, "user").create(Variant("user", {"externalId": runs.tag("swept")}, Expect(201)))
+        user = Records.of(sunco, "user").create(Variant("user", {"externalId": runs.tag("swept")}, Expect(201))).id
         body = {"type": "personal", "displayName": runs.tag("cut-off"), "participants": [{"userId": user}]}
         with pytest.raises(ServerFault):
             Records.of(sunco, "conversation").create(Variant("conversation", body, Expect(201)))

@@ -7,8 +7,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conformance.contract.resources import RESOURCES, Resource
-from conformance.suites.crud import generate_tests, snake
-from conformance.suites.crud_more import filter_setups, filter_value, generic_filters
+from conformance.suites.generic.generated import generated_for
+from conformance.suites.generic.lists import filter_setups, filter_value, generic_filters
+from conformance.suites.generic.templates import snake
 
 FILTERED = [(item, key, name) for item in RESOURCES for key, name in generic_filters(item)]
 
@@ -36,7 +37,7 @@ def test_list_filter_setups_differ_in_the_filtered_field_and_neither_lacks_it(
 @pytest.mark.parametrize(("item", "key", "name"), FILTERED, ids=[f"{i.name}-{k}" for i, k, _ in FILTERED])
 def test_each_generic_filter_has_its_generated_test(item: Resource, key: str, name: str) -> None:
     list_op = snake(item.operations["list"])
-    assert f"test_{list_op}_filters_by_{name.replace('.', '_')}" in generate_tests(item.name)
+    assert f"test_{list_op}_filters_by_{name.replace('.', '_')}" in generated_for(item.name)
 
 
 @pytest.mark.parametrize(

@@ -41,6 +41,7 @@ from conformance.sandbox.crud import all_handlers
 from conformance.scrubbing.scrubber import Scrubber
 from conformance.session.session import ConformanceSession
 from conformance.suites import test_integrations as suite
+from conformance.suites.generic.generated import module_tests
 
 SUBSET = (
     "create_integration_rejects_empty_object or create_integration_rejects_values_outside_enums"
@@ -199,7 +200,7 @@ def snapshot(folder: Path) -> dict[str, bytes]:
 
 def replay_problems(path: Path) -> list[str]:
     """Replay one cassette in-process through the session, matcher and scrubber a CI replay uses."""
-    test = getattr(suite, path.stem)
+    test = module_tests(suite)[path.stem]
 
     def session(tape: Any) -> ConformanceSession:
         return ConformanceSession(

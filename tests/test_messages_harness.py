@@ -13,8 +13,9 @@ from conformance.model import Exchange
 from conformance.sandbox import Sandbox, cli
 from conformance.sandbox.store import Tokens
 from conformance.scrubbing.scrubber import Scrubber
-from conformance.suites.crud import created, echo_pairs, generate_tests
+from conformance.suites.expectations import created, echo_pairs
 from conformance.suites.flows import created_id
+from conformance.suites.generic.generated import generated_for
 
 MESSAGE = resource("message")
 
@@ -50,10 +51,10 @@ def test_objects_the_api_completes_are_echoed_member_by_member():
 
 
 def test_generated_message_tests_leave_out_the_sized_page_walk():
-    names = set(generate_tests("message"))
+    names = set(generated_for("message"))
     assert "test_list_messages_rejects_invalid_page_parameters" in names
     assert "test_list_messages_paginates_forwards_and_backwards" not in names
-    assert "test_list_integrations_paginates_forwards_and_backwards" in generate_tests("integration")
+    assert "test_list_integrations_paginates_forwards_and_backwards" in generated_for("integration")
 
 
 def test_write_only_fields_behind_a_ref_are_seen():

@@ -10,6 +10,7 @@ import pytest
 
 import conformance.suites
 from conformance.contract.schemas import load_index
+from conformance.suites.generic.generated import module_tests
 from conformance.suites.paging import PAGES_ATTRIBUTE, link_problems, paged_lists
 
 
@@ -20,10 +21,9 @@ def paging_tests() -> dict[str, list[str]]:
         if not info.name.startswith("test_"):
             continue
         module = importlib.import_module(f"conformance.suites.{info.name}")
-        for name, value in vars(module).items():
-            if name.startswith("test_") and callable(value):
-                for op_id in getattr(value, PAGES_ATTRIBUTE, ()):
-                    found.setdefault(op_id, []).append(f"{info.name}::{name}")
+        for name, test in module_tests(module).items():
+            for op_id in getattr(test, PAGES_ATTRIBUTE, ()):
+                found.setdefault(op_id, []).append(f"{info.name}::{name}")
     return found
 
 

@@ -56,6 +56,8 @@ from conformance.transport import interrupt
 from conformance.transport.preflight import check_access
 from conformance.transport.settings import Settings
 
+# A suite module's generated tests are collected by their own hook.
+pytest_plugins = ["conformance.plugin.collect"]
 FIXTURE = "sunco"
 # Tests in a row that got no answer before the run stops.
 UNREACHABLE_LIMIT = 3

@@ -15,7 +15,7 @@ from conformance.definitions.conversations import member
 from conformance.model import Exchange, Expect, Variant
 from conformance.session.session import ConformanceSession
 from conformance.suites import flows
-from conformance.suites.crud import echo_pairs
+from conformance.suites.expectations import created
 from conformance.suites.flows import Records
 from conformance.variants.strategies import Hints, hex_id
 
@@ -42,7 +42,7 @@ def make_users(sunco: ConformanceSession, count: int, label: str = "members") ->
     records = Records(sunco, USER)
     made = []
     for variant in variants:
-        user_id = sunco.require(records.create(variant), f"a user ({label}) to take part", variant)
+        user_id = sunco.require(records.create(variant).id, f"a user ({label}) to take part", variant)
         made.append({"id": user_id, "externalId": str(variant.body["externalId"])})
     return made
 
@@ -77,14 +77,10 @@ def state(sunco: ConformanceSession, ok: bool, what: str, pointer: str, expected
     sunco.expect_state(None, ok, title=what, pointer=pointer, rule=what, expected=expected, actual=actual)
 
 
-def created(label: str, body: Any) -> Variant:
-    return Variant(label, body, Expect(201, echo=echo_pairs(CONVERSATION, body)))
-
-
 def make_conversation(sunco: ConformanceSession, group: str, body: dict[str, Any], label: str = "") -> str:
     """A conversation (in the ledger, so deleted at teardown) made from a fixed body."""
-    variant = sunco.variants(group, st.just(created(label or group, body)), 1)[0]
-    return sunco.require(Records(sunco, CONVERSATION).create(variant), f"a conversation ({group})", variant)
+    variant = sunco.variants(group, st.just(created(CONVERSATION, body, label or group)), 1)[0]
+    return sunco.require(Records(sunco, CONVERSATION).create(variant).id, f"a conversation ({group})", variant)
 
 
 def on(sunco: ConformanceSession, operation_id: str, conversation_id: str, variant: Variant) -> Exchange:

@@ -8,6 +8,7 @@ from the ledger.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from hypothesis import strategies as st
@@ -27,16 +28,15 @@ OK = 200
 CREATED = 201
 
 
+def created_record(exchange: Exchange, item: Resource) -> dict[str, Any]:
+    """The record an answer shows where the resource's answers hold it; empty when it shows none."""
+    record = pointers.resolve(exchange.body, item.record_pointer)
+    return record if isinstance(record, dict) else {}
+
+
 def created_id(exchange: Exchange, item: Resource) -> str | None:
-    if exchange.status == CREATED and isinstance(exchange.body, dict):
-        record = pointers.resolve(exchange.body, item.record_pointer)
-        if isinstance(record, dict) and record.get("id"):
-            return str(record["id"])
-    return None
-
-
-def record_schema(item: Resource) -> str | None:
-    return item.record_schema
+    record = created_record(exchange, item)
+    return str(record["id"]) if exchange.status == CREATED and record.get("id") else None
 
 
 def shape_of(item: Resource, body: Any) -> str:
@@ -109,6 +109,16 @@ def update_bodies(item: Resource, stored_shape: str | None, hints: Hints | None 
     return generator.for_ref(ref).filter(lambda body: bool(body) and validator.is_valid(body))
 
 
+@dataclass(frozen=True)
+class Created:
+    """What a create answered: the new record's id (None when it made none), the record as the
+    answer showed it (empty when it showed none), and the exchange itself."""
+
+    id: str | None
+    record: dict[str, Any]
+    exchange: Exchange
+
+
 class Records:
     """Create, find and delete one resource's records through a session."""
 
@@ -130,7 +140,7 @@ class Records:
                 records = Records(self.sunco, ancestor)
                 records._parents = dict(params)
                 variant = self.sunco.variants(f"setup-{ancestor.name}", setup_variants(ancestor, self.item.name), 1)[0]
-                found = records.create(variant)
+                found = records.create(variant).id
                 self.sunco.require(found, f"a {ancestor.name} to hold {self.item.collection}", variant=variant)
                 params[ancestor.id_param] = str(found)
             self._parents = params
@@ -165,7 +175,8 @@ class Records:
                 f"has {first}): delete it, or record against another app"
             )
 
-    def create(self, variant: Variant, **query: Any) -> str | None:
+    def create(self, variant: Variant, **query: Any) -> Created:
+        """Create a record from ``variant`` (written in the ledger when made); what the create answered."""
         self.room_for_one()
         op_id = self.item.operations["create"]
         exchange = self.sunco.call(op_id, variant=variant, path_params=self.parents(), query=query or None)
@@ -184,7 +195,7 @@ class Records:
             expected="an id",
             actual=exchange.body,
         )
-        return found
+        return Created(found, created_record(exchange, self.item), exchange)
 
     def call(self, role: str, record_id: str | None = None, **kwargs: Any) -> Exchange:
         path = {**self.path(record_id), **kwargs.pop("path_params", {})}

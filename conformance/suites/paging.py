@@ -12,6 +12,7 @@ operation of the contract to at least one such test.
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass
 from functools import cache
 from typing import Any, TypeVar
 from urllib.parse import parse_qsl, urlsplit
@@ -22,6 +23,8 @@ from conformance.session.session import ConformanceSession
 
 PAGE_MEMBERS = ("after", "before", "size")
 MAX_PAGES = 50  # bounded: a live app may hold many records
+# The page size a paging test asks for: small, so that a few records make several pages.
+PAGE_SIZE = 2
 # The attribute a paging test carries: the operations it pages.
 PAGES_ATTRIBUTE = "pages_operations"
 
@@ -57,6 +60,20 @@ def _items(exchange: Exchange, collection: str) -> list[dict[str, Any]]:
     return [item for item in body.get(collection) or [] if isinstance(item, dict)]
 
 
+@dataclass(frozen=True)
+class Walk:
+    """What a walk through a list saw: the ``key`` of every item, in list order, and its pages in the
+    order they were asked for."""
+
+    ids: list[str]
+    pages: list[Exchange]
+
+    @property
+    def last(self) -> Exchange:
+        """The last page asked for: where a finding about the whole walk points."""
+        return self.pages[-1]
+
+
 def walk_pages(
     sunco: ConformanceSession,
     operation_id: str,
@@ -67,18 +84,21 @@ def walk_pages(
     direction: str = "after",
     start: str | None = None,
     key: str = "id",
-) -> list[str]:
-    """The ``key`` of every item a list shows, in list order, following its cursors.
+) -> Walk:
+    """Every item a list shows, following its cursors, each page held to the paging rules.
 
-    Forwards from the first page, or (``direction="before"``) backwards from ``start``, which is
-    then the last id of the result. A list the contract does not page is read once."""
+    Forwards from the first page (or from a ``page[after]`` in ``query``), or (``direction="before"``)
+    backwards from the list's default page, or from ``start``, which is then the last id of the
+    result. A list the contract does not page is read once."""
     paged = operation_id in paged_lists()
     current = dict(query)
     if direction == "before" and start is not None:
         current["page[before]"] = start
     seen: list[str] = [start] if direction == "before" and start is not None else []
+    pages: list[Exchange] = []
     for _ in range(MAX_PAGES):
         page = sunco.call(operation_id, path_params=dict(path_params), query=current or None, expect=Expect(200))
+        pages.append(page)
         items = _items(page, collection)
         found = [str(item.get(key)) for item in items]
         seen = [*found, *seen] if direction == "before" else [*seen, *found]
@@ -88,7 +108,7 @@ def walk_pages(
         if cursor is None:
             break
         current = {**query, f"page[{direction}]": cursor}
-    return seen
+    return Walk(seen, pages)
 
 
 def check_page(
@@ -178,14 +198,13 @@ def link_problems(link: str, url: str, sent: Mapping[str, str], cursor_param: st
     return wrong
 
 
-def check_cover(
-    sunco: ConformanceSession, seen: list[str], ours: Collection[str], collection: str, what: str
-) -> list[str]:
+def check_cover(sunco: ConformanceSession, walk: Walk, ours: Collection[str], collection: str, what: str) -> list[str]:
     """Every record the test made shows exactly once, and no item shows twice; ours, in list order."""
+    seen = walk.ids
     mine = [found for found in seen if found in ours]
     repeated = sorted({found for found in seen if seen.count(found) > 1})
     sunco.expect_state(
-        sunco.last_exchange,
+        walk.last,
         sorted(mine) == sorted(ours) and not repeated,
         title=f"paging {what} missed or repeated {collection}.",
         pointer=f"/{collection}",

@@ -23,7 +23,7 @@ from conformance.contract.resources import resource
 from conformance.definitions.switchboards import names
 from conformance.model import Exchange, Expect, Variant
 from conformance.session.session import ConformanceSession
-from conformance.suites.crud import created
+from conformance.suites.expectations import created
 from conformance.suites.flows import Records, setup_variants, shape_hints, valid_bodies
 from conformance.variants.strategies import safe_text
 
@@ -91,12 +91,12 @@ class Switchboarding:
         strategy = st.lists(bodies, min_size=count, max_size=count, unique_by=repr).map(
             lambda found: [Variant(f"custom integration {n + 1}", b, Expect(201)) for n, b in enumerate(found)]
         )
-        made = [self.integrations.create(v) for v in self.sunco.variants("integrations", strategy, count)]
+        made = [self.integrations.create(v).id for v in self.sunco.variants("integrations", strategy, count)]
         return [self.sunco.require(found, "a custom integration to link") for found in made]
 
     def member(self, template: Variant, **links: Any) -> Member:
         body = {**template.body, **links}
-        record_id = self.members.create(created(MEMBER, body, template.label))
+        record_id = self.members.create(created(MEMBER, body, template.label)).id
         found = self.sunco.require(record_id, f"the {template.label} switchboard integration", template)
         self.sunco.ledger.forget(MEMBER, self.members.path(found))
         self.labels[found] = template.label
@@ -109,12 +109,10 @@ class Switchboarding:
         assert member.integration_id is not None, f"the {label} is linked by type: it has no custom integration"
         keys = Records(self.sunco, KEY, parents={INTEGRATION.id_param: member.integration_id})
         variant = self.sunco.variants(f"key-{label}", setup_variants(KEY), 1)[0]
-        key_id = self.sunco.require(keys.create(variant), f"an integration key of the {label}", variant)
-        exchange = self.sunco.last_exchange
-        record = exchange.body.get(KEY.envelope) if exchange is not None and isinstance(exchange.body, dict) else None
-        secret = record.get("secret") if isinstance(record, dict) else None
+        key = keys.create(variant)
+        key_id = self.sunco.require(key.id, f"an integration key of the {label}", variant)
         found = self.sunco.require(
-            secret, f"the secret of the {label}'s key", variant, pointer=f"/{KEY.envelope}/secret"
+            key.record.get("secret"), f"the secret of the {label}'s key", variant, pointer=f"/{KEY.envelope}/secret"
         )
         return key_id, str(found), "integration"
 
@@ -136,10 +134,10 @@ class Switchboarding:
     def conversation(self) -> str:
         user = Records(self.sunco, USER)
         setup = self.sunco.variants("user", setup_variants(USER), 1)[0]
-        user_id = self.sunco.require(user.create(setup), "a user to talk to", setup)
+        user_id = self.sunco.require(user.create(setup).id, "a user to talk to", setup)
         template = Variant("personal conversation", {"type": "personal"}, Expect(201))
         variant = with_fields(template, participants=[{"userId": user_id}])
-        found = self.conversations.create(created(CONVERSATION, variant.body, variant.label))
+        found = self.conversations.create(created(CONVERSATION, variant.body, variant.label)).id
         conversation_id = self.sunco.require(found, "a conversation to hand control over", variant)
         # A user's first personal conversation is its default, which only goes with the user: leave it to that.
         self.sunco.ledger.forget(CONVERSATION, self.conversations.path(conversation_id))

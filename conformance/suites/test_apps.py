@@ -6,11 +6,10 @@ from conformance.contract.resources import resource
 from conformance.model import Expect
 from conformance.session.session import ConformanceSession
 from conformance.suites import flows
-from conformance.suites.crud import generate_tests
 from conformance.suites.flows import Records
+from conformance.suites.generic.generated import Generated
 
-globals().update(generate_tests("app"))
-globals().update(generate_tests("appKey"))
+GENERATED = Generated("app", "appKey")
 
 APP_KEY = resource("appKey")
 
@@ -20,11 +19,9 @@ def test_list_apps_refuses_an_app_scope_key(sunco: ConformanceSession) -> None:
     sunco.require_account()
     keys = Records(sunco, APP_KEY)
     made = sunco.variants("key", flows.setup_variants(APP_KEY), 1)[0]
-    key_id = sunco.require(keys.create(made), "an app key", made)
-    exchange = sunco.last_exchange
-    record = exchange.body.get(APP_KEY.envelope) if exchange is not None and isinstance(exchange.body, dict) else None
-    secret = record.get("secret") if isinstance(record, dict) else None
-    found = sunco.require(secret, "the app key's secret", made, pointer=f"/{APP_KEY.envelope}/secret")
+    key = keys.create(made)
+    key_id = sunco.require(key.id, "an app key", made)
+    found = sunco.require(key.record.get("secret"), "the app key's secret", made, pointer=f"/{APP_KEY.envelope}/secret")
     as_key = (key_id, str(found), "app")
     # The key works within its scope, so the refusal below is about scope, not a key the API does not know.
     sunco.call("GetApp", key=as_key, expect=Expect(200))

@@ -14,7 +14,7 @@ from conformance.contract.resources import resource
 from conformance.definitions import messages as defs
 from conformance.model import Exchange, Expect, FilePart, MultipartBody, RawBody, Variant
 from conformance.session.session import ConformanceSession
-from conformance.suites.crud import created
+from conformance.suites.expectations import created
 from conformance.suites.flows import Records
 from conformance.variants.strategies import safe_text
 
@@ -84,7 +84,7 @@ def test_attachment_uploaded_as_multipart_then_sent_and_removed(sunco: Conforman
         ]
     )
     messages = sunco.variants("messages", using, 2)
-    made = [sunco.require(records.create(v), v.label, v) for v in messages]
+    made = [sunco.require(records.create(v).id, v.label, v) for v in messages]
     page = records.call("list", expect=Expect(200))
     listed = {m.get("id"): m for m in (page.body or {}).get("messages", []) if isinstance(m, dict)}
     for message_id, sent in zip(made, (image, text), strict=True):

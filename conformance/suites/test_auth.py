@@ -199,17 +199,16 @@ def _own_app(sunco: ConformanceSession) -> str:
     """An app the test creates (with the account key), so that a key wrongly let through changes only it."""
     sunco.require_account()
     made = sunco.variants("setup-app", flows.setup_variants(APP), 1)[0]
-    return sunco.require(Records(sunco, APP, parents={}).create(made), "an app of the test's own", made)
+    return sunco.require(Records(sunco, APP, parents={}).create(made).id, "an app of the test's own", made)
 
 
 def _new_key(sunco: ConformanceSession, records: Records, scope: str) -> tuple[str, str, str]:
     """A key made through ``records``: its (id, secret, scope), the secret as its create response gave it."""
     item = records.item
     made = sunco.variants(f"setup-{item.name}", flows.setup_variants(item), 1)[0]
-    key_id = sunco.require(records.create(made), f"a new {item.name}", made)
-    exchange = sunco.last_exchange
-    record = exchange.body.get(item.envelope) if exchange is not None and isinstance(exchange.body, dict) else None
-    secret = record.get("secret") if isinstance(record, dict) else None
+    key = records.create(made)
+    key_id = sunco.require(key.id, f"a new {item.name}", made)
+    secret = key.record.get("secret")
     found = sunco.require(secret, f"the {item.name}'s secret", made, pointer=f"/{item.envelope}/secret")
     return key_id, str(found), scope
 
@@ -244,7 +243,7 @@ def test_operations_outside_integration_scope_refuse_an_integration_key(sunco: C
     app_id = _own_app(sunco)
     integrations = Records(sunco, INTEGRATION, parents={"appId": app_id})
     made = sunco.variants("setup-integration", flows.setup_variants(INTEGRATION, INTEGRATION_KEY.name), 1)[0]
-    integration_id = sunco.require(integrations.create(made), "a custom integration", made)
+    integration_id = sunco.require(integrations.create(made).id, "a custom integration", made)
     own = {"appId": app_id, "integrationId": integration_id}
     key = _new_key(sunco, Records(sunco, INTEGRATION_KEY, parents=own), "integration")
     sunco.call(resource("webhook").operations["list"], path_params=own, key=key, expect=Expect(200))

@@ -16,7 +16,6 @@ from conformance.model import Expect, Variant
 from conformance.session.session import ConformanceSession
 from conformance.suites.conversation_support import (
     CONVERSATION,
-    created,
     each,
     group_body,
     listed_ids,
@@ -30,11 +29,12 @@ from conformance.suites.conversation_support import (
     unknown,
     with_member,
 )
-from conformance.suites.crud import generate_tests
+from conformance.suites.expectations import created
 from conformance.suites.flows import Records
+from conformance.suites.generic.generated import Generated
 from conformance.variants import negative
 
-globals().update({name: with_member(test) for name, test in generate_tests("conversation").items()})
+GENERATED = Generated("conversation", wrap=with_member)
 
 BAD = Expect(400, "bad_request")
 METADATA_LIMIT = 4096
@@ -60,29 +60,37 @@ def test_create_conversation_personal_has_one_participant_and_the_first_is_the_d
         sunco,
         "personal",
         [
-            created("first personal conversation", {"type": "personal", "participants": [{"userId": user["id"]}]}),
-            created("second one", {"type": "personal", "participants": [{"userExternalId": user["externalId"]}]}),
+            created(
+                CONVERSATION,
+                {"type": "personal", "participants": [{"userId": user["id"]}]},
+                "first personal conversation",
+            ),
+            created(
+                CONVERSATION,
+                {"type": "personal", "participants": [{"userExternalId": user["externalId"]}]},
+                "second one",
+            ),
         ],
     )
-    first_id = sunco.require(records.create(first), "the user's first personal conversation", first)
-    made = record_of(sunco.last_exchange, "conversation")  # type: ignore[arg-type]
+    made = records.create(first)
+    first_id = sunco.require(made.id, "the user's first personal conversation", first)
     state(
         sunco,
-        made.get("isDefault") is True,
+        made.record.get("isDefault") is True,
         "made a user's first personal conversation not its default.",
         "/conversation/isDefault",
         True,
-        made.get("isDefault"),
+        made.record.get("isDefault"),
     )
-    second_id = sunco.require(records.create(second), "the user's second personal conversation", second)
-    again = record_of(sunco.last_exchange, "conversation")  # type: ignore[arg-type]
+    again = records.create(second)
+    second_id = sunco.require(again.id, "the user's second personal conversation", second)
     state(
         sunco,
-        again.get("isDefault") is False,
+        again.record.get("isDefault") is False,
         "made a second personal conversation the default too.",
         "/conversation/isDefault",
         False,
-        again.get("isDefault"),
+        again.record.get("isDefault"),
     )
     # The default conversation cannot be deleted: it goes with its user, at teardown.
     records.delete(first_id, expect=BAD)
@@ -195,13 +203,13 @@ def test_conversation_metadata_is_flat_and_at_most_4kb(sunco: ConformanceSession
         sunco,
         "create-metadata",
         [
-            created("metadata of exactly 4KB", {**group, "metadata": _metadata(METADATA_LIMIT)}),
+            created(CONVERSATION, {**group, "metadata": _metadata(METADATA_LIMIT)}, "metadata of exactly 4KB"),
             Variant("metadata one byte over 4KB", {**group, "metadata": _metadata(METADATA_LIMIT + 1)}, BAD),
             Variant("metadata with a nested object", {**group, "metadata": {"lang": {"code": "en"}}}, BAD),
             Variant("metadata with a list", {**group, "metadata": {"tags": ["a", "b"]}}, BAD),
         ],
     )
-    ids = [records.create(variant) for variant in made]
+    ids = [records.create(variant).id for variant in made]
     conversation_id = sunco.require(ids[0], "a conversation with 4KB of metadata", made[0])
     for variant in each(
         sunco,

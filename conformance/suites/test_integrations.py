@@ -7,10 +7,10 @@ from hypothesis import strategies as st
 from conformance.contract.resources import resource
 from conformance.model import Expect, Variant
 from conformance.session.session import ConformanceSession
-from conformance.suites.crud import generate_tests
 from conformance.suites.flows import Records, shape_hints, valid_bodies
+from conformance.suites.generic.generated import Generated
 
-globals().update(generate_tests("integration"))
+GENERATED = Generated("integration")
 
 INTEGRATION = resource("integration")
 

@@ -15,13 +15,14 @@ from conformance.model import Exchange, Expect, Variant
 from conformance.session import runs
 from conformance.session.session import ConformanceSession
 from conformance.suites import paging
-from conformance.suites.crud import created, generate_tests
+from conformance.suites.expectations import created
 from conformance.suites.flows import Records, setup_variants
-from conformance.suites.paging import check_page
+from conformance.suites.generic.generated import Generated
+from conformance.suites.paging import Walk, walk_pages
 from conformance.variants import negative
 from conformance.variants.strategies import hex_id
 
-globals().update(generate_tests("message"))
+GENERATED = Generated("message")
 
 MESSAGE = resource("message")
 BAD = "bad_request"
@@ -45,26 +46,11 @@ def ids_of(exchange: Exchange) -> list[str]:
     return [str(m.get("id")) for m in body.get("messages") or [] if isinstance(m, dict)]
 
 
-def walk(sunco: ConformanceSession, where: dict[str, str], *, after: str | None = None) -> list[Exchange]:
-    """Pages of a conversation's messages: back from the newest, or forwards from the message ``after``."""
-    direction = "before" if after is None else "after"
-    query = {} if after is None else {"page[after]": after}
-    pages: list[Exchange] = []
-    for _ in range(paging.MAX_PAGES):
-        page = sunco.call("ListMessages", path_params=where, query=query or None, expect=Expect(200))
-        pages.append(page)
-        cursor = check_page(sunco, page, "messages", query, direction)
-        if cursor is None:
-            break
-        query = {f"page[{direction}]": cursor}
-    return pages
-
-
-def listed(pages: list[Exchange], backwards: bool = True) -> list[str]:
-    found: list[str] = []
-    for page in pages:
-        found = [*ids_of(page), *found] if backwards else [*found, *ids_of(page)]
-    return found
+def walk(sunco: ConformanceSession, where: dict[str, str], *, after: str | None = None) -> Walk:
+    """A conversation's messages, oldest first: back from the newest, or forwards from the message ``after``."""
+    if after is None:
+        return walk_pages(sunco, "ListMessages", where, "messages", {}, direction="before")
+    return walk_pages(sunco, "ListMessages", where, "messages", {"page[after]": after})
 
 
 def forget_all(sunco: ConformanceSession, records: Records, made: list[str]) -> None:
@@ -81,7 +67,7 @@ def test_post_message_accepts_every_content_type(sunco: ConformanceSession) -> N
         lambda found: replace(found[0], body={"externalId": runs.tag(found[1]), **found[0].body})
     )
     user = sunco.variants("setup-user", named, 1)[0]
-    user_id = sunco.require(users.create(user), "a user to author messages", user)
+    user_id = sunco.require(users.create(user).id, "a user to author messages", user)
     for variant in sunco.variants("every-type", every_type(), len(defs.SENDABLE)):
         records.create(variant)
     by_user = st.tuples(defs.bodies("text", defs.user_author(user_id)), defs.bodies("text")).map(
@@ -94,10 +80,10 @@ def test_post_message_accepts_every_content_type(sunco: ConformanceSession) -> N
         ]
     )
     for variant in sunco.variants("user-authors", by_user, 2):
-        records.create(variant)
-        author = ((sunco.last_exchange.body or {}).get("messages") or [{}])[0].get("author", {})  # type: ignore[union-attr]
+        made = records.create(variant)
+        author = made.record.get("author") or {}
         sunco.expect_state(
-            sunco.last_exchange,
+            made.exchange,
             author.get("userId") == user_id,
             title="did not name the user who wrote the message by its id.",
             pointer="/messages/0/author/userId",
@@ -186,33 +172,33 @@ def test_conversation_holds_every_content_type_then_loses_one_message_and_all(su
     """Messages of every type, listed oldest to newest; one deleted, then all of them."""
     records = Records(sunco, MESSAGE)
     where = records.parents()
-    made = [sunco.require(records.create(v), v.label, v) for v in sunco.variants("every-type", every_type(), 9)]
-    shown = listed(walk(sunco, where))
+    made = [sunco.require(records.create(v).id, v.label, v) for v in sunco.variants("every-type", every_type(), 9)]
+    shown = walk(sunco, where)
     sunco.expect_state(
-        sunco.last_exchange,
-        shown == made,
+        shown.last,
+        shown.ids == made,
         title="did not list the conversation's messages oldest to newest.",
         pointer="/messages",
         rule="a conversation lists every message posted to it, in the order they were posted",
         expected=made,
-        actual=shown,
+        actual=shown.ids,
     )
     gone = made[2]
     records.delete(gone)
-    after = listed(walk(sunco, where))
+    after = walk(sunco, where)
     sunco.expect_state(
-        sunco.last_exchange,
-        after == [m for m in made if m != gone],
+        after.last,
+        after.ids == [m for m in made if m != gone],
         title="still listed a deleted message, or lost another one.",
         pointer="/messages",
         rule="Delete Message removes that message and no other",
         expected=[m for m in made if m != gone],
-        actual=after,
+        actual=after.ids,
     )
     records.delete(gone, expect=Expect(404, MESSAGE.not_found))
     sunco.call("DeleteAllMessages", path_params=where, expect=Expect(200))
     forget_all(sunco, records, made)
-    empty = walk(sunco, where)[-1]
+    empty = walk(sunco, where).last
     sunco.expect_state(
         empty,
         ids_of(empty) == [] and (empty.body or {}).get("meta", {}).get("hasMore") is False,
@@ -241,11 +227,11 @@ def test_list_messages_pages_back_from_the_newest_and_forwards_again(sunco: Conf
     count = settings.message_page_size + 2 if settings else 0
     texts = sunco.variants("setup-messages", _texts(count, "message"), count)
     size = len(texts) - 2
-    made = [sunco.require(records.create(v), v.label, v) for v in texts]
+    made = [sunco.require(records.create(v).id, v.label, v) for v in texts]
     back = walk(sunco, where)
-    newest = ids_of(back[0])
+    newest = ids_of(back.pages[0])
     sunco.expect_state(
-        back[0],
+        back.pages[0],
         newest == made[-size:],
         title="did not answer the newest messages when no cursor was given.",
         pointer="/messages",
@@ -254,12 +240,13 @@ def test_list_messages_pages_back_from_the_newest_and_forwards_again(sunco: Conf
         actual=newest,
     )
     forwards = walk(sunco, where, after=made[0])
-    for what, pages, seen, expected in (
-        ("back with page[before]", back, listed(back), made),
-        ("forwards with page[after]", forwards, listed(forwards, backwards=False), made[1:]),
+    for what, walked, expected in (
+        ("back with page[before]", back, made),
+        ("forwards with page[after]", forwards, made[1:]),
     ):
+        pages, seen = walked.pages, walked.ids
         sunco.expect_state(
-            pages[-1],
+            walked.last,
             seen == expected and len(pages) > 1 and all(len(ids_of(p)) <= size for p in pages),
             title=f"paging {what} missed, repeated or reordered messages.",
             pointer="/messages",
@@ -297,7 +284,7 @@ def test_post_message_answers_423_when_the_conversation_is_full(sunco: Conforman
         )
     )
     variants = sunco.variants("up-to-the-limit", full, limit + 1)
-    made = [records.create(v) for v in variants]
+    made = [records.create(v).id for v in variants]
     sunco.call("DeleteAllMessages", path_params=where, expect=Expect(200))
     forget_all(sunco, records, [m for m in made if m])
     again = sunco.variants("room-again", defs.bodies("text").map(lambda b: posted(b, "a message after Delete All")), 1)
@@ -330,7 +317,7 @@ def test_message_operations_require_credentials(sunco: ConformanceSession) -> No
     records = Records(sunco, MESSAGE)
     where = records.parents()
     message = sunco.variants("setup-message", defs.bodies("text").map(lambda b: posted(b, "a message")), 1)[0]
-    message_id = sunco.require(records.create(message), "a message to work on", message)
+    message_id = sunco.require(records.create(message).id, "a message to work on", message)
     refused = Expect(401, "unauthorized")
     sunco.call("ListMessages", path_params=where, authenticate=False, expect=refused)
     sunco.call("DeleteMessage", path_params=records.path(message_id), authenticate=False, expect=refused)

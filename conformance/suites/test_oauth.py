@@ -248,12 +248,13 @@ def test_oauth_authorize_token_token_info_revoke(sunco: ConformanceSession) -> N
         if variant.expect.status == 200:
             tokens.append(sunco.require(_token(exchange), "an access token", variant))
     apps = []
+    info: Exchange | None = None
     for token in tokens:
         info = sunco.call("GetTokenInfo", authorization=token, expect=Expect(200))
         app = (info.body or {}).get("app") if isinstance(info.body, dict) else None
         apps.append(sunco.require((app or {}).get("id"), "the token's app id"))
     sunco.expect_state(
-        sunco.last_exchange,
+        info,
         len(set(apps)) == 1,
         title="named different apps for tokens of the same client and consent.",
         pointer="/app/id",

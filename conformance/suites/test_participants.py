@@ -15,7 +15,6 @@ from conformance.model import Expect, Variant
 from conformance.session.session import ConformanceSession
 from conformance.suites.conversation_support import (
     CONVERSATION,
-    created,
     each,
     expect_read_by_business,
     group_body,
@@ -28,15 +27,15 @@ from conformance.suites.conversation_support import (
     state,
     unknown,
 )
+from conformance.suites.expectations import created
 from conformance.suites.flows import Records
-from conformance.suites.paging import check_cover, pages, walk_pages
+from conformance.suites.paging import PAGE_SIZE, check_cover, pages, walk_pages
 from conformance.variants import negative
 
 BAD = Expect(400, "bad_request")
 NOT_A_PARTICIPANT = Expect(404, "not_found")
 JOIN_BODY = "components/participantJoinBody.json"
 LEAVE_BODY = "components/participantLeaveBody.json"
-PAGE_SIZE = 2
 
 
 def _participants(sunco: ConformanceSession, conversation_id: str) -> list[dict[str, Any]]:
@@ -161,9 +160,13 @@ def test_join_conversation_refuses_what_cannot_join(sunco: ConformanceSession) -
     personal = each(
         sunco,
         "personal",
-        [created("a personal conversation", {"type": "personal", "participants": [{"userId": owner["id"]}]})],
+        [
+            created(
+                CONVERSATION, {"type": "personal", "participants": [{"userId": owner["id"]}]}, "a personal conversation"
+            )
+        ],
     )[0]
-    personal_id = sunco.require(records.create(personal), "a personal conversation", personal)
+    personal_id = sunco.require(records.create(personal).id, "a personal conversation", personal)
     # The user's first personal conversation is its default: it goes with the user, at teardown.
     sunco.ledger.forget(CONVERSATION, records.path(personal_id))
     joining = {"userId": newcomer["id"], "subscribeSDKClient": False}
@@ -279,11 +282,12 @@ def test_list_participants_paginates_forwards_and_backwards(sunco: ConformanceSe
     query = {"page[size]": str(PAGE_SIZE)}
     forwards = walk_pages(sunco, "ListParticipants", path, "participants", query)
     mine = check_cover(sunco, forwards, ours, "participants", "forwards with page[after]")
-    backwards = (
-        walk_pages(sunco, "ListParticipants", path, "participants", query, direction="before", start=forwards[-1])
-        if forwards
-        else []
-    )
+    backwards: list[str] = []
+    if forwards.ids:
+        back = walk_pages(
+            sunco, "ListParticipants", path, "participants", query, direction="before", start=forwards.ids[-1]
+        )
+        backwards = back.ids
     state(
         sunco,
         [p for p in backwards if p in ours] == mine,

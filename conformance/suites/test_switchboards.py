@@ -15,12 +15,11 @@ from hypothesis import strategies as st
 from conformance.definitions.switchboards import BUILT_IN_TYPE
 from conformance.model import Expect, Variant
 from conformance.session.session import ConformanceSession
-from conformance.suites.crud import generate_tests
+from conformance.suites.generic.generated import Generated
 from conformance.suites.switchboarding import MEMBER, SWITCHBOARD, Switchboarding, member_templates
 from conformance.variants.strategies import hex_id
 
-globals().update(generate_tests("switchboard"))
-globals().update(generate_tests("switchboardIntegration"))
+GENERATED = Generated("switchboard", "switchboardIntegration")
 
 BAD = Expect(400, "bad_request")
 OK = Expect(200)

@@ -18,13 +18,13 @@ from conformance.deliveries.inbox import Inbox, webhooks_in
 from conformance.model import Exchange, Expect, Variant
 from conformance.session.session import ConformanceSession
 from conformance.suites import flows
-from conformance.suites.crud import created, generate_tests
-from conformance.suites.crud_more import walk
+from conformance.suites.expectations import created
 from conformance.suites.flows import Records
+from conformance.suites.generic.generated import Generated
+from conformance.suites.paging import walk_pages
 from conformance.variants import negative
 
-globals().update(generate_tests("webhook"))
-globals().update(generate_tests("integrationKey"))
+GENERATED = Generated("webhook", "integrationKey")
 
 INTEGRATION, WEBHOOK, KEY = resource("integration"), resource("webhook"), resource("integrationKey")
 USER, CLIENT = resource("user"), resource("client")
@@ -62,8 +62,9 @@ def test_custom_integration_with_webhooks_and_keys(sunco: ConformanceSession) ->
     hooks = Records(sunco, WEBHOOK)
     integration_id = hooks.parents()[WEBHOOK.parent_params[-1]]
     made = sunco.variants("webhook", flows.valid_bodies(WEBHOOK).map(lambda b: created(WEBHOOK, b, "webhook")), 1)[0]
-    hook_id = sunco.require(hooks.create(made), "a webhook", made)
-    secret = next((h.get("secret") for h in webhooks_in(sunco.last_exchange and sunco.last_exchange.body)), None)
+    hook = hooks.create(made)
+    hook_id = sunco.require(hook.id, "a webhook", made)
+    secret = next((h.get("secret") for h in webhooks_in(hook.exchange.body)), None)
     listed = hooks.call("list", expect=Expect(200))
     _contains(sunco, listed, "webhooks", [hook_id], "a created webhook is listed")
     fetched = hooks.call("get", hook_id, expect=Expect(200))
@@ -79,7 +80,7 @@ def test_custom_integration_with_webhooks_and_keys(sunco: ConformanceSession) ->
     )
     keys = Records(sunco, KEY, parents={"integrationId": integration_id})
     key_variant = sunco.variants("key", flows.valid_bodies(KEY).map(lambda b: created(KEY, b, "key")), 1)[0]
-    key_id = sunco.require(keys.create(key_variant), "an integration key", key_variant)
+    key_id = sunco.require(keys.create(key_variant).id, "an integration key", key_variant)
     _contains(sunco, keys.call("list", expect=Expect(200)), "keys", [key_id], "a created key is listed")
     keys.call("get", key_id, expect=Expect(200))
     sunco.finish()
@@ -92,9 +93,9 @@ def test_integration_key_reaches_only_its_own_integration(sunco: ConformanceSess
     own = hooks.parents()["integrationId"]
     keys = Records(sunco, KEY, parents={"integrationId": own})
     key_variant = sunco.variants("key", flows.setup_variants(KEY), 1)[0]
-    key_id = sunco.require(keys.create(key_variant), "an integration key", key_variant)
-    body = sunco.last_exchange.body if sunco.last_exchange else None
-    secret = str(((body or {}).get("key") or {}).get("secret", ""))
+    key = keys.create(key_variant)
+    key_id = sunco.require(key.id, "an integration key", key_variant)
+    secret = str(key.record.get("secret", ""))
     as_key = (key_id, secret, "integration")
     mine = sunco.call("ListWebhooks", path_params={"integrationId": own}, key=as_key, expect=Expect(200))
     also = sunco.call("ListWebhooks", path_params={"integrationId": ME}, key=as_key, expect=Expect(200))
@@ -132,9 +133,10 @@ def test_integration_key_reaches_only_its_own_integration(sunco: ConformanceSess
 def _webhooks_held(sunco: ConformanceSession) -> int:
     """Webhooks the app holds now: every custom integration's."""
     integrations = Records(sunco, INTEGRATION)
-    ids = walk(sunco, integrations, {"filter[types]": "custom", "page[size]": "100"})
+    query = {"filter[types]": "custom", "page[size]": "100"}
+    custom = walk_pages(sunco, INTEGRATION.operations["list"], integrations.parents(), INTEGRATION.collection, query)
     held = 0
-    for integration_id in ids:
+    for integration_id in custom.ids:
         listed = sunco.call("ListWebhooks", path_params={"integrationId": integration_id}, expect=Expect(200))
         held += len(_ids(listed, "webhooks"))
     return held
@@ -171,7 +173,7 @@ def test_webhooks_and_keys_belong_to_custom_integrations(sunco: ConformanceSessi
         ),
         1,
     )[0]
-    integration_id = sunco.require(records.create(web), "a web integration", web)
+    integration_id = sunco.require(records.create(web).id, "a web integration", web)
     path = {"integrationId": integration_id}
     hook = sunco.variants("webhook", flows.setup_variants(WEBHOOK), 1)[0]
     key = sunco.variants("key", flows.setup_variants(KEY), 1)[0]
@@ -239,18 +241,18 @@ def test_webhooks_deliver_the_events_they_subscribe_to(sunco: ConformanceSession
 
     def pointing_at_receiver(group: str, body: dict[str, Any]) -> str:
         made = hooks.create(_one(sunco, group, {"target": inbox.target, **body}, Expect(201)))
-        inbox.watch(sunco.last_exchange and sunco.last_exchange.body)
-        return sunco.require(made, f"a webhook ({group})")
+        inbox.watch(made.exchange.body)
+        return sunco.require(made.id, f"a webhook ({group})")
 
     slim = pointing_at_receiver("slim", {"triggers": ["client:add", "client:remove", "user:remove"]})
     full = pointing_at_receiver("full-user", {"triggers": ["client:add"], "includeFullUser": True})
     users = Records(sunco, USER)
     with_profile = flows.valid_bodies(USER).filter(lambda b: isinstance(b.get("profile"), dict))
     user_variant = sunco.variants("user", with_profile.map(lambda b: created(USER, b, "user")), 1)[0]
-    user_id = sunco.require(users.create(user_variant), "a user", user_variant)
+    user_id = sunco.require(users.create(user_variant).id, "a user", user_variant)
     clients = Records(sunco, CLIENT, parents={USER.id_param: user_id})
     client_variant = sunco.variants("client", flows.setup_variants(CLIENT), 1)[0]
-    client_id = sunco.require(clients.create(client_variant), "a client", client_variant)
+    client_id = sunco.require(clients.create(client_variant).id, "a client", client_variant)
 
     added = inbox.expect("client:add", slim)
     _delivered_user(inbox, added, full=False)
@@ -286,7 +288,7 @@ def test_webhook_and_key_operations_require_credentials(sunco: ConformanceSessio
     integration_id = hooks.parents()["integrationId"]
     keys = Records(sunco, KEY, parents={"integrationId": integration_id})
     key_variant = sunco.variants("key", flows.setup_variants(KEY), 1)[0]
-    key_id = sunco.require(keys.create(key_variant), "an integration key", key_variant)
+    key_id = sunco.require(keys.create(key_variant).id, "an integration key", key_variant)
     hook_id = sunco.require(next(iter(_ids(hooks.call("list", expect=Expect(200)), "webhooks")), None), "a webhook")
     hook = sunco.variants("webhook", flows.setup_variants(WEBHOOK), 1)[0]
     unauthorized = Expect(401, "unauthorized")
