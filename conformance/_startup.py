@@ -1,26 +1,40 @@
-"""Hypothesis, imported before pytest's assertion rewriter sees it.
+"""Hypothesis and the package's own library modules, imported as Python imports them under pytest.
 
-pytest rewrites the asserts of every module of a distribution that ships a pytest plugin, and
-Hypothesis ships one: wherever Python keeps no bytecode cache (``PYTHONDONTWRITEBYTECODE``, a
-read-only install) its hundred-odd modules are parsed and compiled again on every run, about half
-a second of a replay that needs none of Hypothesis' own asserts rewritten. Imported here, first
-thing in the package, they load from their ordinary bytecode, as they would outside pytest; the
-tests' own asserts are rewritten as before. Outside pytest this does nothing.
+pytest rewrites the asserts of every module of a distribution that ships a pytest plugin, and both
+Hypothesis and this package ship one: wherever Python keeps no bytecode cache
+(``PYTHONDONTWRITEBYTECODE``, a read-only install) each such module is parsed into a syntax tree,
+rewritten and compiled again on every run, over half a second of a replay that needs none of it.
+Hypothesis is imported here, first thing in the package, with the rewriter set aside; the package's
+library modules are found by a finder placed ahead of the rewriter. The suites (test code, whose
+asserts pytest should explain) and the tests' own modules are rewritten as before. Outside pytest
+this does nothing.
 """
 
 from __future__ import annotations
 
 import importlib
+import importlib.abc
+import importlib.machinery
 import sys
+from collections.abc import Sequence
+from types import ModuleType
+from typing import Any
 
 REWRITER = "AssertionRewritingHook"
+PACKAGE = "conformance"
+# Test code: its asserts are rewritten, so that a failing one explains itself.
+TEST_CODE = ("conformance.suites",)
+
+
+def _rewriters() -> list[tuple[int, Any]]:
+    return [(index, finder) for index, finder in enumerate(sys.meta_path) if type(finder).__name__ == REWRITER]
 
 
 def import_unrewritten(name: str) -> bool:
     """Import ``name`` with pytest's rewriting hook set aside; whether it did (False: nothing to do)."""
     if name in sys.modules:
         return False
-    hooks = [(index, finder) for index, finder in enumerate(sys.meta_path) if type(finder).__name__ == REWRITER]
+    hooks = _rewriters()
     if not hooks:
         return False
     for _, finder in reversed(hooks):
@@ -33,4 +47,32 @@ def import_unrewritten(name: str) -> bool:
     return True
 
 
+def is_library(name: str) -> bool:
+    """A module of this package that is not test code."""
+    if not name.startswith(PACKAGE + "."):
+        return False
+    return not any(name == prefix or name.startswith(prefix + ".") for prefix in TEST_CODE)
+
+
+class LibraryFinder(importlib.abc.MetaPathFinder):
+    """Finds the package's library modules as Python's own path finder does, ahead of pytest's rewriter."""
+
+    def find_spec(
+        self, name: str, path: Sequence[str] | None = None, target: ModuleType | None = None
+    ) -> importlib.machinery.ModuleSpec | None:
+        if not is_library(name):
+            return None
+        return importlib.machinery.PathFinder.find_spec(name, path, target)
+
+
+def skip_rewriting_library() -> bool:
+    """Put a :class:`LibraryFinder` just ahead of pytest's rewriter; whether it did (False: nothing to do)."""
+    hooks = _rewriters()
+    if not hooks or any(isinstance(finder, LibraryFinder) for finder in sys.meta_path):
+        return False
+    sys.meta_path.insert(hooks[0][0], LibraryFinder())
+    return True
+
+
 import_unrewritten("hypothesis")
+skip_rewriting_library()

@@ -1,8 +1,12 @@
-"""Hypothesis loads from its own bytecode, not through pytest's assertion rewriter (conformance/_startup.py)."""
+"""Hypothesis and the package's library modules load as Python loads them, not through pytest's assertion
+rewriter; the suites (test code) are still rewritten (conformance/_startup.py)."""
 
 from __future__ import annotations
 
+import importlib.machinery
 import sys
+
+import pytest
 
 from conformance import _startup
 
@@ -53,3 +57,61 @@ def test_a_failing_import_still_puts_the_hook_back(monkeypatch):
     else:
         raise AssertionError("the import should have failed")
     assert sys.meta_path[0] is hook
+
+
+def _loaded_by(module):
+    return type(module.__loader__).__name__
+
+
+def test_library_modules_escape_the_rewriter_and_the_suites_do_not():
+    import conformance.suites.flows
+    import conformance.transport.client
+
+    assert _loaded_by(conformance.transport.client) != _startup.REWRITER
+    assert _loaded_by(conformance.suites.flows) == _startup.REWRITER
+    assert "@pytest_ar" in vars(conformance.suites.flows), "a suite's asserts explain themselves"
+
+
+@pytest.mark.parametrize(
+    ("name", "library"),
+    [
+        ("conformance.transport.client", True),
+        ("conformance.plugin.hooks", True),
+        ("conformance.suites", False),
+        ("conformance.suites.test_users", False),
+        ("conformance.suitesque", True),
+        ("conformance", False),
+        ("hypothesis.core", False),
+        ("tests.test_startup", False),
+    ],
+)
+def test_is_library_names_the_package_modules_that_are_not_test_code(name, library):
+    assert _startup.is_library(name) is library
+
+
+def test_the_library_finder_goes_just_ahead_of_the_rewriter_once(monkeypatch):
+    hook = AssertionRewritingHook()
+    first = importlib.machinery.PathFinder
+    monkeypatch.setattr(sys, "meta_path", [first, hook])
+    assert _startup.skip_rewriting_library() is True
+    assert sys.meta_path[0] is first
+    assert isinstance(sys.meta_path[1], _startup.LibraryFinder)
+    assert sys.meta_path[2] is hook
+    assert _startup.skip_rewriting_library() is False
+    assert len(sys.meta_path) == 3
+    monkeypatch.setattr(sys, "meta_path", [first])
+    assert _startup.skip_rewriting_library() is False
+    assert sys.meta_path == [first]
+
+
+def test_the_library_finder_finds_only_library_modules():
+    finder = _startup.LibraryFinder()
+    import conformance.suites as suites
+    import conformance.transport as package
+
+    spec = finder.find_spec("conformance.transport.headers", list(package.__path__))
+    assert spec is not None
+    assert spec.origin.endswith("headers.py")
+    assert type(spec.loader).__name__ == "SourceFileLoader"
+    assert finder.find_spec("conformance.suites.flows", list(suites.__path__)) is None
+    assert finder.find_spec("json", None) is None
