@@ -21,6 +21,8 @@ from urllib.parse import quote, urlencode
 
 import requests
 import urllib3.exceptions
+from requests import sessions
+from requests.structures import CaseInsensitiveDict
 
 from conformance.contract.schemas import Operation, operation
 from conformance.model import FORM_TYPE, MULTIPART_TYPE, Exchange, FormBody, MultipartBody, RawBody
@@ -82,6 +84,8 @@ def recorded_outcome(response: Mapping[str, Any]) -> str:
     return f"no answer ({found.kind})" if found else str(response["status"]["code"])
 
 
+# requests' own merge of a request's settings with its session's (its stubs leave it untyped).
+merge_setting: Callable[..., Any] = sessions.merge_setting
 # Listener for each broken attempt, retried or not, with the request sent (to record it in order).
 BrokenListener = Callable[[requests.PreparedRequest, Broken], None]
 
@@ -208,6 +212,9 @@ class Client:
         """``transport`` answers every request in place of the network (replay's cassette adapter)."""
         self.settings = settings
         self.session = session or _session(settings, replaying, transport)
+        # A session of our own whose transport answers in-process holds no cookies, auth, params or
+        # hooks, and needs no redirect bookkeeping: its requests are prepared and handed over directly.
+        self._direct = session is None and transport is not None
         self.retry = retry or RetryPolicy()
         self.sleep = sleep
         self.timeout = timeout or settings.timeout
@@ -283,8 +290,11 @@ class Client:
 
     def _send(self, request: dict[str, Any]) -> requests.Response | Broken:
         try:
-            # A redirect is the answer under test (OAuth authorize), never a place to go.
-            response = self.session.request(**request, timeout=self.timeout, allow_redirects=False, stream=True)
+            if self._direct:
+                response = self._send_direct(request)
+            else:
+                # A redirect is the answer under test (OAuth authorize), never a place to go.
+                response = self.session.request(**request, timeout=self.timeout, allow_redirects=False, stream=True)
             self._read_whole(response)
         except AnswerTooLarge as error:
             return self._broke(request, Broken("oversized", str(error)), None)
@@ -302,6 +312,26 @@ class Client:
         if self.replaying and BROKEN_HEADER in response.headers:
             return Broken.parse(response.headers[BROKEN_HEADER])
         return response
+
+    def _send_direct(self, request: dict[str, Any]) -> requests.Response:
+        """``request`` through the session's own transport, as ``Session.request`` would send it.
+
+        That session holds nothing to merge in but its default headers, so the request is prepared
+        as ``Session.prepare_request`` would prepare it, less the steps that find nothing there
+        (cookies, environment, hooks); what ``Session.send`` adds afterwards (elapsed time, cookies
+        from the answer, the next redirect) reads a socket's answer, and there is none.
+        """
+        session = self.session
+        prepared = prepare(session, request)
+        adapter = session.get_adapter(prepared.url or "")
+        return adapter.send(
+            prepared,
+            stream=True,
+            timeout=self.timeout,
+            verify=True if session.verify is None else session.verify,
+            cert=session.cert,
+            proxies={},
+        )
 
     def _broke(self, request: dict[str, Any], found: Broken, sent: Any) -> Broken:
         """Tell the listener (it records a stand-in in order) and give the broken exchange back."""
@@ -373,6 +403,19 @@ def _session(
     for prefix in ("http://", "https://"):
         session.mount(prefix, adapter)
     return session
+
+
+def prepare(session: requests.Session, request: Mapping[str, Any]) -> requests.PreparedRequest:
+    """``request`` (``Session.request``'s arguments) as ``session.prepare_request`` prepares it, for a
+    session without cookies, auth, params or hooks of its own: an empty cookie jar adds no header."""
+    prepared = requests.PreparedRequest()
+    prepared.prepare_method(str(request["method"]).upper())
+    prepared.prepare_url(request["url"], merge_setting(request.get("params"), session.params))
+    prepared.prepare_headers(merge_setting(request.get("headers"), session.headers, dict_class=CaseInsensitiveDict))
+    prepared.prepare_body(request.get("data"), None)
+    prepared.prepare_auth(None, request["url"])
+    prepared.prepare_hooks({})
+    return prepared
 
 
 def accepted(op: Operation) -> str:
