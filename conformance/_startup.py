@@ -1,13 +1,14 @@
-"""Hypothesis and the package's own library modules, imported as Python imports them under pytest.
+"""Hypothesis and the package's own modules, imported as Python imports them under pytest.
 
 pytest rewrites the asserts of every module of a distribution that ships a pytest plugin, and both
 Hypothesis and this package ship one: wherever Python keeps no bytecode cache
 (``PYTHONDONTWRITEBYTECODE``, a read-only install) each such module is parsed into a syntax tree,
 rewritten and compiled again on every run, over half a second of a replay that needs none of it.
 Hypothesis is imported here, first thing in the package, with the rewriter set aside; the package's
-library modules are found by a finder placed ahead of the rewriter. The suites (test code, whose
-asserts pytest should explain) and the tests' own modules are rewritten as before. Outside pytest
-this does nothing.
+modules are found by a finder placed ahead of the rewriter. Nothing of the package needs its asserts
+explained: a suite fails with a structured ``ConformanceFailure``, and the few asserts left guard
+against programming errors, with their own messages. The project's own tests (``tests/``) are
+rewritten as before. Outside pytest this does nothing.
 """
 
 from __future__ import annotations
@@ -22,8 +23,6 @@ from typing import Any
 
 REWRITER = "AssertionRewritingHook"
 PACKAGE = "conformance"
-# Test code: its asserts are rewritten, so that a failing one explains itself.
-TEST_CODE = ("conformance.suites",)
 
 
 def _rewriters() -> list[tuple[int, Any]]:
@@ -47,32 +46,30 @@ def import_unrewritten(name: str) -> bool:
     return True
 
 
-def is_library(name: str) -> bool:
-    """A module of this package that is not test code."""
-    if not name.startswith(PACKAGE + "."):
-        return False
-    return not any(name == prefix or name.startswith(prefix + ".") for prefix in TEST_CODE)
+def in_package(name: str) -> bool:
+    """A module of this package (the package itself is imported already when the finder is placed)."""
+    return name.startswith(PACKAGE + ".")
 
 
-class LibraryFinder(importlib.abc.MetaPathFinder):
-    """Finds the package's library modules as Python's own path finder does, ahead of pytest's rewriter."""
+class PackageFinder(importlib.abc.MetaPathFinder):
+    """Finds the package's modules as Python's own path finder does, ahead of pytest's rewriter."""
 
     def find_spec(
         self, name: str, path: Sequence[str] | None = None, target: ModuleType | None = None
     ) -> importlib.machinery.ModuleSpec | None:
-        if not is_library(name):
+        if not in_package(name):
             return None
         return importlib.machinery.PathFinder.find_spec(name, path, target)
 
 
-def skip_rewriting_library() -> bool:
-    """Put a :class:`LibraryFinder` just ahead of pytest's rewriter; whether it did (False: nothing to do)."""
+def skip_rewriting_package() -> bool:
+    """Put a :class:`PackageFinder` just ahead of pytest's rewriter; whether it did (False: nothing to do)."""
     hooks = _rewriters()
-    if not hooks or any(isinstance(finder, LibraryFinder) for finder in sys.meta_path):
+    if not hooks or any(isinstance(finder, PackageFinder) for finder in sys.meta_path):
         return False
-    sys.meta_path.insert(hooks[0][0], LibraryFinder())
+    sys.meta_path.insert(hooks[0][0], PackageFinder())
     return True
 
 
 import_unrewritten("hypothesis")
-skip_rewriting_library()
+skip_rewriting_package()
