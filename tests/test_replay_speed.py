@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import gc
+import subprocess
+import sys
 import weakref
 from types import SimpleNamespace
 
@@ -49,3 +51,21 @@ def test_a_test_without_a_session_passes_through_the_protocol():
     item = SimpleNamespace(stash=pytest.Stash())
     run_protocol(item)
     assert plugin._session_key not in item.stash
+
+
+# (what is imported, what it must not load with it): what a replay never uses stays unloaded.
+LAZY = [
+    ("conformance.plugin.sandbox_fixture", "conformance.sandbox"),
+    ("conformance.plugin.sandbox_fixture", "werkzeug"),
+    ("conformance.contract.schemas", "conformance.contract.importer"),
+    ("conformance.contract.schemas", "jsonpath_ng"),
+]
+
+
+@pytest.mark.parametrize(("imported", "unloaded"), LAZY, ids=[f"{a} without {b}" for a, b in LAZY])
+def test_importing_a_replay_module_leaves_what_replay_never_uses_unloaded(imported, unloaded):
+    code = f"import sys, {imported}; print({unloaded!r} in sys.modules)"
+    shown = subprocess.run(  # noqa: S603 - our own interpreter
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    )
+    assert shown.stdout.strip() == "False"

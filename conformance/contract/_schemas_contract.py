@@ -22,7 +22,7 @@ import referencing.jsonschema
 from conformance import pointer as pointers
 from conformance.contract._schemas_operation import Operation, operation_from_index
 from conformance.contract._schemas_validators import VALIDATORS, VIEWS, View, view_document
-from conformance.contract.importer import BASE_URI, INDEX_FILE
+from conformance.contract.ids import BASE_URI, INDEX_FILE
 
 REQUIRED = "\0required"  # where applicable_properties' walk collects required names
 
