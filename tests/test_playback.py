@@ -17,7 +17,7 @@ from vcr.serializers import yamlserializer
 from conformance.cassettes.playback import CassetteAdapter, replays
 from conformance.cassettes.recording import configure_vcr, vcr_options
 from conformance.scrubbing.scrubber import Scrubber
-from conformance.transport.client import BROKEN_HEADER, BrokenExchange, Client, prepare
+from conformance.transport.client import BROKEN_HEADER, BrokenExchange, Client
 from conformance.transport.settings import Settings
 
 SETTINGS = Settings(
@@ -148,43 +148,6 @@ def test_only_a_pure_replay_uses_the_adapter(tmp_path, mode):
     with recorder.use_cassette(str(path), **vcr_options(Scrubber())) as cassette:
         assert not replays(cassette)
     assert not replays(None)
-
-
-SESSION_REQUESTS = [
-    {"method": "get", "url": APP, "params": None, "data": None, "headers": {"Accept": "application/json"}},
-    {
-        "method": "GET",
-        "url": f"{SETTINGS.api_url}/v2/apps",
-        "params": {"page[size]": "2", "filter[serviceAccountId]": "x y/é"},
-        "data": None,
-        "headers": {"Accept": "application/json", "Authorization": "Basic eDp5"},
-    },
-    {
-        "method": "POST",
-        "url": f"{SETTINGS.api_url}/v2/apps/a%2Fb/users?existing=1",
-        "params": {"more": "2"},
-        "data": json.dumps({"displayName": "é ü"}).encode(),
-        "headers": {"Accept": "application/json", "Content-Type": "application/json"},
-    },
-    {"method": "DELETE", "url": APP, "params": None, "data": None, "headers": {}},
-    {
-        "method": "POST",
-        "url": "https://user:pass@api.example.test/oauth/token",
-        "params": None,
-        "data": b"grant_type=x&code=y",
-        "headers": {"Content-Type": "application/x-www-form-urlencoded", "User-Agent": "ours"},
-    },
-]
-
-
-@pytest.mark.parametrize("request_args", SESSION_REQUESTS, ids=lambda args: f"{args['method']} {args['url']}")
-def test_a_direct_replay_request_is_prepared_as_the_session_prepares_it(request_args):
-    client = Client(SETTINGS, replaying=True, transport=CassetteAdapter(None))
-    by_session = client.session.prepare_request(requests.Request(**request_args))
-    direct = prepare(client.session, request_args)
-    assert (direct.method, direct.url, direct.body) == (by_session.method, by_session.url, by_session.body)
-    assert list(direct.headers.items()) == list(by_session.headers.items())
-    assert direct.hooks == by_session.hooks
 
 
 def test_a_direct_replay_sends_through_the_session_s_own_transport_without_session_request(tmp_path, monkeypatch):

@@ -21,12 +21,11 @@ from urllib.parse import quote, urlencode
 
 import requests
 import urllib3.exceptions
-from requests import sessions
-from requests.structures import CaseInsensitiveDict
 
 from conformance.contract.schemas import Operation, operation
 from conformance.model import FORM_TYPE, MULTIPART_TYPE, Exchange, FormBody, MultipartBody, RawBody
 from conformance.transport.bounded import STEP, AnswerTooLarge, BoundedAdapter, deadline, too_large
+from conformance.transport.prepared import prepare
 from conformance.transport.settings import Settings
 
 JSON_TYPE = "application/json"
@@ -84,8 +83,6 @@ def recorded_outcome(response: Mapping[str, Any]) -> str:
     return f"no answer ({found.kind})" if found else str(response["status"]["code"])
 
 
-# requests' own merge of a request's settings with its session's (its stubs leave it untyped).
-merge_setting: Callable[..., Any] = sessions.merge_setting
 # Listener for each broken attempt, retried or not, with the request sent (to record it in order).
 BrokenListener = Callable[[requests.PreparedRequest, Broken], None]
 
@@ -403,19 +400,6 @@ def _session(
     for prefix in ("http://", "https://"):
         session.mount(prefix, adapter)
     return session
-
-
-def prepare(session: requests.Session, request: Mapping[str, Any]) -> requests.PreparedRequest:
-    """``request`` (``Session.request``'s arguments) as ``session.prepare_request`` prepares it, for a
-    session without cookies, auth, params or hooks of its own: an empty cookie jar adds no header."""
-    prepared = requests.PreparedRequest()
-    prepared.prepare_method(str(request["method"]).upper())
-    prepared.prepare_url(request["url"], merge_setting(request.get("params"), session.params))
-    prepared.prepare_headers(merge_setting(request.get("headers"), session.headers, dict_class=CaseInsensitiveDict))
-    prepared.prepare_body(request.get("data"), None)
-    prepared.prepare_auth(None, request["url"])
-    prepared.prepare_hooks({})
-    return prepared
 
 
 def accepted(op: Operation) -> str:
