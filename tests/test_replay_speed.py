@@ -9,7 +9,9 @@ import weakref
 from types import SimpleNamespace
 
 import pytest
+import referencing
 
+from conformance.contract.schemas import Contract
 from conformance.plugin import hooks as plugin
 
 
@@ -69,3 +71,50 @@ def test_importing_a_replay_module_leaves_what_replay_never_uses_unloaded(import
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
     )
     assert shown.stdout.strip() == "False"
+
+
+BASE = "https://schemas.sunco-conformance.test/"
+SHAPES = {
+    "components/shape.json": {
+        "$id": BASE + "components/shape.json",
+        "type": "object",
+        "anyOf": [{"$ref": "circle.json"}, {"properties": {"side": {"$ref": "size.json"}}, "required": ["side"]}],
+    },
+    "components/circle.json": {
+        "$id": BASE + "components/circle.json",
+        "type": "object",
+        "properties": {"radius": {"$ref": "size.json"}},
+        "required": ["radius"],
+    },
+    "components/size.json": {"$id": BASE + "components/size.json", "type": "number", "minimum": 1},
+}
+# (schema, instance, valid): a branch's relative $ref resolves against its own file.
+VALIDATIONS = [
+    ("components/shape.json", {"radius": 2}, True),
+    ("components/shape.json", {"side": 3}, True),
+    ("components/shape.json", {"side": 0}, False),
+    ("components/shape.json", {"radius": "2"}, False),
+    ("components/circle.json", {"radius": 1}, True),
+    ("components/size.json", 0, False),
+]
+
+
+def test_a_contract_builds_its_validators_on_one_registry_combination_per_view(monkeypatch):
+    combined: list[object] = []
+    original = referencing.Registry.combine
+
+    def combine(self, *registries):
+        combined.append(self)
+        return original(self, *registries)
+
+    monkeypatch.setattr(referencing.Registry, "combine", combine)
+    contract = Contract(SHAPES, {"operations": {}})
+    for ref, instance, valid in VALIDATIONS:
+        assert contract.validator(ref).is_valid(instance) is valid
+        assert contract.validator(ref, "request").is_valid(instance) is valid
+    shape = contract.resolve("components/shape.json", "response")
+    branch = shape["anyOf"][1]
+    assert contract.is_valid(branch, BASE + "components/shape.json", {"side": 2}) is True
+    assert contract.is_valid(branch, BASE + "components/shape.json", {"side": 0}) is False
+    assert contract.is_valid(shape["anyOf"][0], BASE + "components/shape.json", {"radius": 5}) is True
+    assert len(combined) <= 2, "once for each view, not once for each schema"
