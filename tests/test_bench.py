@@ -67,7 +67,7 @@ def test_replay_numbers_have_the_documented_shape_and_every_exchange_is_verified
     assert set(result["scrub"]) == {str(size) for size in SCRUB_SIZES}
     assert set(result["measured"]) == set(result["targets"]) == {target.name for target in bench.TARGETS}
     for name, figure in result["measured"].items():
-        if name in ("suite_wall", "record_wall"):
+        if name in ("suite_wall", "suite_cpu", "record_wall"):
             assert figure is None
         else:
             assert_positive_number(figure)
@@ -173,6 +173,8 @@ def test_suite_numbers_are_the_median_of_timed_runs_after_an_untimed_one(monkeyp
     assert suite["peak_rss_mb"] == 100
     assert result["measured"]["suite_wall"] == 4.0
     assert result["targets"]["suite_wall"] is False  # 4 s is over 3 s
+    assert result["measured"]["suite_cpu"] == 2.0
+    assert result["targets"]["suite_cpu"] is True  # 2 s of CPU is within 3 s
     assert suite["command"] == "python -m pytest conformance -q -p no:cacheprovider"
     assert len(commands) == 5
     assert all(command[1:6] == ["-m", "pytest", "conformance", "-q", "-p"] for command, _ in commands)
@@ -180,6 +182,23 @@ def test_suite_numbers_are_the_median_of_timed_runs_after_an_untimed_one(monkeyp
     assert commands[0][0][-1].startswith("--cassette-cache=")
     assert all("--cassette-cache" not in " ".join(command) for command, _ in commands[1:])
     assert not any("-n" in command for command, _ in commands)
+
+
+@pytest.mark.parametrize(
+    ("cpu", "verdict", "shown"),
+    [(2.5, "PASS", "2.50 s"), (3.4, "MISS", "3.40 s"), (None, "not measured", "-")],
+)
+def test_the_replay_s_cpu_seconds_are_held_to_the_three_second_target(monkeypatch, cpu, verdict, shown):
+    def fake_measure(command, cwd, interval=bench_suite.SAMPLE_SECONDS, *, tree=True):
+        return bench_suite.Run(9.0, 100 * 2**20, "wait4", cpu_s=cpu)
+
+    monkeypatch.setattr(bench_suite, "measure", fake_measure)
+    result = bench.benchmark((1,), repeat=1, suite=True, recording=False, scrub=False, progress=lambda line: None)
+    assert result["measured"]["suite_cpu"] == cpu
+    assert result["targets"]["suite_cpu"] is {"PASS": True, "MISS": False}.get(verdict)
+    (line,) = [line for line in bench.format_table(result).splitlines() if "one process, CPU" in line]
+    assert shown in line
+    assert line.rstrip().endswith(verdict)
 
 
 def test_recording_is_timed_into_a_temporary_folder_never_the_shipped_cassettes(monkeypatch):
@@ -277,6 +296,7 @@ def test_targets_at_sizes_the_run_skipped_are_not_measured_rather_than_missed(
     assert targets["project_over_floor"] is (True if at_1000 else None)
     assert targets["project_large_over_small"] is (True if at_10_and_1000 else None)
     assert targets["suite_wall"] is None
+    assert targets["suite_cpu"] is None
     assert targets["record_wall"] is None
     assert ("MISS" in table) is at_1000
     assert ("not measured" in table) is not at_10_and_1000

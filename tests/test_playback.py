@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 import vcr
 from vcr.errors import CannotOverwriteExistingCassetteException
 from vcr.request import Request
@@ -147,3 +148,15 @@ def test_only_a_pure_replay_uses_the_adapter(tmp_path, mode):
     with recorder.use_cassette(str(path), **vcr_options(Scrubber())) as cassette:
         assert not replays(cassette)
     assert not replays(None)
+
+
+def test_a_direct_replay_sends_through_the_session_s_own_transport_without_session_request(tmp_path, monkeypatch):
+    path = write_cassette(tmp_path / "c.yaml", [(CALLS[0][4], CALLS[0][5])])
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a replay through the cassette adapter does not go through Session.request")
+
+    monkeypatch.setattr(requests.Session, "request", refuse)
+    (result,), cassette = replay(path, adapter=True, calls=CALLS[:1])
+    assert result["status"] == 200
+    assert cassette.all_played

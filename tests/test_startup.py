@@ -1,9 +1,17 @@
-"""Hypothesis loads from its own bytecode, not through pytest's assertion rewriter (conformance/_startup.py)."""
+"""Hypothesis and the package's modules load as Python loads them, not through pytest's assertion rewriter;
+the project's own tests are still rewritten (conformance/_startup.py)."""
 
 from __future__ import annotations
 
+import ast
+import importlib.machinery
 import sys
+from pathlib import Path
 
+import pytest
+
+import conformance.suites
+import conformance.transport
 from conformance import _startup
 
 
@@ -53,3 +61,68 @@ def test_a_failing_import_still_puts_the_hook_back(monkeypatch):
     else:
         raise AssertionError("the import should have failed")
     assert sys.meta_path[0] is hook
+
+
+def _loaded_by(module):
+    return type(module.__loader__).__name__
+
+
+def test_the_package_s_modules_escape_the_rewriter_and_the_project_s_tests_do_not():
+    import conformance.suites.test_users
+    import conformance.transport.client
+
+    assert _loaded_by(conformance.transport.client) != _startup.REWRITER
+    assert _loaded_by(conformance.suites.test_users) != _startup.REWRITER
+    assert _loaded_by(sys.modules[__name__]) == _startup.REWRITER
+
+
+def test_no_suite_test_relies_on_a_rewritten_assert():
+    """The suites' tests are not rewritten: a check in them raises a structured failure, never a bare assert."""
+    suites = Path(conformance.suites.__file__).parent
+    found = [
+        f"{path.name}:{node.lineno}"
+        for path in sorted(suites.glob("test_*.py"))
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, ast.Assert)
+    ]
+    assert found == []
+
+
+@pytest.mark.parametrize(
+    ("name", "inside"),
+    [
+        ("conformance.transport.client", True),
+        ("conformance.plugin.hooks", True),
+        ("conformance.suites.test_users", True),
+        ("conformance", False),
+        ("conformancex.other", False),
+        ("hypothesis.core", False),
+        ("tests.test_startup", False),
+    ],
+)
+def test_in_package_names_the_package_s_modules(name, inside):
+    assert _startup.in_package(name) is inside
+
+
+def test_the_package_finder_goes_just_ahead_of_the_rewriter_once(monkeypatch):
+    hook = AssertionRewritingHook()
+    first = importlib.machinery.PathFinder
+    monkeypatch.setattr(sys, "meta_path", [first, hook])
+    assert _startup.skip_rewriting_package() is True
+    assert sys.meta_path[0] is first
+    assert isinstance(sys.meta_path[1], _startup.PackageFinder)
+    assert sys.meta_path[2] is hook
+    assert _startup.skip_rewriting_package() is False
+    assert len(sys.meta_path) == 3
+    monkeypatch.setattr(sys, "meta_path", [first])
+    assert _startup.skip_rewriting_package() is False
+    assert sys.meta_path == [first]
+
+
+def test_the_package_finder_finds_only_the_package_s_modules():
+    finder = _startup.PackageFinder()
+    spec = finder.find_spec("conformance.transport.headers", list(conformance.transport.__path__))
+    assert spec is not None
+    assert spec.origin.endswith("headers.py")
+    assert type(spec.loader).__name__ == "SourceFileLoader"
+    assert finder.find_spec("json", None) is None

@@ -22,7 +22,7 @@ import referencing.jsonschema
 from conformance import pointer as pointers
 from conformance.contract._schemas_operation import Operation, operation_from_index
 from conformance.contract._schemas_validators import VALIDATORS, VIEWS, View, view_document
-from conformance.contract.importer import BASE_URI, INDEX_FILE
+from conformance.contract.ids import BASE_URI, INDEX_FILE
 
 REQUIRED = "\0required"  # where applicable_properties' walk collects required names
 
@@ -79,6 +79,7 @@ class Contract:
         self._views: dict[View, dict[str, Any]] = {}
         self._registries: dict[View, referencing.Registry[Any]] = {}
         self._validators: dict[tuple[str, View], Any] = {}
+        self._roots: dict[View, Any] = {}
         self._subschemas: dict[tuple[int, str], tuple[Any, Any]] = {}
         self._resolved: dict[str, Any] = {}
         # What the walks derive per schema, kept with the contract they describe (never module-wide).
@@ -169,10 +170,20 @@ class Contract:
         key = (ref, view)
         found = self._validators.get(key)
         if found is None:
+            found = self._validators[key] = self._root(view).evolve(schema={"$ref": schema_uri(ref)})
+        return found
+
+    def _root(self, view: View) -> Any:
+        """The view's first validator; every other one is evolved from it, sharing its resolver.
+
+        A validator made afresh combines the contract's registry with jsonschema's own metaschemas,
+        a copy of some 300 resources: made for each schema, that was a tenth of a replay's checks.
+        """
+        found = self._roots.get(view)
+        if found is None:
             cls = VALIDATORS[view]
-            registry = self.registry_for(view)
-            found = cls({"$ref": schema_uri(ref)}, registry=registry, format_checker=cls.FORMAT_CHECKER)
-            self._validators[key] = found
+            found = cls({}, registry=self.registry_for(view), format_checker=cls.FORMAT_CHECKER)
+            self._roots[view] = found
         return found
 
     def resolve(self, ref: str, view: View = "request") -> Any:
@@ -197,8 +208,8 @@ class Contract:
         cached = self._subschemas.get(key)
         if cached is None or cached[0] is not schema:
             wrapped = schema if isinstance(schema, bool) or "$id" in schema else {**schema, "$id": base}
-            cls = VALIDATORS[view]
-            validator = cls(wrapped, registry=self.registry_for(view), format_checker=cls.FORMAT_CHECKER)
+            # Under allOf, jsonschema enters the subschema as a subresource: its $id sets the base.
+            validator = self._root(view).evolve(schema={"allOf": [wrapped]})
             cached = (schema, validator)
             self._subschemas[key] = cached
         return bool(cached[1].is_valid(instance))

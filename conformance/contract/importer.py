@@ -23,12 +23,12 @@ from pathlib import Path
 from typing import Any
 
 from conformance.contract.convert import DIALECT, Converter, component_name, polymorphic_bases
+from conformance.contract.ids import BASE_URI as BASE_URI  # kept apart: readers of the contract need no importer
+from conformance.contract.ids import INDEX_FILE as INDEX_FILE
 from conformance.contract.openapi import Document, OperationNode, SpecError
 from conformance.contract.overlay import Applied, Overlay, Stale
 from conformance.contract.overlay import apply as apply_overlay
 
-BASE_URI = "https://schemas.sunco-conformance.test/"
-INDEX_FILE = "index.json"
 FORMAT = 1
 OUTPUT_FOLDERS = ("components", "operations")
 MEDIA_NAMES = {

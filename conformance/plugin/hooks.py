@@ -491,3 +491,14 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
             reporter.write_line("interrupted (Ctrl-C): the run stopped", red=True)
     pending = session.config.stash.get(_pending_key, set())
     rerecord.drop_unfinished(pending, session.config.pluginmanager.get_plugin("conformance-summary"))
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Any:
+    """A finished test's session (its cassette, every exchange) is let go: kept to the end of the run,
+    the sessions of every test were walked again by each full garbage collection."""
+    try:
+        return (yield)
+    finally:
+        if _session_key in item.stash:
+            del item.stash[_session_key]

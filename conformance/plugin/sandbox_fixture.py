@@ -8,27 +8,19 @@ chooses a fault profile, a seed or lowered limits for one test.
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from conformance.deliveries.receiver import Receiver
-from conformance.sandbox import Sandbox
-from conformance.sandbox.faults import PROFILES
-from conformance.sandbox.server import DEFAULT_LIMITS
+if TYPE_CHECKING:
+    from conformance.deliveries.receiver import Receiver
 
 MARKER = "sunco_sandbox"
-# What the marker may set, and what each one is.
-OPTIONS = {
-    "faults": f"a fault profile: one of {', '.join(PROFILES)}",
-    "seed": "an integer: repeatable ids and a fixed clock (faults too, with a profile)",
-    "throttle_every": "an integer N: answer every Nth request 429",
-    **{name: f"an integer: lowers the documented {name.replace('_', ' ')}" for name in DEFAULT_LIMITS},
-}
 # How long deliveries() waits for the events asked for, unless told otherwise: an upper bound, not a pace.
 DELIVERY_WAIT = 10.0
 
@@ -64,6 +56,8 @@ class SunCoSandbox:
 
     def webhook_target(self) -> str:
         """A URL on this machine to give a webhook as its ``target``: what the sandbox delivers there is kept."""
+        from conformance.deliveries.receiver import Receiver
+
         if self._receiver is None:
             self._receiver = Receiver(0).start()
         return self._receiver.url
@@ -101,6 +95,24 @@ class SunCoSandbox:
             self._receiver = None
 
 
+@functools.cache
+def options() -> dict[str, str]:
+    """What the marker may set, and what each one is.
+
+    The sandbox is imported on first use: every pytest run in a project that installs this package
+    loads this plugin, and most (a replay of the suite among them) never start a sandbox.
+    """
+    from conformance.sandbox.faults import PROFILES
+    from conformance.sandbox.server import DEFAULT_LIMITS
+
+    return {
+        "faults": f"a fault profile: one of {', '.join(PROFILES)}",
+        "seed": "an integer: repeatable ids and a fixed clock (faults too, with a profile)",
+        "throttle_every": "an integer N: answer every Nth request 429",
+        **{name: f"an integer: lowers the documented {name.replace('_', ' ')}" for name in DEFAULT_LIMITS},
+    }
+
+
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
@@ -117,18 +129,22 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 def _options(node: pytest.Item) -> dict[str, Any]:
+    from conformance.sandbox.faults import PROFILES
+    from conformance.sandbox.server import DEFAULT_LIMITS
+
+    allowed_options = options()
     marker = node.get_closest_marker(MARKER)
     given: dict[str, Any] = dict(marker.kwargs) if marker else {}
-    unknown = sorted(set(given) - set(OPTIONS))
+    unknown = sorted(set(given) - set(allowed_options))
     if unknown or (marker and marker.args):
-        allowed = "; ".join(f"{name}: {meaning}" for name, meaning in OPTIONS.items())
+        allowed = "; ".join(f"{name}: {meaning}" for name, meaning in allowed_options.items())
         raise pytest.UsageError(f"@pytest.mark.{MARKER} takes keyword arguments only, among: {allowed}")
     faults = given.pop("faults", None)
     if faults is not None and faults not in PROFILES:
         raise pytest.UsageError(f"@pytest.mark.{MARKER}(faults={faults!r}): use one of {', '.join(PROFILES)}")
     for name, value in given.items():
         if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-            raise pytest.UsageError(f"@pytest.mark.{MARKER}({name}={value!r}): use {OPTIONS[name]}")
+            raise pytest.UsageError(f"@pytest.mark.{MARKER}({name}={value!r}): use {allowed_options[name]}")
     limits = {name: given.pop(name) for name in list(given) if name in DEFAULT_LIMITS}
     return {"faults": faults, "limits": limits or None, **given}
 
@@ -136,8 +152,10 @@ def _options(node: pytest.Item) -> dict[str, Any]:
 @pytest.fixture
 def sunco_sandbox(request: pytest.FixtureRequest) -> Iterator[SunCoSandbox]:
     """A fresh, stateful Sunshine Conversations sandbox on 127.0.0.1 for this test."""
-    options = _options(request.node)
-    with Sandbox(**options) as running:
+    from conformance.sandbox import Sandbox
+
+    chosen = _options(request.node)
+    with Sandbox(**chosen) as running:
         handle = SunCoSandbox(
             url=running.url,
             app_id=running.app_id,
@@ -145,7 +163,7 @@ def sunco_sandbox(request: pytest.FixtureRequest) -> Iterator[SunCoSandbox]:
             key_secret=running.key_secret,
             account_key_id=running.account_key_id,
             account_key_secret=running.account_key_secret,
-            faults=options["faults"],
+            faults=chosen["faults"],
         )
         try:
             yield handle

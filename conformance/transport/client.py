@@ -26,6 +26,7 @@ from conformance.cassettes.vcr_adapter import set_read_content
 from conformance.contract.schemas import Contract, Operation, shipped
 from conformance.model import FORM_TYPE, MULTIPART_TYPE, Exchange, FormBody, MultipartBody, RawBody
 from conformance.transport.bounded import STEP, AnswerTooLarge, BoundedAdapter, deadline, too_large
+from conformance.transport.prepared import prepare
 from conformance.transport.settings import Settings
 
 JSON_TYPE = "application/json"
@@ -219,6 +220,9 @@ class Client:
         self.session = session or _session(settings, replaying, transport)
         if test is not None:
             self.session.headers[TEST_HEADER] = test
+        # A session of our own whose transport answers in-process holds no cookies, auth, params or
+        # hooks, and needs no redirect bookkeeping: its requests are prepared and handed over directly.
+        self._direct = session is None and transport is not None
         self.retry = retry or RetryPolicy()
         self.sleep = sleep
         self.timeout = timeout or settings.timeout
@@ -295,8 +299,11 @@ class Client:
 
     def _send(self, request: dict[str, Any]) -> requests.Response | Broken:
         try:
-            # A redirect is the answer under test (OAuth authorize), never a place to go.
-            response = self.session.request(**request, timeout=self.timeout, allow_redirects=False, stream=True)
+            if self._direct:
+                response = self._send_direct(request)
+            else:
+                # A redirect is the answer under test (OAuth authorize), never a place to go.
+                response = self.session.request(**request, timeout=self.timeout, allow_redirects=False, stream=True)
             self._read_whole(response)
         except AnswerTooLarge as error:
             return self._broke(request, Broken("oversized", str(error)), None)
@@ -314,6 +321,26 @@ class Client:
         if self.replaying and BROKEN_HEADER in response.headers:
             return Broken.parse(response.headers[BROKEN_HEADER])
         return response
+
+    def _send_direct(self, request: dict[str, Any]) -> requests.Response:
+        """``request`` through the session's own transport, as ``Session.request`` would send it.
+
+        That session holds nothing to merge in but its default headers, so the request is prepared
+        as ``Session.prepare_request`` would prepare it, less the steps that find nothing there
+        (cookies, environment, hooks); what ``Session.send`` adds afterwards (elapsed time, cookies
+        from the answer, the next redirect) reads a socket's answer, and there is none.
+        """
+        session = self.session
+        prepared = prepare(session, request)
+        adapter = session.get_adapter(prepared.url or "")
+        return adapter.send(
+            prepared,
+            stream=True,
+            timeout=self.timeout,
+            verify=True if session.verify is None else session.verify,
+            cert=session.cert,
+            proxies={},
+        )
 
     def _broke(self, request: dict[str, Any], found: Broken, sent: Any) -> Broken:
         """Tell the listener (it records a stand-in in order) and give the broken exchange back."""
