@@ -9,6 +9,7 @@ import re
 import shutil
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -234,3 +235,15 @@ def test_generated_with_a_fixed_contract_ignores_the_runs(shop_contracts: tuple[
 def test_generated_names_a_resource_its_table_lacks() -> None:
     with pytest.raises(KeyError, match="unknown resource 'app'; known resources: parcel"):
         generated_for("app", resources=(PARCEL,))
+
+
+def test_a_record_of_another_table_finds_its_parent_in_that_table() -> None:
+    person = replace(resource("user"), name="person")
+    card = replace(resource("client"), name="card", parent="person")
+    tests = generated_for("card", resources=(person, card))
+    # Made for the card: its parent's create comes first, from the same table (the project's has no person).
+    operations = tests["test_create_client_requires_credentials"].conformance_operations  # type: ignore[attr-defined]
+    assert operations == ("CreateUser", "CreateClient", "RemoveClient")
+    assert "test_create_client_returns_404_for_unknown_person" in tests
+    with pytest.raises(KeyError, match="card's parent 'person' is not in its table"):
+        generated_for("card", resources=(card,))

@@ -76,6 +76,8 @@ class Resource:
     given: Mapping[str, str] = field(default_factory=dict)
     # the contract the record is read against (``bound``); None: the shipped one
     contract: Contract | None = None
+    # the table the record's parents are named in (another API's); None: the project's
+    table: tuple[Resource, ...] | None = field(default=None, repr=False)
 
     @property
     def against(self) -> Contract:
@@ -418,10 +420,22 @@ def _through_list(item: Resource, path: str, contract: Contract | None = None) -
     return kind == "array" or (isinstance(kind, list) and "array" in kind)
 
 
+def parent_of(item: Resource) -> Resource:
+    """The record ``item.parent`` names, in the item's table, read against the item's contract."""
+    assert item.parent, f"{item.name} has no parent"
+    if item.table is None:
+        parent = resource(item.parent)
+    else:
+        found = [other for other in item.table if other.name == item.parent]
+        if not found:
+            raise KeyError(f"{item.name}'s parent {item.parent!r} is not in its table")
+        parent = replace(found[0], table=item.table)
+    return parent if item.contract is None else parent.bound(item.contract)
+
+
 def chain(item: Resource) -> list[Resource]:
     """The resource's ancestors, outermost first, then the resource itself (the app is not included)."""
     out = [item]
     while out[0].parent and out[0].parent != "app":
-        parent = resource(out[0].parent)
-        out.insert(0, parent if item.contract is None else parent.bound(item.contract))
+        out.insert(0, parent_of(out[0]))
     return out

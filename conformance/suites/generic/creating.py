@@ -8,7 +8,7 @@ from functools import cache
 
 from hypothesis import strategies as st
 
-from conformance.contract.resources import Resource, resource
+from conformance.contract.resources import Resource, parent_of
 from conformance.contract.schemas import Contract, schema_uri
 from conformance.model import Expect, Variant
 from conformance.session.session import ConformanceSession
@@ -176,7 +176,7 @@ def requires_credentials(sunco: ConformanceSession, item: Resource) -> None:
 def _parent(item: Resource) -> list[tuple[str, Resource]]:
     """The parent a create names in its path, unless it is the app (which the configuration names)."""
     if item.parent and item.parent != "app":
-        parent = resource(item.parent)
+        parent = parent_of(item)
         return [(snake(parent.name), parent)]
     return []
 

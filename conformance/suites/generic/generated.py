@@ -19,6 +19,7 @@ the fixed one, else the shipped one. A test's body always reads the table agains
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import replace
 from functools import cached_property
 from types import ModuleType
 
@@ -44,7 +45,10 @@ def generated_for(
 ) -> dict[str, Test]:
     """The generated tests of the resource ``name`` (of the project's table, or ``resources``), by test
     name, as ``contract`` (the shipped one if none is given) offers them."""
-    return REGISTRY.generate(named(name, resources).bound(contract or shipped()))
+    table = tuple(resources)
+    # The record finds its parents in its own table (another API's has its own).
+    item = replace(named(name, table), table=table)
+    return REGISTRY.generate(item.bound(contract or shipped()))
 
 
 class Generated(Mapping[str, Test]):
