@@ -11,7 +11,7 @@ from typing import Any
 
 import requests
 
-from conformance.contract.schemas import annotated_pointers, operation, validator
+from conformance.contract.schemas import shipped
 from conformance.sandbox import Sandbox
 
 JSON_TYPE = "application/json; charset=utf-8"
@@ -57,14 +57,14 @@ def checked(operation_id: str | None, response: requests.Response) -> Any:
     assert response.headers["Content-Type"] == JSON_TYPE
     body = response.json()
     status = response.status_code
-    ref = operation(operation_id).response_schema(status) if operation_id else None
+    ref = shipped().operation(operation_id).response_schema(status) if operation_id else None
     if ref is None:
         assert status >= 400, f"{operation_id} answered {status}, which it does not document"
         ref = ERROR_SCHEMA
-    errors = [error.message for error in validator(ref).iter_errors(body)]
+    errors = [error.message for error in shipped().validator(ref).iter_errors(body)]
     assert errors == [], f"{operation_id} {status} breaks {ref}: {errors}"
     if status < 400:
-        assert annotated_pointers(ref, body) == [], "a write-only field came back"
+        assert shipped().annotated_pointers(ref, body) == [], "a write-only field came back"
     return body
 
 
@@ -76,7 +76,7 @@ class Api:
         self.auth: Any = (sandbox.key_id, sandbox.key_secret)
 
     def url(self, operation_id: str, **params: str) -> str:
-        op = operation(operation_id)
+        op = shipped().operation(operation_id)
         return self.sandbox.url + op.path.format(**{"appId": self.sandbox.app_id, **params})
 
     def call(
@@ -91,7 +91,7 @@ class Api:
         **params: str,
     ) -> tuple[int, Any]:
         response = requests.request(
-            operation(operation_id).method,
+            shipped().operation(operation_id).method,
             self.url(operation_id, **params),
             json=None if body is MISSING else body,
             data=data,

@@ -7,7 +7,7 @@ from typing import Any
 
 from sandbox_support import Api, codes
 
-from conformance.contract.schemas import validator
+from conformance.contract.schemas import shipped
 from conformance.sandbox import Sandbox
 from conformance.sandbox.auth import Credential
 
@@ -100,7 +100,7 @@ def events(sandbox: Sandbox, prefix: str = "switchboard:") -> list[dict[str, Any
         name, _, failure = str(event["type"]).removeprefix("switchboard:").partition(":")
         component = f"components/switchboard{name[0].upper()}{name[1:]}{'Failure' if failure else ''}.json"
         instance = {"type": event["type"], "payload": event["payload"]}
-        errors = [error.message for error in validator(component, "response").iter_errors(instance)]
+        errors = [error.message for error in shipped().validator(component, "response").iter_errors(instance)]
         assert errors == [], f"{event['type']} breaks {component}: {errors}"
     return found
 

@@ -7,7 +7,7 @@ import base64
 import jwt
 import pytest
 
-from conformance.contract.schemas import operation
+from conformance.contract.schemas import shipped
 from conformance.suites.test_auth import WRONG, wrong_authorization, wrong_kinds
 from conformance.transport.client import Client, needs_account
 from conformance.transport.settings import Settings
@@ -29,7 +29,7 @@ def client(auth: str = "basic") -> Client:
 def test_each_kind_of_wrong_credentials_is_tried_on_account_and_app_scope_operations() -> None:
     chosen = wrong_kinds()
     for kind in WRONG:
-        tried = [operation(op) for op, given in chosen.items() if given == kind]
+        tried = [shipped().operation(op) for op, given in chosen.items() if given == kind]
         assert any(needs_account(op) for op in tried), kind
         assert any("app" in op.scopes for op in tried), kind
 
@@ -65,7 +65,7 @@ def test_wrong_credentials_use_the_operations_key_or_an_unknown_id_of_its_form_w
     credentials = {"kind": kind, "secret": DRAWN["secret"]}
     if "unknown" in kind:
         credentials["unknownKey"] = DRAWN["unknownKey"]
-    header = wrong_authorization(client(auth), operation(operation_id), credentials)
+    header = wrong_authorization(client(auth), shipped().operation(operation_id), credentials)
     assert sent(header) == expected
     assert APP_KEY[1] not in header
     assert ACCOUNT_KEY[1] not in header

@@ -11,7 +11,7 @@ import pytest
 from conformance.checks.delivery import DELIVERY_CHECKS, DeliveryContext
 from conformance.checks.exchange import CHECKS, CheckContext, check_exchange
 from conformance.checks.registry import Registry, always
-from conformance.contract.schemas import operation, shipped
+from conformance.contract.schemas import shipped
 from conformance.failures import ConformanceFailure, StateMismatch
 from conformance.model import Exchange, Expect
 
@@ -27,10 +27,10 @@ def exchange(
 ) -> Exchange:
     json_body = body is not None
     return Exchange(
-        operation=operation(op),
-        method=operation(op).method,
+        operation=shipped().operation(op),
+        method=shipped().operation(op).method,
         url="http://x",
-        path=operation(op).path,
+        path=shipped().operation(op).path,
         request_body=request_body,
         status=status,
         headers=headers,

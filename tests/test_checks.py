@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from conformance.checks.exchange import check_exchange
-from conformance.contract.schemas import operation, shipped
+from conformance.contract.schemas import shipped
 from conformance.failures import (
     ConformanceFailure,
     ContentTypeMismatch,
@@ -28,8 +28,8 @@ def exchange(op: str, status: int, body, request_body=None, headers=JSON, text=N
 
     raw = text if text is not None else json.dumps(body)
     return Exchange(
-        operation=operation(op),
-        method=operation(op).method,
+        operation=shipped().operation(op),
+        method=shipped().operation(op).method,
         url="http://x",
         path="/p",
         request_body=request_body,

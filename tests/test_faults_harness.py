@@ -12,7 +12,7 @@ import yaml
 from sandbox_support import body_of
 
 from conformance.checks.findings import Findings
-from conformance.contract.schemas import operation, shipped
+from conformance.contract.schemas import shipped
 from conformance.failures import FailureGroup, RateLimited, ServerFault, UnexpectedStatus, fault_outcome
 from conformance.model import Exchange, Expect, Variant
 from conformance.plugin.replay_check import Outcome, keep_reason
@@ -34,7 +34,7 @@ COMMAND = "pytest t::x --record-mode=rewrite"
 
 def exchange(operation_id: str, status: int, *, body: Any = None, retried: list[str] | None = None,
              broken: int = 0) -> Exchange:  # fmt: skip
-    op = operation(operation_id)
+    op = shipped().operation(operation_id)
     made = Exchange(
         op,
         op.method,
@@ -65,7 +65,7 @@ def test_a_5xx_nobody_expected_is_a_server_fault_not_a_schema_violation(operatio
     assert isinstance(found, ServerFault)
     assert found.kind == "server-fault"
     assert found.operation == operation_id
-    assert found.title.startswith(f"{operation(operation_id).label} answered {status}: a server fault")
+    assert found.title.startswith(f"{shipped().operation(operation_id).label} answered {status}: a server fault")
     assert found.actual == f"{status} bad_gateway"
     assert "record the test again later" in found.next_step
 
@@ -108,7 +108,7 @@ def test_a_4xx_to_a_retry_after_a_broken_off_attempt_is_judged_only_for_get_and_
 
 
 def test_a_broken_off_post_says_it_may_have_acted():
-    op = operation("CreateIntegration")
+    op = shipped().operation("CreateIntegration")
     error = BrokenExchange(op, Broken("truncated", "IncompleteRead(9 bytes read, 9 more expected)"), 1, [])
     found = faults.broken(error, "create-3", recording=True, record_command=COMMAND)
     assert found.title == f"{op.label} got no whole answer: the answer was cut off (IncompleteRead(9 bytes read, " \

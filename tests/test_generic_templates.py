@@ -4,15 +4,22 @@ collecting a suite module's generated tests under those names, where the module 
 from __future__ import annotations
 
 import inspect
+import json
 import re
+import shutil
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from run_support import clean_env
 
-from conformance.contract.resources import RESOURCES, resource
+from conformance.contract.importer import build, write
+from conformance.contract.openapi import load as load_spec
+from conformance.contract.resources import RESOURCES, Resource, resource
+from conformance.contract.schemas import Contract, load, shipped
 from conformance.model import Expect, Variant
 from conformance.sandbox import Sandbox
 from conformance.scrubbing.scrubber import Scrubber
@@ -82,8 +89,14 @@ def test_the_generated_test_calls_its_template_with_the_resource_and_its_value()
 
     tests = registry.generate(resource("client"))
     assert list(tests) == ["test_create_client_keeps_v1", "test_create_client_keeps_v2"]
-    tests["test_create_client_keeps_v2"]("session")  # type: ignore[arg-type]
-    assert seen == [("session", resource("client"), 2)]
+    session = SimpleNamespace(contract=shipped())
+    tests["test_create_client_keeps_v2"](session)  # type: ignore[arg-type]
+    [(given, item, value)] = seen
+    assert (given, value) == (session, 2)
+    # The client's record, read against the contract the session checks against.
+    assert isinstance(item, Resource)
+    assert item.name == "client"
+    assert item.contract is session.contract
     # The operations it calls (its parents' creates, the create, the delete that cleans up) skip it
     # on a contract without them.
     operations = tests["test_create_client_keeps_v1"].conformance_operations  # type: ignore[attr-defined]
@@ -172,3 +185,65 @@ def test_records_create_answers_the_id_the_record_and_the_exchange() -> None:
         refused = Records.of(sunco, "user").create(Variant("again", {"externalId": "ann"}, Expect(409, "conflict")))
         assert (refused.id, refused.record, refused.exchange.status) == (None, {}, 409)
         sunco.cleanup()
+
+
+UPGRADE = Path(__file__).parent / "fixtures" / "upgrade"
+PARCEL = Resource(
+    name="parcel",
+    operations={"create": "CreateParcel", "list": "ListParcels", "get": "GetParcel", "delete": "DeleteParcel"},
+    id_param="parcelId",
+    envelope="parcel",
+    collection="parcels",
+    parent=None,
+    given={"shopId": "s-1"},
+    not_found="parcel_not_found",
+)
+
+
+@pytest.fixture(scope="module")
+def shop_contracts(tmp_path_factory: pytest.TempPathFactory) -> tuple[Contract, Contract]:
+    """The shop's v1, and v1 with a parcel's kind free text (no enum to break)."""
+    folder = tmp_path_factory.mktemp("shop")
+    write(build(load_spec(UPGRADE / "shop-v1.yaml")), folder / "v1")
+    shutil.copytree(folder / "v1", folder / "free")
+    body = folder / "free" / "components" / "parcelCreate.json"
+    schema = json.loads(body.read_text(encoding="utf-8"))
+    del schema["properties"]["kind"]["enum"]
+    body.write_text(json.dumps(schema), encoding="utf-8")
+    return load(folder / "v1"), load(folder / "free")
+
+
+def test_generated_tests_of_another_table_are_those_the_contract_offers(
+    shop_contracts: tuple[Contract, Contract],
+) -> None:
+    v1, free = shop_contracts
+    generated = Generated("parcel", resources=(PARCEL,))
+    offered = generated.made_for(v1)
+    assert "test_create_parcel_rejects_values_outside_enums" in offered
+    assert {"test_parcel_lifecycle", "test_get_parcel_returns_404_for_unknown_id"} <= set(offered)
+    # The project's table is not consulted: no resource of its own is named parcel.
+    assert "parcel" not in {item.name for item in RESOURCES}
+    assert set(generated.made_for(free)) == set(offered) - {"test_create_parcel_rejects_values_outside_enums"}
+
+
+def test_generated_with_a_fixed_contract_ignores_the_runs(shop_contracts: tuple[Contract, Contract]) -> None:
+    v1, free = shop_contracts
+    fixed = Generated("parcel", resources=(PARCEL,), contract=v1)
+    assert list(fixed.made_for(free)) == list(fixed) == list(generated_for("parcel", v1, (PARCEL,)))
+
+
+def test_generated_names_a_resource_its_table_lacks() -> None:
+    with pytest.raises(KeyError, match="unknown resource 'app'; known resources: parcel"):
+        generated_for("app", resources=(PARCEL,))
+
+
+def test_a_record_of_another_table_finds_its_parent_in_that_table() -> None:
+    person = replace(resource("user"), name="person")
+    card = replace(resource("client"), name="card", parent="person")
+    tests = generated_for("card", resources=(person, card))
+    # Made for the card: its parent's create comes first, from the same table (the project's has no person).
+    operations = tests["test_create_client_requires_credentials"].conformance_operations  # type: ignore[attr-defined]
+    assert operations == ("CreateUser", "CreateClient", "RemoveClient")
+    assert "test_create_client_returns_404_for_unknown_person" in tests
+    with pytest.raises(KeyError, match="card's parent 'person' is not in its table"):
+        generated_for("card", resources=(card,))

@@ -8,7 +8,7 @@ import argparse
 import pytest
 
 from conformance.contract.resources import resource
-from conformance.contract.schemas import annotated_pointers, operation, shipped, write_only_fields
+from conformance.contract.schemas import shipped
 from conformance.model import Exchange
 from conformance.sandbox import Sandbox, cli
 from conformance.sandbox.store import Tokens
@@ -25,7 +25,9 @@ def test_the_message_record_reads_its_record_from_a_list():
     assert resource("integration").record_pointer == "/integration"
     assert str(MESSAGE.record_schema).endswith("components/message.json")
     answer = {"messages": [{"id": "m1", "content": {"type": "text", "text": "x"}}]}
-    exchange = Exchange(operation("PostMessage"), "POST", "u", "/p", None, 201, {}, "", body=answer, contract=shipped())
+    exchange = Exchange(
+        shipped().operation("PostMessage"), "POST", "u", "/p", None, 201, {}, "", body=answer, contract=shipped()
+    )
     assert created_id(exchange, MESSAGE) == "m1"
     assert created(MESSAGE, {"author": {"type": "business"}}, "x").expect.defaults_at == "/messages/0"
 
@@ -59,8 +61,8 @@ def test_generated_message_tests_leave_out_the_sized_page_walk():
 
 def test_write_only_fields_behind_a_ref_are_seen():
     content = {"type": "text", "text": "a", "markdownText": "**a**"}
-    assert annotated_pointers("components/content.json", content) == ["/markdownText"]
-    assert "markdownText" in write_only_fields("components/messagePost.json")
+    assert shipped().annotated_pointers("components/content.json", content) == ["/markdownText"]
+    assert "markdownText" in shipped().write_only_fields("components/messagePost.json")
     # Write-only so that it is never read back, but no secret: recordings keep it.
     assert "markdownText" not in Scrubber().fields
 

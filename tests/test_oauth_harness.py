@@ -11,7 +11,7 @@ import pytest
 from vcr.request import Request
 
 from conformance.checks.exchange import check_exchange
-from conformance.contract.schemas import operation, shipped
+from conformance.contract.schemas import shipped
 from conformance.failures import BrokenRedirect, ConfigError
 from conformance.model import Exchange, Expect, FormBody, body_as_json
 from conformance.sandbox import Sandbox, seeded
@@ -162,12 +162,12 @@ def test_the_client_reads_a_redirect_instead_of_following_it() -> None:
     assert exchange.media_type == "text/plain"
     assert exchange.headers["Location"].startswith(seeded.OAUTH_REDIRECT_URI + "?code=")
     assert check_exchange(exchange, Expect(302)) == []
-    assert accepted(operation("Authorize")) == "application/json, text/plain"
-    assert accepted(operation("GetUser")) == "application/json"
+    assert accepted(shipped().operation("Authorize")) == "application/json, text/plain"
+    assert accepted(shipped().operation("GetUser")) == "application/json"
 
 
 def redirect(headers: dict[str, str]) -> Exchange:
-    op = operation("Authorize")
+    op = shipped().operation("Authorize")
     return Exchange(
         op, op.method, "http://x", op.path, None, 302, headers, "", body=None, body_is_json=False, contract=shipped()
     )
@@ -188,4 +188,4 @@ def test_the_oauth_endpoints_go_to_the_oauth_url_and_the_rest_to_the_api_url() -
         exchange = client.call("GetTokenInfo", authenticate=False)
         assert exchange.url == f"{bridge.url}/v2/tokenInfo"
         assert exchange.status == 401
-    assert client.settings.base_url(operation("GetUser").tag) == "http://127.0.0.1:9"
+    assert client.settings.base_url(shipped().operation("GetUser").tag) == "http://127.0.0.1:9"

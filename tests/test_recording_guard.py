@@ -24,7 +24,7 @@ from test_roundtrip import (
 
 from conformance.cassettes import files as cassettes
 from conformance.cassettes.folder import Hold
-from conformance.contract.schemas import load_index
+from conformance.contract.schemas import shipped
 from conformance.failures import StateMismatch, Unreachable
 from conformance.plugin.replay_check import Outcome, keep_reason, outcome_of
 from conformance.sandbox.api import Request, Response
@@ -133,7 +133,7 @@ def test_a_test_whose_every_exchange_is_not_the_apis_answer_keeps_its_previous_c
     # The read before the run passes; then every request meets what a wrong URL or a static server answers.
     every_type = folder / MODULE / f"{EVERY_TYPE}.yaml"
     before = every_type.read_bytes()
-    elsewhere = {operation_id: answer for operation_id in load_index() if operation_id != "GetApp"}
+    elsewhere = {operation_id: answer for operation_id in shipped().operations if operation_id != "GetApp"}
     with known_sandbox(handlers=elsewhere) as running:
         result = pytest_run(
             "conformance",

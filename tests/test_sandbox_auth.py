@@ -11,7 +11,7 @@ import pytest
 from sandbox_support import MISSING, OTHER_ID, Api, body_of, codes
 
 from conformance.contract.resources import RESOURCES
-from conformance.contract.schemas import Operation, documented_code, operation, refusing
+from conformance.contract.schemas import Operation, shipped
 from conformance.sandbox import DEFAULT_KEY_ID, DEFAULT_KEY_SECRET
 from conformance.sandbox.server import DEFAULT_ACCOUNT_KEY_ID, DEFAULT_ACCOUNT_KEY_SECRET
 
@@ -174,20 +174,20 @@ def test_a_key_with_a_wrong_secret_or_an_unknown_id_is_refused(api: Api, whose: 
     assert api.call(op, headers=header(scheme, key_id, secret, scope), auth=None, **params)[0] == 200
     for wrong in (header(scheme, key_id, WRONG_SECRET, scope), header(scheme, unknown, secret, scope)):
         status, answer = api.call(op, headers=wrong, auth=None, **params)
-        assert (status, codes(answer)) == (401, [documented_code(operation(op), 401)])
+        assert (status, codes(answer)) == (401, [shipped().documented_code(shipped().operation(op), 401)])
 
 
 @pytest.mark.parametrize("scheme", ["basic", "jwt"])
-@pytest.mark.parametrize("op", refusing("app"), ids=lambda op: op.operation_id)
+@pytest.mark.parametrize("op", shipped().refusing("app"), ids=lambda op: op.operation_id)
 def test_every_operation_outside_app_scope_refuses_an_app_key(api: Api, op: Operation, scheme: str) -> None:
     key_id, secret = new_app_key(api)
     assert api.call("GetApp", headers=header(scheme, key_id, secret, "app"), auth=None)[0] == 200
     status, answer = api.call(op.operation_id, headers=header(scheme, key_id, secret, "app"), auth=None, **made_up(op))
-    assert (status, codes(answer)) == (403, [documented_code(op, 403)])
+    assert (status, codes(answer)) == (403, [shipped().documented_code(op, 403)])
 
 
 @pytest.mark.parametrize("scheme", ["basic", "jwt"])
-@pytest.mark.parametrize("op", refusing("integration"), ids=lambda op: op.operation_id)
+@pytest.mark.parametrize("op", shipped().refusing("integration"), ids=lambda op: op.operation_id)
 def test_every_operation_outside_integration_scope_refuses_an_integration_key(
     api: Api, op: Operation, scheme: str
 ) -> None:
@@ -195,16 +195,16 @@ def test_every_operation_outside_integration_scope_refuses_an_integration_key(
     sent = header(scheme, key_id, secret, "integration")
     assert api.call("ListWebhooks", headers=sent, auth=None, integrationId=integration_id)[0] == 200
     status, answer = api.call(op.operation_id, headers=sent, auth=None, **made_up(op, integrationId=integration_id))
-    assert (status, codes(answer)) == (403, [documented_code(op, 403)])
+    assert (status, codes(answer)) == (403, [shipped().documented_code(op, 403)])
 
 
 def test_the_operations_refusing_app_keys_are_of_account_scope_resources_or_oauth_tokens() -> None:
     """The index's security and the resource table agree: what refuses an app key is an operation on
     apps or app keys (the account-scope resources) or one of the OAuth token's own."""
     tabled = {op for item in RESOURCES if item.scope == "account" for op in item.operations.values()}
-    refused = {op.operation_id: op.scopes for op in refusing("app")}
+    refused = {op.operation_id: op.scopes for op in shipped().refusing("app")}
     account_only = {op for op, scopes in refused.items() if scopes == {"account"}}
     assert account_only, "no operation needs an account key: the scope tests would try nothing"
     assert account_only <= tabled
     assert all(scopes == {"integration"} for op, scopes in refused.items() if op not in account_only)
-    assert account_only <= {op.operation_id for op in refusing("integration")}
+    assert account_only <= {op.operation_id for op in shipped().refusing("integration")}

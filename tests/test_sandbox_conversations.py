@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from sandbox_support import OTHER_ID, Api, codes
 
-from conformance.contract.schemas import validator
+from conformance.contract.schemas import shipped
 from conformance.sandbox import Sandbox
 
 TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
@@ -56,7 +56,7 @@ def events(sandbox: Sandbox, trigger: str) -> list[dict[str, Any]]:
     """The payloads of ``trigger``'s events, each checked against the documented event schema."""
     found = []
     for event in sandbox.store.events:
-        errors = [e.message for e in validator(EVENT_SCHEMAS[event["type"]]).iter_errors(event)]
+        errors = [e.message for e in shipped().validator(EVENT_SCHEMAS[event["type"]]).iter_errors(event)]
         assert errors == [], (event["type"], errors)
         assert event["appId"] == sandbox.app_id
         if event["type"] == trigger:
@@ -164,7 +164,7 @@ def test_an_icon_url_that_is_no_uri_is_refused_and_a_uri_is_echoed(api: Api) -> 
     assert status == 200
     assert answer["conversation"]["iconUrl"] == "https://example.com/i.png"
     # the sandbox's own clock answers RFC 3339 timestamps, held to format date-time by ``checked``
-    assert validator("components/conversation.json").is_valid(answer["conversation"])
+    assert shipped().validator("components/conversation.json").is_valid(answer["conversation"])
     assert TIMESTAMP.match(answer["conversation"]["lastUpdatedAt"])
 
 

@@ -15,7 +15,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from sandbox_support import Api, body_of
 
-from conformance.contract.schemas import validator
+from conformance.contract.schemas import shipped
 from conformance.deliveries.receiver import Receiver
 from conformance.sandbox import Sandbox
 from conformance.sandbox.delivery import Delivery, DeliveryPolicy, Outbox
@@ -106,7 +106,7 @@ def test_a_subscribed_webhook_gets_the_documented_body_with_its_secret(fast, rec
     [(headers, body)] = received(receiver)
     assert headers["x-api-key"] == hook["secret"]
     assert headers["content-type"] == "application/json"
-    assert list(validator(EVENTS_SCHEMA).iter_errors(body)) == []
+    assert list(shipped().validator(EVENTS_SCHEMA).iter_errors(body)) == []
     assert body["app"] == {"id": fast.app_id}
     assert body["webhook"] == {"id": hook["id"], "version": "v2"}
     [event] = body["events"]

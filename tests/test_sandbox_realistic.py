@@ -20,7 +20,7 @@ import pytest
 import requests
 from run_support import clean_env
 
-from conformance.contract.schemas import operation
+from conformance.contract.schemas import shipped
 from conformance.deliveries.receiver import Receiver
 from conformance.pointer import MISSING
 from conformance.pointer import resolve as at
@@ -41,7 +41,7 @@ class Client:
         self.sandbox = sandbox
 
     def __call__(self, operation_id: str, body: Any = None, **params: str) -> Any:
-        op = operation(operation_id)
+        op = shipped().operation(operation_id)
         url = self.sandbox.url + op.path.format(appId=self.sandbox.app_id, **params)
         auth = (self.sandbox.key_id, self.sandbox.key_secret)
         if operation_id == "CreateAppKey":

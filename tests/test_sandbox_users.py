@@ -10,7 +10,7 @@ import pytest
 import requests
 from sandbox_support import OTHER_ID, Api, codes
 
-from conformance.contract.schemas import validator
+from conformance.contract.schemas import shipped
 from conformance.sandbox import Sandbox, seeded
 
 EVENT_SCHEMAS = {
@@ -33,7 +33,7 @@ def events(sandbox: Sandbox, trigger: str) -> list[dict[str, Any]]:
     for event in found:
         assert event["appId"] == sandbox.app_id
         wrapped = {"id": "e1", "type": trigger, "createdAt": "2025-01-01T00:00:00.000Z", "payload": event["payload"]}
-        errors = [error.message for error in validator(EVENT_SCHEMAS[trigger]).iter_errors(wrapped)]
+        errors = [error.message for error in shipped().validator(EVENT_SCHEMAS[trigger]).iter_errors(wrapped)]
         assert errors == [], (trigger, errors)
     return [event["payload"] for event in found]
 

@@ -20,7 +20,7 @@ from vcr.request import Request
 from vcr.serializers import yamlserializer
 
 from conformance.contract.resources import resource
-from conformance.contract.schemas import schema_uri, shipped, validator
+from conformance.contract.schemas import schema_uri, shipped
 from conformance.scrubbing.placeholders import PLACEHOLDER, SECRET_PLACEHOLDER, fitting, placeholder
 from conformance.scrubbing.redact import scrub_report
 from conformance.scrubbing.scrubber import FRAGMENT, Scrubber, credential_fields
@@ -166,7 +166,7 @@ def test_a_scrubbed_apple_response_still_validates():
     body["integration"]["authenticationMessageSecret"] = secret
     scrubbed = json.loads(Scrubber([secret]).response(answer(body))["body"]["string"])
     assert scrubbed["integration"]["authenticationMessageSecret"] != secret
-    assert list(validator("components/integrationResponse.json").iter_errors(scrubbed)) == []
+    assert list(shipped().validator("components/integrationResponse.json").iter_errors(scrubbed)) == []
 
 
 DECLARED = "https://schemas.sunco-conformance.test/fixture.json"

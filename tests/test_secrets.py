@@ -24,7 +24,7 @@ import yaml
 from test_roundtrip import APP_ID, PROJECT, clean_env, pytest_run
 
 from conformance.contract.resources import resource
-from conformance.contract.schemas import declared_fields, write_only_fields
+from conformance.contract.schemas import shipped
 from conformance.sandbox import Sandbox
 from conformance.scrubbing.scrubber import FRAGMENT, UNMARKED_CREDENTIALS
 from conformance.suites import flows
@@ -50,7 +50,7 @@ def credential_channels() -> dict[str, dict[str, Any]]:
     index = 0
     for kind in TYPES:
         ref = f"components/{kind}.json"
-        for name in sorted(write_only_fields(ref) | (UNMARKED_CREDENTIALS & declared_fields(ref))):
+        for name in sorted(shipped().write_only_fields(ref) | (UNMARKED_CREDENTIALS & shipped().declared_fields(ref))):
             index += 1
             # Short enough that an error title quotes it whole.
             channels.setdefault(kind, {})[name] = f"cn{index:02d}-{kind[:4]}-q7Wv{index:02d}"

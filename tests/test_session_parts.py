@@ -12,7 +12,7 @@ import pytest
 
 from conformance.checks.findings import Findings
 from conformance.contract.resources import resource
-from conformance.contract.schemas import operation, shipped
+from conformance.contract.schemas import shipped
 from conformance.failures import StateMismatch
 from conformance.model import Exchange, Expect
 from conformance.session.ledger import Ledger
@@ -69,7 +69,7 @@ def test_session_part_does_not_import_the_session(part: str) -> None:
 
 
 def _answer(operation_id: str, status: int, body: Any = None) -> Exchange:
-    op = operation(operation_id)
+    op = shipped().operation(operation_id)
     return Exchange(op, op.method, "http://x", op.path, None, status, {"Content-Type": "application/json"},
                     json.dumps(body), body=body, body_is_json=True, contract=shipped())  # fmt: skip
 

@@ -16,7 +16,7 @@ from conformance.checks.exchange import check_exchange
 from conformance.checks.findings import Findings
 from conformance.checks.undocumented import DELIVERY_SCHEMA, in_delivery, in_exchange
 from conformance.contract.importer import BASE_URI
-from conformance.contract.schemas import Contract, operation, shipped
+from conformance.contract.schemas import Contract, shipped
 from conformance.deliveries.inbox import schema_failures
 from conformance.model import Exchange
 from conformance.report.summary import UNDOCUMENTED_FIELDS, Summary
@@ -28,8 +28,8 @@ WHEN = "2024-03-13T09:41:07.123Z"
 
 def exchange(op: str, status: int, body: Any) -> Exchange:
     return Exchange(
-        operation=operation(op),
-        method=operation(op).method,
+        operation=shipped().operation(op),
+        method=shipped().operation(op).method,
         url="http://x",
         path="/p",
         request_body=None,

@@ -30,6 +30,8 @@ KEY_ID = "app_0123456789abcdef01234567"
 KEY_SECRET = "shop-secret-Zx9QvLr2pT7mW4kB8nC1"
 KINDS = {1: ("box", "letter"), 2: ("box", "letter", "tube")}
 COLOURS = {1: ("red", "blue"), 2: ("red", "green")}
+NOTE_LENGTH = {1: 10, 2: 8}
+FLAGS = {1: "giftWrap", 2: "insured"}  # the boolean field each version's create takes
 _PARCELS = re.compile(r"^/shops/([^/]+)/parcels$")
 _PARCEL = re.compile(r"^/shops/([^/]+)/parcels/([^/]+)$")
 
@@ -89,9 +91,14 @@ class Shop:
         except ValueError:
             return _error(400, "bad_request")
         weight = body.get("weight") if isinstance(body, dict) else None
+        note = body.get("note") if isinstance(body, dict) else None
+        flag = body.get(FLAGS[self.version]) if isinstance(body, dict) else None
         valid = (
             isinstance(body, dict)
             and body.get("kind") in KINDS[self.version]
+            and (note is None or (isinstance(note, str) and len(note) <= NOTE_LENGTH[self.version]))
+            and (flag is None or isinstance(flag, bool))
+            and not isinstance(weight, bool)
             and (weight is not None or self.version == 1)
             and (weight is None or (isinstance(weight, int | float) and weight >= 0))
             and (self.version == 1 or weight is None or isinstance(weight, int))

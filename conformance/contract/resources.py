@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import weakref
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 from urllib.parse import urljoin
 
@@ -71,22 +71,38 @@ class Resource:
     completed: tuple[str, ...] = ()
     # False when the list ignores page[size] (messages: fixed pages, newest first)
     sized_pages: bool = True
+    # path parameters the run names itself, not a parent it creates (another API's shop); the app's
+    # id is the client's to fill
+    given: Mapping[str, str] = field(default_factory=dict)
+    # the contract the record is read against (``bound``); None: the shipped one
+    contract: Contract | None = None
+    # the table the record's parents are named in (another API's); None: the project's
+    table: tuple[Resource, ...] | None = field(default=None, repr=False)
+
+    @property
+    def against(self) -> Contract:
+        """The contract this record is read against: the one it is bound to, else the shipped one."""
+        return self.contract or shipped()
+
+    def bound(self, contract: Contract) -> Resource:
+        """The same record, read against ``contract`` (a test's run checks against it)."""
+        return self if self.contract is contract else replace(self, contract=contract)
 
     def op(self, role: str, contract: Contract | None = None) -> Operation | None:
-        """The operation of ``role`` in ``contract`` (the shipped one if none is given); None when the table
+        """The operation of ``role`` in ``contract`` (else the one the record is bound to); None when the table
         names none, or the contract (another release's) lacks it, so deriving tests never stops there."""
         operation_id = self.operations.get(role)
-        return (contract or shipped()).operations.get(operation_id) if operation_id else None
+        return (contract or self.against).operations.get(operation_id) if operation_id else None
 
     def has(self, role: str) -> bool:
         return role in self.operations
 
     # The facts below are the table read against a contract: ``*_in(contract)`` for a given one, the
-    # plain properties for the shipped one.
+    # plain properties for the one the record is bound to.
 
     @property
     def item_path(self) -> str:
-        return self.item_path_in(shipped())
+        return self.item_path_in(self.against)
 
     def item_path_in(self, contract: Contract) -> str:
         """The path template that names one record (from get, update or delete)."""
@@ -101,7 +117,7 @@ class Resource:
 
     @property
     def parent_params(self) -> tuple[str, ...]:
-        return self.parent_params_in(shipped())
+        return self.parent_params_in(self.against)
 
     def parent_params_in(self, contract: Contract) -> tuple[str, ...]:
         """Path parameters that name the parents (all but the record's own id)."""
@@ -114,7 +130,7 @@ class Resource:
 
     @property
     def shapes(self) -> tuple[str, ...]:
-        return self.shapes_in(shipped())
+        return self.shapes_in(self.against)
 
     def shapes_in(self, contract: Contract) -> tuple[str, ...]:
         """The discriminator's values a create body may take (every integration type)."""
@@ -129,7 +145,7 @@ class Resource:
 
     @property
     def record_schema(self) -> str | None:
-        return self.record_schema_in(shipped())
+        return self.record_schema_in(self.against)
 
     def record_schema_in(self, contract: Contract) -> str | None:
         """The schema of one record: the envelope property of the resource's single-record response."""
@@ -397,16 +413,29 @@ def required_filters(item: Resource, body: Any, contract: Contract | None = None
 
 def _through_list(item: Resource, path: str, contract: Contract | None = None) -> bool:
     """The path's first field is a list in the create body (a conversation's participants)."""
-    chosen = contract or shipped()
+    chosen = contract or item.against
     op = item.op("create", chosen)
     schema = chosen.property_schema(op.request, path.split(".")[0]) if op and op.request else {}
     kind = schema.get("type")
     return kind == "array" or (isinstance(kind, list) and "array" in kind)
 
 
+def parent_of(item: Resource) -> Resource:
+    """The record ``item.parent`` names, in the item's table, read against the item's contract."""
+    assert item.parent, f"{item.name} has no parent"
+    if item.table is None:
+        parent = resource(item.parent)
+    else:
+        found = [other for other in item.table if other.name == item.parent]
+        if not found:
+            raise KeyError(f"{item.name}'s parent {item.parent!r} is not in its table")
+        parent = replace(found[0], table=item.table)
+    return parent if item.contract is None else parent.bound(item.contract)
+
+
 def chain(item: Resource) -> list[Resource]:
     """The resource's ancestors, outermost first, then the resource itself (the app is not included)."""
     out = [item]
     while out[0].parent and out[0].parent != "app":
-        out.insert(0, resource(out[0].parent))
+        out.insert(0, parent_of(out[0]))
     return out

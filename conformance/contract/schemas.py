@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from functools import cache
 from pathlib import Path
-from typing import Any
 
 from conformance.contract._schemas_contract import Contract, UnknownOperation, schema_uri
 from conformance.contract._schemas_operation import Operation, Parameter, Response
@@ -27,18 +26,9 @@ __all__ = [
     "Response",
     "UnknownOperation",
     "View",
-    "annotated_pointers",
-    "declared_fields",
-    "deref",
     "load",
-    "load_index",
-    "operation",
-    "read_only_fields",
-    "resolve",
     "schema_uri",
     "shipped",
-    "validator",
-    "write_only_fields",
 ]
 
 # The package's link to the project's schemas/ (an installed package carries the files themselves).
@@ -59,55 +49,3 @@ def load(directory: Path) -> Contract:
 def shipped() -> Contract:
     """The project's contract, as imported into ``schemas/``: for callers that are given none."""
     return _load(SCHEMA_DIR)
-
-
-# Shorthands over the shipped contract, for tests and tools that need just one lookup of it. Code on
-# the run path uses the contract it was given (the session's, the sandbox's), never these.
-
-
-def load_index() -> dict[str, Operation]:
-    return shipped().operations
-
-
-def operation(operation_id: str) -> Operation:
-    return shipped().operation(operation_id)
-
-
-def authenticated() -> list[Operation]:
-    return shipped().authenticated()
-
-
-def refusing(scope: str) -> list[Operation]:
-    return shipped().refusing(scope)
-
-
-def documented_code(op: Operation, status: int) -> str:
-    return shipped().documented_code(op, status)
-
-
-def validator(ref: str, view: View = "response") -> Any:
-    return shipped().validator(ref, view)
-
-
-def resolve(ref: str) -> Any:
-    return shipped().resolve(ref)
-
-
-def write_only_fields(ref: str) -> frozenset[str]:
-    return shipped().write_only_fields(ref)
-
-
-def read_only_fields(ref: str) -> frozenset[str]:
-    return shipped().read_only_fields(ref)
-
-
-def annotated_pointers(ref: str, instance: Any, flag: str = "writeOnly") -> list[str]:
-    return shipped().annotated_pointers(ref, instance, flag)
-
-
-def declared_fields(ref: str) -> frozenset[str]:
-    return shipped().declared_fields(ref)
-
-
-def deref(schema: Any, base: str) -> tuple[Any, str]:
-    return shipped().deref(schema, base)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from hypothesis import strategies as st
 
-from conformance.contract.schemas import resolve
+from conformance.contract.schemas import shipped
 from conformance.session import runs
 from conformance.variants.strategies import Hints, safe_text
 
@@ -18,7 +18,7 @@ RESOURCES = ("webhook", "integrationKey")
 
 def triggers() -> tuple[str, ...]:
     """Every documented webhook trigger, from the contract."""
-    return tuple(resolve("components/triggers.json")["items"]["enum"])
+    return tuple(shipped().resolve("components/triggers.json")["items"]["enum"])
 
 
 def target() -> st.SearchStrategy[str]:

@@ -7,7 +7,6 @@ from typing import Any
 
 from conformance import pointer as pointers
 from conformance.contract.resources import Resource
-from conformance.contract.schemas import annotated_pointers, shipped
 from conformance.model import Expect, Variant
 
 CREATED = 201
@@ -19,7 +18,7 @@ def echo_pairs(item: Resource, body: Any) -> tuple[tuple[str, str], ...]:
     if not isinstance(body, dict):
         return ()
     record = item.record_schema
-    declared = shipped().applicable_properties(record, body, "response") if record else {}
+    declared = item.against.applicable_properties(record, body, "response") if record else {}
     pairs = []
     for name, value in body.items():
         schema = declared.get(name)
@@ -28,7 +27,7 @@ def echo_pairs(item: Resource, body: Any) -> tuple[tuple[str, str], ...]:
         if isinstance(value, list) and any(isinstance(v, dict) for v in value):
             continue  # items the server completes (ids, secrets) are not echoes
         if name in item.completed and isinstance(value, dict) and record:
-            hidden = set(annotated_pointers(record, {name: value}, "writeOnly"))
+            hidden = set(item.against.annotated_pointers(record, {name: value}, "writeOnly"))
             pairs.extend(_member_pairs(f"/{name}", value, item.record_pointer, hidden))
             continue
         pairs.append((f"/{name}", f"{item.record_pointer}/{name}"))

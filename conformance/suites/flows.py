@@ -15,7 +15,6 @@ from hypothesis import strategies as st
 
 from conformance import pointer as pointers
 from conformance.contract.resources import Resource, chain, resource
-from conformance.contract.schemas import shipped
 from conformance.definitions import hints_for
 from conformance.model import Exchange, Expect, Variant
 from conformance.session import runs
@@ -49,13 +48,13 @@ def update_schema(item: Resource, stored_shape: str | None) -> str:
     op = item.op("update")
     ref = op.request if op is not None else None
     assert ref is not None, f"{item.name} has no update body"
-    return (branch_ref(ref, stored_shape) if stored_shape else None) or ref
+    return (branch_ref(ref, stored_shape, item.against) if stored_shape else None) or ref
 
 
 def decided_by_stored(item: Resource) -> bool:
     """The update body's branch is decided by the stored record (an integration's type)."""
     op = item.op("update")
-    return bool(op and op.request and "x-conformance-decidedBy" in shipped().resolve(op.request))
+    return bool(op and op.request and "x-conformance-decidedBy" in item.against.resolve(op.request))
 
 
 def valid_bodies(item: Resource, role: str = "create", hints: Hints | None = None) -> st.SearchStrategy[Any]:
@@ -65,13 +64,13 @@ def valid_bodies(item: Resource, role: str = "create", hints: Hints | None = Non
     if ref is None and role == "create" and op is not None:
         return st.none()  # a create that takes no body (switchboards)
     assert ref is not None, f"{item.name} has no {role} body"
-    validator = shipped().validator(ref, "request")
+    validator = item.against.validator(ref, "request")
     chosen = hints or hints_for(item.name)
     if role == "create" and item.tag_field:
         # Every record a run creates carries its run's tag, so cleanup can find what a killed run left.
         tagged = Hints({item.tag_field: safe_text(1, 30).map(runs.tag)})
         chosen = tagged.merged(chosen).merged(Hints(always=frozenset({item.tag_field})))
-    generator = Generator(chosen)
+    generator = Generator(chosen, contract=item.against)
     return generator.for_ref(ref).filter(validator.is_valid)
 
 
@@ -104,8 +103,8 @@ def shapes(item: Resource) -> list[str]:
 def update_bodies(item: Resource, stored_shape: str | None, hints: Hints | None = None) -> st.SearchStrategy[Any]:
     """Valid update bodies; a body decided by the stored record's shape uses that shape's branch."""
     ref = update_schema(item, stored_shape)
-    validator = shipped().validator(ref, "request")
-    generator = Generator(hints or hints_for(item.name, stored_shape, role="update"))
+    validator = item.against.validator(ref, "request")
+    generator = Generator(hints or hints_for(item.name, stored_shape, role="update"), contract=item.against)
     return generator.for_ref(ref).filter(lambda body: bool(body) and validator.is_valid(body))
 
 
@@ -130,12 +129,13 @@ class Records:
 
     @classmethod
     def of(cls, sunco: ConformanceSession, name: str) -> Records:
-        return cls(sunco, resource(name))
+        return cls(sunco, resource(name).bound(sunco.contract))
 
     def parents(self) -> dict[str, str]:
-        """Path parameters naming a parent chain, created once per test (the app is the configured one)."""
+        """Path parameters naming a parent chain, created once per test (the app is the configured one,
+        and the record's ``given`` parameters the run's own)."""
         if self._parents is None:
-            params: dict[str, str] = {}
+            params: dict[str, str] = dict(self.item.given)
             for ancestor in chain(self.item)[:-1]:
                 records = Records(self.sunco, ancestor)
                 records._parents = dict(params)

@@ -17,7 +17,7 @@ from functools import cache
 from typing import Any, TypeVar
 from urllib.parse import parse_qsl, urlsplit
 
-from conformance.contract.schemas import load_index, shipped
+from conformance.contract.schemas import Contract, shipped
 from conformance.model import Exchange, Expect
 from conformance.session.session import ConformanceSession
 
@@ -31,14 +31,19 @@ PAGES_ATTRIBUTE = "pages_operations"
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+def paged_lists(contract: Contract | None = None) -> dict[str, frozenset[str]]:
+    """operationId -> the page members (after, before, size) its query declares, for every paged list
+    of ``contract`` (the shipped one if none is given)."""
+    return _paged_lists(contract or shipped())
+
+
 @cache
-def paged_lists() -> dict[str, frozenset[str]]:
-    """operationId -> the page members (after, before, size) its query declares, for every paged list."""
+def _paged_lists(contract: Contract) -> dict[str, frozenset[str]]:
     found: dict[str, frozenset[str]] = {}
-    for op_id, op in load_index().items():
+    for op_id, op in contract.operations.items():
         if op.query is None or op.parameter("page", "query") is None:
             continue
-        page = shipped().property_schema(op.query, "page")
+        page = contract.property_schema(op.query, "page")
         members = frozenset(PAGE_MEMBERS) & set(page.get("properties") or {})
         if members:
             found[op_id] = members
@@ -90,7 +95,7 @@ def walk_pages(
     Forwards from the first page (or from a ``page[after]`` in ``query``), or (``direction="before"``)
     backwards from the list's default page, or from ``start``, which is then the last id of the
     result. A list the contract does not page is read once."""
-    paged = operation_id in paged_lists()
+    paged = operation_id in paged_lists(sunco.contract)
     current = dict(query)
     if direction == "before" and start is not None:
         current["page[before]"] = start

@@ -13,13 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from hypothesis import strategies as st
 
 from conformance.contract.resources import RESOURCES, resource
-from conformance.contract.schemas import (
-    Operation,
-    UnknownOperation,
-    authenticated,
-    documented_code,
-    refusing,
-)
+from conformance.contract.schemas import Operation, UnknownOperation, shipped
 from conformance.model import Exchange, Expect, Variant
 from conformance.session.session import ConformanceSession
 from conformance.suites import flows
@@ -68,11 +62,11 @@ def _keep_if_created(sunco: ConformanceSession, op: Operation, exchange: Exchang
 def _unauthenticated() -> st.SearchStrategy[list[Variant]]:
     """One request per authenticated operation, with made-up ids: credentials are checked first."""
     return _per_operation(
-        authenticated(),
+        shipped().authenticated(),
         lambda op, drawn: Variant(
             f"{op.operation_id} without credentials",
             None,
-            Expect(401, documented_code(op, 401)),
+            Expect(401, shipped().documented_code(op, 401)),
             params={"path": _made_up_path(op, drawn, {"appId": ""})},
         ),
     )
@@ -108,7 +102,9 @@ def test_every_authenticated_operation_requires_credentials(sunco: ConformanceSe
     def send(variant: Variant) -> None:
         sunco.call(_operation_of(variant), variant=variant, authenticate=False)
 
-    _finish(sunco, _each_present(sunco.variants("no-credentials", _unauthenticated(), len(authenticated())), send))
+    _finish(
+        sunco, _each_present(sunco.variants("no-credentials", _unauthenticated(), len(shipped().authenticated())), send)
+    )
 
 
 # -- wrong credentials ---------------------------------------------------------------------------
@@ -120,7 +116,7 @@ def wrong_kinds() -> dict[str, str]:
     kinds = list(WRONG)
     turns: dict[bool, int] = {}
     chosen: dict[str, str] = {}
-    for op in authenticated():
+    for op in shipped().authenticated():
         group = needs_account(op)
         turn = turns.get(group, 0)
         chosen[op.operation_id], turns[group] = kinds[turn % len(kinds)], turn + 1
@@ -135,7 +131,7 @@ def _credentials(kind: str, unknown: str, secret: str) -> dict[str, str]:
 def _wrong_credentials() -> st.SearchStrategy[list[Variant]]:
     """One request per authenticated operation with wrong credentials; every id in the path is made up,
     the app's too, so a server that took the credentials would find nothing to change."""
-    ops, kinds = authenticated(), wrong_kinds()
+    ops, kinds = shipped().authenticated(), wrong_kinds()
     extras = st.lists(st.tuples(hex_id(), WRONG_SECRET), min_size=len(ops), max_size=len(ops))
 
     def build(drawn: list[str], extra: list[tuple[str, str]]) -> list[Variant]:
@@ -143,7 +139,7 @@ def _wrong_credentials() -> st.SearchStrategy[list[Variant]]:
             Variant(
                 f"{op.operation_id} with {WRONG[kinds[op.operation_id]]}",
                 None,
-                Expect(401, documented_code(op, 401)),
+                Expect(401, shipped().documented_code(op, 401)),
                 params={
                     "path": _made_up_path(op, drawn[n], {}),
                     "credentials": _credentials(kinds[op.operation_id], *extra[n]),
@@ -177,7 +173,10 @@ def test_every_authenticated_operation_refuses_wrong_credentials(sunco: Conforma
         exchange = sunco.call(op.operation_id, variant=variant, authorization=authorization)
         _keep_if_created(sunco, op, exchange, variant.params["path"])
 
-    _finish(sunco, _each_present(sunco.variants("wrong-credentials", _wrong_credentials(), len(authenticated())), send))
+    _finish(
+        sunco,
+        _each_present(sunco.variants("wrong-credentials", _wrong_credentials(), len(shipped().authenticated())), send),
+    )
 
 
 # -- scopes --------------------------------------------------------------------------------------
@@ -189,7 +188,7 @@ def _out_of_scope(ops: Sequence[Operation], scope: str, given: Mapping[str, str]
         lambda op, drawn: Variant(
             f"{op.operation_id} with a key of {scope} scope",
             None,
-            Expect(403, documented_code(op, 403)),
+            Expect(403, shipped().documented_code(op, 403)),
             params={"path": _made_up_path(op, drawn, given)},
         ),
     )
@@ -216,7 +215,7 @@ def _new_key(sunco: ConformanceSession, records: Records, scope: str) -> tuple[s
 def _try_out_of_scope(
     sunco: ConformanceSession, scope: str, key: tuple[str, str, str], given: dict[str, str]
 ) -> UnknownOperation | None:
-    ops = refusing(scope)
+    ops = shipped().refusing(scope)
 
     def send(variant: Variant) -> None:
         op = sunco.contract.operation(_operation_of(variant))

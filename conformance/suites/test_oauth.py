@@ -15,7 +15,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from hypothesis import strategies as st
 
-from conformance.contract.schemas import operation, shipped
+from conformance.contract.schemas import Contract
 from conformance.model import Exchange, Expect, FormBody, RawBody, Variant
 from conformance.session.session import ConformanceSession
 from conformance.transport.settings import OAUTH_VARIABLES, OAuthClient
@@ -23,7 +23,6 @@ from conformance.variants import negative
 from conformance.variants.strategies import hex_id, safe_text
 
 CLIENT = f"an OAuth client ({', '.join(OAUTH_VARIABLES)})"
-TOKEN_JSON = str(operation("GetToken").request)
 GRANT = "authorization_code"
 
 
@@ -121,14 +120,15 @@ def token_body(client: OAuthClient, code: str, **change: str) -> dict[str, str]:
     }
 
 
-def refused_token_variants(client: OAuthClient | None) -> st.SearchStrategy[list[Variant]]:
+def refused_token_variants(client: OAuthClient | None, contract: Contract) -> st.SearchStrategy[list[Variant]]:
     """Token requests the API must refuse, as JSON and as forms: bad client, bad code, bad body."""
     if client is None:
         return st.nothing()
 
     def build(code: str) -> list[Variant]:
         good = token_body(client, code)
-        missing = [(label, body) for label, body in negative.missing_required(TOKEN_JSON, good, shipped())]
+        token_json = str(contract.operation("GetToken").request)
+        missing = [(label, body) for label, body in negative.missing_required(token_json, good, contract)]
         bad = Expect(400, "bad_request")
         return [
             Variant(
@@ -156,7 +156,7 @@ def refused_token_variants(client: OAuthClient | None) -> st.SearchStrategy[list
 
 def test_get_token_refuses_bad_clients_codes_and_bodies(sunco: ConformanceSession) -> None:
     """RFC 6749's refusals, in the API's error envelope, whether the request is JSON or a form."""
-    for variant in sunco.variants("refused", refused_token_variants(_client(sunco)), 18):
+    for variant in sunco.variants("refused", refused_token_variants(_client(sunco), sunco.contract), 18):
         sunco.call("GetToken", variant=variant, authenticate=False)
     sunco.finish()
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from conformance.contract.schemas import operation
+from conformance.contract.schemas import Contract
 from conformance.model import Expect, RawBody, Variant
 from conformance.session.session import ConformanceSession
 from conformance.suites.switchboarding import (
@@ -177,15 +177,15 @@ def _target(operation_id: str) -> dict[str, Any]:
     return {"switchboardIntegration": "next"} if operation_id in TARGETED else {}
 
 
-def _ref(operation_id: str) -> str:
-    return str(operation(operation_id).request)
+def _ref(contract: Contract, operation_id: str) -> str:
+    return str(contract.operation(operation_id).request)
 
 
 def _bases(operation_id: str) -> st.SearchStrategy[list[Any]]:
     return metadata().map(lambda found: [{**_target(operation_id), "metadata": found}])
 
 
-def _invalid_bodies(operation_id: str) -> st.SearchStrategy[list[Variant]]:
+def _invalid_bodies(contract: Contract, operation_id: str) -> st.SearchStrategy[list[Variant]]:
     """Bodies an action must refuse with 400: a required field left out, metadata nested or over 4 KB, not JSON."""
     target = _target(operation_id)
     crafted = [
@@ -197,7 +197,13 @@ def _invalid_bodies(operation_id: str) -> st.SearchStrategy[list[Variant]]:
     ]
     missing = _bases(operation_id).map(
         lambda bases: negative.invalid(
-            _ref(operation_id), bases, negative.missing_required, BAD, limit=2, discriminator=None
+            _ref(contract, operation_id),
+            bases,
+            negative.missing_required,
+            BAD,
+            limit=2,
+            discriminator=None,
+            contract=contract,
         )
     )
     return missing.map(lambda found: [*found, *crafted])
@@ -208,9 +214,12 @@ def test_control_actions_reject_invalid_bodies(sunco: ConformanceSession) -> Non
     conversation_id = board.conversation()
     for operation_id in ACTIONS:
         count = 6 if operation_id in TARGETED else 5
-        for variant in sunco.variants(f"invalid-{operation_id}", _invalid_bodies(operation_id), count):
+        for variant in sunco.variants(f"invalid-{operation_id}", _invalid_bodies(sunco.contract, operation_id), count):
             board.act(operation_id, conversation_id, variant)
-        wrong = negative.wrong_types(_bases(operation_id), _ref(operation_id), BAD, limit=2, discriminator=None)
+        ref = _ref(sunco.contract, operation_id)
+        wrong = negative.wrong_types(
+            _bases(operation_id), ref, BAD, limit=2, discriminator=None, contract=sunco.contract
+        )
         for variant in sunco.variants(f"wrong-types-{operation_id}", wrong, 2):
             board.act(operation_id, conversation_id, variant)
     sunco.finish()

@@ -8,12 +8,13 @@ sandbox seeds both), and only read or sync it. Everything a test creates, it del
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from hypothesis import strategies as st
 
 from conformance.contract.resources import resource
-from conformance.contract.schemas import operation
+from conformance.contract.schemas import Contract
 from conformance.definitions import hints_for
 from conformance.model import Exchange, Expect, RawBody, Variant
 from conformance.session.session import ConformanceSession
@@ -330,7 +331,7 @@ WITHOUT_CREDENTIALS = (
 )
 
 
-def _unauthenticated(ids: list[str]) -> list[Variant]:
+def _unauthenticated(contract: Contract, ids: list[str]) -> list[Variant]:
     path = {USER.id_param: ids[0], "zendeskId": str(int(ids[1][:12], 16)), "clientId": ids[1], "deviceId": ids[2]}
     # Users are listed by email only: the filter is required.
     query = {"ListUsers": {"filter[identities.email]": f"conformance-{ids[0][:12]}@example.com"}}
@@ -340,7 +341,7 @@ def _unauthenticated(ids: list[str]) -> list[Variant]:
             {} if op_id == "UpdateUser" else None,
             Expect(401, "unauthorized"),
             params={
-                "path": {k: v for k, v in path.items() if "{" + k + "}" in operation(op_id).path},
+                "path": {k: v for k, v in path.items() if "{" + k + "}" in contract.operation(op_id).path},
                 **({"query": query[op_id]} if op_id in query else {}),
             },
         )
@@ -350,7 +351,7 @@ def _unauthenticated(ids: list[str]) -> list[Variant]:
 
 def test_user_client_and_device_operations_require_credentials(sunco: ConformanceSession) -> None:
     """Every operation on users, clients and devices answers 401 unauthorized without credentials."""
-    strategy = st.lists(hex_id(), min_size=3, max_size=3).map(_unauthenticated)
+    strategy = st.lists(hex_id(), min_size=3, max_size=3).map(partial(_unauthenticated, sunco.contract))
     for variant in sunco.variants("without-credentials", strategy, len(WITHOUT_CREDENTIALS)):
         sunco.call(variant.label, variant=variant, authenticate=False)
     sunco.finish()

@@ -30,7 +30,7 @@ from conformance.cassettes.cache import CassetteCache
 from conformance.cassettes.playback import CassetteAdapter, replays
 from conformance.cassettes.recording import configure_vcr, vcr_options
 from conformance.checks.exchange import check_exchange
-from conformance.contract.schemas import operation
+from conformance.contract.schemas import shipped
 from conformance.scrubbing.scrubber import PLACEHOLDER, Scrubber
 from conformance.transport.client import JSON_TYPE, Client
 from conformance.transport.settings import Settings
@@ -64,7 +64,7 @@ class Case:
 
     @property
     def url(self) -> str:
-        return SETTINGS.api_url + operation(OPERATION).path.format(appId=SETTINGS.app_id)
+        return SETTINGS.api_url + shipped().operation(OPERATION).path.format(appId=SETTINGS.app_id)
 
 
 def make_case(size: int, seed: int = 0) -> Case:

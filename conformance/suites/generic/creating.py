@@ -8,8 +8,8 @@ from functools import cache
 
 from hypothesis import strategies as st
 
-from conformance.contract.resources import Resource, resource
-from conformance.contract.schemas import Contract, schema_uri, shipped
+from conformance.contract.resources import Resource, parent_of
+from conformance.contract.schemas import Contract, schema_uri
 from conformance.model import Expect, Variant
 from conformance.session.session import ConformanceSession
 from conformance.suites import flows
@@ -25,13 +25,12 @@ MAX_NEGATIVE = 24
 
 def features(item: Resource) -> frozenset[str]:
     """Which ways to break a create body the resource's schema offers (at the top level of each shape)."""
-    return _features(shipped(), item.name)
+    return _features(item.against, item)
 
 
-@cache  # several templates ask, per resource; keyed by the contract, which a test may swap
-def _features(of: Contract, name: str) -> frozenset[str]:
-    item = resource(name)
-    op = item.op("create")
+@cache  # several templates ask, per resource and the contract it is read against
+def _features(of: Contract, item: Resource) -> frozenset[str]:
+    op = item.op("create", of)
     if op is None or op.request is None:
         return frozenset()
     base = schema_uri(op.request).split("#")[0]
@@ -89,7 +88,9 @@ def _rejects_broken(sunco: ConformanceSession, item: Resource, breaker: negative
     ref = str(item.op("create").request)  # type: ignore[union-attr]
     code = bad_request(item)
     strategy = flows.bodies_per_shape(item).map(
-        lambda bases: negative.invalid(ref, bases, breaker, code, limit=MAX_NEGATIVE, discriminator=item.discriminator)
+        lambda bases: negative.invalid(
+            ref, bases, breaker, code, limit=MAX_NEGATIVE, discriminator=item.discriminator, contract=item.against
+        )
     )
     for variant in sunco.variants("invalid", strategy, MAX_NEGATIVE):
         records.create(variant)
@@ -121,7 +122,12 @@ def rejects_wrong_json_types(sunco: ConformanceSession, item: Resource) -> None:
     records = start(sunco, item)
     ref = str(item.op("create").request)  # type: ignore[union-attr]
     strategy = negative.wrong_types(
-        flows.bodies_per_shape(item), ref, bad_request(item), limit=MAX_NEGATIVE, discriminator=item.discriminator
+        flows.bodies_per_shape(item),
+        ref,
+        bad_request(item),
+        limit=MAX_NEGATIVE,
+        discriminator=item.discriminator,
+        contract=item.against,
     )
     for variant in sunco.variants("wrong-types", strategy, MAX_NEGATIVE):
         records.create(variant)
@@ -170,7 +176,7 @@ def requires_credentials(sunco: ConformanceSession, item: Resource) -> None:
 def _parent(item: Resource) -> list[tuple[str, Resource]]:
     """The parent a create names in its path, unless it is the app (which the configuration names)."""
     if item.parent and item.parent != "app":
-        parent = resource(item.parent)
+        parent = parent_of(item)
         return [(snake(parent.name), parent)]
     return []
 

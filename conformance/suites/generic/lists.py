@@ -8,7 +8,6 @@ from typing import Any
 from hypothesis import strategies as st
 
 from conformance.contract.resources import Resource, dotted, needs_filter, required_filters
-from conformance.contract.schemas import shipped
 from conformance.definitions import hints_for
 from conformance.model import Expect, Variant
 from conformance.session.session import ConformanceSession
@@ -25,7 +24,7 @@ PAGED_RECORDS = 5
 
 def paged(item: Resource) -> bool:
     """The contract pages the resource's list, and the resource can be created to fill it."""
-    return item.operations.get("list") in paged_lists() and item.has("create")
+    return item.operations.get("list") in paged_lists(item.against) and item.has("create")
 
 
 @template(
@@ -91,7 +90,7 @@ def generic_filters(item: Resource) -> list[tuple[str, str]]:
     A filter on what the record does not show (a conversation's participants) is the suite
     module's to test, by hand."""
     record = item.record_schema
-    shown = shipped().declared_fields(record) if record else frozenset()
+    shown = item.against.declared_fields(record) if record else frozenset()
     return [(key, name) for key, name in item.filters.items() if name.split(".")[0] in shown]
 
 
@@ -138,7 +137,7 @@ def filters_by(sunco: ConformanceSession, item: Resource, the_filter: tuple[str,
     sunco.require(wanted if wanted and other and wanted != other else None, f"two {field_name} values")
     with_it, without = (sunco.require(records.create(v).id, f"the {v.label} {item.name}", v) for v in setups)
     query = {query_key: str(wanted)}
-    if item.operations["list"] in paged_lists():
+    if item.operations["list"] in paged_lists(item.against):
         query["page[size]"] = "100"
     listed = records.call("list", query=query, expect=Expect(200))
     body = listed.body if isinstance(listed.body, dict) else {}

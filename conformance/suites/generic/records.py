@@ -62,6 +62,7 @@ def update_rejects_wrong_json_types(sunco: ConformanceSession, item: Resource) -
             negative.BAD_REQUEST,
             limit=2,
             discriminator=None,
+            contract=item.against,
         )
         for variant in sunco.variants(f"wrong-types-{shape}", strategy, 2):
             records.call("update", record_id, variant=variant)

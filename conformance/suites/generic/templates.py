@@ -125,7 +125,8 @@ class Template:
         body, arguments = self.body, case.arguments
 
         def test(sunco: ConformanceSession) -> None:
-            body(sunco, item, *arguments)
+            # The body reads the table against the contract the run checks against.
+            body(sunco, item.bound(sunco.contract), *arguments)
 
         test.__name__ = test.__qualname__ = case.name
         test.__doc__ = (
