@@ -16,7 +16,7 @@ from conformance.contract.schemas import shipped
 from conformance.failures import StateMismatch
 from conformance.model import Exchange, Expect
 from conformance.session.ledger import Ledger
-from conformance.session.teardown import Teardown
+from conformance.session.teardown import Teardown, gone
 
 PACKAGE = Path(__file__).resolve().parent.parent / "conformance"
 SESSION = "conformance.session.session"
@@ -115,3 +115,9 @@ def test_findings_mark_the_last_verdict_failed_with_a_state_failure() -> None:
     assert verdict.failures == [failure.as_dict()]
     assert failure.cassette == "t.yaml"
     assert findings.exchanges == 1
+
+
+@pytest.mark.parametrize(("status", "deleted"), [(200, True), (202, True), (204, True), (404, True),
+                                                 (400, False), (401, False), (409, False), (500, False)])  # fmt: skip
+def test_teardown_counts_any_success_or_404_of_a_delete_as_gone(status: int, deleted: bool) -> None:
+    assert gone(status) is deleted

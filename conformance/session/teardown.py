@@ -57,12 +57,17 @@ class Teardown:
                 self.ledger.forget(item, params, deleted=False)
 
     def _delete(self, item: Resource, path: dict[str, str]) -> None:
-        """Delete one record; once it is gone (200, or 404: gone already) the run's ledger drops it."""
+        """Delete one record; once it is gone (a 2xx, or 404: gone already) the run's ledger drops it."""
         op_id = item.operations.get("delete")
         if op_id is None:
             return
-        if self.send(op_id, path_params=path, expect=Expect(200)).status in (200, 404):
+        if gone(self.send(op_id, path_params=path, expect=self._deleted(op_id)).status):
             self.ledger.done(item, path)
+
+    def _deleted(self, op_id: str) -> Expect:
+        """What a delete must answer: the success the contract documents for it (200 unless it says 204)."""
+        documented = [s for s in self.contract.operation(op_id).documented_statuses if 200 <= s < 300]
+        return Expect(min(documented) if documented else 200)
 
     def _quietly(self, step: Callable[[], Any]) -> None:
         """A teardown step: what it finds joins the test's failures, once."""
@@ -85,7 +90,7 @@ class Teardown:
         if item.tag_field in item.alternate_ids:
             # The tag names the record in its path (a user's externalId): 200 if it was made, 404 if not.
             answer = self.send(delete_op, path_params={**unconfirmed.parents, item.id_param: unconfirmed.tag})
-            if answer.status in (200, 404):
+            if gone(answer.status):
                 self.ledger.swept(unconfirmed)
             return
         if list_op is None or not unconfirmed.listable:
@@ -98,7 +103,12 @@ class Teardown:
             if isinstance(record, dict) and record.get(item.tag_field) == unconfirmed.tag and record.get("id"):
                 path = {**unconfirmed.parents, item.id_param: str(record["id"])}
                 self.ledger.found(item, path)
-                if self.send(delete_op, path_params=path, expect=Expect(200)).status in (200, 404):
+                if gone(self.send(delete_op, path_params=path, expect=self._deleted(delete_op)).status):
                     self.ledger.done(item, path)
         if listed.status == 200:
             self.ledger.swept(unconfirmed)
+
+
+def gone(status: int) -> bool:
+    """A delete's answer that means the record is no longer there: any success, or 404 (gone already)."""
+    return 200 <= status < 300 or status == 404

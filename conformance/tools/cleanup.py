@@ -31,12 +31,12 @@ from conformance.failures import ConfigError
 from conformance.scrubbing.scrubber import Scrubber
 from conformance.session import runs
 from conformance.session.run_ledger import Entry, LedgerFile, ledgers, state_dir
+from conformance.session.teardown import gone
 from conformance.transport.client import Client
 from conformance.transport.settings import Settings
 
 MAX_PAGES = 200
 PAGE_SIZE = "100"
-GONE = (200, 404)
 
 
 @dataclass(frozen=True)
@@ -234,7 +234,7 @@ class Cleanup:
         op = doomed.item.op("delete")
         assert op is not None
         answer = self.client.call(op.operation_id, path_params=doomed.path)
-        if answer.status in GONE and doomed.entry is not None:
+        if gone(answer.status) and doomed.entry is not None:
             ledger, entry = doomed.entry
             ledger.deleted(entry)
         return answer.status
