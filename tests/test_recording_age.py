@@ -7,6 +7,7 @@ replays a copy, some with one cassette edited to look older or made under anothe
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 from datetime import UTC, datetime, timedelta
@@ -92,6 +93,11 @@ def test_each_cassette_says_when_where_and_under_what_it_was_recorded(recorded):
         assert datetime.fromisoformat(block["recordedAt"].replace("Z", "+00:00")) > datetime.now(UTC) - timedelta(1)
 
 
+def count_tests(recorded: dict[str, Path]) -> int:
+    """How many tests the recording made: one cassette each."""
+    return len(list(recorded["cassettes"].rglob("*.yaml")))
+
+
 def test_fresh_cassettes_pass_the_age_limit_and_the_oldest_is_named(recorded):
     result = replay(recorded, recorded["cassettes"], "--max-cassette-age=30")
     assert result.returncode == 0, result.stdout[-2000:]
@@ -112,7 +118,7 @@ def test_an_older_cassette_fails_the_run_and_is_named(recorded, tmp_path):
     assert f"oldest cassette: {copy / LIST}, recorded" in text
     assert "(40 days ago)" in text
     assert f"cassettes older than --max-cassette-age 30 days: 1\n  {copy / LIST}" in text
-    assert "3 passed, 1 failed" in text
+    assert f"{count_tests(recorded) - 1} passed, 1 failed" in text
     report = json.loads((tmp_path / "r.json").read_text())
     assert report["recordings"]["stale"] == [str(copy / LIST)]
     assert report["recordings"]["oldest"]["cassette"] == str(copy / LIST)
@@ -209,7 +215,7 @@ def test_the_junit_property_of_verdicts_is_json(recorded, tmp_path):
     assert result.returncode == 0
     tree = ElementTree.parse(tmp_path / "junit.xml")  # noqa: S314 - a file this test just wrote
     values = [p.get("value") or "" for p in tree.iter("property") if p.get("name") == "conformance"]
-    assert len(values) == 4
+    assert len(values) == count_tests(recorded)
     verdicts = [verdict for value in values for verdict in json.loads(value)]
     assert {v["operation"] for v in verdicts} >= {"CreateParcel", "GetParcel", "DeleteParcel", "ListParcels", "Ping"}
     assert all(set(v) >= {"operation", "status", "variant", "ok", "failures"} for v in verdicts)
@@ -223,8 +229,11 @@ def test_the_markdown_report_has_the_summary_table(recorded, tmp_path):
     result = replay(recorded, recorded["cassettes"], f"--conformance-markdown={tmp_path / 'r.md'}")
     assert result.returncode == 0
     text = (tmp_path / "r.md").read_text()
-    assert text.startswith("# Conformance summary\n\nconformance tests: 4 passed, 0 failed; replayed offline from")
-    assert "| CreateParcel | 4 | 4 | 0 | 0 | 201x3, 400x1 |" in text
+    assert text.startswith(
+        f"# Conformance summary\n\nconformance tests: {count_tests(recorded)} passed, 0 failed; replayed offline from"
+    )
+    # Every CreateParcel exchange passed: its row has as many passed as exchanges, none failed.
+    assert re.search(r"^\| CreateParcel \| (\d+) \| \1 \| 0 \| 0 \| 201x\d+, 400x\d+", text, re.M)
     assert "## Recordings" in text
 
 
