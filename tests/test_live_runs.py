@@ -4,20 +4,17 @@ from __future__ import annotations
 
 import json
 import socket
-import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import requests
+from run_support import free_port, record_sandbox
 from test_roundtrip import (
     APP_ID,
     KEY_ID,
     KEY_SECRET,
-    PROJECT,
-    clean_env,
     known_sandbox,
     live_env,
     pytest_run,
@@ -105,12 +102,6 @@ def test_the_read_before_recording_names_the_setting_to_check(sandbox, env, name
     assert named in message
     assert "\n" not in message
     assert secret not in message
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def test_an_unreachable_host_is_one_line_with_the_whole_cause():
@@ -285,17 +276,6 @@ def test_a_report_path_that_is_a_folder_is_a_one_line_usage_error(tmp_path):
     assert errors == [
         f"ERROR: --conformance-report {tmp_path} is a directory: give a file path, e.g. {tmp_path}/x.json"
     ]
-
-
-def record_sandbox(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(  # noqa: S603 - our own interpreter
-        [sys.executable, "-m", "conformance", "record-sandbox", *args],
-        cwd=PROJECT,
-        capture_output=True,
-        text=True,
-        env=clean_env(),
-        timeout=120,
-    )
 
 
 def test_record_sandbox_refuses_a_busy_port_instead_of_recording_elsewhere(tmp_path):

@@ -8,13 +8,10 @@ from __future__ import annotations
 
 import difflib
 import re
-import socket
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from run_support import clean_env
+from run_support import free_port, record_sandbox
 
 from conformance.sandbox.store import Store
 from conformance.scrubbing.scrubber import Scrubber
@@ -30,23 +27,6 @@ BEFORE = (
     f"{SUITE}/test_webhooks.py::test_webhook_lifecycle",
 )
 RECORDED_AT = re.compile(r"^\s*recordedAt: .*$", re.MULTILINE)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def record_sandbox(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(  # noqa: S603 - our own interpreter
-        [sys.executable, "-m", "conformance", "record-sandbox", *args],
-        cwd=PROJECT,
-        capture_output=True,
-        text=True,
-        env=clean_env(),
-        timeout=300,
-    )
 
 
 def cassette_of(folder: Path, nodeid: str) -> Path:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -13,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from run_support import free_port
 from test_cleanup import cleanup, integrations
 from test_roundtrip import PROJECT, known_sandbox, live_env
 
@@ -100,12 +100,6 @@ def test_a_killed_live_run_leaves_a_ledger_that_cleanup_deletes_by(tmp_path: Pat
         assert f"deleted integration {made['id']}" in done.stdout
         assert integrations(running) == []
         assert ledgers(state) == []
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def test_record_sandbox_records_with_a_run_id_its_seed_fixes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
