@@ -71,6 +71,22 @@ def with_plugin(tmp_path: Path, source: str, env: dict[str, str]) -> dict[str, s
     return {**env, "PYTHONPATH": os.pathsep.join(filter(None, [str(tmp_path / "plugin"), env.get("PYTHONPATH")]))}
 
 
+def record_with(tmp_path: Path, plugin: str, folder: Path, selection: str) -> subprocess.CompletedProcess[str]:
+    """Re-record ``selection`` into ``folder`` against a fresh sandbox, with ``plugin`` loaded as ``injected``."""
+    with known_sandbox() as running:
+        env = with_plugin(tmp_path, plugin, live_env(running.url))
+        return pytest_run(
+            "conformance",
+            "-k",
+            selection,
+            "-p",
+            "injected",
+            "--record-mode=rewrite",
+            f"--cassette-dir={folder}",
+            env=env,
+        )
+
+
 # -- a wrong key or app -----------------------------------------------------------------------
 
 
@@ -170,18 +186,7 @@ def test_a_client_crash_before_any_request_keeps_every_cassette(folder, tmp_path
                 raise RuntimeError("a client bug, before any request")
             client.Client.call = broken
     """
-    with known_sandbox() as running:
-        env = with_plugin(tmp_path, crash, live_env(running.url))
-        result = pytest_run(
-            "conformance",
-            "-k",
-            BASELINE,
-            "-p",
-            "injected",
-            "--record-mode=rewrite",
-            f"--cassette-dir={folder}",
-            env=env,
-        )
+    result = record_with(tmp_path, crash, folder, BASELINE)
     assert result.returncode == 1
     after = contents(folder)
     assert {name: data for name, data in after.items() if name in before} == before
@@ -219,18 +224,7 @@ BREAKS_SCHEMA = """
 def test_a_recording_that_does_not_replay_fails_the_run_and_keeps_the_previous_cassette(folder, tmp_path, broken, why):
     lifecycle = folder / MODULE / f"{LIFECYCLE}.yaml"
     before = lifecycle.read_bytes()
-    with known_sandbox() as running:
-        env = with_plugin(tmp_path, broken, live_env(running.url))
-        result = pytest_run(
-            "conformance",
-            "-k",
-            "test_integration_lifecycle",
-            "-p",
-            "injected",
-            "--record-mode=rewrite",
-            f"--cassette-dir={folder}",
-            env=env,
-        )
+    result = record_with(tmp_path, broken, folder, "test_integration_lifecycle")
     out = result.stdout
     assert result.returncode == 1, out[-3000:]
     assert "ERROR at teardown of test_integration_lifecycle" in out
@@ -445,18 +439,7 @@ FULL_DISK = """
 
 def test_a_full_disk_says_so_keeps_every_cassette_leaves_no_debris_and_stops(folder, tmp_path):
     before = contents(folder)
-    with known_sandbox() as running:
-        env = with_plugin(tmp_path, FULL_DISK, live_env(running.url))
-        result = pytest_run(
-            "conformance",
-            "-k",
-            BASELINE,
-            "-p",
-            "injected",
-            "--record-mode=rewrite",
-            f"--cassette-dir={folder}",
-            env=env,
-        )
+    result = record_with(tmp_path, FULL_DISK, folder, BASELINE)
     assert result.returncode != 0
     assert "disk full (ENOSPC): could not write" in result.stdout
     assert "the previous cassette is as it was" in result.stdout

@@ -7,6 +7,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -87,6 +88,22 @@ def rows(result) -> set[tuple[str, str, str, str, str]]:
 @pytest.fixture(scope="module")
 def v1_v2():
     return diff_of(load(V1).data, load(V2).data)
+
+
+def imported_with_overlay(tmp_path: Path, document: Document, actions: list[dict[str, Any]]) -> Path:
+    """``document`` imported with an overlay of ``actions`` into ``tmp_path/schemas``, as the project imports."""
+    from conformance.contract import overlay as overlays
+
+    folder = tmp_path / "schemas"
+    folder.mkdir()
+    overlay = folder / "overlay.yaml"
+    overlay.write_text(
+        yaml.safe_dump({"overlay": "1.0.0", "info": {"title": "fixes", "version": "1"}, "actions": actions})
+    )
+    imported, findings = import_document(document, overlays.load(overlay))
+    assert findings == []
+    write(imported, folder)
+    return folder
 
 
 def test_every_kind_of_change_is_found_and_classed(v1_v2):
@@ -205,37 +222,26 @@ def test_cli_exits_0_when_nothing_breaking_changed(tmp_path):
 
 
 def test_against_compares_with_an_imported_folder_and_its_overlay(tmp_path):
-    overlay = tmp_path / "schemas" / "overlay.yaml"
-    overlay.parent.mkdir()
-    overlay.write_text(
-        yaml.safe_dump(
+    folder = imported_with_overlay(
+        tmp_path,
+        load(V1),
+        [
             {
-                "overlay": "1.0.0",
-                "info": {"title": "fixes", "version": "1"},
-                "actions": [
-                    {
-                        "target": "$.paths['/shops/{shopId}/parcels'].post.responses",
-                        "description": "the shop answers 401 without credentials",
-                        "x-direction": "both",
-                        "update": {"401": {"$ref": "#/components/responses/badRequest"}},
-                    },
-                    {
-                        "target": "$.paths['/ping'].get",
-                        "description": "ping is tagged",
-                        "x-direction": "both",
-                        "update": {"tags": ["Health"]},
-                    },
-                ],
-            }
-        )
+                "target": "$.paths['/shops/{shopId}/parcels'].post.responses",
+                "description": "the shop answers 401 without credentials",
+                "x-direction": "both",
+                "update": {"401": {"$ref": "#/components/responses/badRequest"}},
+            },
+            {
+                "target": "$.paths['/ping'].get",
+                "description": "ping is tagged",
+                "x-direction": "both",
+                "update": {"tags": ["Health"]},
+            },
+        ],
     )
-    from conformance.contract import overlay as overlays
-
-    imported, findings = import_document(load(V1), overlays.load(overlay))
-    assert findings == []
-    write(imported, overlay.parent)
     out = tmp_path / "against.json"
-    result = spec_diff(str(V2), "--against", str(overlay.parent), "--json", str(out))
+    result = spec_diff(str(V2), "--against", str(folder), "--json", str(out))
     assert result.returncode == 1, result.stderr
     data = json.loads(out.read_text())
     statuses = {
@@ -323,31 +329,20 @@ def test_the_report_ends_with_the_cassettes_to_re_record_and_the_command(tmp_pat
 def test_against_an_older_release_leaves_out_an_action_naming_a_schema_it_lacks(tmp_path):
     newer = load(V2).data
     newer["components"]["schemas"]["memo"] = {"type": "object", "properties": {"text": {"type": "string"}}}
-    overlay = tmp_path / "schemas" / "overlay.yaml"
-    overlay.parent.mkdir()
-    overlay.write_text(
-        yaml.safe_dump(
+    folder = imported_with_overlay(
+        tmp_path,
+        Document(newer, "shop-v2-memo.yaml", "0"),
+        [
             {
-                "overlay": "1.0.0",
-                "info": {"title": "fixes", "version": "1"},
-                "actions": [
-                    {
-                        "target": "$.components.schemas.parcel.properties",
-                        "description": "a parcel carries the shop's memo",
-                        "x-direction": "both",
-                        "update": {"memo": {"$ref": "#/components/schemas/memo"}},
-                    }
-                ],
+                "target": "$.components.schemas.parcel.properties",
+                "description": "a parcel carries the shop's memo",
+                "x-direction": "both",
+                "update": {"memo": {"$ref": "#/components/schemas/memo"}},
             }
-        )
+        ],
     )
-    from conformance.contract import overlay as overlays
-
-    imported, skipped = import_document(Document(newer, "shop-v2-memo.yaml", "0"), overlays.load(overlay))
-    assert skipped == []
-    write(imported, overlay.parent)
     out = tmp_path / "older.json"
-    result = spec_diff(str(V1), "--against", str(overlay.parent), "--json", str(out), "--cassettes", "none")
+    result = spec_diff(str(V1), "--against", str(folder), "--json", str(out), "--cassettes", "none")
     assert result.returncode == 1, result.stderr
     data = json.loads(out.read_text())
     assert data["overlayFindings"] == [

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 import yaml
+from test_checks import exchange
 from test_roundtrip import PROJECT, pytest_run
 
 from conformance.checks.exchange import check_exchange
@@ -18,28 +19,11 @@ from conformance.checks.undocumented import DELIVERY_SCHEMA, in_delivery, in_exc
 from conformance.contract.importer import BASE_URI
 from conformance.contract.schemas import Contract, shipped
 from conformance.deliveries.inbox import schema_failures
-from conformance.model import Exchange
 from conformance.report.summary import UNDOCUMENTED_FIELDS, Summary
 
 ID = "5e4af71a81966cfff3ef6550"
 OTHER_ID = "5e4af71a81966cfff3ef6551"
 WHEN = "2024-03-13T09:41:07.123Z"
-
-
-def exchange(op: str, status: int, body: Any) -> Exchange:
-    return Exchange(
-        operation=shipped().operation(op),
-        method=shipped().operation(op).method,
-        url="http://x",
-        path="/p",
-        request_body=None,
-        status=status,
-        headers={"Content-Type": "application/json"},
-        text=json.dumps(body),
-        body=body,
-        body_is_json=True,
-        contract=shipped(),
-    )
 
 
 def web(**extra: Any) -> dict[str, Any]:
